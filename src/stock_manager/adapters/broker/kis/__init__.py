@@ -1,0 +1,1 @@
+"""Korea Investment & Securities (KIS) OpenAPI client."""

@@ -1,0 +1,54 @@
+"""Every default of the KIS client in one place: hosts, limits, timeouts, back-off bounds.
+
+Facts come from ``shared/kis-spec.md``; where the spec is uncertain the value errs on the
+conservative side (fewer requests, shorter waits before telling the caller).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --- hosts (spec 2.1) -------------------------------------------------------------------------
+REAL_BASE_URL: Final = "https://openapi.koreainvestment.com:9443"
+PAPER_BASE_URL: Final = "https://openapivts.koreainvestment.com:29443"
+
+# --- paths ------------------------------------------------------------------------------------
+TOKEN_PATH: Final = "/oauth2/tokenP"
+REVOKE_PATH: Final = "/oauth2/revokeP"
+HASHKEY_PATH: Final = "/uapi/hashkey"
+
+# --- rate limits (spec 3.1): per app key ------------------------------------------------------
+REAL_REQUESTS_PER_SECOND: Final = 20.0
+PAPER_REQUESTS_PER_SECOND: Final = 2.0
+# Token issuance: one per minute per app key (EGW00133 otherwise).
+TOKEN_ISSUE_MIN_INTERVAL_S: Final = 60.0
+# How long a caller may be made to wait for the 1/min token window before we fail instead.
+TOKEN_ISSUE_MAX_WAIT_S: Final = 65.0
+# Refresh a cached token this long before ``access_token_token_expired``.
+TOKEN_REFRESH_MARGIN_S: Final = 300.0
+# Used when the token response has neither a parseable expiry nor ``expires_in``.
+TOKEN_DEFAULT_LIFETIME_S: Final = 86_400.0
+
+# --- timeouts (seconds) -----------------------------------------------------------------------
+CONNECT_TIMEOUT_S: Final = 5.0
+READ_TIMEOUT_S: Final = 10.0
+WRITE_TIMEOUT_S: Final = 10.0
+POOL_TIMEOUT_S: Final = 5.0
+
+# --- retry / back-off -------------------------------------------------------------------------
+MAX_ATTEMPTS: Final = 5  # total tries of one logical request, first one included
+BACKOFF_BASE_S: Final = 0.1  # first delay; doubled each further attempt
+BACKOFF_MAX_S: Final = 2.0  # cap on a single delay
+BACKOFF_TOTAL_S: Final = 10.0  # give up when the next delay would exceed this in total
+
+# --- paging -----------------------------------------------------------------------------------
+RESERVATION_PAGE_SIZE: Final = 20  # rows per CTSC0004R page (spec 1.4)
+MAX_PAGES: Final = 500  # 10,000 rows: far above the 1,000 period-reservation cap
+
+# --- headers ----------------------------------------------------------------------------------
+CONTENT_TYPE: Final = "application/json; charset=utf-8"
+USER_AGENT: Final = "stock-manager/0.1 (+python-httpx)"
+DEFAULT_CUSTTYPE: Final = "P"
+
+# --- time -------------------------------------------------------------------------------------
+KST_UTC_OFFSET_HOURS: Final = 9
