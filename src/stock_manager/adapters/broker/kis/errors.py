@@ -157,6 +157,8 @@ class KISError(Exception):
         self.http_status = http_status
         self.method = method
         self.path = path
+        #: The order-journal entry of the request, when it was journaled.
+        self.journal_id: int | None = None
 
     @property
     def advice(self) -> str:

@@ -1,0 +1,124 @@
+"""The sans-I/O protocol shared by the sync and async clients.
+
+Request logic (token, rate limit, headers, retries, classification) is written once, as a
+generator that *yields* what it needs done — sleep, send an HTTP request, take a blocking lock —
+and is *sent* the result. Two small drivers perform those actions, one with blocking calls and
+one with ``await``; this is how httpx shares its auth flows between ``Client`` and
+``AsyncClient``. Nothing in a flow may block or do network I/O itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Generator
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+import httpx
+
+__all__ = ["Acquire", "Flow", "Send", "SendResult", "Sleep", "drive_async", "drive_sync"]
+
+T = TypeVar("T")
+
+
+class Lock(Protocol):
+    """Anything with blocking ``acquire()`` and ``release()``."""
+
+    def acquire(self) -> Any: ...
+
+    def release(self) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Sleep:
+    """Wait ``seconds``."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Send:
+    """Send ``request``; the flow receives a :class:`SendResult`."""
+
+    request: httpx.Request
+
+
+@dataclass(frozen=True)
+class Acquire:
+    """Take ``lock`` (it may block); the flow itself releases it."""
+
+    lock: Lock
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """Either the response (body read) or the httpx error that prevented one."""
+
+    response: httpx.Response | None = None
+    error: httpx.HTTPError | None = None
+    elapsed: float = 0.0
+
+
+Action = Sleep | Send | Acquire
+Flow = Generator[Action, Any, T]
+
+
+def drive_sync(
+    flow: Flow[T], client: httpx.Client, sleep: Callable[[float], None] = time.sleep
+) -> T:
+    """Run ``flow`` with blocking calls."""
+    reply: Any = None
+    while True:
+        try:
+            action = flow.send(reply)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+        reply = None
+        if isinstance(action, Sleep):
+            sleep(action.seconds)
+        elif isinstance(action, Send):
+            started = time.perf_counter()
+            try:
+                reply = SendResult(response=client.send(action.request))
+            except httpx.HTTPError as exc:
+                reply = SendResult(error=exc)
+            reply = SendResult(reply.response, reply.error, time.perf_counter() - started)
+        else:
+            action.lock.acquire()
+
+
+async def drive_async(
+    flow: Flow[T],
+    client: httpx.AsyncClient,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> T:
+    """Run ``flow`` with ``await``; blocking locks are taken in a worker thread."""
+    reply: Any = None
+    while True:
+        try:
+            action = flow.send(reply)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+        reply = None
+        if isinstance(action, Sleep):
+            await sleep(action.seconds)
+        elif isinstance(action, Send):
+            started = time.perf_counter()
+            try:
+                reply = SendResult(response=await client.send(action.request))
+            except httpx.HTTPError as exc:
+                reply = SendResult(error=exc)
+            reply = SendResult(reply.response, reply.error, time.perf_counter() - started)
+        else:
+            await _acquire_in_thread(action.lock)
+
+
+async def _acquire_in_thread(lock: Lock) -> None:
+    task = asyncio.ensure_future(asyncio.to_thread(lock.acquire))
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        # The worker thread may still obtain the lock after we were cancelled: give it back.
+        task.add_done_callback(lambda t: None if t.cancelled() or t.exception() else lock.release())
+        raise

@@ -1,0 +1,865 @@
+"""``KISRestClient`` and ``AsyncKISRestClient``: one request core, two I/O drivers.
+
+Everything that decides anything — TR_ID resolution, the paper-mode refusal, headers, the rate
+limiter, tokens, classification of what came back, whether to retry, the order journal — lives
+in :class:`_Core` and is written once as flows (see :mod:`._flow`). The two public clients only
+own an httpx client and drive the flows with blocking calls or with ``await``.
+
+The retry rule of the house (``shared/design.md``):
+
+=====================================================  ===================  ====================
+outcome                                                GET (inquiry)        order POST
+=====================================================  ===================  ====================
+connect error, connect/pool timeout (never left)       back-off, retry      back-off, retry
+HTTP 500 + EGW00201 (refused before processing)        back-off, retry      back-off, retry
+EGW00121/122/123 (token invalid/missing/expired)       new token, retry 1x  new token, retry 1x
+read timeout, reset after send, unknown 5xx, garbled   back-off, retry      OrderOutcomeUnknown
+2xx, EGW00001/00002/00301/00302 ...
+``rt_cd != "0"`` from the business layer, other 4xx    typed error          typed error
+=====================================================  ===================  ====================
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import random
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from enum import Enum
+from typing import Any, Self
+from urllib.parse import urlsplit
+
+import httpx
+
+from stock_manager.journal import OrderJournal, Outcome
+
+from . import constants as C
+from ._flow import Flow, Send, SendResult, Sleep, drive_async, drive_sync
+from .auth import TokenManager
+from .config import KISConfig
+from .errors import (
+    RATE_LIMIT_CODES,
+    TOKEN_CODES,
+    UNCERTAIN_CODES,
+    KISAPIError,
+    KISAuthError,
+    KISBusinessError,
+    KISError,
+    KISGatewayError,
+    KISNotSentError,
+    KISRateLimitError,
+    KISServerError,
+    KISTransportError,
+    KISValidationError,
+    OrderOutcomeUnknownError,
+    PaperTradingNotSupportedError,
+    TRIDResolutionError,
+    canonical_code,
+)
+from .masking import SecretFilter, mask_body, mask_headers
+from .rate_limit import RateLimiter, shared_limiter
+from .response import CIDict, KISResponse, ci
+from .tr_ids import CATALOG, ApiSpec, TRCatalog
+
+__all__ = ["AsyncKISRestClient", "KISRestClient", "PreparedCall"]
+
+log = logging.getLogger("stock_manager.kis")
+_secret_filter = SecretFilter()
+log.addFilter(_secret_filter)
+# httpx logs request URLs at INFO, and GET queries carry the account number.
+logging.getLogger("httpx").addFilter(_secret_filter)
+
+_AUTH_CODES = frozenset(
+    {"EGW00003", "EGW00004", "EGW00102", "EGW00103", "EGW00104", "EGW00105", "EGW00205"}
+    | {"EGW00206", "EGW00207", "EGW00303", "EGW00304"}
+)
+# Exceptions raised before a single byte of the request could have been processed.
+_NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_LOCAL_ERRORS = (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.ProxyError)
+
+
+class _Kind(Enum):
+    OK = "ok"
+    TOKEN = "token"
+    RETRY = "retry"
+    FAIL = "fail"
+
+
+@dataclass(frozen=True)
+class _Decision:
+    kind: _Kind
+    response: KISResponse | None = None
+    error: KISError | None = None
+
+
+@dataclass(frozen=True)
+class PreparedCall:
+    """A request resolved and validated locally, not yet sent (also what ``--dry-run`` shows)."""
+
+    method: str
+    path: str
+    tr_id: str
+    params: dict[str, str]
+    spec: ApiSpec | None
+    is_order: bool
+    intent: str
+    tr_cont: str = ""
+    extra_headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def api_name(self) -> str:
+        """The API's Korean name, or its path when the catalog does not know it."""
+        return self.spec.name if self.spec else self.path
+
+
+def _to_str(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "Y" if value else "N"
+    if isinstance(value, date):
+        return value.strftime("%Y%m%d")
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f") if value == value.to_integral() else str(value)
+    if isinstance(value, Enum):
+        return _to_str(value.value)
+    if isinstance(value, int | str):
+        return str(value)
+    raise KISValidationError(f"unsupported parameter value {value!r} ({type(value).__name__})")
+
+
+class _Core:
+    """The shared request logic; holds no httpx client and performs no I/O."""
+
+    def __init__(
+        self,
+        config: KISConfig,
+        *,
+        catalog: TRCatalog,
+        clock: Callable[[], float],
+        rng: Callable[[], float],
+        limiter: RateLimiter | None,
+        tokens: TokenManager | None,
+        journal: OrderJournal | None,
+    ) -> None:
+        self.config = config
+        self.catalog = catalog
+        self.base_url = config.effective_base_url
+        self.clock = clock
+        self.rng = rng
+        self.limiter = limiter or shared_limiter(
+            self.base_url, config.kis_app_key, config.effective_rate_limit
+        )
+        self.tokens = tokens or TokenManager(
+            base_url=self.base_url,
+            app_key=config.kis_app_key,
+            app_secret=config.kis_app_secret,
+            cache_dir=config.token_cache_dir,
+            clock=clock,
+            max_wait=config.token_issue_max_wait,
+        )
+        self._journal: OrderJournal | None = journal
+        self._journal_opened = journal is not None
+        self.send_count = 0
+        _secret_filter.add(config.kis_app_secret.get_secret_value())
+        if config.kis_account_no:
+            _secret_filter.add(config.cano)
+
+    # --- journal ------------------------------------------------------------------------------
+    @property
+    def journal(self) -> OrderJournal | None:
+        """The order journal (opened on first use), or ``None`` when switched off."""
+        if not self._journal_opened:
+            self._journal_opened = True
+            if self.config.journal:
+                self._journal = OrderJournal(self.config.effective_journal_path)
+        return self._journal
+
+    # --- preparing ----------------------------------------------------------------------------
+    def get_tr_id(
+        self, api_id: str, *, is_paper_trading: bool | None = None, action: str | None = None
+    ) -> str:
+        paper = self.config.is_paper if is_paper_trading is None else is_paper_trading
+        return self.catalog.get_tr_id(api_id, is_paper_trading=paper, action=action)
+
+    def prepare(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        tr_id: str | None = None,
+        action: str | None = None,
+        tr_cont: str = "",
+        headers: Mapping[str, str] | None = None,
+        intent: str | None = None,
+    ) -> PreparedCall:
+        """Resolve and check a request locally. Raises a :class:`KISNotSentError` subclass."""
+        verb = method.strip().upper()
+        if verb not in {"GET", "POST"}:
+            raise KISValidationError(f"KIS REST APIs use GET or POST, not {method!r}")
+        path = self._path_of(url)
+        spec = self.catalog.by_path(path)
+        if tr_id:
+            tr_id = tr_id.strip().upper()
+            spec = spec or self.catalog.by_tr_id(tr_id)
+            if spec is not None and spec.action_of(tr_id) is None:
+                raise TRIDResolutionError(f"tr_id {tr_id} does not belong to {spec.path}")
+            if self.config.is_paper and spec is not None and not spec.paper_supported:
+                spec.tr_id(paper=True)  # raises PaperTradingNotSupportedError
+            if (
+                self.config.is_paper
+                and spec is not None
+                and tr_id in spec.real.values()
+                and tr_id not in (spec.paper or {}).values()
+            ):
+                raise PaperTradingNotSupportedError(
+                    f"{tr_id} is a real-trading TR_ID; paper mode uses"
+                    f" {', '.join((spec.paper or {}).values())}"
+                )
+        elif spec is None:
+            raise TRIDResolutionError(
+                f"no TR_ID is known for {path}; pass tr_id= (or add the API to the catalog)"
+            )
+        else:
+            tr_id = spec.tr_id(paper=self.config.is_paper, action=action)
+        if spec is not None and spec.method != verb:
+            raise KISValidationError(
+                f"{spec.name} ({spec.path}) is a {spec.method} API, not {verb}"
+            )
+        clean = {str(k).upper(): _to_str(v) for k, v in (params or {}).items()}
+        is_order = verb == "POST" and (spec is None or spec.kind == "order")
+        resolved_action = spec.action_of(tr_id) if spec else None
+        return PreparedCall(
+            method=verb,
+            path=path,
+            tr_id=tr_id,
+            params=clean,
+            spec=spec,
+            is_order=is_order,
+            intent=intent or resolved_action or (spec.name if spec else path),
+            tr_cont=tr_cont.strip().upper(),
+            extra_headers=dict(headers or {}),
+        )
+
+    def _path_of(self, url: str) -> str:
+        url = url.strip()
+        if url.startswith(("http://", "https://")):
+            # Credentials go in the headers: never send them to a host the config did not name.
+            parts, base = urlsplit(url), urlsplit(self.base_url)
+            if (parts.scheme, parts.netloc) != (base.scheme, base.netloc):
+                raise KISValidationError(
+                    f"{parts.scheme}://{parts.netloc} is not the configured KIS host "
+                    f"{self.base_url}; pass a path such as /uapi/..."
+                )
+            return parts.path or "/"
+        if not url.startswith("/"):
+            url = "/" + url
+        return url
+
+    def headers_for(
+        self, call: PreparedCall, token: str, hashkey: str | None = None
+    ) -> dict[str, str]:
+        """The request headers of ``call`` (unmasked: for sending only)."""
+        h = {
+            "content-type": C.CONTENT_TYPE,
+            "authorization": f"Bearer {token}",
+            "appkey": self.config.kis_app_key,
+            "appsecret": self.config.kis_app_secret.get_secret_value(),
+            "tr_id": call.tr_id,
+            "custtype": self.config.custtype,
+            "user-agent": C.USER_AGENT,
+        }
+        if call.tr_cont:
+            h["tr_cont"] = call.tr_cont
+        if hashkey:
+            h["hashkey"] = hashkey
+        h.update(call.extra_headers)
+        return h
+
+    def build(self, call: PreparedCall, token: str, hashkey: str | None = None) -> httpx.Request:
+        url = self.base_url + call.path
+        headers = self.headers_for(call, token, hashkey)
+        if call.method == "GET":
+            return httpx.Request("GET", url, params=call.params, headers=headers)
+        return httpx.Request("POST", url, json=call.params, headers=headers)
+
+    def describe(self, call: PreparedCall) -> dict[str, Any]:
+        """The exact request ``call`` would send, secrets masked (for ``--dry-run``)."""
+        token = self.tokens.token.access_token if self.tokens.token else "<access token>"
+        request = self.build(call, token, "<hashkey>" if self._wants_hashkey(call) else None)
+        return {
+            "method": call.method,
+            "url": str(request.url.copy_with(query=None)),
+            "tr_id": call.tr_id,
+            "api": call.api_name,
+            "headers": mask_headers(request.headers.items()),
+            "query" if call.method == "GET" else "body": mask_body(call.params),
+        }
+
+    def _wants_hashkey(self, call: PreparedCall) -> bool:
+        return self.config.use_hashkey and call.method == "POST"
+
+    # --- the flow -----------------------------------------------------------------------------
+    def call_flow(self, call: PreparedCall) -> Flow[KISResponse]:
+        """Send ``call`` under the retry policy, journaling it when it changes orders."""
+        journal = self.journal if call.is_order else None
+        if journal is None:
+            return (yield from self._retry_flow(call))
+        entry_id = journal.record_intent(
+            intent=call.intent,
+            tr_id=call.tr_id,
+            method=call.method,
+            path=call.path,
+            request=mask_body(call.params),
+            account=self.config.masked_account,
+            reference=call.params.get("RSVN_ORD_SEQ", ""),
+        )
+        try:
+            response = yield from self._retry_flow(call)
+        except KISError as exc:
+            exc.journal_id = entry_id
+            outcome = (
+                Outcome.REJECTED
+                if isinstance(exc, KISAPIError)
+                else Outcome.NOT_SENT
+                if isinstance(exc, KISNotSentError)
+                else Outcome.UNKNOWN
+            )
+            journal.complete(
+                entry_id,
+                outcome=outcome,
+                msg_cd=exc.msg_cd,
+                msg1=exc.msg1,
+                rt_cd=exc.rt_cd,
+                gt_uid=exc.gt_uid,
+                error=str(exc),
+            )
+            raise
+        except BaseException as exc:  # cancelled / interrupted mid-request: we cannot know
+            journal.complete(
+                entry_id, outcome=Outcome.UNKNOWN, error=f"interrupted: {type(exc).__name__}"
+            )
+            raise
+        first = response.first()
+        journal.complete(
+            entry_id,
+            outcome=Outcome.OK,
+            msg_cd=response.msg_cd,
+            msg1=response.msg1,
+            rt_cd=response.rt_cd,
+            gt_uid=response.gt_uid,
+            result=first.to_dict(),
+            reference=str(first.get("RSVN_ORD_SEQ", "") or "") or None,
+        )
+        return dataclasses.replace(response, journal_id=entry_id)
+
+    def _retry_flow(self, call: PreparedCall) -> Flow[KISResponse]:
+        attempt = 0
+        waited = 0.0
+        rejected: str | None = None
+        refreshed = False
+        while True:
+            attempt += 1
+            token = yield from self.tokens.token_flow(rejected=rejected)
+            hashkey = (yield from self._hashkey_flow(call)) if self._wants_hashkey(call) else None
+            delay = self.limiter.reserve()
+            if delay > 0:
+                yield Sleep(delay)
+            result: SendResult = yield Send(self.build(call, token, hashkey))
+            self.send_count += 1
+            decision = self.classify(call, result)
+            self._log(call, result, decision, attempt)
+            if decision.kind is _Kind.OK:
+                assert decision.response is not None
+                return decision.response
+            assert decision.error is not None
+            if decision.kind is _Kind.TOKEN and not refreshed:
+                refreshed, rejected = True, token
+                self.tokens.forget()
+                continue
+            if decision.kind is _Kind.RETRY:
+                pause = self.backoff(attempt)
+                if attempt < self.config.max_attempts and waited + pause <= C.BACKOFF_TOTAL_S:
+                    waited += pause
+                    yield Sleep(pause)
+                    continue
+            raise decision.error
+
+    def _hashkey_flow(self, call: PreparedCall) -> Flow[str]:
+        request = httpx.Request(
+            "POST",
+            self.base_url + C.HASHKEY_PATH,
+            json=call.params,
+            headers={
+                "content-type": C.CONTENT_TYPE,
+                "appkey": self.config.kis_app_key,
+                "appsecret": self.config.kis_app_secret.get_secret_value(),
+            },
+        )
+        result: SendResult = yield Send(request)
+        try:
+            assert result.response is not None
+            value = str(result.response.json()["HASH"])
+        except (AssertionError, ValueError, KeyError, TypeError):
+            raise KISTransportError(
+                "could not obtain a hashkey; the order was not sent", path=C.HASHKEY_PATH
+            ) from None
+        return value
+
+    def backoff(self, attempt: int) -> float:
+        """Exponential back-off with 'equal jitter': half fixed, half random."""
+        ceiling = min(C.BACKOFF_MAX_S, C.BACKOFF_BASE_S * 2.0 ** (attempt - 1))
+        return ceiling / 2 + self.rng() * ceiling / 2
+
+    # --- classification -----------------------------------------------------------------------
+    def classify(self, call: PreparedCall, result: SendResult) -> _Decision:
+        """Turn what came back into OK / new token / retry / fail, per the house rule."""
+        where: dict[str, Any] = {"tr_id": call.tr_id, "method": call.method, "path": call.path}
+        name = call.api_name
+        if result.error is not None:
+            exc = result.error
+            text = f"{type(exc).__name__}: {exc}".rstrip(": ")
+            if isinstance(exc, _NOT_SENT_ERRORS):
+                return _Decision(
+                    _Kind.RETRY,
+                    error=KISTransportError(f"{name}: could not connect ({text})", **where),
+                )
+            if isinstance(exc, _LOCAL_ERRORS):
+                return _Decision(
+                    _Kind.FAIL, error=KISTransportError(f"{name}: not sent ({text})", **where)
+                )
+            return self._uncertain(call, f"no reply after the request was sent ({text})", where)
+
+        response = result.response
+        assert response is not None
+        status = response.status_code
+        where["http_status"] = status
+        where["gt_uid"] = response.headers.get("gt_uid", "")
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            if 400 <= status < 500:
+                return _Decision(
+                    _Kind.FAIL,
+                    error=KISGatewayError(f"{name}: HTTP {status} with no KIS envelope", **where),
+                )
+            return self._uncertain(call, f"HTTP {status} with an unreadable body", where)
+
+        if "error_code" in body and "rt_cd" not in body:
+            code = canonical_code(str(body.get("error_code")))
+            desc = str(body.get("error_description", "")).strip()
+            if code in TOKEN_CODES:
+                return _Decision(
+                    _Kind.TOKEN, error=KISAuthError(f"{name}: {desc}", msg_cd=code, **where)
+                )
+            return _Decision(
+                _Kind.FAIL,
+                error=KISAuthError(f"{name} refused: {desc}", msg_cd=code, msg1=desc, **where),
+            )
+
+        rt_cd = str(body.get("rt_cd", "")).strip()
+        msg_cd = canonical_code(str(body.get("msg_cd", "")))
+        msg1 = str(body.get("msg1", body.get("msg", ""))).strip()
+        info: dict[str, Any] = {**where, "rt_cd": rt_cd, "msg_cd": msg_cd, "msg1": msg1}
+        if msg_cd in TOKEN_CODES:
+            return _Decision(_Kind.TOKEN, error=KISAuthError(f"{name}: {msg1}", **info))
+        if msg_cd in RATE_LIMIT_CODES:
+            return _Decision(
+                _Kind.RETRY,
+                error=KISRateLimitError(f"{name}: rate limit still exceeded: {msg1}", **info),
+            )
+        if msg_cd in UNCERTAIN_CODES:
+            return self._uncertain(call, f"KIS said {msg_cd} {msg1}", info)
+        if rt_cd == "0":
+            if status >= 500:
+                return self._uncertain(call, f"HTTP {status} although rt_cd is 0", info)
+            return _Decision(
+                _Kind.OK,
+                response=KISResponse(
+                    http_status=status,
+                    tr_id=call.tr_id,
+                    body=ci(body),
+                    headers=CIDict({k.lower(): v for k, v in response.headers.items()}),
+                ),
+            )
+        if not rt_cd and not msg_cd:
+            if 400 <= status < 500:
+                return _Decision(
+                    _Kind.FAIL, error=KISGatewayError(f"{name}: HTTP {status}", **info)
+                )
+            return self._uncertain(call, f"HTTP {status} without rt_cd/msg_cd", info)
+        if msg_cd.startswith("EGW"):
+            cls = KISAuthError if msg_cd in _AUTH_CODES else KISGatewayError
+            return _Decision(_Kind.FAIL, error=cls(f"{name} refused: {msg1}", **info))
+        return _Decision(_Kind.FAIL, error=KISBusinessError(f"{name} refused: {msg1}", **info))
+
+    def _uncertain(self, call: PreparedCall, what: str, info: dict[str, Any]) -> _Decision:
+        if call.is_order:
+            return _Decision(
+                _Kind.FAIL,
+                error=OrderOutcomeUnknownError(
+                    f"{call.api_name} ({call.tr_id}): {what}. It may have been processed: "
+                    "reconcile (list the reservations) before sending it again",
+                    cause=what,
+                    **info,
+                ),
+            )
+        return _Decision(_Kind.RETRY, error=KISServerError(f"{call.api_name}: {what}", **info))
+
+    def _log(self, call: PreparedCall, result: SendResult, d: _Decision, attempt: int) -> None:
+        if not log.isEnabledFor(logging.DEBUG):
+            return
+        status = result.response.status_code if result.response is not None else "-"
+        code = d.response.msg_cd if d.response else (d.error.msg_cd if d.error else "")
+        log.debug(
+            "%s %s tr_id=%s attempt=%d -> %s %s %s (%.1f ms)",
+            call.method,
+            call.path,
+            call.tr_id,
+            attempt,
+            status,
+            d.kind.value,
+            code,
+            result.elapsed * 1000,
+        )
+
+
+class _Pager:
+    """Continuation state of a paged inquiry (``tr_cont`` + ``CTX_AREA_*`` keys)."""
+
+    def __init__(self, params: Mapping[str, Any], ctx_keys: tuple[str, str], max_pages: int):
+        self.params = {str(k).upper(): v for k, v in params.items()}
+        for key in ctx_keys:
+            self.params.setdefault(key, "")
+        self.ctx_keys = ctx_keys
+        self.max_pages = max_pages
+        self.tr_cont = ""
+        self.pages = 0
+
+    def advance(self, response: KISResponse) -> bool:
+        """Record a page; return whether to ask for another."""
+        self.pages += 1
+        if not response.has_next:
+            return False
+        ctx = response.ctx
+        new = {k: ctx.get(k.lower(), "") for k in self.ctx_keys}
+        if self.tr_cont == "N" and all(new[k] == self.params.get(k) for k in self.ctx_keys):
+            raise KISServerError(
+                f"paging does not advance: page {self.pages} repeated the continuation keys"
+            )
+        if self.pages >= self.max_pages:
+            raise KISServerError(
+                f"paging did not end after {self.max_pages} pages; narrow the query"
+            )
+        self.params.update(new)
+        self.tr_cont = "N"
+        return True
+
+
+_Clock = Callable[[], float]
+
+
+class _ClientBase:
+    def __init__(
+        self,
+        config: KISConfig | None,
+        *,
+        catalog: TRCatalog | None,
+        clock: _Clock | None,
+        rng: _Clock | None,
+        limiter: RateLimiter | None,
+        tokens: TokenManager | None,
+        journal: OrderJournal | None,
+    ) -> None:
+        self.config = config or KISConfig()
+        self._core = _Core(
+            self.config,
+            catalog=catalog or CATALOG,
+            clock=clock or time.time,
+            rng=rng or random.random,
+            limiter=limiter,
+            tokens=tokens,
+            journal=journal,
+        )
+
+    def _timeout(self) -> httpx.Timeout:
+        c = self.config
+        return httpx.Timeout(
+            connect=c.connect_timeout,
+            read=c.read_timeout,
+            write=c.write_timeout,
+            pool=c.pool_timeout,
+        )
+
+    @property
+    def base_url(self) -> str:
+        """The host requests go to."""
+        return self._core.base_url
+
+    @property
+    def tokens(self) -> TokenManager:
+        """The token manager (cache file, issue count)."""
+        return self._core.tokens
+
+    @property
+    def limiter(self) -> RateLimiter:
+        """The rate limiter this client shares with every client of its app key."""
+        return self._core.limiter
+
+    @property
+    def journal(self) -> OrderJournal | None:
+        """The order journal, or ``None`` when switched off."""
+        return self._core.journal
+
+    @property
+    def send_count(self) -> int:
+        """How many API requests (tokens excluded) this client has put on the wire."""
+        return self._core.send_count
+
+    @property
+    def is_paper_trading(self) -> bool:
+        """Whether this client talks to paper trading."""
+        return self.config.is_paper
+
+    def get_tr_id(
+        self, api_id: str, is_paper_trading: bool | None = None, *, action: str | None = None
+    ) -> str:
+        """TR_ID of ``api_id`` for real or paper trading (default: the client's mode).
+
+        Multi-TR APIs need ``action`` (``"cancel"``/``"modify"``); a real-only API asked for
+        in paper mode raises :class:`PaperTradingNotSupportedError`.
+        """
+        return self._core.get_tr_id(api_id, is_paper_trading=is_paper_trading, action=action)
+
+    def prepare(
+        self, method: str, url: str, params: Mapping[str, Any] | None = None, **kw: Any
+    ) -> PreparedCall:
+        """Resolve and validate a request without sending it."""
+        return self._core.prepare(method, url, params, **kw)
+
+    def describe(
+        self, method: str, url: str, params: Mapping[str, Any] | None = None, **kw: Any
+    ) -> dict[str, Any]:
+        """The exact request that would be sent, secrets masked; sends nothing."""
+        return self._core.describe(self._core.prepare(method, url, params, **kw))
+
+
+class KISRestClient(_ClientBase):
+    """Blocking KIS REST client. Thread-safe; share one per app key.
+
+    >>> client = KISRestClient(KISConfig(kis_app_key="...", kis_app_secret="..."))
+    >>> tr_id = client.get_tr_id(api_id="v1_국내주식-018,019", action="cancel")
+    >>> client.make_request(method="post", url="/uapi/domestic-stock/v1/trading/"
+    ...     "order-resv-rvsecncl", params={...}, action="cancel")
+    """
+
+    def __init__(
+        self,
+        config: KISConfig | None = None,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        http_client: httpx.Client | None = None,
+        catalog: TRCatalog | None = None,
+        clock: _Clock | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: _Clock | None = None,
+        limiter: RateLimiter | None = None,
+        tokens: TokenManager | None = None,
+        journal: OrderJournal | None = None,
+    ) -> None:
+        super().__init__(
+            config,
+            catalog=catalog,
+            clock=clock,
+            rng=rng,
+            limiter=limiter,
+            tokens=tokens,
+            journal=journal,
+        )
+        self._sleep = sleep
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.Client(transport=transport, timeout=self._timeout())
+
+    def make_request(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        tr_id: str | None = None,
+        action: str | None = None,
+        tr_cont: str = "",
+        headers: Mapping[str, str] | None = None,
+        intent: str | None = None,
+    ) -> KISResponse:
+        """Send one request and return the parsed reply; raise a :class:`KISError` otherwise.
+
+        ``params`` go to the query for GET and the JSON body for POST, keys upper-cased.
+        Without ``tr_id`` the TR_ID comes from the catalog by path (``action`` for multi-TR
+        APIs). Order POSTs are journaled and never resent after they may have arrived.
+        """
+        call = self._core.prepare(
+            method,
+            url,
+            params,
+            tr_id=tr_id,
+            action=action,
+            tr_cont=tr_cont,
+            headers=headers,
+            intent=intent,
+        )
+        return self.send(call)
+
+    def send(self, call: PreparedCall) -> KISResponse:
+        """Send a :class:`PreparedCall`."""
+        return drive_sync(self._core.call_flow(call), self._http, self._sleep)
+
+    def iter_pages(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, Any],
+        *,
+        ctx_keys: tuple[str, str] = ("CTX_AREA_FK200", "CTX_AREA_NK200"),
+        max_pages: int = C.MAX_PAGES,
+        tr_id: str | None = None,
+    ) -> Iterator[KISResponse]:
+        """Every page of a continued inquiry (``tr_cont`` F/M → ask again with ``N``)."""
+        pager = _Pager(params, ctx_keys, max_pages)
+        while True:
+            response = self.make_request(
+                method, url, pager.params, tr_id=tr_id, tr_cont=pager.tr_cont
+            )
+            yield response
+            if not pager.advance(response):
+                return
+
+    def issue_token(self) -> str:
+        """The current access token, issuing one if needed."""
+        return drive_sync(self._core.tokens.token_flow(), self._http, self._sleep)
+
+    def revoke_token(self) -> bool:
+        """Revoke the cached token at KIS (``/oauth2/revokeP``); ``False`` if none was cached."""
+        return drive_sync(self._core.tokens.revoke_flow(), self._http, self._sleep)
+
+    def close(self) -> None:
+        """Close the HTTP connections (when this client created them)."""
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class AsyncKISRestClient(_ClientBase):
+    """``asyncio`` KIS REST client with the same behaviour as :class:`KISRestClient`.
+
+    It shares the rate limiter and the token cache with every other client of the app key.
+    """
+
+    def __init__(
+        self,
+        config: KISConfig | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        catalog: TRCatalog | None = None,
+        clock: _Clock | None = None,
+        sleep: Callable[[float], Any] | None = None,
+        rng: _Clock | None = None,
+        limiter: RateLimiter | None = None,
+        tokens: TokenManager | None = None,
+        journal: OrderJournal | None = None,
+    ) -> None:
+        super().__init__(
+            config,
+            catalog=catalog,
+            clock=clock,
+            rng=rng,
+            limiter=limiter,
+            tokens=tokens,
+            journal=journal,
+        )
+        import asyncio
+
+        self._sleep = sleep or asyncio.sleep
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.AsyncClient(transport=transport, timeout=self._timeout())
+
+    async def make_request(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        tr_id: str | None = None,
+        action: str | None = None,
+        tr_cont: str = "",
+        headers: Mapping[str, str] | None = None,
+        intent: str | None = None,
+    ) -> KISResponse:
+        """Async :meth:`KISRestClient.make_request`."""
+        call = self._core.prepare(
+            method,
+            url,
+            params,
+            tr_id=tr_id,
+            action=action,
+            tr_cont=tr_cont,
+            headers=headers,
+            intent=intent,
+        )
+        return await self.send(call)
+
+    async def send(self, call: PreparedCall) -> KISResponse:
+        """Send a :class:`PreparedCall`."""
+        return await drive_async(self._core.call_flow(call), self._http, self._sleep)
+
+    async def iter_pages(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, Any],
+        *,
+        ctx_keys: tuple[str, str] = ("CTX_AREA_FK200", "CTX_AREA_NK200"),
+        max_pages: int = C.MAX_PAGES,
+        tr_id: str | None = None,
+    ) -> AsyncIterator[KISResponse]:
+        """Async :meth:`KISRestClient.iter_pages`."""
+        pager = _Pager(params, ctx_keys, max_pages)
+        while True:
+            response = await self.make_request(
+                method, url, pager.params, tr_id=tr_id, tr_cont=pager.tr_cont
+            )
+            yield response
+            if not pager.advance(response):
+                return
+
+    async def issue_token(self) -> str:
+        """The current access token, issuing one if needed."""
+        return await drive_async(self._core.tokens.token_flow(), self._http, self._sleep)
+
+    async def revoke_token(self) -> bool:
+        """Revoke the cached token at KIS; ``False`` if none was cached."""
+        return await drive_async(self._core.tokens.revoke_flow(), self._http, self._sleep)
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections (when this client created them)."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()

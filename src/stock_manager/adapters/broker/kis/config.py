@@ -1,0 +1,206 @@
+"""``KISConfig``: every setting of the client, from arguments, the environment or ``.env``.
+
+Environment variables: ``KIS_APP_KEY``, ``KIS_APP_SECRET``, ``KIS_ACCOUNT_NO``, ``KIS_MODE``
+(``real``/``paper``), ``KIS_CUSTTYPE``, ``KIS_BASE_URL``, ``KIS_TOKEN_CACHE_DIR``,
+``KIS_RATE_LIMIT`` (requests/second), ``KIS_CONNECT_TIMEOUT``, ``KIS_READ_TIMEOUT``,
+``KIS_JOURNAL_PATH``, ``KIS_JOURNAL`` (``false`` to switch the order journal off),
+``KIS_USE_HASHKEY``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from . import constants as C
+from .errors import KISConfigError
+from .masking import mask_account, mask_key
+
+__all__ = ["KISConfig", "default_state_dir", "default_token_cache_dir"]
+
+_ACCOUNT_RE = re.compile(r"^(\d{8})-?(\d{2})$")
+
+
+def default_token_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/stock-manager/tokens`` (``~/.cache/...`` when unset)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "stock-manager" / "tokens"
+
+
+def default_state_dir() -> Path:
+    """``$STOCK_MANAGER_HOME`` or ``$XDG_STATE_HOME/stock-manager`` (``~/.local/state/...``)."""
+    home = os.environ.get("STOCK_MANAGER_HOME")
+    if home:
+        return Path(home)
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "stock-manager"
+
+
+class KISConfig(BaseSettings):
+    """Settings of one KIS app key (and optionally one account).
+
+    ``KISConfig(kis_app_key=..., kis_app_secret=...)`` works as written on the KIS API page;
+    anything not given is read from ``KIS_*`` environment variables and then ``.env``.
+    Invalid values raise :class:`KISConfigError` naming the field; the secret never appears in
+    ``repr``, ``str`` or error messages.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="KIS_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+        frozen=True,
+        hide_input_in_errors=True,
+    )
+
+    kis_app_key: str = Field(validation_alias="kis_app_key", min_length=1)
+    kis_app_secret: SecretStr = Field(validation_alias="kis_app_secret")
+    kis_account_no: str | None = Field(default=None, validation_alias="kis_account_no", repr=False)
+    mode: Literal["real", "paper"] = "real"
+    custtype: Literal["P", "B"] = C.DEFAULT_CUSTTYPE
+    base_url: str | None = None
+    connect_timeout: float = Field(default=C.CONNECT_TIMEOUT_S, gt=0)
+    read_timeout: float = Field(default=C.READ_TIMEOUT_S, gt=0)
+    write_timeout: float = Field(default=C.WRITE_TIMEOUT_S, gt=0)
+    pool_timeout: float = Field(default=C.POOL_TIMEOUT_S, gt=0)
+    token_cache_dir: Path = Field(default_factory=default_token_cache_dir)
+    rate_limit: float | None = Field(default=None, gt=0, description="requests/second")
+    max_attempts: int = Field(default=C.MAX_ATTEMPTS, ge=1, le=20)
+    token_issue_max_wait: float = Field(default=C.TOKEN_ISSUE_MAX_WAIT_S, ge=0)
+    journal: bool = True
+    journal_path: Path | None = None
+    use_hashkey: bool = False
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise KISConfigError(_describe(exc)) from None
+
+    @field_validator("kis_app_key", mode="before")
+    @classmethod
+    def _strip_key(cls, v: object) -> object:
+        return v.strip() if isinstance(v, str) else v
+
+    @field_validator("kis_app_secret", mode="after")
+    @classmethod
+    def _secret_present(cls, v: SecretStr) -> SecretStr:
+        if not v.get_secret_value().strip():
+            raise ValueError("must not be empty")
+        return SecretStr(v.get_secret_value().strip())
+
+    @field_validator("kis_account_no", mode="before")
+    @classmethod
+    def _account(cls, v: object) -> object:
+        if v is None or (isinstance(v, str) and not v.strip()):
+            return None
+        if not isinstance(v, str):
+            raise ValueError("must be a string like 12345678-01")
+        m = _ACCOUNT_RE.match(v.strip())
+        if not m:
+            raise ValueError("must be 8 digits and 2 digits, like 12345678-01 or 1234567801")
+        return f"{m.group(1)}-{m.group(2)}"
+
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _mode(cls, v: object) -> object:
+        if isinstance(v, str):
+            low = v.strip().lower()
+            return {"prod": "real", "live": "real", "vts": "paper", "demo": "paper"}.get(low, low)
+        return v
+
+    @field_validator("custtype", mode="before")
+    @classmethod
+    def _custtype(cls, v: object) -> object:
+        return v.strip().upper() if isinstance(v, str) else v
+
+    @field_validator("base_url", mode="before")
+    @classmethod
+    def _base_url(cls, v: object) -> object:
+        if v is None or (isinstance(v, str) and not v.strip()):
+            return None
+        if not isinstance(v, str) or not re.match(r"^https?://[^/\s]+", v.strip()):
+            raise ValueError("must be an http(s) URL like https://openapi.koreainvestment.com:9443")
+        return v.strip().rstrip("/")
+
+    # --- derived values ---------------------------------------------------------------------
+    @property
+    def is_paper(self) -> bool:
+        """True in paper (모의투자) mode."""
+        return self.mode == "paper"
+
+    @property
+    def effective_base_url(self) -> str:
+        """``base_url`` when set, else the KIS host of the mode."""
+        if self.base_url:
+            return self.base_url
+        return C.PAPER_BASE_URL if self.is_paper else C.REAL_BASE_URL
+
+    @property
+    def effective_rate_limit(self) -> float:
+        """Requests/second: ``rate_limit`` when set, else 20 real / 2 paper."""
+        if self.rate_limit is not None:
+            return self.rate_limit
+        return C.PAPER_REQUESTS_PER_SECOND if self.is_paper else C.REAL_REQUESTS_PER_SECOND
+
+    @property
+    def cano(self) -> str:
+        """The 8-digit 종합계좌번호; :class:`KISConfigError` when no account is configured."""
+        return self._require_account()[0]
+
+    @property
+    def acnt_prdt_cd(self) -> str:
+        """The 2-digit 계좌상품코드."""
+        return self._require_account()[1]
+
+    @property
+    def masked_account(self) -> str:
+        """The account number fit for printing (``12****78-01``), or ``""``."""
+        return mask_account(self.kis_account_no) if self.kis_account_no else ""
+
+    @property
+    def masked_app_key(self) -> str:
+        """The app key shortened for printing."""
+        return mask_key(self.kis_app_key)
+
+    @property
+    def effective_journal_path(self) -> Path:
+        """Where the order journal lives."""
+        return self.journal_path or default_state_dir() / "journal.sqlite3"
+
+    def _require_account(self) -> tuple[str, str]:
+        if not self.kis_account_no:
+            raise KISConfigError("KIS_ACCOUNT_NO is not set (an 8+2 digit account: 12345678-01)")
+        cano, _, prdt = self.kis_account_no.partition("-")
+        return cano, prdt
+
+    def __repr_args__(self) -> Any:
+        yield from super().__repr_args__()
+        yield "kis_account_no", self.masked_account or None
+
+
+_ENV_NAMES = {
+    "kis_app_key": "KIS_APP_KEY",
+    "kis_app_secret": "KIS_APP_SECRET",
+    "kis_account_no": "KIS_ACCOUNT_NO",
+}
+
+
+def _describe(exc: ValidationError) -> str:
+    """One line per bad field, naming both the field and its variable, never the value."""
+    lines = []
+    for err in exc.errors(include_input=False, include_url=False):
+        field = ".".join(str(p) for p in err["loc"]) or "config"
+        env = _ENV_NAMES.get(field, f"KIS_{field.upper()}")
+        msg = (
+            "is required" if err["type"] == "missing" else err["msg"].removeprefix("Value error, ")
+        )
+        lines.append(f"{field} ({env}): {msg}")
+    return "invalid KIS configuration: " + "; ".join(lines)

@@ -1,0 +1,104 @@
+"""Masking of secrets for logs, errors, dry-run output and the journal.
+
+Three things are secret: the app secret, the access token and the account number. The app key is
+not a credential on its own, but it is shortened too so that logs do not identify the user.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Mapping
+
+__all__ = [
+    "SecretFilter",
+    "mask_account",
+    "mask_headers",
+    "mask_key",
+    "mask_value",
+]
+
+_SECRET_HEADERS = frozenset({"appsecret", "authorization", "secretkey", "personalseckey"})
+_KEY_HEADERS = frozenset({"appkey"})
+_ACCOUNT_FIELDS = frozenset({"cano"})
+
+
+def mask_value(value: str) -> str:
+    """Hide a secret entirely, keeping only a hint of its length class."""
+    return "***" if value else ""
+
+
+def mask_key(value: str) -> str:
+    """Show the first four characters of an app key: enough to tell two keys apart."""
+    return f"{value[:4]}…" if len(value) > 4 else "***"
+
+
+def mask_account(value: str) -> str:
+    """``12345678-01`` → ``12****78-01``; ``12345678`` → ``12****78``."""
+    digits, sep, product = value.partition("-")
+    if len(digits) <= 4:
+        return "*" * len(digits) + sep + product
+    return f"{digits[:2]}{'*' * (len(digits) - 4)}{digits[-2:]}{sep}{product}"
+
+
+def mask_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Copy of request headers fit for printing."""
+    out: dict[str, str] = {}
+    for name, value in headers:
+        low = name.lower()
+        if low == "authorization":
+            scheme = value.split(" ", 1)[0] if " " in value else ""
+            out[name] = f"{scheme} ***".strip()
+        elif low in _SECRET_HEADERS:
+            out[name] = mask_value(value)
+        elif low in _KEY_HEADERS:
+            out[name] = mask_key(value)
+        else:
+            out[name] = value
+    return out
+
+
+def mask_body(body: Mapping[str, object]) -> dict[str, object]:
+    """Copy of a request body or query with the account number masked."""
+    out: dict[str, object] = {}
+    for k, v in body.items():
+        if k.lower() in _ACCOUNT_FIELDS and isinstance(v, str):
+            out[k] = mask_account(v)
+        elif k.lower() in _SECRET_HEADERS or k.lower() in {"token", "access_token"}:
+            out[k] = mask_value(str(v))
+        else:
+            out[k] = v
+    return out
+
+
+class SecretFilter(logging.Filter):
+    """Scrubs known secret values from every record that passes through a handler or logger.
+
+    We never format secrets into messages ourselves; this is the belt to those braces, for
+    messages built by libraries (httpx logs URLs, never headers, but a user's own code might).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._secrets: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
+
+    def add(self, *secrets: str) -> None:
+        """Register values that must never appear in a log record."""
+        # Short values would mask ordinary words; real secrets are long.
+        self._secrets.update(s for s in secrets if s and len(s) >= 6)
+        if self._secrets:
+            alternatives = sorted(self._secrets, key=len, reverse=True)
+            self._pattern = re.compile("|".join(re.escape(s) for s in alternatives))
+
+    def scrub(self, text: str) -> str:
+        """Replace every registered secret in ``text`` with ``***``."""
+        return self._pattern.sub("***", text) if self._pattern else text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self._pattern is not None:
+            message = record.getMessage()
+            scrubbed = self.scrub(message)
+            if scrubbed != message:
+                record.msg, record.args = scrubbed, None
+        return True
