@@ -1,0 +1,837 @@
+"""The reservation-order lifecycle: place, list, modify, cancel, bulk cancel, reconcile.
+
+Thin functions over the core client: this module builds bodies and interprets results; the
+client owns headers, tokens, retries, the rate limit and the journal. :class:`Reservations`
+(blocking) and :class:`AsyncReservations` share every pure step (``_plan_*``, ``_interpret_*``)
+and differ only in how they wait for the network.
+
+Money-safety rules that live here:
+
+* every request is validated before the network; paper mode is refused before the network;
+* modify re-sends every order term, merged from the *current* reservation, so changing the
+  price cannot silently change anything else;
+* success of modify/cancel needs ``rt_cd == "0"`` **and** ``NRML_PRCS_YN == "Y"``;
+* after :class:`OrderOutcomeUnknownError` nothing is resent: :meth:`Reservations.reconcile`
+  lists the reservations and says whether the change took effect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Literal
+
+from ..client import AsyncKISRestClient, KISRestClient
+from ..errors import (
+    KISBusinessError,
+    KISError,
+    KISValidationError,
+    OrderOutcomeUnknownError,
+    PaperTradingNotSupportedError,
+)
+from ..masking import mask_body
+from ..response import KISResponse
+from .models import (
+    KST,
+    OrderTerms,
+    OrderType,
+    Reservation,
+    Side,
+    StatusFilter,
+    WindowPolicy,
+    check_window,
+    parse_side,
+)
+
+__all__ = [
+    "PATH_LIST",
+    "PATH_PLACE",
+    "PATH_RVSECNCL",
+    "AsyncReservations",
+    "BulkCancelItem",
+    "BulkCancelResult",
+    "ChangeResult",
+    "ReconcileResult",
+    "ReservationNotFoundError",
+    "ReservationReceipt",
+    "Reservations",
+]
+
+log = logging.getLogger("stock_manager.kis.reservations")
+
+PATH_PLACE = "/uapi/domestic-stock/v1/trading/order-resv"
+PATH_RVSECNCL = "/uapi/domestic-stock/v1/trading/order-resv-rvsecncl"
+PATH_LIST = "/uapi/domestic-stock/v1/trading/order-resv-ccnl"
+_API_ID = {"place": "v1_국내주식-017", "change": "v1_국내주식-018,019", "list": "v1_국내주식-020"}
+# Look-back for "find this reservation" queries: reservations live at most ~31 days.
+_LOOKBACK = timedelta(days=40)
+_LOOKAHEAD = timedelta(days=40)
+# Accepted clock difference between this machine and KIS when matching receipts (reconcile).
+_CLOCK_SLACK = timedelta(minutes=5)
+
+
+class ReservationNotFoundError(KISValidationError):
+    """No reservation with that sequence number exists in the account (nothing was sent)."""
+
+
+@dataclass(frozen=True)
+class ReservationReceipt:
+    """Result of placing a reservation."""
+
+    seq: str
+    msg_cd: str
+    msg1: str
+    journal_id: int | None = None
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ChangeResult:
+    """Result of a modify or cancel that KIS accepted and processed (``NRML_PRCS_YN=Y``)."""
+
+    seq: str
+    action: Literal["modify", "cancel"]
+    ok: bool
+    msg_cd: str
+    msg1: str
+    journal_id: int | None = None
+    before: Reservation | None = None
+    #: The body that was sent, account number masked.
+    sent: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BulkCancelItem:
+    """Outcome of one cancel in a bulk cancel: ``ok`` is None when the outcome is unknown."""
+
+    seq: str
+    ok: bool | None
+    msg_cd: str = ""
+    msg1: str = ""
+    error: str = ""
+    journal_id: int | None = None
+
+
+@dataclass(frozen=True)
+class BulkCancelResult:
+    """Per-item results of :meth:`Reservations.cancel_reservations`."""
+
+    items: tuple[BulkCancelItem, ...]
+
+    @property
+    def succeeded(self) -> int:
+        """How many were cancelled."""
+        return sum(1 for i in self.items if i.ok)
+
+    @property
+    def failed(self) -> int:
+        """How many KIS refused or could not be sent."""
+        return sum(1 for i in self.items if i.ok is False)
+
+    @property
+    def unknown(self) -> int:
+        """How many may or may not have been cancelled (reconcile them)."""
+        return sum(1 for i in self.items if i.ok is None)
+
+
+@dataclass(frozen=True)
+class ReconcileResult:
+    """Whether a journaled change took effect: ``applied`` None when it cannot be told."""
+
+    entry_id: int
+    intent: str
+    applied: bool | None
+    detail: str
+    reservation: Reservation | None = None
+
+
+Progress = Callable[[int, int, BulkCancelItem], None]
+
+
+# --- pure steps shared by the sync and async APIs ---------------------------------------------
+class _Plans:
+    def __init__(
+        self, client: KISRestClient | AsyncKISRestClient, window_policy: WindowPolicy, clock: Any
+    ) -> None:
+        self.client = client
+        self.window_policy = window_policy
+        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(KST))
+
+    def guard(self, api: str) -> None:
+        """Refuse real-only APIs in paper mode before anything else happens."""
+        if self.client.is_paper_trading:
+            raise PaperTradingNotSupportedError(
+                f"reservation orders are real-trading only (KIS: 모의투자 미지원, {_API_ID[api]});"
+                " try them safely against the local emulator: stock-manager emulator serve"
+            )
+
+    def account(self) -> dict[str, str]:
+        cfg = self.client.config
+        return {"CANO": cfg.cano, "ACNT_PRDT_CD": cfg.acnt_prdt_cd}
+
+    def today(self) -> date:
+        return self.clock().astimezone(KST).date()
+
+    def window(self) -> tuple[str, ...]:
+        why = check_window(self.clock())
+        if why is None or self.window_policy == "ignore":
+            return ()
+        if self.window_policy == "refuse":
+            raise KISValidationError(f"outside the reservation window: {why}")
+        log.warning("outside the reservation window: %s", why)
+        return (f"outside the reservation window: {why}",)
+
+    def plan_place(
+        self,
+        symbol: str,
+        qty: int | str,
+        price: Decimal | int | str | None,
+        side: Side | str,
+        order_type: OrderType | str,
+        end_date: date | None,
+        balance_type: str,
+        loan_date: date | None,
+    ) -> tuple[dict[str, str], tuple[str, ...]]:
+        self.guard("place")
+        terms = OrderTerms.build(
+            "reservation order",
+            symbol=symbol,
+            qty=qty,
+            price=price if price is not None else Decimal(0),
+            side=side,
+            order_type=order_type,
+            end_date=end_date,
+            balance_type=balance_type,
+            loan_date=loan_date,
+            today=self.today(),
+        )
+        warnings = self.window()
+        return {**self.account(), **terms.body()}, warnings
+
+    def list_params(
+        self,
+        start: date | None,
+        end: date | None,
+        seq: str | None,
+        symbol: str | None,
+        side: Side | str | None,
+        status: StatusFilter,
+        include_cancelled: bool,
+    ) -> dict[str, str]:
+        self.guard("list")
+        today = self.today()
+        start = start or today - _LOOKBACK
+        end = end or today + _LOOKAHEAD
+        if start > end:
+            raise KISValidationError(f"start {start} is after end {end}")
+        if status not in ("all", "processed", "pending"):
+            raise KISValidationError(f"status must be all, processed or pending, not {status!r}")
+        # The spec marks every key required: send them all, blanks included (spec §5).
+        return {
+            "RSVN_ORD_ORD_DT": start.strftime("%Y%m%d"),
+            "RSVN_ORD_END_DT": end.strftime("%Y%m%d"),
+            "RSVN_ORD_SEQ": _seq(seq) if seq else "",
+            "TMNL_MDIA_KIND_CD": "00",
+            **self.account(),
+            "PRCS_DVSN_CD": {"all": "0", "processed": "1", "pending": "2"}[status],
+            "CNCL_YN": "N" if include_cancelled else "Y",
+            "PDNO": symbol.strip().upper() if symbol else "",
+            "SLL_BUY_DVSN_CD": parse_side(side).value if side else "",
+            "CTX_AREA_FK200": "",
+            "CTX_AREA_NK200": "",
+        }
+
+    @staticmethod
+    def keep(
+        row: Reservation,
+        params: Mapping[str, str],
+        status: StatusFilter,
+    ) -> bool:
+        """Filter again locally: whether KIS honours each filter is not documented."""
+        if params["RSVN_ORD_SEQ"] and row.seq != params["RSVN_ORD_SEQ"]:
+            return False
+        if params["PDNO"] and row.symbol != params["PDNO"]:
+            return False
+        if params["SLL_BUY_DVSN_CD"] and row.side and row.side.value != params["SLL_BUY_DVSN_CD"]:
+            return False
+        if params["CNCL_YN"] == "Y" and row.cancelled:
+            return False
+        if status == "pending" and not row.is_pending:
+            return False
+        return not (status == "processed" and row.status != "processed")
+
+    def plan_cancel(self, current: Reservation) -> dict[str, str]:
+        self.guard("change")
+        _require_pending(current, "cancelled")
+        body = {**self.account(), "RSVN_ORD_SEQ": current.seq}
+        if current.order_date:
+            body["RSVN_ORD_ORD_DT"] = current.order_date.strftime("%Y%m%d")
+        return body
+
+    def plan_modify(self, current: Reservation, changes: Mapping[str, Any]) -> dict[str, str]:
+        self.guard("change")
+        _require_pending(current, "modified")
+        if not any(v is not None for v in changes.values()):
+            raise KISValidationError("nothing to modify: give qty, price, order_type or end_date")
+        if current.loan_date and changes.get("balance_type") is None:
+            # The list does not return the balance type of a credit/loan order; guessing
+            # "cash" could change the order's nature, so the caller must say it.
+            raise KISValidationError(
+                f"reservation {current.seq} has a loan date; pass balance_type explicitly"
+            )
+        terms = current.terms(today=self.today(), **changes)
+        body = {**self.account(), "RSVN_ORD_SEQ": current.seq}
+        if current.order_date:
+            body["RSVN_ORD_ORD_DT"] = current.order_date.strftime("%Y%m%d")
+        # RSVN_ORD_ORGNO is never returned to us, and CTAL/CTAC_TLNO's key is disputed (spec
+        # §1.3): both are left out rather than guessed.
+        body.update(terms.body())
+        return body
+
+    @staticmethod
+    def interpret_change(
+        action: Literal["modify", "cancel"],
+        current: Reservation,
+        body: dict[str, str],
+        response: KISResponse,
+    ) -> ChangeResult:
+        flag = str(response.first().get("NRML_PRCS_YN", "")).strip().upper()
+        if flag != "Y":
+            raise KISBusinessError(
+                f"{action} of reservation {current.seq} was answered but not processed"
+                f" normally (NRML_PRCS_YN={flag or 'missing'}): {response.msg1}",
+                msg_cd=response.msg_cd,
+                msg1=response.msg1,
+                rt_cd=response.rt_cd,
+                tr_id=response.tr_id,
+                http_status=response.http_status,
+            )
+        return ChangeResult(
+            seq=current.seq,
+            action=action,
+            ok=True,
+            msg_cd=response.msg_cd,
+            msg1=response.msg1,
+            journal_id=response.journal_id,
+            before=current,
+            sent={k: str(v) for k, v in mask_body(body).items()},
+        )
+
+    def find(self, rows: Iterable[Reservation], seq: str) -> Reservation:
+        for row in rows:
+            if row.seq == seq:
+                return row
+        raise ReservationNotFoundError(f"no reservation {seq} in account {_masked(self)}")
+
+    def bulk_item(self, seq: str, exc: BaseException | None, result: Any = None) -> BulkCancelItem:
+        if exc is None:
+            assert isinstance(result, ChangeResult)
+            return BulkCancelItem(seq, True, result.msg_cd, result.msg1, "", result.journal_id)
+        if isinstance(exc, OrderOutcomeUnknownError):
+            return BulkCancelItem(seq, None, "", "", str(exc), exc.journal_id)
+        if isinstance(exc, KISError):
+            return BulkCancelItem(seq, False, exc.msg_cd, exc.msg1, str(exc), exc.journal_id)
+        return BulkCancelItem(seq, False, "", "", f"{type(exc).__name__}: {exc}")
+
+    def judge(self, entry: Any, rows: list[Reservation]) -> ReconcileResult:
+        """Decide from the current reservations whether a journaled change took effect."""
+        req: dict[str, Any] = entry.request
+        intent = entry.intent
+        if intent == "cancel":
+            seq = str(req.get("RSVN_ORD_SEQ", ""))
+            row = next((r for r in rows if r.seq == seq), None)
+            if row is None:
+                return ReconcileResult(entry.id, intent, None, f"reservation {seq} not found")
+            applied = row.cancelled
+            detail = "cancelled" if applied else f"still {row.status}: the cancel did not happen"
+            return ReconcileResult(entry.id, intent, applied, detail, row)
+        if intent == "modify":
+            seq = str(req.get("RSVN_ORD_SEQ", ""))
+            row = next((r for r in rows if r.seq == seq), None)
+            if row is None:
+                return ReconcileResult(entry.id, intent, None, f"reservation {seq} not found")
+            applied = _matches(row, req)
+            detail = (
+                "the reservation carries the new terms"
+                if applied
+                else "the reservation still has its old terms"
+            )
+            return ReconcileResult(entry.id, intent, applied, detail, row)
+        if intent == "place":
+            since = entry.created_at - _CLOCK_SLACK
+            candidates = [r for r in rows if _matches(r, req) and _received_after(r, since)]
+            if not candidates:
+                return ReconcileResult(
+                    entry.id, intent, False, "no matching reservation was received"
+                )
+            row = candidates[0]
+            detail = f"placed as reservation {row.seq}"
+            if len(candidates) > 1:
+                detail += f" ({len(candidates)} identical reservations match; check them)"
+            return ReconcileResult(entry.id, intent, True, detail, row)
+        return ReconcileResult(entry.id, intent, None, f"cannot reconcile intent {intent!r}")
+
+
+def _seq(value: str | int) -> str:
+    s = str(value).strip()
+    if not s.isdigit() or len(s) > 10:
+        raise KISValidationError(f"reservation sequence number must be 1-10 digits, not {s!r}")
+    return s
+
+
+def _masked(plans: _Plans) -> str:
+    return plans.client.config.masked_account
+
+
+def _require_pending(current: Reservation, verb: str) -> None:
+    if not current.is_pending:
+        raise KISValidationError(
+            f"reservation {current.seq} is {current.status}; it cannot be {verb} any more"
+        )
+
+
+def _matches(row: Reservation, req: Mapping[str, Any]) -> bool:
+    def same(key: str, value: str) -> bool:
+        return key not in req or str(req[key]).strip() == value
+
+    return (
+        same("PDNO", row.symbol)
+        and same("ORD_QTY", str(row.qty))
+        and same("ORD_UNPR", format(row.price.quantize(Decimal(1)), "f"))
+        and same("SLL_BUY_DVSN_CD", row.side.value if row.side else "")
+        and same("ORD_DVSN_CD", row.order_type)
+        and same("RSVN_ORD_END_DT", row.end_date.strftime("%Y%m%d") if row.end_date else "")
+    )
+
+
+def _received_after(row: Reservation, since: datetime) -> bool:
+    if row.receipt_date is None:
+        return True
+    t = row.receipt_time.ljust(6, "0")[:6]
+    try:
+        at = datetime.strptime(row.receipt_date.strftime("%Y%m%d") + t, "%Y%m%d%H%M%S")
+    except ValueError:
+        return row.receipt_date >= since.astimezone(KST).date()
+    return at.replace(tzinfo=KST) >= since.astimezone(UTC)
+
+
+def _reconcile_window(entry: Any) -> tuple[date, date]:
+    created = entry.created_at.astimezone(KST).date()
+    return created - timedelta(days=1), created + _LOOKAHEAD
+
+
+# --- blocking ---------------------------------------------------------------------------------
+class Reservations:
+    """Reservation orders (예약주문) through a :class:`KISRestClient`.
+
+    ``window_policy`` says what happens outside 15:40-07:30 KST: ``"warn"`` (default: the
+    receipt carries a warning), ``"refuse"`` (raise before sending) or ``"ignore"``.
+    """
+
+    def __init__(
+        self,
+        client: KISRestClient,
+        *,
+        window_policy: WindowPolicy = "warn",
+        clock: Callable[[], datetime] | None = None,
+        concurrency: int = 4,
+    ) -> None:
+        self.client = client
+        self._p = _Plans(client, window_policy, clock)
+        self.concurrency = concurrency
+
+    # place -------------------------------------------------------------------------------------
+    def place_reservation(
+        self,
+        symbol: str,
+        qty: int | str,
+        price: Decimal | int | str | None = None,
+        side: Side | str = Side.BUY,
+        order_type: OrderType | str = OrderType.LIMIT,
+        end_date: date | None = None,
+        *,
+        balance_type: str = "10",
+        loan_date: date | None = None,
+    ) -> ReservationReceipt:
+        """Place a reservation (CTSC0008U); returns its ``RSVN_ORD_SEQ``."""
+        body, warnings = self._p.plan_place(
+            symbol, qty, price, side, order_type, end_date, balance_type, loan_date
+        )
+        resp = self.client.make_request("POST", PATH_PLACE, body, intent="place")
+        return _receipt(resp, warnings)
+
+    def describe_place(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """The exact request :meth:`place_reservation` would send (masked); sends nothing."""
+        sig = _place_args(*args, **kwargs)
+        body, _ = self._p.plan_place(**sig)
+        return self.client.describe("POST", PATH_PLACE, body)
+
+    # list --------------------------------------------------------------------------------------
+    def list_reservations(
+        self,
+        start: date | None = None,
+        end: date | None = None,
+        *,
+        seq: str | None = None,
+        symbol: str | None = None,
+        side: Side | str | None = None,
+        status: StatusFilter = "all",
+        include_cancelled: bool = False,
+        max_pages: int | None = None,
+    ) -> Iterator[Reservation]:
+        """Every matching reservation, page after page (CTSC0004R, 20 rows a page)."""
+        params = self._p.list_params(start, end, seq, symbol, side, status, include_cancelled)
+        kw: dict[str, Any] = {"max_pages": max_pages} if max_pages else {}
+        for page in self.client.iter_pages("GET", PATH_LIST, params, **kw):
+            for raw in page.rows():
+                row = Reservation.from_row(raw)
+                if self._p.keep(row, params, status):
+                    yield row
+
+    def get_reservation(self, seq: str | int) -> Reservation:
+        """One reservation by sequence number (cancelled ones included)."""
+        s = _seq(seq)
+        return self._p.find(self.list_reservations(seq=s, include_cancelled=True), s)
+
+    # change ------------------------------------------------------------------------------------
+    def cancel_reservation(
+        self, seq: str | int, *, current: Reservation | None = None
+    ) -> ChangeResult:
+        """Cancel a pending reservation (CTSC0009U)."""
+        current = current or self.get_reservation(seq)
+        body = self._p.plan_cancel(current)
+        resp = self.client.make_request(
+            "POST", PATH_RVSECNCL, body, action="cancel", intent="cancel"
+        )
+        return self._p.interpret_change("cancel", current, body, resp)
+
+    def modify_reservation(
+        self,
+        seq: str | int,
+        *,
+        qty: int | None = None,
+        price: Decimal | int | str | None = None,
+        order_type: OrderType | str | None = None,
+        end_date: date | None = None,
+        balance_type: str | None = None,
+    ) -> ChangeResult:
+        """Modify a pending reservation (CTSC0013U), re-sending every term of the current one."""
+        current = self.get_reservation(seq)
+        changes = {"qty": qty, "price": price, "order_type": order_type, "end_date": end_date}
+        if balance_type is not None:
+            changes["balance_type"] = balance_type
+        body = self._p.plan_modify(current, changes)
+        resp = self.client.make_request(
+            "POST", PATH_RVSECNCL, body, action="modify", intent="modify"
+        )
+        return self._p.interpret_change("modify", current, body, resp)
+
+    def describe_cancel(self, seq: str | int) -> dict[str, Any]:
+        """The cancel request for ``seq`` (masked); sends nothing."""
+        self._p.guard("change")
+        body = {**self._p.account(), "RSVN_ORD_SEQ": _seq(seq)}
+        return self.client.describe("POST", PATH_RVSECNCL, body, action="cancel")
+
+    def describe_modify(self, seq: str | int, **changes: Any) -> dict[str, Any]:
+        """The modify request for ``seq`` (masked); sends nothing.
+
+        The current terms are not fetched (that would be a request): they show as
+        ``<current>``; the real call fetches and merges them.
+        """
+        self._p.guard("change")
+        body: dict[str, Any] = {**self._p.account(), "RSVN_ORD_SEQ": _seq(seq)}
+        names = {"qty": "ORD_QTY", "price": "ORD_UNPR", "order_type": "ORD_DVSN_CD"}
+        names |= {"end_date": "RSVN_ORD_END_DT"}
+        for key in ("PDNO", "ORD_QTY", "ORD_UNPR", "SLL_BUY_DVSN_CD", "ORD_DVSN_CD"):
+            body[key] = "<current>"
+        body["ORD_OBJT_CBLC_DVSN_CD"] = "<current>"
+        for k, v in changes.items():
+            if v is not None and k in names:
+                body[names[k]] = _wire(k, v)
+        return self.client.describe("POST", PATH_RVSECNCL, body, action="modify")
+
+    # bulk --------------------------------------------------------------------------------------
+    def cancel_reservations(
+        self,
+        *,
+        symbol: str | None = None,
+        side: Side | str | None = None,
+        seqs: Iterable[str | int] | None = None,
+        start: date | None = None,
+        end: date | None = None,
+        progress: Progress | None = None,
+    ) -> BulkCancelResult:
+        """Cancel every pending reservation that matches, at the full rate limit.
+
+        With ``seqs`` the listed reservations are cancelled without listing first (one request
+        each); otherwise the pending reservations matching the filters are listed, then
+        cancelled. One failure never stops the rest; see the per-item results.
+        """
+        targets = self._targets(symbol, side, seqs, start, end)
+        total = len(targets)
+        done = 0
+        items: list[BulkCancelItem] = []
+
+        def one(target: Reservation) -> BulkCancelItem:
+            try:
+                result = self._cancel_known(target)
+            except Exception as exc:  # per-item isolation: one failure must not stop the rest
+                return self._p.bulk_item(target.seq, exc)
+            return self._p.bulk_item(target.seq, None, result)
+
+        with ThreadPoolExecutor(max_workers=max(1, self.concurrency)) as pool:
+            for item in pool.map(one, targets):
+                items.append(item)
+                done += 1
+                if progress:
+                    progress(done, total, item)
+        return BulkCancelResult(tuple(items))
+
+    def _targets(
+        self,
+        symbol: str | None,
+        side: Side | str | None,
+        seqs: Iterable[str | int] | None,
+        start: date | None,
+        end: date | None,
+    ) -> list[Reservation]:
+        self._p.guard("change")
+        if seqs is not None:
+            return [Reservation(seq=_seq(s)) for s in seqs]
+        return list(self.list_reservations(start, end, symbol=symbol, side=side, status="pending"))
+
+    def _cancel_known(self, target: Reservation) -> ChangeResult:
+        body = self._p.plan_cancel(target)
+        resp = self.client.make_request(
+            "POST", PATH_RVSECNCL, body, action="cancel", intent="cancel"
+        )
+        return self._p.interpret_change("cancel", target, body, resp)
+
+    # reconcile ---------------------------------------------------------------------------------
+    def reconcile(self, entry_id: int) -> ReconcileResult:
+        """Find out from the reservation list whether journal entry ``entry_id`` took effect.
+
+        Marks the entry reconciled in the journal when the answer is certain.
+        """
+        journal = _journal(self.client)
+        entry = journal.get(entry_id)
+        start, end = _reconcile_window(entry)
+        rows = list(self.list_reservations(start, end, include_cancelled=True))
+        result = self._p.judge(entry, rows)
+        _record(journal, entry, result)
+        return result
+
+    def reconcile_pending(self) -> list[ReconcileResult]:
+        """Reconcile every journal entry left pending or unknown."""
+        journal = _journal(self.client)
+        return [self.reconcile(e.id) for e in journal.needs_reconcile()]
+
+
+# --- async ------------------------------------------------------------------------------------
+class AsyncReservations:
+    """:class:`Reservations` for :class:`AsyncKISRestClient`."""
+
+    def __init__(
+        self,
+        client: AsyncKISRestClient,
+        *,
+        window_policy: WindowPolicy = "warn",
+        clock: Callable[[], datetime] | None = None,
+        concurrency: int = 4,
+    ) -> None:
+        self.client = client
+        self._p = _Plans(client, window_policy, clock)
+        self.concurrency = concurrency
+
+    async def place_reservation(
+        self,
+        symbol: str,
+        qty: int | str,
+        price: Decimal | int | str | None = None,
+        side: Side | str = Side.BUY,
+        order_type: OrderType | str = OrderType.LIMIT,
+        end_date: date | None = None,
+        *,
+        balance_type: str = "10",
+        loan_date: date | None = None,
+    ) -> ReservationReceipt:
+        """Async :meth:`Reservations.place_reservation`."""
+        body, warnings = self._p.plan_place(
+            symbol, qty, price, side, order_type, end_date, balance_type, loan_date
+        )
+        resp = await self.client.make_request("POST", PATH_PLACE, body, intent="place")
+        return _receipt(resp, warnings)
+
+    async def list_reservations(
+        self,
+        start: date | None = None,
+        end: date | None = None,
+        *,
+        seq: str | None = None,
+        symbol: str | None = None,
+        side: Side | str | None = None,
+        status: StatusFilter = "all",
+        include_cancelled: bool = False,
+        max_pages: int | None = None,
+    ) -> AsyncIterator[Reservation]:
+        """Async :meth:`Reservations.list_reservations`."""
+        params = self._p.list_params(start, end, seq, symbol, side, status, include_cancelled)
+        kw: dict[str, Any] = {"max_pages": max_pages} if max_pages else {}
+        async for page in self.client.iter_pages("GET", PATH_LIST, params, **kw):
+            for raw in page.rows():
+                row = Reservation.from_row(raw)
+                if self._p.keep(row, params, status):
+                    yield row
+
+    async def get_reservation(self, seq: str | int) -> Reservation:
+        """Async :meth:`Reservations.get_reservation`."""
+        s = _seq(seq)
+        rows = [r async for r in self.list_reservations(seq=s, include_cancelled=True)]
+        return self._p.find(rows, s)
+
+    async def cancel_reservation(
+        self, seq: str | int, *, current: Reservation | None = None
+    ) -> ChangeResult:
+        """Async :meth:`Reservations.cancel_reservation`."""
+        current = current or await self.get_reservation(seq)
+        body = self._p.plan_cancel(current)
+        resp = await self.client.make_request(
+            "POST", PATH_RVSECNCL, body, action="cancel", intent="cancel"
+        )
+        return self._p.interpret_change("cancel", current, body, resp)
+
+    async def modify_reservation(
+        self,
+        seq: str | int,
+        *,
+        qty: int | None = None,
+        price: Decimal | int | str | None = None,
+        order_type: OrderType | str | None = None,
+        end_date: date | None = None,
+        balance_type: str | None = None,
+    ) -> ChangeResult:
+        """Async :meth:`Reservations.modify_reservation`."""
+        current = await self.get_reservation(seq)
+        changes = {"qty": qty, "price": price, "order_type": order_type, "end_date": end_date}
+        if balance_type is not None:
+            changes["balance_type"] = balance_type
+        body = self._p.plan_modify(current, changes)
+        resp = await self.client.make_request(
+            "POST", PATH_RVSECNCL, body, action="modify", intent="modify"
+        )
+        return self._p.interpret_change("modify", current, body, resp)
+
+    async def cancel_reservations(
+        self,
+        *,
+        symbol: str | None = None,
+        side: Side | str | None = None,
+        seqs: Iterable[str | int] | None = None,
+        start: date | None = None,
+        end: date | None = None,
+        progress: Progress | None = None,
+    ) -> BulkCancelResult:
+        """Async :meth:`Reservations.cancel_reservations` (``concurrency`` tasks at a time)."""
+        self._p.guard("change")
+        if seqs is not None:
+            targets = [Reservation(seq=_seq(s)) for s in seqs]
+        else:
+            targets = [
+                r
+                async for r in self.list_reservations(
+                    start, end, symbol=symbol, side=side, status="pending"
+                )
+            ]
+        gate = asyncio.Semaphore(max(1, self.concurrency))
+        total, done = len(targets), 0
+        results: dict[str, BulkCancelItem] = {}
+
+        async def one(target: Reservation) -> None:
+            nonlocal done
+            async with gate:
+                try:
+                    body = self._p.plan_cancel(target)
+                    resp = await self.client.make_request(
+                        "POST", PATH_RVSECNCL, body, action="cancel", intent="cancel"
+                    )
+                    item = self._p.bulk_item(
+                        target.seq, None, self._p.interpret_change("cancel", target, body, resp)
+                    )
+                except Exception as exc:  # per-item isolation
+                    item = self._p.bulk_item(target.seq, exc)
+            results[target.seq] = item
+            done += 1
+            if progress:
+                progress(done, total, item)
+
+        await asyncio.gather(*(one(t) for t in targets))
+        return BulkCancelResult(tuple(results[t.seq] for t in targets))
+
+    async def reconcile(self, entry_id: int) -> ReconcileResult:
+        """Async :meth:`Reservations.reconcile`."""
+        journal = _journal(self.client)
+        entry = journal.get(entry_id)
+        start, end = _reconcile_window(entry)
+        rows = [r async for r in self.list_reservations(start, end, include_cancelled=True)]
+        result = self._p.judge(entry, rows)
+        _record(journal, entry, result)
+        return result
+
+
+# --- helpers ----------------------------------------------------------------------------------
+def _receipt(resp: KISResponse, warnings: tuple[str, ...]) -> ReservationReceipt:
+    seq = str(resp.first().get("RSVN_ORD_SEQ", "")).strip()
+    if not seq:
+        # Accepted (rt_cd 0) but without its handle: the reservation exists and we cannot name
+        # it. Reconcile finds it; resending would duplicate it.
+        raise OrderOutcomeUnknownError(
+            "reservation accepted without RSVN_ORD_SEQ; reconcile before placing it again",
+            cause="no RSVN_ORD_SEQ in output",
+            msg_cd=resp.msg_cd,
+            msg1=resp.msg1,
+            tr_id=resp.tr_id,
+        )
+    return ReservationReceipt(seq, resp.msg_cd, resp.msg1, resp.journal_id, warnings)
+
+
+def _place_args(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    names = ("symbol", "qty", "price", "side", "order_type", "end_date")
+    values: dict[str, Any] = {
+        "price": None,
+        "side": Side.BUY,
+        "order_type": OrderType.LIMIT,
+        "end_date": None,
+        "balance_type": "10",
+        "loan_date": None,
+    }
+    values.update(dict(zip(names, args, strict=False)))
+    values.update(kwargs)
+    return values
+
+
+def _wire(key: str, value: Any) -> str:
+    if isinstance(value, date):
+        return value.strftime("%Y%m%d")
+    if key == "order_type":
+        from .models import parse_order_type
+
+        return parse_order_type(value).value
+    return str(value)
+
+
+def _journal(client: KISRestClient | AsyncKISRestClient) -> Any:
+    journal = client.journal
+    if journal is None:
+        raise KISValidationError("the order journal is switched off (KIS_JOURNAL=false)")
+    return journal
+
+
+def _record(journal: Any, entry: Any, result: ReconcileResult) -> None:
+    if result.applied is None or not entry.needs_reconcile:
+        return
+    journal.mark_reconciled(entry.id, applied=result.applied, note=result.detail)

@@ -1,0 +1,406 @@
+"""Typed requests and tolerant responses of the reservation-order (예약주문) APIs.
+
+Request models reject, before any network call, what KIS would reject or silently misread
+(``shared/kis-spec.md`` §1.2, §1.3, §1.5). Response models accept what KIS really sends: every
+value a string, upper- or lower-case keys, blanks for "none".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ..errors import KISValidationError
+
+__all__ = [
+    "KST",
+    "BalanceType",
+    "OrderTerms",
+    "OrderType",
+    "Reservation",
+    "Side",
+    "StatusFilter",
+    "WindowPolicy",
+    "check_window",
+    "parse_order_type",
+    "parse_side",
+    "today_kst",
+    "validation_error",
+]
+
+KST = timezone(timedelta(hours=9))
+MAX_PERIOD_DAYS = 30
+WindowPolicy = Literal["warn", "refuse", "ignore"]
+StatusFilter = Literal["all", "processed", "pending"]
+
+
+class Side(StrEnum):
+    """매도매수구분코드."""
+
+    SELL = "01"
+    BUY = "02"
+
+    @property
+    def label(self) -> str:
+        """``buy`` / ``sell``."""
+        return "sell" if self is Side.SELL else "buy"
+
+
+class OrderType(StrEnum):
+    """주문구분코드 of reservation orders: only these four exist (spec §1.2)."""
+
+    LIMIT = "00"  # 지정가
+    MARKET = "01"  # 시장가
+    CONDITIONAL_LIMIT = "02"  # 조건부지정가
+    PRE_MARKET = "05"  # 장전 시간외
+
+    @property
+    def label(self) -> str:
+        """Lower-case English name."""
+        return _TYPE_LABELS[self]
+
+    @property
+    def priced(self) -> bool:
+        """Whether the order carries a price (``ORD_UNPR`` must be > 0)."""
+        return self in (OrderType.LIMIT, OrderType.CONDITIONAL_LIMIT)
+
+
+_TYPE_LABELS = {
+    OrderType.LIMIT: "limit",
+    OrderType.MARKET: "market",
+    OrderType.CONDITIONAL_LIMIT: "conditional",
+    OrderType.PRE_MARKET: "pre-market",
+}
+_TYPE_ALIASES = {
+    **{v: k for k, v in _TYPE_LABELS.items()},
+    "conditional-limit": OrderType.CONDITIONAL_LIMIT,
+    "premarket": OrderType.PRE_MARKET,
+    "pre_market": OrderType.PRE_MARKET,
+}
+
+
+class BalanceType(StrEnum):
+    """주문대상잔고구분코드: ``10`` cash for both sides; the others are sell-side only."""
+
+    CASH = "10"
+    STOCK_LOAN = "12"
+    LOAN_REPAY = "14"
+    SELF_LOAN_NEW = "21"
+    DIST_SHORT_NEW = "22"
+    DIST_LOAN_NEW = "23"
+    SELF_SHORT_NEW = "24"
+    SELF_LOAN_REPAY = "25"
+    DIST_SHORT_REPAY = "26"
+    DIST_LOAN_REPAY = "27"
+    SELF_SHORT_REPAY = "28"
+
+
+def parse_side(value: Side | str) -> Side:
+    """``"buy"``, ``"sell"``, ``"02"``, :class:`Side` → :class:`Side`."""
+    if isinstance(value, Side):
+        return value
+    low = str(value).strip().lower()
+    table = {"buy": Side.BUY, "b": Side.BUY, "02": Side.BUY, "sell": Side.SELL}
+    table |= {"s": Side.SELL, "01": Side.SELL, "매수": Side.BUY, "매도": Side.SELL}
+    if low not in table:
+        raise KISValidationError(f"side must be buy or sell, not {value!r}")
+    return table[low]
+
+
+def parse_order_type(value: OrderType | str) -> OrderType:
+    """``"limit"``, ``"market"``, ``"conditional"``, ``"pre-market"`` or a code."""
+    if isinstance(value, OrderType):
+        return value
+    low = str(value).strip().lower()
+    if low in _TYPE_ALIASES:
+        return _TYPE_ALIASES[low]
+    try:
+        return OrderType(low)
+    except ValueError:
+        raise KISValidationError(
+            f"order type must be limit (00), market (01), conditional (02) or pre-market (05)"
+            f" for reservation orders, not {value!r}"
+        ) from None
+
+
+def today_kst(now: datetime | None = None) -> date:
+    """Today's date in Korea."""
+    return (now or datetime.now(KST)).astimezone(KST).date()
+
+
+def check_window(now: datetime) -> str | None:
+    """Why a reservation cannot be entered at ``now`` (spec §1.5), or ``None`` when it can.
+
+    The window is 15:40 to 07:30 KST; 23:40 to 00:10 is blocked for server initialisation.
+    """
+    t = now.astimezone(KST).time()
+    if t >= time(23, 40) or t < time(0, 10):
+        return "23:40-00:10 KST is the reservation blackout (server initialisation)"
+    if time(7, 30) <= t < time(15, 40):
+        now_s = t.strftime("%H:%M")
+        return f"reservations are accepted from 15:40 to 07:30 KST (it is now {now_s} KST)"
+    return None
+
+
+def validation_error(exc: ValidationError, what: str) -> KISValidationError:
+    """One readable line per bad field, never echoing values."""
+    parts = []
+    for err in exc.errors(include_input=False, include_url=False):
+        loc = ".".join(str(p) for p in err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        parts.append(f"{loc}: {msg}" if loc else msg)
+    return KISValidationError(f"invalid {what}: " + "; ".join(parts))
+
+
+def _digits(value: str) -> str:
+    return value.replace(",", "").replace("_", "").strip()
+
+
+class OrderTerms(BaseModel):
+    """The order terms of a reservation, checked the way KIS checks them.
+
+    Used for placing and, after merging with the current reservation, for modifying.
+    ``today`` anchors the end-date rule (it defaults to today in KST).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    symbol: str = Field(description="6-character KRX code, e.g. 005930")
+    qty: int = Field(gt=0, lt=10**10)
+    price: Decimal = Field(default=Decimal(0), ge=0, lt=Decimal(10) ** 18)
+    side: Side
+    order_type: OrderType = OrderType.LIMIT
+    balance_type: BalanceType = BalanceType.CASH
+    end_date: date | None = None
+    loan_date: date | None = None
+    today: date = Field(default_factory=today_kst, exclude=True)
+
+    @field_validator("symbol", mode="before")
+    @classmethod
+    def _symbol(cls, v: object) -> object:
+        if isinstance(v, str):
+            v = v.strip().upper().removeprefix("A")
+            # KRX codes: 6 digits, or 6 alphanumerics for newer listings (e.g. 0009K0).
+            if not re.fullmatch(r"[0-9][0-9A-Z]{4}[0-9]", v):
+                raise ValueError("must be a 6-character KRX code like 005930")
+        return v
+
+    @field_validator("qty", mode="before")
+    @classmethod
+    def _qty(cls, v: object) -> object:
+        if isinstance(v, str):
+            v = _digits(v)
+            if not v.isdigit():
+                raise ValueError("must be a whole number of shares")
+            return int(v)
+        if isinstance(v, float | Decimal) and v != int(v):
+            raise ValueError("must be a whole number of shares")
+        return v
+
+    @field_validator("price", mode="before")
+    @classmethod
+    def _price(cls, v: object) -> object:
+        if isinstance(v, float):
+            raise ValueError("give prices as int, str or Decimal, not float")
+        if isinstance(v, str):
+            try:
+                v = Decimal(_digits(v) or "0")
+            except InvalidOperation:
+                raise ValueError("must be a number") from None
+        if isinstance(v, Decimal | int) and Decimal(v) != Decimal(v).to_integral_value():
+            raise ValueError("KRW prices are whole won")
+        return v
+
+    @field_validator("side", mode="before")
+    @classmethod
+    def _side(cls, v: object) -> object:
+        return parse_side(v) if isinstance(v, str) else v
+
+    @field_validator("order_type", mode="before")
+    @classmethod
+    def _type(cls, v: object) -> object:
+        return parse_order_type(v) if isinstance(v, str) else v
+
+    @model_validator(mode="after")
+    def _rules(self) -> OrderTerms:
+        if self.order_type.priced and self.price <= 0:
+            raise ValueError(f"a {self.order_type.label} order needs a price above 0")
+        if not self.order_type.priced and self.price != 0:
+            raise ValueError(
+                f"a {self.order_type.label} order is sent with price 0 (KIS rule); omit the price"
+            )
+        if self.side is Side.BUY and self.balance_type is not BalanceType.CASH:
+            raise ValueError("buy reservations use balance type 10 (cash)")
+        if self.end_date is not None:
+            if self.end_date <= self.today:
+                raise ValueError("end_date must be after today (KST)")
+            if self.end_date > self.today + timedelta(days=MAX_PERIOD_DAYS):
+                raise ValueError(f"end_date must be within {MAX_PERIOD_DAYS} days of today")
+        return self
+
+    def body(self) -> dict[str, str]:
+        """The order-term fields of a CTSC0008U/CTSC0013U body, as KIS spells them."""
+        out = {
+            "PDNO": self.symbol,
+            "ORD_QTY": str(self.qty),
+            "ORD_UNPR": format(self.price.quantize(Decimal(1)), "f"),
+            "SLL_BUY_DVSN_CD": self.side.value,
+            "ORD_DVSN_CD": self.order_type.value,
+            "ORD_OBJT_CBLC_DVSN_CD": self.balance_type.value,
+        }
+        # Optional fields are sent only when set, as the official sample does.
+        if self.loan_date:
+            out["LOAN_DT"] = self.loan_date.strftime("%Y%m%d")
+        if self.end_date:
+            out["RSVN_ORD_END_DT"] = self.end_date.strftime("%Y%m%d")
+        return out
+
+    @classmethod
+    def build(cls, what: str, **values: Any) -> OrderTerms:
+        """Validate ``values``, raising :class:`KISValidationError` with a readable message."""
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            raise validation_error(exc, what) from None
+        except KISValidationError as exc:
+            raise KISValidationError(f"invalid {what}: {exc}") from None
+
+
+def _blank_to_none(v: object) -> object:
+    return None if isinstance(v, str) and not v.strip() else v
+
+
+def _parse_date(v: object) -> object:
+    if isinstance(v, str):
+        s = v.strip()
+        if not s or s.strip("0") == "":
+            return None
+        return datetime.strptime(s, "%Y%m%d").date()
+    return v
+
+
+def _num(v: object) -> object:
+    if isinstance(v, str):
+        s = _digits(v)
+        return s or "0"
+    return v
+
+
+_ROW_FIELDS: Mapping[str, str] = {
+    "rsvn_ord_seq": "seq",
+    "rsvn_ord_ord_dt": "order_date",
+    "rsvn_ord_rcit_dt": "receipt_date",
+    "rsvn_ord_rcit_tmd": "receipt_time",
+    "pdno": "symbol",
+    "kor_item_shtn_name": "name",
+    "sll_buy_dvsn_cd": "side",
+    "ord_dvsn_cd": "order_type",
+    "ord_dvsn_name": "order_type_name",
+    "ord_rsvn_qty": "qty",
+    "ord_rsvn_unpr": "price",
+    "tot_ccld_qty": "filled_qty",
+    "tot_ccld_amt": "filled_amount",
+    "cncl_ord_dt": "cancel_date",
+    "odno": "order_no",
+    "ord_tmd": "order_time",
+    "prcs_rslt": "result",
+    "rjct_rson2": "reject_reason",
+    "rsvn_end_dt": "end_date",
+    "loan_dt": "loan_date",
+}
+
+
+class Reservation(BaseModel):
+    """One row of 주식예약주문조회 (CTSC0004R), typed.
+
+    Built with :meth:`from_row`, which accepts upper- or lower-case keys and string values.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    seq: str
+    order_date: date | None = None  # rsvn_ord_ord_dt: the day the order is to be sent
+    receipt_date: date | None = None  # rsvn_ord_rcit_dt
+    receipt_time: str = ""  # rsvn_ord_rcit_tmd HHMMSS
+    symbol: str = ""
+    name: str = ""
+    side: Side | None = None
+    order_type: str = ""
+    order_type_name: str = ""
+    qty: int = 0
+    price: Decimal = Decimal(0)
+    filled_qty: int = 0
+    filled_amount: Decimal = Decimal(0)
+    cancelled: bool = False
+    cancel_date: date | None = None
+    order_no: str = ""
+    order_time: str = ""
+    result: str = ""
+    reject_reason: str = ""
+    end_date: date | None = None
+    loan_date: date | None = None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Reservation:
+        """Parse a KIS row (any key case, string values, blanks)."""
+        low = {str(k).lower(): v for k, v in row.items()}
+        data: dict[str, Any] = {}
+        for key, name in _ROW_FIELDS.items():
+            if key in low:
+                value = low[key]
+                data[name] = value.strip() if isinstance(value, str) else value
+        for name in ("order_date", "receipt_date", "cancel_date", "end_date", "loan_date"):
+            if name in data:
+                data[name] = _parse_date(data[name])
+        for name in ("qty", "filled_qty", "price", "filled_amount"):
+            if name in data:
+                data[name] = _num(data[name])
+        data["side"] = _blank_to_none(data.get("side"))
+        data["cancelled"] = data.get("cancel_date") is not None or bool(
+            str(low.get("cncl_rcit_tmd", "")).strip()
+        )
+        return cls.model_validate(data)
+
+    @property
+    def status(self) -> Literal["pending", "processed", "cancelled"]:
+        """``cancelled``, ``processed`` (turned into an order, or rejected) or ``pending``."""
+        if self.cancelled:
+            return "cancelled"
+        if self.order_no or self.result not in ("", "미처리"):
+            return "processed"
+        return "pending"
+
+    @property
+    def is_pending(self) -> bool:
+        """Still waiting to be processed: the only state that can be modified or cancelled."""
+        return self.status == "pending"
+
+    def terms(self, *, today: date | None = None, **changes: Any) -> OrderTerms:
+        """This reservation's order terms with ``changes`` applied, validated."""
+        values: dict[str, Any] = {
+            "symbol": self.symbol,
+            "qty": self.qty,
+            "price": self.price,
+            "side": self.side,
+            "order_type": self.order_type,
+            "end_date": self.end_date,
+            "loan_date": self.loan_date,
+        }
+        values.update({k: v for k, v in changes.items() if v is not None})
+        if "order_type" in changes and changes["order_type"] is not None:
+            new_type = parse_order_type(changes["order_type"])
+            # Switching to market/pre-market drops the price; KIS wants "0" there.
+            if not new_type.priced and changes.get("price") is None:
+                values["price"] = Decimal(0)
+        if today is not None:
+            values["today"] = today
+        return OrderTerms.build(f"modification of reservation {self.seq}", **values)
+
+
+Clock = Callable[[], datetime]
