@@ -7,9 +7,9 @@ async-only. The algorithm is GCRA (a token bucket expressed as a "theoretical ar
 returns how long the caller must wait; the caller sleeps with whatever sleep it has (``time.sleep``
 or ``asyncio.sleep``). Nobody sleeps while holding the lock.
 
-The default burst is 1: requests are spaced ``1/rate`` apart, which never exceeds KIS's
-"N per second" in any sliding one-second window, whereas a full-size burst followed by steady
-traffic can.
+The default burst is 1: requests are spaced ``1/rate + margin`` apart, which stays under KIS's
+"N per second" in any sliding one-second window even when arrivals jitter a little, whereas a
+full-size burst followed by steady traffic does not.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from .constants import RATE_LIMIT_MARGIN_S
+
 __all__ = ["RateLimiter", "shared_limiter"]
 
 
@@ -25,13 +27,20 @@ class RateLimiter:
     """GCRA limiter: at most ``rate`` requests a second, ``burst`` of them back to back."""
 
     def __init__(
-        self, rate: float, *, burst: int = 1, clock: Callable[[], float] = time.monotonic
+        self,
+        rate: float,
+        *,
+        burst: int = 1,
+        margin: float = RATE_LIMIT_MARGIN_S,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
         if burst < 1:
             raise ValueError("burst must be at least 1")
-        self._interval = 1.0 / rate
+        if margin < 0:
+            raise ValueError("margin must not be negative")
+        self._interval = 1.0 / rate + margin
         self._tolerance = self._interval * (burst - 1)
         self._clock = clock
         self._tat = 0.0  # theoretical arrival time of the next request

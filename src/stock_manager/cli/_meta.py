@@ -1,0 +1,53 @@
+"""Help texts and the command table, kept free of imports.
+
+:mod:`stock_manager.cli.main` prints the top-level ``--help`` from this table without importing
+typer (see ``main.fast_help``), and :mod:`stock_manager.cli.app` builds the real typer commands
+from the same strings, so the two cannot drift apart (``tests/cli`` checks that as well).
+"""
+
+from __future__ import annotations
+
+PROG = "stock-manager"
+
+APP_HELP = (
+    "Reservation orders (주식예약주문) on the Korea Investment & Securities OpenAPI.\n\n"
+    "Try it without credentials: stock-manager demo"
+)
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 ok, 1 API/runtime error, 2 usage or bad input (nothing was sent), "
+    "3 outcome unknown (run: stock-manager resv reconcile)."
+)
+
+#: (option as shown, help) of the global options, in display order.
+GLOBAL_OPTIONS: tuple[tuple[str, str], ...] = (
+    ("--emulator URL", "Send every request to this emulator/base URL (env: KIS_BASE_URL)."),
+    (
+        "--profile NAME",
+        "Read settings from [NAME] of $XDG_CONFIG_HOME/stock-manager/config.toml"
+        " (env: STOCK_MANAGER_PROFILE).",
+    ),
+    ("--json", "Machine-readable JSON on stdout (nothing else goes to stdout)."),
+    ("--debug", "Show tracebacks and debug logs instead of one-line errors."),
+    ("--yes, -y", "Do not ask for confirmation before changing orders on a KIS host."),
+    ("--help, -h", "Show this message and exit."),
+)
+
+HELP_EMULATOR = GLOBAL_OPTIONS[0][1]
+HELP_PROFILE = GLOBAL_OPTIONS[1][1]
+HELP_JSON = GLOBAL_OPTIONS[2][1]
+HELP_DEBUG = GLOBAL_OPTIONS[3][1]
+HELP_YES = GLOBAL_OPTIONS[4][1]
+
+#: (command, one-line help) of the top-level commands, in display order.
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("demo", "Walk the whole reservation lifecycle against a local emulator (no credentials)."),
+    ("resv", "Place, list, show, modify and cancel reservation orders; reconcile."),
+    ("journal", "Show the order journal (every order-changing request and its outcome)."),
+    ("token", "Show or revoke the cached access token."),
+    ("tr-id", "Look up the TR_ID of an API ID in the static catalog (needs no config)."),
+    ("config", "Check the settings and show them masked."),
+    ("emulator", "Run the local KIS emulator."),
+)
+
+COMMAND_HELP = dict(COMMANDS)

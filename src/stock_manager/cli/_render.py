@@ -1,0 +1,241 @@
+"""Rich renderings of what the library returns: reservations, requests, journal, results.
+
+Only presentation lives here. Objects are read through attributes of the reservation API's
+models (``Reservation``, ``ChangeResult``, ``BulkCancelResult``, ``ReconcileResult``) and the
+journal's ``JournalEntry``; ``getattr`` with defaults keeps the tables readable should a field
+be missing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+__all__ = [
+    "bulk_table",
+    "change_table",
+    "journal_table",
+    "reconcile_table",
+    "request_panel",
+    "reservation_detail",
+    "reservations_table",
+]
+
+_STATUS_STYLE = {"pending": "yellow", "processed": "green", "cancelled": "dim"}
+_OUTCOME_STYLE = {
+    "ok": "green",
+    "rejected": "red",
+    "not_sent": "dim",
+    "unknown": "bold magenta",
+    "pending": "yellow",
+    "reconciled_applied": "green",
+    "reconciled_not_applied": "cyan",
+}
+# (attribute, header) of the reservation columns that the before/after view compares.
+_TERMS: tuple[tuple[str, str], ...] = (
+    ("seq", "seq"),
+    ("symbol", "symbol"),
+    ("side", "side"),
+    ("order_type", "type"),
+    ("qty", "qty"),
+    ("price", "price"),
+    ("end_date", "end date"),
+    ("status", "status"),
+)
+
+
+def fmt(value: Any) -> str:
+    """Human text of one field: thousands separators, ISO dates, enum names, '-' for empty."""
+    if value is None or value == "":
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, Decimal | int):
+        return f"{value:,}"
+    if isinstance(value, datetime):
+        return value.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, date):
+        return value.isoformat()
+    name = getattr(value, "name", None)
+    if name is not None and hasattr(value, "value"):  # Side.BUY -> "buy"
+        return str(name).lower()
+    return str(value)
+
+
+def _order_type(resv: Any) -> str:
+    name = getattr(resv, "order_type_name", "") or ""
+    code = fmt(getattr(resv, "order_type", ""))
+    return f"{name} ({code})" if name else code
+
+
+def _field(resv: Any, attr: str) -> str:
+    if attr == "order_type":
+        return _order_type(resv)
+    return fmt(getattr(resv, attr, None))
+
+
+def _status(resv: Any) -> Text:
+    status = str(getattr(resv, "status", "") or "-")
+    return Text(status, style=_STATUS_STYLE.get(status, ""))
+
+
+def reservations_table(reservations: Sequence[Any], title: str = "Reservations") -> Table:
+    """One row per reservation."""
+    table = Table(title=title, title_justify="left")
+    for header, justify in (
+        ("seq", "right"),
+        ("order date", "left"),
+        ("symbol", "left"),
+        ("name", "left"),
+        ("side", "left"),
+        ("type", "left"),
+        ("qty", "right"),
+        ("price", "right"),
+        ("filled", "right"),
+        ("end date", "left"),
+        ("status", "left"),
+    ):
+        table.add_column(header, justify=justify)  # type: ignore[arg-type]
+    for r in reservations:
+        table.add_row(
+            fmt(getattr(r, "seq", None)),
+            fmt(getattr(r, "order_date", None)),
+            fmt(getattr(r, "symbol", None)),
+            escape(fmt(getattr(r, "name", None))),
+            fmt(getattr(r, "side", None)),
+            escape(_order_type(r)),
+            fmt(getattr(r, "qty", None)),
+            fmt(getattr(r, "price", None)),
+            fmt(getattr(r, "filled_qty", None)),
+            fmt(getattr(r, "end_date", None)),
+            _status(r),
+        )
+    if not reservations:
+        table.caption = "no reservations match"
+    return table
+
+
+def reservation_detail(resv: Any) -> Table:
+    """Every field of one reservation, one per line."""
+    table = Table(show_header=False, box=None, title=f"Reservation {fmt(resv.seq)}")
+    table.add_column(style="bold")
+    table.add_column()
+    data = resv.model_dump() if hasattr(resv, "model_dump") else vars(resv)
+    for key, value in data.items():
+        table.add_row(key, escape(_field(resv, key) if key == "order_type" else fmt(value)))
+    table.add_row("status", _status(resv))
+    return table
+
+
+def change_table(before: Any, after: Any | None) -> Table:
+    """Before/after of a modified reservation; changed terms are highlighted."""
+    table = Table(title="Modified reservation", title_justify="left")
+    table.add_column("term", style="bold")
+    table.add_column("before", justify="right")
+    table.add_column("after", justify="right")
+    for attr, header in _TERMS:
+        old = _field(before, attr)
+        new = _field(after, attr) if after is not None else "?"
+        changed = after is not None and old != new
+        table.add_row(
+            header,
+            escape(old),
+            Text(new, style="bold green") if changed else Text(new, style="dim"),
+        )
+    return table
+
+
+def request_panel(described: dict[str, Any], title: str = "DRY RUN") -> Panel:
+    """The request ``--dry-run`` would have sent (already masked by the library)."""
+    lines = [f"[bold]{escape(str(described.get('method', '')))}[/] "]
+    lines[0] += escape(str(described.get("url", "")))
+    extra = {k: v for k, v in described.items() if k not in {"method", "url"}}
+    lines.append(escape(json.dumps(extra, ensure_ascii=False, indent=2, default=str)))
+    return Panel(
+        "\n".join(lines),
+        title=f"{title} — nothing was sent",
+        title_align="left",
+        border_style="yellow",
+    )
+
+
+def journal_table(entries: Iterable[Any], title: str = "Order journal") -> Table:
+    """One row per journal entry, newest first as given."""
+    table = Table(title=title, title_justify="left")
+    for header in ("id", "created", "intent", "tr_id", "seq", "outcome", "code", "message"):
+        table.add_column(header, justify="right" if header == "id" else "left")
+    rows = 0
+    for e in entries:
+        rows += 1
+        outcome = str(getattr(e.outcome, "value", e.outcome))
+        message = e.msg1 or e.error or e.note
+        table.add_row(
+            str(e.id),
+            fmt(e.created_at),
+            escape(e.intent),
+            e.tr_id,
+            escape(e.reference or "-"),
+            Text(outcome, style=_OUTCOME_STYLE.get(outcome, "")),
+            e.msg_cd or "-",
+            escape(message or "-"),
+        )
+    if rows == 0:
+        table.caption = "the journal is empty"
+    return table
+
+
+def bulk_table(result: Any) -> Table:
+    """The per-reservation outcome of a bulk cancel."""
+    table = Table(title="Bulk cancel", title_justify="left")
+    table.add_column("seq", justify="right")
+    table.add_column("result")
+    table.add_column("code")
+    table.add_column("detail")
+    for item in getattr(result, "items", []):
+        ok = bool(getattr(item, "ok", False))
+        error = getattr(item, "error", None)
+        table.add_row(
+            fmt(getattr(item, "seq", None)),
+            Text("cancelled" if ok else "failed", style="green" if ok else "red"),
+            getattr(item, "msg_cd", "") or "-",
+            escape(str(error) if error else "-"),
+        )
+    table.caption = f"{_count(result, 'succeeded')} cancelled, {_count(result, 'failed')} failed"
+    return table
+
+
+def _count(result: Any, attr: str) -> int:
+    value = getattr(result, attr, 0)
+    return len(value) if isinstance(value, list | tuple) else int(value or 0)
+
+
+def reconcile_table(results: Sequence[Any]) -> Table:
+    """Outcome of reconciling journal entries against the reservation list."""
+    table = Table(title="Reconcile", title_justify="left")
+    table.add_column("entry", justify="right")
+    table.add_column("applied")
+    table.add_column("reservation", justify="right")
+    table.add_column("detail")
+    for res in results:
+        applied = getattr(res, "applied", None)
+        label, style = {True: ("yes", "green"), False: ("no", "cyan")}.get(
+            applied, ("unknown", "bold magenta")
+        )
+        resv = getattr(res, "reservation", None)
+        table.add_row(
+            str(getattr(res, "entry_id", "?")),
+            Text(label, style=style),
+            fmt(getattr(resv, "seq", None)) if resv is not None else "-",
+            escape(str(getattr(res, "detail", "") or "-")),
+        )
+    if not results:
+        table.caption = "nothing to reconcile"
+    return table

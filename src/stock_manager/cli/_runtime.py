@@ -1,0 +1,287 @@
+"""Shared plumbing of the commands: global options, consoles, settings, confirmation.
+
+Settings precedence (highest first): ``--emulator URL``; the ``--profile`` section of
+``$XDG_CONFIG_HOME/stock-manager/config.toml`` (an explicit choice on the command line, so it
+beats the environment); ``KIS_*`` environment variables; ``.env`` (the last two are read by
+:class:`~stock_manager.adapters.broker.kis.KISConfig` itself).
+
+Nothing here talks HTTP; the KIS library is imported lazily, inside the functions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from ._errors import EXIT_API, EXIT_USAGE, CLIError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from stock_manager.adapters.broker.kis import KISConfig, KISRestClient
+
+__all__ = [
+    "State",
+    "config_file",
+    "emit_json",
+    "is_kis_host",
+    "load_profile",
+    "parse_date",
+    "parse_price",
+    "state_of",
+    "to_jsonable",
+]
+
+# Keys a profile may set, and the KISConfig field each one feeds.
+PROFILE_KEYS: dict[str, str] = {
+    "app_key": "kis_app_key",
+    "app_secret": "kis_app_secret",
+    "account_no": "kis_account_no",
+    "mode": "mode",
+    "base_url": "base_url",
+    "custtype": "custtype",
+    "token_cache_dir": "token_cache_dir",
+    "journal_path": "journal_path",
+    "journal": "journal",
+    "rate_limit": "rate_limit",
+    "use_hashkey": "use_hashkey",
+}
+
+
+def config_file() -> Path:
+    """``$XDG_CONFIG_HOME/stock-manager/config.toml`` (``~/.config/...`` when unset)."""
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "stock-manager" / "config.toml"
+
+
+def load_profile(name: str, path: Path | None = None) -> dict[str, Any]:
+    """The KISConfig keyword arguments of profile ``name``; :class:`CLIError` (exit 2) if bad."""
+    import tomllib
+
+    path = path or config_file()
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise CLIError(
+            f"profile {name!r} requested but {path} does not exist",
+            hint=f"create it with a [{name}] section (app_key, app_secret, account_no, ...)",
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise CLIError(f"{path} is not valid TOML: {exc}") from None
+    section = data.get(name)
+    if not isinstance(section, dict):
+        known = ", ".join(k for k, v in data.items() if isinstance(v, dict)) or "none"
+        raise CLIError(f"no profile [{name}] in {path} (profiles: {known})")
+    unknown = sorted(set(section) - set(PROFILE_KEYS))
+    if unknown:
+        raise CLIError(
+            f"unknown key(s) {', '.join(unknown)} in [{name}] of {path}",
+            hint="allowed: " + ", ".join(PROFILE_KEYS),
+        )
+    return {PROFILE_KEYS[k]: v for k, v in section.items()}
+
+
+def is_kis_host(url: str) -> bool:
+    """True for the real (and paper) KIS servers; False for an emulator or any other host."""
+    host = (urlsplit(url).hostname or "").lower()
+    return host == "koreainvestment.com" or host.endswith(".koreainvestment.com")
+
+
+def parse_date(value: str | None, option: str) -> date | None:
+    """``YYYY-MM-DD`` (or ``YYYYMMDD``) → date; a bad value is a usage error (exit 2)."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    for fmt in ("%Y-%m-%d", "%Y%m%d"):
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise CLIError(f"{option}: {value!r} is not a date; use YYYY-MM-DD (e.g. 2026-07-15)")
+
+
+def parse_price(value: str | None, option: str = "--price") -> Decimal | None:
+    """A price as :class:`~decimal.Decimal` (never float); bad text is a usage error."""
+    if value is None:
+        return None
+    try:
+        price = Decimal(value.replace(",", "").strip())
+    except InvalidOperation:
+        raise CLIError(f"{option}: {value!r} is not a number") from None
+    if not price.is_finite():
+        raise CLIError(f"{option}: {value!r} is not a number")
+    return price
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Plain JSON data from pydantic models, dataclasses, enums, dates and decimals."""
+    import dataclasses
+    import enum
+
+    if obj is None or isinstance(obj, bool | int | float | str):
+        return obj
+    if hasattr(obj, "model_dump"):
+        data = obj.model_dump(mode="json")
+        # Computed properties (Reservation.status) are not fields: add the well-known ones.
+        for extra in ("status",):
+            if extra not in data and isinstance(getattr(type(obj), extra, None), property):
+                data[extra] = to_jsonable(getattr(obj, extra))
+        return data
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, enum.Enum):
+        return to_jsonable(obj.value)
+    if isinstance(obj, Decimal):
+        return str(obj)
+    if isinstance(obj, datetime | date):
+        return obj.isoformat()
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, BaseException):
+        return str(obj)
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple | set | frozenset):
+        return [to_jsonable(v) for v in obj]
+    if hasattr(obj, "items"):  # CIDict and other mappings
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    return str(obj)
+
+
+def emit_json(obj: Any) -> None:
+    """Write ``obj`` as JSON to stdout — the only thing a ``--json`` command prints there."""
+    sys.stdout.write(json.dumps(to_jsonable(obj), ensure_ascii=False, indent=2) + "\n")
+    sys.stdout.flush()
+
+
+def _make_console(*, stderr: bool) -> Console:
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    tty = stream.isatty()
+    no_color = bool(os.environ.get("NO_COLOR"))
+    # Off a terminal rich assumes 80 columns; tables read better a little wider in CI logs.
+    width = None if tty or os.environ.get("COLUMNS") else 120
+    return Console(
+        file=stream,
+        stderr=stderr,
+        no_color=no_color,
+        highlight=False,
+        width=width,
+        soft_wrap=False,
+    )
+
+
+@dataclass
+class State:
+    """Global options of one invocation, plus the objects built from them on demand."""
+
+    emulator: str | None = None
+    profile: str | None = None
+    json: bool = False
+    debug: bool = False
+    yes: bool = False
+    _out: Console | None = field(default=None, repr=False)
+    _err: Console | None = field(default=None, repr=False)
+
+    # --- output -------------------------------------------------------------------------
+    @property
+    def out(self) -> Console:
+        """Console for human output. With ``--json`` it writes to stderr, keeping stdout clean."""
+        if self._out is None:
+            self._out = _make_console(stderr=self.json)
+        return self._out
+
+    @property
+    def err(self) -> Console:
+        """Console for warnings and progress (stderr)."""
+        if self._err is None:
+            self._err = _make_console(stderr=True)
+        return self._err
+
+    def warn(self, message: str) -> None:
+        """One warning line on stderr."""
+        from rich.markup import escape
+
+        self.err.print(f"[yellow]warning:[/] {escape(message)}", soft_wrap=True)
+
+    # --- settings -----------------------------------------------------------------------
+    def config_overrides(self) -> dict[str, Any]:
+        """KISConfig keyword arguments from ``--profile`` and ``--emulator``."""
+        values: dict[str, Any] = {}
+        if self.profile:
+            values.update(load_profile(self.profile))
+        if self.emulator:
+            values["base_url"] = self.emulator
+        return values
+
+    def config(self, *, need_account: bool = False) -> KISConfig:
+        """The validated settings; a missing/invalid one is a :class:`KISConfigError` (exit 2)."""
+        from stock_manager.adapters.broker.kis import KISConfig
+
+        config = KISConfig(**self.config_overrides())
+        if need_account:
+            _ = config.cano  # raises KISConfigError naming KIS_ACCOUNT_NO
+        return config
+
+    @contextmanager
+    def client(self, *, need_account: bool = False) -> Iterator[KISRestClient]:
+        """A blocking KIS client for the duration of one command."""
+        from stock_manager.adapters.broker.kis import KISRestClient
+
+        if self.debug:
+            import logging
+
+            logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
+        client = KISRestClient(self.config(need_account=need_account))
+        try:
+            yield client
+        finally:
+            client.close()
+
+    # --- confirmation -------------------------------------------------------------------
+    def confirm(self, base_url: str, what: str, *, yes: bool = False) -> None:
+        """Ask before changing orders on a KIS host; refuse in a non-TTY without ``--yes``.
+
+        Against an emulator or any non-KIS host nothing is asked: nothing real can happen.
+        """
+        if self.yes or yes or not is_kis_host(base_url):
+            return
+        if not sys.stdin.isatty():
+            raise CLIError(
+                f"refusing to {what} on the KIS server {base_url} without confirmation",
+                exit_code=EXIT_USAGE,
+                hint="stdin is not a terminal; pass --yes to confirm, or --dry-run to preview",
+            )
+        from rich.prompt import Confirm
+
+        if not Confirm.ask(
+            f"[bold red]{what}[/] on the KIS server {base_url}?", console=self.err, default=False
+        ):
+            raise CLIError("not confirmed; nothing was sent", exit_code=EXIT_API)
+
+
+def state_of(ctx: Any, *, json: bool = False, yes: bool = False) -> State:
+    """The :class:`State` of the global callback, with a command's own ``--json``/``--yes``.
+
+    ``--json`` and ``--yes`` are accepted both before the command (global) and after it.
+    """
+    root = ctx.find_root()
+    if not isinstance(root.obj, State):
+        root.obj = State()
+    state: State = root.obj
+    if json and not state.json:
+        state.json = True
+        state._out = None  # human output moves to stderr
+    state.yes = state.yes or yes
+    return state

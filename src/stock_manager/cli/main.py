@@ -1,0 +1,109 @@
+"""Entry point of ``stock-manager``: :func:`run`.
+
+Start-up is what a user feels most often, so this module imports nothing heavy:
+
+* ``stock-manager`` / ``stock-manager --help`` / ``-h`` print the top-level help from the
+  table in :mod:`._meta` without importing typer at all (typer alone costs ~7x a bare
+  ``python -c pass``; with its rich help formatter ~15x). Every other invocation, including
+  ``stock-manager resv --help``, goes through typer.
+* typer/rich are imported when a command is dispatched; httpx, pydantic-settings, the KIS
+  library and the emulator only inside the command that needs them.
+
+All exceptions end here and become an exit code (see :mod:`._errors`): 0 ok, 1 API/runtime
+error, 2 usage/bad input, 3 outcome unknown. Without ``--debug`` an error is one line on
+stderr; with ``--debug`` the traceback is shown too.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from . import _meta
+
+if TYPE_CHECKING:
+    import typer
+
+__all__ = ["fast_help", "main", "run"]
+
+_HELP_ARGS = ((), ("--help",), ("-h",))
+
+
+def _style(text: str, code: str, stream: Any) -> str:
+    """ANSI-style ``text`` when ``stream`` is a terminal and ``NO_COLOR`` is not set."""
+    if os.environ.get("NO_COLOR") or not getattr(stream, "isatty", lambda: False)():
+        return text
+    return f"\x1b[{code}m{text}\x1b[0m"
+
+
+def fast_help(stream: Any = None) -> str:
+    """The top-level help text, built from :mod:`._meta` (no typer, no rich)."""
+    out = stream or sys.stdout
+    width = max(len(name) for name, _ in _meta.GLOBAL_OPTIONS + _meta.COMMANDS) + 2
+    lines = [
+        f"{_style('Usage:', '1', out)} {_meta.PROG} [OPTIONS] COMMAND [ARGS]...",
+        "",
+        *("  " + line if line else "" for line in _meta.APP_HELP.splitlines()),
+        "",
+        _style("Options:", "1", out),
+        *(f"  {_style(o.ljust(width), '36', out)}{h}" for o, h in _meta.GLOBAL_OPTIONS),
+        "",
+        _style("Commands:", "1", out),
+        *(f"  {_style(c.ljust(width), '36', out)}{h}" for c, h in _meta.COMMANDS),
+        "",
+        f"  {_meta.EXIT_CODES_HELP}",
+        f"  Run '{_meta.PROG} COMMAND --help' for the options of a command.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _debug_requested(argv: Sequence[str]) -> bool:
+    # Read straight from argv so that even a usage error (before the typer callback ran)
+    # honours --debug.
+    return "--debug" in argv or os.environ.get("STOCK_MANAGER_DEBUG", "") not in ("", "0")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if tuple(args) in _HELP_ARGS:
+        sys.stdout.write(fast_help())
+        return 0
+    debug = _debug_requested(args)
+    from ._errors import report
+
+    try:
+        from typer.main import get_command
+
+        from .app import app
+
+        command = get_command(app)
+        # standalone_mode=False: typer/click hand every exception back to us, so usage errors
+        # and library errors share one formatter and one exit-code table.
+        result = command.main(args=args, prog_name=_meta.PROG, standalone_mode=False)
+        return result if isinstance(result, int) else 0
+    except BaseException as exc:  # noqa: BLE001 - this is the single place errors end up
+        return report(exc, debug=debug)
+
+
+def run() -> NoReturn:
+    """Console-script entry point (``stock-manager = stock_manager.cli.main:run``)."""
+    code = main()
+    try:
+        sys.stdout.flush()
+    except (BrokenPipeError, ValueError):  # `stock-manager ... | head`: not an error
+        # Point stdout at devnull so the interpreter's final flush does not complain again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(code)
+
+
+def __getattr__(name: str) -> typer.Typer:
+    """``stock_manager.cli.main.app`` is the typer app, imported on first access."""
+    if name == "app":
+        from .app import app
+
+        return app
+    raise AttributeError(name)

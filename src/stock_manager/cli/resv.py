@@ -1,0 +1,475 @@
+"""``stock-manager resv``: reservation orders (주식예약주문) from the command line.
+
+Each command maps its options onto
+:class:`~stock_manager.adapters.broker.kis.reservations.Reservations` and formats the result;
+validation (symbol, qty, price vs. order type, end date, paper mode) is the library's and
+happens before anything is sent.
+
+Money-moving commands (place, modify, cancel, cancel-all):
+
+* ``--dry-run`` prints the exact request from the library's ``describe_*`` functions — method,
+  URL, masked headers, body — and sends nothing, not even a token request;
+* against a KIS host they ask for confirmation on a terminal, refuse in a non-TTY without
+  ``--yes``, and never ask against an emulator or another non-KIS base URL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from ._errors import EXIT_API, EXIT_UNKNOWN, CLIError
+from ._runtime import State, emit_json, parse_date, parse_price, state_of
+
+if TYPE_CHECKING:
+    from stock_manager.adapters.broker.kis.reservations import Reservations
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    help="Place, list, show, modify and cancel reservation orders; reconcile.",
+)
+
+
+class SideChoice(StrEnum):
+    """``--side`` values."""
+
+    buy = "buy"
+    sell = "sell"
+
+
+class TypeChoice(StrEnum):
+    """``--type`` values (the four reservation order types, spec §1.2)."""
+
+    limit = "limit"
+    market = "market"
+    conditional = "conditional"
+    pre_market = "pre-market"
+
+
+class StatusChoice(StrEnum):
+    """``--status`` values."""
+
+    all = "all"
+    processed = "processed"
+    pending = "pending"
+
+
+class WindowChoice(StrEnum):
+    """``--window`` values: what to do outside the 15:40-07:30 KST entry window."""
+
+    warn = "warn"
+    refuse = "refuse"
+    ignore = "ignore"
+
+
+# --- shared option types ------------------------------------------------------------------------
+JsonOpt = Annotated[bool, typer.Option("--json", help="JSON on stdout.")]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+DryRunOpt = Annotated[
+    bool,
+    typer.Option("--dry-run", help="Print the exact request (secrets masked) and send nothing."),
+]
+SeqArg = Annotated[str, typer.Argument(metavar="SEQ", help="Reservation sequence number.")]
+QtyOpt = Annotated[int | None, typer.Option("--qty", "-q", help="Shares.", show_default=False)]
+PriceOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--price",
+        "-p",
+        help="Price in won (limit/conditional only).",
+        show_default=False,
+    ),
+]
+TypeOpt = Annotated[
+    TypeChoice | None,
+    typer.Option("--type", "-t", case_sensitive=False, help="Order type.", show_default=False),
+]
+EndDateOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--end-date",
+        metavar="YYYY-MM-DD",
+        help="Period reservation until this date (≤ 30 days).",
+        show_default=False,
+    ),
+]
+SymbolOpt = Annotated[
+    str | None, typer.Option("--symbol", "-s", help="Only this stock code.", show_default=False)
+]
+SideFilterOpt = Annotated[
+    SideChoice | None,
+    typer.Option("--side", case_sensitive=False, help="Only buy or sell.", show_default=False),
+]
+FromOpt = Annotated[
+    str | None,
+    typer.Option("--from", metavar="YYYY-MM-DD", help="Range start.", show_default=False),
+]
+ToOpt = Annotated[
+    str | None,
+    typer.Option("--to", metavar="YYYY-MM-DD", help="Range end.", show_default=False),
+]
+
+
+@contextmanager
+def _reservations(st: State, window: WindowChoice = WindowChoice.warn) -> Iterator[Reservations]:
+    """A :class:`Reservations` over a fresh client (closed afterwards)."""
+    from stock_manager.adapters.broker.kis.reservations import Reservations
+
+    with st.client(need_account=True) as client:
+        yield Reservations(client, window_policy=window.value)
+
+
+def _dry_run(st: State, described: Any) -> None:
+    """Show what would have been sent; nothing was."""
+    if st.json:
+        emit_json({"dry_run": True, "requests": described})
+        return
+    from ._render import request_panel
+
+    for item in described:
+        st.out.print(request_panel(item))
+
+
+def _print(st: State, message: str) -> None:
+    st.out.print(message, soft_wrap=True)
+
+
+# --- place --------------------------------------------------------------------------------------
+@app.command("place")
+def place(
+    ctx: typer.Context,
+    symbol: Annotated[str, typer.Argument(help="6-character stock code, e.g. 005930.")],
+    qty: Annotated[int, typer.Option("--qty", "-q", help="Shares.", show_default=False)],
+    side: Annotated[
+        SideChoice,
+        typer.Option("--side", case_sensitive=False, help="buy or sell.", show_default=False),
+    ],
+    price: PriceOpt = None,
+    order_type: Annotated[
+        TypeChoice, typer.Option("--type", "-t", case_sensitive=False, help="Order type.")
+    ] = TypeChoice.limit,
+    end_date: EndDateOpt = None,
+    window: Annotated[
+        WindowChoice,
+        typer.Option("--window", case_sensitive=False, help="Outside 15:40-07:30 KST."),
+    ] = WindowChoice.warn,
+    dry_run: DryRunOpt = False,
+    json_: JsonOpt = False,
+    yes: YesOpt = False,
+) -> None:
+    """Place a reservation order (CTSC0008U)."""
+    st = state_of(ctx, json=json_, yes=yes)
+    args: dict[str, Any] = {
+        "symbol": symbol,
+        "qty": qty,
+        "price": parse_price(price),
+        "side": side.value,
+        "order_type": order_type.value,
+        "end_date": parse_date(end_date, "--end-date"),
+    }
+    with _reservations(st, window) as r:
+        described = r.describe_place(**args)  # validates locally; sends nothing
+        if dry_run:
+            _dry_run(st, [described])
+            return
+        st.confirm(
+            r.client.base_url,
+            f"place a reservation to {side.value} {qty} x {symbol} ({order_type.value})",
+        )
+        receipt = r.place_reservation(**args)
+    for warning in receipt.warnings:
+        st.warn(warning)
+    if st.json:
+        emit_json(receipt)
+        return
+    _print(
+        st,
+        f"[green]✓[/] reservation [bold]{receipt.seq}[/] placed: {side.value} {qty} x {symbol}"
+        f" — {receipt.msg_cd} {receipt.msg1}"
+        + (f" (journal #{receipt.journal_id})" if receipt.journal_id else ""),
+    )
+
+
+# --- list / show --------------------------------------------------------------------------------
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    from_: FromOpt = None,
+    to: ToOpt = None,
+    symbol: SymbolOpt = None,
+    side: SideFilterOpt = None,
+    status: Annotated[
+        StatusChoice, typer.Option("--status", case_sensitive=False, help="Processing state.")
+    ] = StatusChoice.all,
+    include_cancelled: Annotated[
+        bool, typer.Option("--include-cancelled", help="Show cancelled reservations too.")
+    ] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """List reservations (CTSC0004R, every page)."""
+    st = state_of(ctx, json=json_)
+    start, end = parse_date(from_, "--from"), parse_date(to, "--to")
+    with _reservations(st) as r:
+        rows = list(
+            r.list_reservations(
+                start,
+                end,
+                symbol=symbol,
+                side=side.value if side else None,
+                status=status.value,
+                include_cancelled=include_cancelled,
+            )
+        )
+    if st.json:
+        emit_json(rows)
+        return
+    from ._render import reservations_table
+
+    st.out.print(reservations_table(rows))
+
+
+@app.command("show")
+def show(ctx: typer.Context, seq: SeqArg, json_: JsonOpt = False) -> None:
+    """Show one reservation (cancelled ones included)."""
+    st = state_of(ctx, json=json_)
+    with _reservations(st) as r:
+        resv = r.get_reservation(seq)
+    if st.json:
+        emit_json(resv)
+        return
+    from ._render import reservation_detail
+
+    st.out.print(reservation_detail(resv))
+
+
+# --- modify / cancel ----------------------------------------------------------------------------
+@app.command("modify")
+def modify(
+    ctx: typer.Context,
+    seq: SeqArg,
+    qty: QtyOpt = None,
+    price: PriceOpt = None,
+    order_type: TypeOpt = None,
+    end_date: EndDateOpt = None,
+    dry_run: DryRunOpt = False,
+    json_: JsonOpt = False,
+    yes: YesOpt = False,
+) -> None:
+    """Modify a pending reservation (CTSC0013U); every term you do not give is kept."""
+    st = state_of(ctx, json=json_, yes=yes)
+    changes: dict[str, Any] = {
+        "qty": qty,
+        "price": parse_price(price),
+        "order_type": order_type.value if order_type else None,
+        "end_date": parse_date(end_date, "--end-date"),
+    }
+    given = {k: v for k, v in changes.items() if v is not None}
+    if not given:
+        raise CLIError("nothing to modify", hint="give --qty, --price, --type or --end-date")
+    with _reservations(st) as r:
+        if dry_run:
+            _dry_run(st, [r.describe_modify(seq, **changes)])
+            return
+        summary = ", ".join(f"{k.replace('_', ' ')} → {v}" for k, v in given.items())
+        st.confirm(r.client.base_url, f"modify reservation {seq} ({summary})")
+        result = r.modify_reservation(seq, **changes)
+        after = _fetch(r, result.seq)
+    if st.json:
+        emit_json({"result": result, "after": after})
+        return
+    from ._render import change_table
+
+    _print(
+        st,
+        f"[green]✓[/] reservation [bold]{result.seq}[/] modified — {result.msg_cd} {result.msg1}"
+        + (f" (journal #{result.journal_id})" if result.journal_id else ""),
+    )
+    if result.before is not None:
+        st.out.print(change_table(result.before, after))
+
+
+def _fetch(r: Reservations, seq: str) -> Any:
+    """The reservation after a change, or ``None`` if it cannot be found (display only)."""
+    from stock_manager.adapters.broker.kis.reservations import ReservationNotFoundError
+
+    try:
+        return r.get_reservation(seq)
+    except ReservationNotFoundError:
+        return None
+
+
+@app.command("cancel")
+def cancel(
+    ctx: typer.Context,
+    seq: SeqArg,
+    dry_run: DryRunOpt = False,
+    json_: JsonOpt = False,
+    yes: YesOpt = False,
+) -> None:
+    """Cancel a pending reservation (CTSC0009U)."""
+    st = state_of(ctx, json=json_, yes=yes)
+    with _reservations(st) as r:
+        if dry_run:
+            _dry_run(st, [r.describe_cancel(seq)])
+            return
+        current = r.get_reservation(seq)
+        st.confirm(
+            r.client.base_url,
+            f"cancel reservation {current.seq} ({current.side.label if current.side else '?'}"
+            f" {current.qty} x {current.symbol})",
+        )
+        result = r.cancel_reservation(seq, current=current)
+    if st.json:
+        emit_json(result)
+        return
+    _print(
+        st,
+        f"[green]✓[/] reservation [bold]{result.seq}[/] cancelled — {result.msg_cd} {result.msg1}"
+        + (f" (journal #{result.journal_id})" if result.journal_id else ""),
+    )
+
+
+@app.command("cancel-all")
+def cancel_all(
+    ctx: typer.Context,
+    symbol: SymbolOpt = None,
+    side: SideFilterOpt = None,
+    seqs: Annotated[
+        list[str] | None,
+        typer.Option("--seq", metavar="SEQ", help="Cancel exactly these (repeatable)."),
+    ] = None,
+    from_: FromOpt = None,
+    to: ToOpt = None,
+    dry_run: DryRunOpt = False,
+    json_: JsonOpt = False,
+    yes: YesOpt = False,
+) -> None:
+    """Cancel every pending reservation that matches, with a progress bar and a summary.
+
+    Exit code 1 when some could not be cancelled, 3 when the outcome of some is unknown.
+    """
+    st = state_of(ctx, json=json_, yes=yes)
+    start, end = parse_date(from_, "--from"), parse_date(to, "--to")
+    with _reservations(st) as r:
+        if dry_run:
+            if not seqs:
+                raise CLIError(
+                    "--dry-run of cancel-all needs explicit --seq values",
+                    hint="finding the matching reservations would itself send a request;"
+                    " list them with 'stock-manager resv list --status pending' first",
+                )
+            _dry_run(st, [r.describe_cancel(s) for s in seqs])
+            return
+        what = "cancel " + (
+            f"reservations {', '.join(seqs)}"
+            if seqs
+            else "ALL pending reservations"
+            + (f" of {symbol}" if symbol else "")
+            + (f" ({side.value})" if side else "")
+        )
+        st.confirm(r.client.base_url, what)
+        with _progress(st) as on_item:
+            result = r.cancel_reservations(
+                symbol=symbol,
+                side=side.value if side else None,
+                seqs=seqs or None,
+                start=start,
+                end=end,
+                progress=on_item,
+            )
+    if st.json:
+        emit_json(
+            {
+                "items": result.items,
+                "succeeded": result.succeeded,
+                "failed": result.failed,
+                "unknown": result.unknown,
+            }
+        )
+    elif not result.items:
+        _print(st, "nothing to cancel: no pending reservation matches")
+    else:
+        from ._render import bulk_table
+
+        st.out.print(bulk_table(result))
+    if result.unknown:
+        raise CLIError(
+            f"{result.unknown} cancel(s) may or may not have been processed",
+            exit_code=EXIT_UNKNOWN,
+            hint="do NOT resend; run: stock-manager resv reconcile --pending",
+        )
+    if result.failed:
+        raise CLIError(f"{result.failed} of {len(result.items)} cancels failed", exit_code=EXIT_API)
+
+
+@contextmanager
+def _progress(st: State) -> Iterator[Any]:
+    """A rich progress bar on stderr fed by the library's ``progress(done, total, item)``."""
+    if st.json:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(
+        TextColumn("cancelling"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        console=st.err,
+    ) as bar:
+        task = bar.add_task("", total=None)
+
+        def on_item(done: int, total: int, item: Any) -> None:
+            mark = "✓" if item.ok else ("?" if item.ok is None else "✗")
+            bar.update(task, completed=done, total=total, description=f"{mark} {item.seq}")
+
+        yield on_item
+
+
+# --- reconcile ----------------------------------------------------------------------------------
+@app.command("reconcile")
+def reconcile(
+    ctx: typer.Context,
+    entry_id: Annotated[
+        int | None,
+        typer.Argument(help="Journal entry id (see 'stock-manager journal').", show_default=False),
+    ] = None,
+    pending: Annotated[
+        bool, typer.Option("--pending", help="Every entry left pending/unknown (the default).")
+    ] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Check journal entries against the reservation list: did the change take effect?
+
+    Sends only inquiries. Exit code 3 while some outcome still cannot be told.
+    """
+    st = state_of(ctx, json=json_)
+    if entry_id is not None and pending:
+        raise CLIError("give ENTRY_ID or --pending, not both")
+    with _reservations(st) as r:
+        try:
+            results = [r.reconcile(entry_id)] if entry_id is not None else r.reconcile_pending()
+        except KeyError:
+            raise CLIError(
+                f"no journal entry {entry_id}", hint="see: stock-manager journal"
+            ) from None
+    if st.json:
+        emit_json(results)
+    else:
+        from ._render import reconcile_table
+
+        st.out.print(reconcile_table(results))
+    unknown = [res for res in results if res.applied is None]
+    if unknown:
+        raise CLIError(
+            f"{len(unknown)} outcome(s) still unknown",
+            exit_code=EXIT_UNKNOWN,
+            hint="check the reservations with 'stock-manager resv list' and try again later",
+        )

@@ -1,0 +1,39 @@
+"""``python -m stock_manager.emulator``: run the KIS emulator in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from stock_manager.emulator.server import DEFAULT_HOST, DEFAULT_PORT, serve
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse arguments and call :func:`serve`."""
+    p = argparse.ArgumentParser(prog="python -m stock_manager.emulator", description=__doc__)
+    p.add_argument("--host", default=DEFAULT_HOST)
+    p.add_argument("--port", type=int, default=DEFAULT_PORT, help="0 = pick a free port")
+    p.add_argument("--app-key")
+    p.add_argument("--app-secret")
+    p.add_argument("--account", help="12345678-01")
+    p.add_argument("--mode", choices=("real", "paper"), default="real")
+    p.add_argument("--state-file", help="SQLite file to persist state across restarts")
+    p.add_argument("--rate-limit", type=int, help="requests/second per app key (0 = off)")
+    p.add_argument("--no-rate-limit", action="store_true", help="same as --rate-limit 0")
+    p.add_argument("--log-level", default="warning")
+    args = p.parse_args(argv)
+    serve(
+        host=args.host,
+        port=args.port,
+        app_key=args.app_key,
+        app_secret=args.app_secret,
+        account=args.account,
+        mode=args.mode,
+        state_file=args.state_file,
+        rate_limit=0 if args.no_rate_limit else args.rate_limit,
+        log_level=args.log_level,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""Admin API under ``/_emulator/...`` (not part of KIS; never logged, never faulted).
+
+| Method | Path | Body / effect |
+|---|---|---|
+| GET | /_emulator/state | reservations, orders, counters |
+| GET, DELETE | /_emulator/requests | request log / clear it |
+| GET, POST, DELETE | /_emulator/faults | list / add (``{"target","kind",...}``) / clear |
+| POST | /_emulator/process-day | ``{"outcomes": {"39607": "partial"}, "default": "filled"}`` |
+| POST | /_emulator/expire-tokens | expire every token now |
+| GET | /_emulator/clock | current emulator time |
+| POST | /_emulator/clock/advance | ``{"seconds": 61}`` |
+| POST | /_emulator/clock/freeze | ``{"at": "2026-11-24T18:00:00+09:00"}`` (optional) |
+| GET | /_emulator/codes | the msg_cd table |
+| GET | /_emulator/openapi.json, /openapi.json | OpenAPI 3 document |
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.types import Receive, Scope, Send
+
+from stock_manager.emulator.messages import MESSAGES
+
+if TYPE_CHECKING:
+    from stock_manager.emulator.app import Emulator
+
+
+class _AdminError(Exception):
+    pass
+
+
+async def handle(emu: Emulator, scope: Scope, receive: Receive, send: Send) -> None:
+    """Serve one admin request."""
+    request = Request(scope, receive)
+    try:
+        status, body = await _route(emu, request)
+    except _AdminError as exc:
+        status, body = 400, {"error": str(exc)}
+    except (ValueError, TypeError) as exc:
+        status, body = 400, {"error": f"bad request: {exc}"}
+    await JSONResponse(body, status)(scope, receive, send)
+
+
+async def _json(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise _AdminError("body must be JSON") from None
+    if not isinstance(data, dict):
+        raise _AdminError("body must be a JSON object")
+    return data
+
+
+async def _route(emu: Emulator, request: Request) -> tuple[int, Any]:
+    path = request.url.path.removeprefix("/_emulator")
+    method = request.method
+    if path in ("/openapi.json", "") and method == "GET":
+        return 200, emu.openapi()
+    if path == "/state" and method == "GET":
+        snap = emu.state.snapshot()
+        snap["clock"] = emu.clock.now().isoformat()
+        snap["mode"] = emu.config.mode
+        return 200, snap
+    if path == "/requests":
+        if method == "DELETE":
+            emu.requests.clear()
+            return 200, {"cleared": True}
+        return 200, [r.as_dict() for r in emu.requests]
+    if path == "/faults":
+        if method == "DELETE":
+            emu.faults.clear()
+            return 200, {"cleared": True}
+        if method == "POST":
+            d = await _json(request)
+            fault = emu.faults.add(
+                str(d.get("target", "*")),
+                str(d.get("kind", "")),
+                d.get("attempts"),
+                times=d.get("times"),
+                seconds=float(d.get("seconds", 1.0)),
+                commit=bool(d.get("commit", False)),
+                status=int(d.get("status", 500)),
+                body=str(d.get("body", "json")),
+            )
+            return 201, fault.doc()
+        return 200, [f.doc() for f in emu.faults.list()]
+    if path == "/process-day" and method == "POST":
+        d = await _json(request)
+        outcomes = {str(k): str(v) for k, v in dict(d.get("outcomes") or {}).items()}
+        return 200, emu.process_day(outcomes, str(d.get("default", "filled")))
+    if path == "/expire-tokens" and method == "POST":
+        return 200, {"expired": emu.expire_tokens()}
+    if path == "/clock" and method == "GET":
+        return 200, {"now": emu.clock.now().isoformat(), "frozen": emu.clock.frozen}
+    if path == "/clock/advance" and method == "POST":
+        d = await _json(request)
+        return 200, {"now": emu.clock.advance(float(d.get("seconds", 0))).isoformat()}
+    if path == "/clock/freeze" and method == "POST":
+        d = await _json(request)
+        at = datetime.fromisoformat(d["at"]) if d.get("at") else None
+        return 200, {"now": emu.clock.freeze(at).isoformat()}
+    if path == "/codes" and method == "GET":
+        return 200, [m.__dict__ for m in MESSAGES.values()]
+    return 404, {"error": f"no admin route {method} {request.url.path}"}

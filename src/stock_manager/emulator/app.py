@@ -1,0 +1,452 @@
+"""The emulator object and its ASGI entry point.
+
+:class:`Emulator` owns the clock, state, fault registry and request log, and ``.app`` is the
+ASGI application (usable with uvicorn or ``httpx.ASGITransport``). Starlette provides request
+parsing and responses; routing is a dict lookup on the endpoint table to keep the hot path
+(the benchmarked list endpoint) short.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import logging
+import random
+import socket
+import struct
+from datetime import datetime
+from typing import Any
+
+import httpx
+from starlette.datastructures import Headers
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from stock_manager.emulator import admin
+from stock_manager.emulator.clock import EmulatorClock
+from stock_manager.emulator.config import KST, EmulatorConfig
+from stock_manager.emulator.endpoints import BY_PATH, Endpoint
+from stock_manager.emulator.faults import Fault, FaultRegistry
+from stock_manager.emulator.gateway import (
+    RateLimiter,
+    Reject,
+    canonical_hash,
+    check_app_credentials,
+    check_custtype,
+    check_token,
+    check_tr_id,
+    reject,
+)
+from stock_manager.emulator.handlers import HANDLERS, Ctx, Reply, process_day
+from stock_manager.emulator.messages import MESSAGES, envelope
+from stock_manager.emulator.openapi import build_openapi
+from stock_manager.emulator.requestlog import RequestLog, RequestRecord
+from stock_manager.emulator.state import EmulatorState, Token
+from stock_manager.emulator.store_sqlite import SqliteStore
+
+log = logging.getLogger("stock_manager.emulator")
+
+JSON_TYPE = "application/json; charset=utf-8"
+SAME_TOKEN_WINDOW_S = 6 * 3600  # KIS returns the previous token when re-issued within 6 h
+HTML_ERROR = (
+    "<html><head><title>{status} Error</title></head><body><center><h1>{status} Error</h1>"
+    "</center><hr><center>KIS emulator</center></body></html>"
+)
+
+
+def dumps(body: Any) -> bytes:
+    """Compact UTF-8 JSON (Korean text unescaped, as KIS sends it)."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+class Emulator:
+    """A KIS-compatible REST emulator instance (see the package docstring)."""
+
+    def __init__(self, config: EmulatorConfig | None = None) -> None:
+        self.config = config or EmulatorConfig.demo()
+        self.clock = EmulatorClock(self.config.clock)
+        store = SqliteStore(self.config.state_file) if self.config.state_file else None
+        self.state = EmulatorState(store)
+        self.faults = FaultRegistry()
+        self.requests = RequestLog()
+        self.limiter = RateLimiter(self.config.rate_limit)
+        seed = self.config.seed
+        self._rng: random.Random = (
+            random.Random(seed) if seed is not None else random.SystemRandom()
+        )
+        self._openapi: dict[str, Any] | None = None
+        self.stopping = False
+        self.app: ASGIApp = self._asgi
+
+    # --- Python control surface --------------------------------------------------------
+    def process_day(
+        self, outcomes: dict[str, str] | None = None, default: str = "filled"
+    ) -> list[dict[str, str]]:
+        """Turn every pending reservation into an ordinary order (see handlers.process_day)."""
+        return process_day(self.state, self.clock.now(), outcomes, default)
+
+    @property
+    def token_issuances(self) -> int:
+        """Successful tokenP responses so far (same-token re-issues included)."""
+        return self.state.token_issuances
+
+    def expire_tokens(self) -> int:
+        """Expire every issued token now; returns how many were live."""
+        now = self.clock.timestamp()
+        expired = 0
+        with self.state.lock:
+            for t in list(self.state.tokens.values()):
+                if t.expires_at > now:
+                    t.expires_at = now
+                    self.state.save_token(t)
+                    expired += 1
+        return expired
+
+    def openapi(self) -> dict[str, Any]:
+        """The OpenAPI 3 document describing the served APIs."""
+        if self._openapi is None:
+            self._openapi = build_openapi(self.config)
+        return self._openapi
+
+    def close(self) -> None:
+        """Release resources (the SQLite connection)."""
+        self.state.close()
+
+    # --- ASGI --------------------------------------------------------------------------
+    async def _asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        path: str = scope["path"]
+        if path.startswith("/_emulator") or path == "/openapi.json":
+            await admin.handle(self, scope, receive, send)
+            return
+        await self._serve(scope, receive, send, path)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
+        method: str = scope["method"]
+        request = Request(scope, receive)
+        headers = request.headers
+        tr_id = headers.get("tr_id", "")
+        ep = BY_PATH.get(path)
+        if ep is None or ep.method != method:
+            status, body = envelope("OPSQ0002" if ep is None else "EGW00101", path)
+            status = 404 if ep is None else 405
+            await _send_json(scope, receive, send, status, dumps(body), {})
+            self._log(method, path, "", tr_id, status, body, "")
+            return
+        fault = self.faults.take(path, ep.name, tr_id)
+        raw = await request.body() if method == "POST" else b""
+        if fault is not None and await self._pre_fault(fault, scope, receive, send, ep, tr_id):
+            return
+        status, body, extra = self._process(ep, headers, request, raw)
+        content = dumps(body)
+        if fault is not None and await self._post_fault(
+            fault, scope, receive, send, ep, tr_id, status, body, content
+        ):
+            return
+        await _send_json(scope, receive, send, status, content, extra)
+        self._log(method, path, ep.name, tr_id, status, body, fault.kind if fault else "")
+
+    def _log(
+        self,
+        method: str,
+        path: str,
+        name: str,
+        tr_id: str,
+        status: int,
+        body: dict[str, Any] | None,
+        fault: str,
+    ) -> None:
+        msg_cd = ""
+        if body:
+            msg_cd = str(body.get("msg_cd") or body.get("error_code") or "")
+        self.requests.append(
+            RequestRecord(method, path, name, tr_id, status, msg_cd, self.clock.timestamp(), fault)
+        )
+
+    # --- request processing (synchronous, atomic under the state lock) -----------------
+    def _process(self, ep: Endpoint, headers: Headers, request: Request, raw: bytes) -> Reply:
+        try:
+            with self.state.lock:
+                now = self.clock.now()
+                if ep.name == "tokenP":
+                    return self._token(raw, now)
+                if ep.name == "revokeP":
+                    return self._revoke(raw)
+                if ep.name == "hashkey":
+                    return self._hashkey(headers, raw)
+                return self._gated(ep, headers, request, raw, now)
+        except Reject as r:
+            return r.status, r.body, {}
+        except Exception:
+            # Never leak a traceback or a bare 500: answer with the KIS server-error envelope.
+            log.exception("emulator: unexpected error on %s", ep.path)
+            status, body = envelope("EGW00002")
+            return status, body, {}
+
+    def _gated(
+        self, ep: Endpoint, headers: Headers, request: Request, raw: bytes, now: datetime
+    ) -> Reply:
+        ts = now.timestamp()
+        app_key = check_app_credentials(headers, self.config)
+        check_token(headers, self.state, app_key, ts)
+        if not self.limiter.allow(app_key, ts):
+            raise reject("EGW00201")
+        check_custtype(headers, ep)
+        tr_id = check_tr_id(headers, ep, self.config)
+        data: Any
+        if ep.request_in == "body":
+            data = _parse_body(raw)
+            hashkey = headers.get("hashkey")
+            if hashkey and hashkey != canonical_hash(data):
+                raise reject("EGW00131")
+        else:
+            data = request.query_params
+        ctx = Ctx(self.config, self.state, now, tr_id, headers.get("tr_cont", ""), data)
+        status, body, extra = HANDLERS[ep.name](ctx)
+        extra["tr_id"] = tr_id
+        gt_uid = headers.get("gt_uid")
+        if gt_uid:
+            extra["gt_uid"] = gt_uid
+        return status, body, extra
+
+    def _token_error(self, code: str) -> Reply:
+        msg = MESSAGES[code]
+        return 403, {"error_code": code, "error_description": msg.text}, {}
+
+    def _token(self, raw: bytes, now: datetime) -> Reply:
+        try:
+            data = _parse_body(raw)
+        except Reject:
+            return self._token_error("EGW00101")
+        cfg = self.config
+        if data.get("grant_type") != "client_credentials":
+            return self._token_error("EGW00101")
+        app_key = data.get("appkey")
+        if not app_key:
+            return self._token_error("EGW00102")
+        if app_key != cfg.app_key:
+            return self._token_error("EGW00103")
+        if data.get("appsecret") != cfg.app_secret:
+            return self._token_error("EGW00105")
+        ts = now.timestamp()
+        last = self.state.last_issue.get(app_key)
+        interval = cfg.token_issue_interval_s
+        if interval and last is not None and ts - last < interval:
+            return self._token_error("EGW00133")
+        reuse = [
+            t
+            for t in self.state.tokens.values()
+            if t.app_key == app_key
+            and not t.revoked
+            and t.expires_at > ts
+            and ts - t.issued_at < SAME_TOKEN_WINDOW_S
+        ]
+        if reuse:
+            token = max(reuse, key=lambda t: t.issued_at)
+        else:
+            token = Token(self._new_token(app_key, ts), app_key, ts, ts + cfg.token_lifetime_s)
+            self.state.save_token(token)
+        self.state.record_issuance(app_key, ts, new_token=not reuse)
+        expires = datetime.fromtimestamp(token.expires_at, KST)
+        body = {
+            "access_token": token.token,
+            "access_token_token_expired": expires.strftime("%Y-%m-%d %H:%M:%S"),
+            "token_type": "Bearer",
+            "expires_in": int(token.expires_at - ts),
+        }
+        return 200, body, {}
+
+    def _new_token(self, app_key: str, ts: float) -> str:
+        # JWT-shaped (KIS tokens are JWTs) but signed with nothing: clients must treat it opaque.
+        header = _b64(b'{"typ":"JWT","alg":"HS512"}')
+        claims = {
+            "sub": "emulator",
+            "aud": self._rng.getrandbits(64).to_bytes(8, "big").hex(),
+            "iss": "kis-emulator",
+            "prdt_cd": "",
+            "iat": int(ts),
+            "exp": int(ts + self.config.token_lifetime_s),
+            "jti": app_key,
+        }
+        sig = _b64(self._rng.getrandbits(512).to_bytes(64, "big"))
+        return f"{header}.{_b64(dumps(claims))}.{sig}"
+
+    def _revoke(self, raw: bytes) -> Reply:
+        try:
+            data = _parse_body(raw)
+        except Reject:
+            return self._token_error("EGW00101")
+        if data.get("appkey") != self.config.app_key:
+            return self._token_error("EGW00103")
+        if data.get("appsecret") != self.config.app_secret:
+            return self._token_error("EGW00105")
+        token = self.state.tokens.get(str(data.get("token", "")))
+        if token is None or token.revoked:
+            return self._token_error("EGW00121")
+        token.revoked = True
+        self.state.save_token(token)
+        return 200, {"code": 200, "message": "접근토큰 폐기에 성공하였습니다"}, {}
+
+    def _hashkey(self, headers: Headers, raw: bytes) -> Reply:
+        check_app_credentials(headers, self.config)
+        if not raw.strip():
+            raise reject("OPSQ9995")
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            raise reject("OPSQ9997") from None
+        return 200, {"BODY": data, "HASH": canonical_hash(data)}, {}
+
+    # --- faults ------------------------------------------------------------------------
+    async def _pre_fault(
+        self, fault: Fault, scope: Scope, receive: Receive, send: Send, ep: Endpoint, tr_id: str
+    ) -> bool:
+        """Apply a fault that acts before the state change; True if the request is done."""
+        kind = fault.kind
+        method = scope["method"]
+        if kind == "delay":
+            await asyncio.sleep(fault.seconds)
+            return False
+        if kind == "expire_token":
+            self.expire_tokens()
+            return False
+        if kind == "reset_before":
+            self._log(method, ep.path, ep.name, tr_id, 0, None, kind)
+            await self._drop(receive)
+            return True
+        if kind == "hang" and not fault.commit:
+            self._log(method, ep.path, ep.name, tr_id, 0, None, kind)
+            await self._hang(receive, fault.seconds)
+            return True
+        if kind == "http_error":
+            if fault.body == "html":
+                html = HTML_ERROR.format(status=fault.status).encode()
+                await Response(html, fault.status, media_type="text/html")(scope, receive, send)
+                self._log(method, ep.path, ep.name, tr_id, fault.status, None, kind)
+            else:
+                _, body = envelope("EGW00002")
+                await _send_json(scope, receive, send, fault.status, dumps(body), {})
+                self._log(method, ep.path, ep.name, tr_id, fault.status, body, kind)
+            return True
+        if kind == "rate_limit":
+            status, body = envelope("EGW00201")
+            await _send_json(scope, receive, send, status, dumps(body), {})
+            self._log(method, ep.path, ep.name, tr_id, status, body, kind)
+            return True
+        return False
+
+    async def _post_fault(
+        self,
+        fault: Fault,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        ep: Endpoint,
+        tr_id: str,
+        status: int,
+        body: dict[str, Any],
+        content: bytes,
+    ) -> bool:
+        """Apply a fault that acts after the state change; True if the request is done."""
+        kind = fault.kind
+        method = scope["method"]
+        if kind == "reset_after":
+            self._log(method, ep.path, ep.name, tr_id, 0, body, kind)
+            await self._drop(receive)
+            return True
+        if kind == "garbled":
+            # Committed, then a 200 whose JSON is cut in half: the client cannot learn the seq.
+            cut = content[: max(1, len(content) // 2)]
+            await Response(cut, 200, media_type=JSON_TYPE)(scope, receive, send)
+            self._log(method, ep.path, ep.name, tr_id, 200, body, kind)
+            return True
+        if kind == "hang":  # commit=True: state already applied
+            self._log(method, ep.path, ep.name, tr_id, 0, body, kind)
+            await self._hang(receive, fault.seconds)
+            return True
+        return False
+
+    async def _hang(self, receive: Receive, seconds: float) -> None:
+        """Hold the connection without answering, then drop it.
+
+        Under ``httpx.ASGITransport`` there is no socket and no client timeout, so the hang
+        is reported to the caller immediately as ``httpx.ReadTimeout`` instead.
+        """
+        if _transport(receive) is None:
+            raise httpx.ReadTimeout("emulated hang (no response)")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        # Short steps so a server shutdown is not held up by a long hang.
+        while not self.stopping and loop.time() < deadline:
+            await asyncio.sleep(min(0.02, max(0.0, deadline - loop.time())))
+        await self._drop(receive)
+
+    async def _drop(self, receive: Receive) -> None:
+        """Abort the TCP connection without a response (RST via SO_LINGER 0)."""
+        transport = _transport(receive)
+        if transport is None:
+            # ASGITransport: surface the same exception httpx raises for a dropped connection.
+            raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
+        if transport.is_closing():  # the client already went away (e.g. it timed out)
+            return
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError, AttributeError, ValueError):  # platform dependent
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        transport.abort()
+        # Let the protocol see connection_lost so uvicorn does not try to send its own 500.
+        for _ in range(3):
+            await asyncio.sleep(0)
+
+
+def _transport(receive: Receive) -> Any:
+    # uvicorn's RequestResponseCycle exposes the connection transport; other servers don't.
+    owner = getattr(receive, "__self__", None)
+    return getattr(owner, "transport", None)
+
+
+def _parse_body(raw: bytes) -> dict[str, Any]:
+    if not raw.strip():
+        raise reject("OPSQ9995")
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise reject("OPSQ9997") from None
+    if not isinstance(data, dict):
+        raise reject("OPSQ9997")
+    return data
+
+
+async def _send_json(
+    scope: Scope, receive: Receive, send: Send, status: int, content: bytes, extra: dict[str, str]
+) -> None:
+    await Response(content, status, headers=extra, media_type=JSON_TYPE)(scope, receive, send)
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+def create_app(config: EmulatorConfig | None = None) -> Emulator:
+    """Build an :class:`Emulator`; its ``.app`` is the ASGI application."""
+    return Emulator(config)
+
+
+__all__ = ["Emulator", "create_app"]

@@ -1,0 +1,108 @@
+"""Configuration of the local KIS emulator.
+
+The defaults mirror the real KIS limits (20 req/s real, 2 req/s paper, one token per minute,
+24 h tokens) so that a client that behaves well here behaves well against KIS.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import string
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Literal
+
+KST = timezone(timedelta(hours=9), "KST")
+
+Mode = Literal["real", "paper"]
+
+DEMO_APP_KEY_PREFIX = "PSEMU"
+
+
+def kst_now() -> datetime:
+    """Current wall-clock time in KST (aware)."""
+    return datetime.now(KST)
+
+
+def _default_rate(mode: Mode) -> int:
+    # KIS notice (2025-08-07): 20 req/s for real accounts, 2 req/s for paper accounts.
+    return 20 if mode == "real" else 2
+
+
+@dataclass
+class EmulatorConfig:
+    """Everything that shapes one emulator instance.
+
+    ``rate_limit_per_s`` left at ``-1`` means "the KIS default for ``mode``"; ``None`` or ``0``
+    turns the limiter off. ``state_file`` ``None`` keeps state in memory, a path persists it in
+    SQLite. ``clock`` is a callable returning an aware datetime (KST recommended).
+    """
+
+    app_key: str = "PSEMUdemoappkey000000000000000000000"
+    app_secret: str = "emulator-demo-secret"
+    account: str = "12345678-01"
+    mode: Mode = "real"
+    rate_limit_per_s: int | None = -1
+    token_issue_interval_s: float = 60.0
+    token_lifetime_s: int = 86400
+    enforce_window: bool = False
+    max_period_reservations: int = 1000
+    state_file: str | os.PathLike[str] | None = None
+    clock: Callable[[], datetime] | None = None
+    seed: int | None = None
+    extra_accounts: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("real", "paper"):
+            raise ValueError(f"mode must be 'real' or 'paper', not {self.mode!r}")
+        if self.rate_limit_per_s == -1:
+            self.rate_limit_per_s = _default_rate(self.mode)
+        for acct in (self.account, *self.extra_accounts):
+            split_account(acct)
+
+    @property
+    def rate_limit(self) -> int:
+        """Effective requests per second, 0 when the limiter is off."""
+        return int(self.rate_limit_per_s or 0)
+
+    @property
+    def accounts(self) -> tuple[str, ...]:
+        """All accounts (``CANO-ACNT_PRDT_CD``) owned by the app key."""
+        return (self.account, *self.extra_accounts)
+
+    @classmethod
+    def demo(cls, seed: int | None = None, **overrides: object) -> EmulatorConfig:
+        """A config with a freshly generated demo key, secret and account number."""
+        app_key, app_secret, account = demo_credentials(seed)
+        values: dict[str, object] = {
+            "app_key": app_key,
+            "app_secret": app_secret,
+            "account": account,
+            "seed": seed,
+        }
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]
+
+
+def demo_credentials(seed: int | None = None) -> tuple[str, str, str]:
+    """Generate a demo (app_key, app_secret, account) triple in the KIS shapes.
+
+    Real app keys are 36 characters, secrets up to 180; the emulator uses the same sizes so
+    client-side length assumptions get exercised.
+    """
+    rng = random.Random(seed) if seed is not None else random.SystemRandom()
+    alphabet = string.ascii_letters + string.digits
+    key = DEMO_APP_KEY_PREFIX + "".join(rng.choice(alphabet) for _ in range(36 - 5))
+    secret = "".join(rng.choice(alphabet + "+/") for _ in range(180))
+    cano = "".join(rng.choice(string.digits) for _ in range(8))
+    return key, secret, f"{cano}-01"
+
+
+def split_account(account: str) -> tuple[str, str]:
+    """Split ``12345678-01`` (or ``1234567801``) into (CANO, ACNT_PRDT_CD)."""
+    digits = account.replace("-", "")
+    if len(digits) != 10 or not digits.isdigit():
+        raise ValueError(f"account must look like 12345678-01, got {account!r}")
+    return digits[:8], digits[8:]

@@ -1,0 +1,167 @@
+"""Fault injection: make the Nth request to an endpoint misbehave in a chosen way.
+
+A fault targets an endpoint by path (``/uapi/domestic-stock/v1/trading/order-resv``), by short
+name (``order-resv``, ``tokenP``), by TR_ID (``CTSC0008U``) or ``*`` for everything. Attempt
+numbers count requests to that target **after the fault was added**, starting at 1, so a test
+can say "the 2nd order-resv call after this point resets".
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+FaultKind = Literal[
+    "delay",
+    "hang",
+    "reset_before",
+    "reset_after",
+    "http_error",
+    "garbled",
+    "rate_limit",
+    "expire_token",
+]
+FAULT_KINDS: tuple[str, ...] = (
+    "delay",
+    "hang",
+    "reset_before",
+    "reset_after",
+    "http_error",
+    "garbled",
+    "rate_limit",
+    "expire_token",
+)
+# Kinds that let the handler run (state committed) before misbehaving.
+COMMITTING_KINDS = frozenset({"reset_after", "garbled"})
+
+_ids = itertools.count(1)
+
+
+@dataclass
+class Fault:
+    """One armed fault.
+
+    ``attempts`` lists the matching request numbers (1-based, counted from when the fault was
+    added). ``seconds`` is the delay/hang length, ``commit`` whether a hang applies the state
+    change before hanging, ``status``/``body`` shape ``http_error`` (``body`` "json" or "html").
+    """
+
+    target: str
+    kind: str
+    attempts: tuple[int, ...] = (1,)
+    seconds: float = 1.0
+    commit: bool = False
+    status: int = 500
+    body: str = "json"
+    id: int = field(default_factory=lambda: next(_ids))
+    seen: int = 0
+    fired: int = 0
+
+    def matches(self, path: str, name: str, tr_id: str) -> bool:
+        """Whether this fault's target names this request."""
+        t = self.target
+        return t in ("*", path, name) or (bool(tr_id) and t.upper() == tr_id.upper())
+
+    @property
+    def exhausted(self) -> bool:
+        """True once every listed attempt has passed."""
+        return self.seen >= max(self.attempts)
+
+    def doc(self) -> dict[str, Any]:
+        """JSON-able description."""
+        return {
+            "id": self.id,
+            "target": self.target,
+            "kind": self.kind,
+            "attempts": list(self.attempts),
+            "seconds": self.seconds,
+            "commit": self.commit,
+            "status": self.status,
+            "body": self.body,
+            "seen": self.seen,
+            "fired": self.fired,
+        }
+
+
+class FaultRegistry:
+    """Thread-safe list of armed faults."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._faults: list[Fault] = []
+
+    def add(
+        self,
+        target: str,
+        kind: str,
+        attempts: int | Iterable[int] | None = None,
+        *,
+        times: int | None = None,
+        seconds: float = 1.0,
+        commit: bool = False,
+        status: int = 500,
+        body: str = "json",
+    ) -> Fault:
+        """Arm a fault. ``attempts`` (int or list) or ``times`` (= attempts 1..times)."""
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {kind!r}; choose from {FAULT_KINDS}")
+        if body not in ("json", "html"):
+            raise ValueError("body must be 'json' or 'html'")
+        if times is not None:
+            nums: tuple[int, ...] = tuple(range(1, times + 1))
+        elif attempts is None:
+            nums = (1,)
+        elif isinstance(attempts, int):
+            nums = (attempts,)
+        else:
+            nums = tuple(attempts)
+        if not nums or min(nums) < 1:
+            raise ValueError("attempt numbers start at 1")
+        fault = Fault(
+            target=target,
+            kind=kind,
+            attempts=nums,
+            seconds=seconds,
+            commit=commit,
+            status=status,
+            body=body,
+        )
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def clear(self) -> None:
+        """Disarm every fault."""
+        with self._lock:
+            self._faults.clear()
+
+    def remove(self, fault_id: int) -> bool:
+        """Disarm one fault by id."""
+        with self._lock:
+            before = len(self._faults)
+            self._faults = [f for f in self._faults if f.id != fault_id]
+            return len(self._faults) != before
+
+    def list(self) -> list[Fault]:
+        """Currently armed faults."""
+        with self._lock:
+            return list(self._faults)
+
+    def take(self, path: str, name: str, tr_id: str) -> Fault | None:
+        """Count this request against every matching fault; return the first that fires."""
+        if not self._faults:  # fast path for the benchmark / normal use
+            return None
+        chosen: Fault | None = None
+        with self._lock:
+            for f in self._faults:
+                if not f.matches(path, name, tr_id):
+                    continue
+                f.seen += 1
+                if chosen is None and f.seen in f.attempts:
+                    f.fired += 1
+                    chosen = f
+            self._faults = [f for f in self._faults if not f.exhausted]
+        return chosen

@@ -1,0 +1,179 @@
+"""Running the emulator over real sockets: background (tests) and foreground (CLI)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, TextIO
+
+import uvicorn
+
+from stock_manager.emulator.app import Emulator
+from stock_manager.emulator.config import EmulatorConfig, Mode, demo_credentials
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+
+
+class ServedEmulator(Emulator):
+    """An :class:`Emulator` that is being served on ``base_url``."""
+
+    def __init__(self, config: EmulatorConfig | None, host: str, port: int) -> None:
+        super().__init__(config)
+        self.host = host
+        self.port = port
+
+    @property
+    def base_url(self) -> str:
+        """``http://host:port`` of the running server."""
+        return f"http://{self.host}:{self.port}"
+
+
+class _QuickServer(uvicorn.Server):
+    """uvicorn.Server whose main loop notices ``should_exit`` within ~10 ms, not 100 ms."""
+
+    async def main_loop(self) -> None:
+        counter = 0
+        should_exit: bool = await self.on_tick(counter)
+        while not should_exit:
+            await asyncio.sleep(0.01)
+            counter += 1
+            # on_tick refreshes the Date header every 10 ticks; keep ~1 s cadence.
+            should_exit = self.should_exit or (
+                counter % 10 == 0 and await self.on_tick((counter // 10) % 864000)
+            )
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(1024)
+    sock.setblocking(False)
+    return sock
+
+
+def _uvicorn_config(emu: Emulator, log_level: str) -> uvicorn.Config:
+    return uvicorn.Config(
+        emu.app,
+        log_level=log_level,
+        access_log=False,
+        lifespan="off",
+        interface="asgi3",
+        timeout_graceful_shutdown=1,
+        # Clients under test hold keep-alive connections; drop idle ones like KIS does.
+        timeout_keep_alive=5,
+    )
+
+
+@contextmanager
+def run_emulator(
+    config: EmulatorConfig | None = None,
+    host: str = DEFAULT_HOST,
+    port: int = 0,
+    *,
+    log_level: str = "error",
+) -> Iterator[ServedEmulator]:
+    """Serve an emulator on a real socket in a background thread.
+
+    ``port=0`` picks a free ephemeral port. Yields a :class:`ServedEmulator` (``.base_url``,
+    ``.state``, ``.faults``, ``.requests``, ``.clock``, ...) and stops the server on exit.
+    """
+    sock = _bind(host, port)
+    emu = ServedEmulator(config, host, sock.getsockname()[1])
+    server = _QuickServer(_uvicorn_config(emu, log_level))
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            server.run(sockets=[sock])
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=target, name=f"kis-emulator-{emu.port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if errors or not thread.is_alive():
+            sock.close()
+            raise RuntimeError(f"emulator failed to start: {errors[:1]}")
+        if time.monotonic() > deadline:
+            server.should_exit = True
+            raise RuntimeError("emulator did not start within 10 s")
+        time.sleep(0.001)
+    try:
+        yield emu
+    finally:
+        emu.stopping = True
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+        emu.close()
+
+
+def banner(emu: ServedEmulator, out: TextIO) -> None:
+    """Print how to point a KIS client at the running emulator."""
+    cfg = emu.config
+    limit = f"{cfg.rate_limit} req/s" if cfg.rate_limit else "off"
+    lines = [
+        f"KIS emulator ({cfg.mode} mode) listening on {emu.base_url}",
+        f"  app key : {cfg.app_key}",
+        f"  account : {cfg.account}",
+        "  app secret (shown once; this is a local demo server, not a real credential):",
+        f"    {cfg.app_secret}",
+        f"  rate limit: {limit}; state: {cfg.state_file or 'in memory'}",
+        "Point the client at it with:",
+        f"  export KIS_BASE_URL={emu.base_url}",
+        f"  export KIS_APP_KEY={cfg.app_key}",
+        f"  export KIS_APP_SECRET='{cfg.app_secret}'",
+        f"  export KIS_ACCOUNT_NO={cfg.account}",
+        f"Admin API: {emu.base_url}/_emulator/state, OpenAPI: {emu.base_url}/openapi.json",
+    ]
+    out.write("\n".join(lines) + "\n")
+    out.flush()
+
+
+def serve(
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    app_key: str | None = None,
+    app_secret: str | None = None,
+    account: str | None = None,
+    mode: Mode = "real",
+    state_file: str | None = None,
+    rate_limit: int | None = None,
+    *,
+    log_level: str = "warning",
+    out: TextIO | None = None,
+    **extra: Any,
+) -> None:
+    """Run the emulator in the foreground until interrupted (used by the CLI).
+
+    Credentials default to ``KIS_APP_KEY``/``KIS_APP_SECRET``/``KIS_ACCOUNT_NO`` from the
+    environment, otherwise a generated demo set. ``rate_limit`` ``None`` = KIS default for
+    the mode, ``0`` = off. Extra keyword arguments go to :class:`EmulatorConfig`.
+    """
+    demo_key, demo_secret, demo_account = demo_credentials()
+    config = EmulatorConfig(
+        app_key=app_key or os.environ.get("KIS_APP_KEY") or demo_key,
+        app_secret=app_secret or os.environ.get("KIS_APP_SECRET") or demo_secret,
+        account=account or os.environ.get("KIS_ACCOUNT_NO") or demo_account,
+        mode=mode,
+        state_file=state_file,
+        rate_limit_per_s=-1 if rate_limit is None else rate_limit,
+        **extra,
+    )
+    sock = _bind(host, port)
+    emu = ServedEmulator(config, host, sock.getsockname()[1])
+    banner(emu, out or sys.stdout)
+    try:
+        uvicorn.Server(_uvicorn_config(emu, log_level)).run(sockets=[sock])
+    finally:
+        sock.close()
+        emu.close()

@@ -1,0 +1,63 @@
+"""Fixtures: an emulator on 127.0.0.1 and clients/reservation APIs pointed at it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from stock_manager.adapters.broker.kis import KISConfig, KISRestClient
+from stock_manager.adapters.broker.kis.reservations import Reservations
+from stock_manager.adapters.broker.kis.reservations.models import KST
+from stock_manager.emulator import EmulatorConfig, run_emulator
+from stock_manager.emulator.server import ServedEmulator
+
+
+def evening() -> datetime:
+    """17:00 KST today: inside the reservation window, same calendar day as the emulator."""
+    return datetime.now(KST).replace(hour=17, minute=0, second=0, microsecond=0)
+
+
+@pytest.fixture
+def emu() -> Iterator[ServedEmulator]:
+    # Limiter off: these tests are about behaviour; the rate limit has its own test and bench.
+    with run_emulator(EmulatorConfig.demo(seed=7, rate_limit_per_s=None)) as e:
+        yield e
+
+
+def make_config(emu: ServedEmulator, tmp_path: Path, **overrides: object) -> KISConfig:
+    values: dict[str, object] = {
+        "kis_app_key": emu.config.app_key,
+        "kis_app_secret": emu.config.app_secret,
+        "kis_account_no": emu.config.account,
+        "base_url": emu.base_url,
+        "token_cache_dir": tmp_path / "tokens",
+        "journal_path": tmp_path / "journal.sqlite3",
+        "rate_limit": 1000,
+        "read_timeout": 2.0,
+    }
+    values.update(overrides)
+    return KISConfig(**values)
+
+
+@pytest.fixture
+def client(emu: ServedEmulator, tmp_path: Path) -> Iterator[KISRestClient]:
+    with KISRestClient(make_config(emu, tmp_path)) as c:
+        yield c
+
+
+@pytest.fixture
+def resv(client: KISRestClient) -> Reservations:
+    return Reservations(client, clock=evening)
+
+
+@pytest.fixture
+def count(emu: ServedEmulator) -> Callable[..., int]:
+    """How many requests reached the emulator (optionally of one endpoint name)."""
+
+    def _count(name: str | None = None) -> int:
+        return emu.requests.count(name=name) if name else len(emu.requests.filter())
+
+    return _count

@@ -1,0 +1,106 @@
+"""iter_pages: tr_cont F/M → N with the CTX_AREA keys echoed; D/E ends; loops and caps fail."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from stock_manager.adapters.broker.kis import KISRestClient, KISServerError
+
+from ._support import INQUIRY_PARAMS, PSBL, RESV_CCNL, FakeKIS, kis_json
+
+Factory = Callable[..., KISRestClient]
+
+
+def page(tr_cont: str, fk: str, nk: str, seqs: list[str], *, size: int = 100) -> httpx.Response:
+    return kis_json(
+        headers={"tr_cont": tr_cont},
+        msg1="조회 되었습니다.",
+        ctx_area_fk200=fk.ljust(size),
+        ctx_area_nk200=nk.ljust(size),
+        output=[{"rsvn_ord_seq": s} for s in seqs],
+    )
+
+
+@pytest.mark.parametrize("last", ["D", "E"])
+def test_follows_f_and_m_and_stops_at_d_or_e(make_client: Factory, fake: FakeKIS, last: str) -> None:
+    fake.script(
+        RESV_CCNL,
+        page("F", "FK1!^x", "NK1", ["1", "2"]),
+        page("M", "FK2!^x", "NK2", ["3"]),
+        page(last, "", "", ["4"]),
+        page("F", "never", "never", ["5"]),  # must not be asked for
+    )
+    client = make_client(journal=False)
+    pages = list(client.iter_pages("GET", RESV_CCNL, INQUIRY_PARAMS))
+    assert [r["rsvn_ord_seq"] for p in pages for r in p.rows()] == ["1", "2", "3", "4"]
+    assert fake.api_count() == 3
+    reqs = fake.api_requests
+    assert "tr_cont" not in reqs[0].headers
+    assert [r.headers.get("tr_cont") for r in reqs[1:]] == ["N", "N"]
+    params = [dict(r.url.params) for r in reqs]
+    assert (params[0]["CTX_AREA_FK200"], params[0]["CTX_AREA_NK200"]) == ("", "")
+    assert (params[1]["CTX_AREA_FK200"], params[1]["CTX_AREA_NK200"]) == ("FK1!^x", "NK1")
+    assert (params[2]["CTX_AREA_FK200"], params[2]["CTX_AREA_NK200"]) == ("FK2!^x", "NK2")
+    for p in params:  # the query itself is kept on every page
+        assert p["CANO"] == INQUIRY_PARAMS["CANO"]
+        assert p["RSVN_ORD_END_DT"] == "20260131"
+    assert {r.headers["tr_id"] for r in reqs} == {"CTSC0004R"}
+
+
+def test_single_page(make_client: Factory, fake: FakeKIS) -> None:
+    fake.script(RESV_CCNL, page("D", "", "", ["1"]))
+    client = make_client(journal=False)
+    assert len(list(client.iter_pages("GET", RESV_CCNL, {}))) == 1
+    assert fake.api_count() == 1
+
+
+def test_no_tr_cont_header_means_last_page(make_client: Factory, fake: FakeKIS) -> None:
+    fake.script(RESV_CCNL, kis_json(output=[]))
+    client = make_client(journal=False)
+    assert len(list(client.iter_pages("GET", RESV_CCNL, {}))) == 1
+
+
+def test_repeated_continuation_keys_raise(make_client: Factory, fake: FakeKIS) -> None:
+    fake.script(
+        RESV_CCNL,
+        page("F", "FK1", "NK1", ["1"]),
+        page("M", "FK1", "NK1", ["1"]),
+        page("M", "FK1", "NK1", ["1"]),
+    )
+    client = make_client(journal=False)
+    seen = []
+    with pytest.raises(KISServerError, match="does not advance"):
+        for p in client.iter_pages("GET", RESV_CCNL, {}):
+            seen.append(p)
+    assert len(seen) == 2
+    assert fake.api_count() == 2
+
+
+def test_max_pages_cap(make_client: Factory, fake: FakeKIS) -> None:
+    fake.script(RESV_CCNL, *[page("M", f"FK{i}", f"NK{i}", [str(i)]) for i in range(10)])
+    client = make_client(journal=False)
+    seen = []
+    with pytest.raises(KISServerError, match="did not end after 3 pages"):
+        for p in client.iter_pages("GET", RESV_CCNL, {}, max_pages=3):
+            seen.append(p)
+    assert len(seen) == 3
+    assert fake.api_count() == 3
+
+
+def test_other_context_keys(make_client: Factory, fake: FakeKIS) -> None:
+    fake.script(
+        PSBL,
+        kis_json(headers={"tr_cont": "M"}, ctx_area_fk100="A ", ctx_area_nk100="B ", output=[]),
+        kis_json(headers={"tr_cont": "D"}, ctx_area_fk100="", ctx_area_nk100="", output=[]),
+    )
+    client = make_client(journal=False)
+    pages = list(
+        client.iter_pages("GET", PSBL, {"CANO": "1"}, ctx_keys=("CTX_AREA_FK100", "CTX_AREA_NK100"))
+    )
+    assert len(pages) == 2
+    second = dict(fake.api_requests[1].url.params)
+    assert (second["CTX_AREA_FK100"], second["CTX_AREA_NK100"]) == ("A", "B")
+    assert "CTX_AREA_FK200" not in second

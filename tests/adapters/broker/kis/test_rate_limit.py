@@ -1,0 +1,127 @@
+"""GCRA rate limiter: spacing, burst, sharing between clients, never over N per second."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from stock_manager.adapters.broker.kis import AsyncKISRestClient, KISRestClient
+from stock_manager.adapters.broker.kis.rate_limit import RateLimiter, shared_limiter
+
+from ._support import APP_KEY, RESV_CCNL, FakeClock, FakeKIS, SleepRecorder
+from .conftest import make_config
+
+
+def test_spacing_at_20_per_second() -> None:
+    clock = FakeClock(1000.0)
+    limiter = RateLimiter(20, clock=clock)
+    waits = [limiter.reserve() for _ in range(5)]
+    assert waits == pytest.approx([0.0, 0.05, 0.10, 0.15, 0.20])
+
+
+def test_time_passing_frees_slots() -> None:
+    clock = FakeClock(1000.0)
+    limiter = RateLimiter(20, clock=clock)
+    assert limiter.reserve() == 0.0
+    assert limiter.reserve() == pytest.approx(0.05)
+    clock.advance(1.0)  # long idle: no debt carried over
+    assert limiter.reserve() == 0.0
+    assert limiter.reserve() == pytest.approx(0.05)
+
+
+def test_burst_allows_back_to_back() -> None:
+    clock = FakeClock(0.0)
+    limiter = RateLimiter(2, burst=3, clock=clock)
+    assert [limiter.reserve() for _ in range(5)] == pytest.approx([0.0, 0.0, 0.0, 0.5, 1.0])
+
+
+def test_penalise_pushes_later_slots() -> None:
+    clock = FakeClock(0.0)
+    limiter = RateLimiter(20, clock=clock)
+    limiter.penalise(1.0)
+    assert limiter.reserve() == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(("rate", "burst"), [(0, 1), (-1, 1), (1, 0)])
+def test_invalid_arguments(rate: float, burst: int) -> None:
+    with pytest.raises(ValueError):  # noqa: PT011
+        RateLimiter(rate, burst=burst)
+
+
+def test_never_more_than_20_in_any_second_across_threads() -> None:
+    clock = FakeClock(5000.0)
+    limiter = RateLimiter(20, clock=clock)
+    send_times: list[float] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(8)
+
+    def worker() -> None:
+        barrier.wait()
+        for _ in range(5):
+            wait = limiter.reserve()
+            with lock:
+                send_times.append(clock() + wait)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(5)
+    assert len(send_times) == 40
+    times = sorted(send_times)
+    # Every sliding 1-second window [t, t + 1) starting at a send holds at most 20 sends.
+    for start in times:
+        in_window = [t for t in times if start <= t < start + 1.0 - 1e-9]
+        assert len(in_window) <= 20
+    # ...and the limiter does not over-throttle either: exactly 1/20 s apart.
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    assert gaps == pytest.approx([0.05] * 39)
+
+
+def test_shared_limiter_same_key_same_object() -> None:
+    a = shared_limiter("https://h.example:1", "key-shared-A", 20)
+    b = shared_limiter("https://h.example:1", "key-shared-A", 20)
+    c = shared_limiter("https://h.example:1", "key-shared-B", 20)
+    d = shared_limiter("https://other.example:1", "key-shared-A", 20)
+    assert a is b
+    assert a is not c
+    assert a is not d
+    e = shared_limiter("https://h.example:1", "key-shared-A", 2)  # newest setting wins
+    assert e is not a
+    assert e.rate == 2
+    assert shared_limiter("https://h.example:1", "key-shared-A", 2) is e
+
+
+async def test_sync_and_async_clients_share_the_limiter(tmp_path: Path, fake: FakeKIS) -> None:
+    config = make_config(tmp_path, journal=False, kis_app_key=APP_KEY + "-share")
+    sync = KISRestClient(config, transport=fake.transport)
+    asyn = AsyncKISRestClient(config, transport=fake.transport)
+    try:
+        assert sync.limiter is asyn.limiter
+        assert sync.limiter.rate == 20.0
+        paper = KISRestClient(
+            make_config(tmp_path, journal=False, kis_app_key=APP_KEY + "-share", mode="paper"),
+            transport=fake.transport,
+        )
+        assert paper.limiter is not sync.limiter  # another host, another budget
+        assert paper.limiter.rate == 2.0
+        paper.close()
+    finally:
+        sync.close()
+        await asyn.aclose()
+
+
+def test_client_waits_for_the_limiter(
+    make_client: Callable[..., KISRestClient],
+    fake: FakeKIS,
+    clock: FakeClock,
+    sleeps: SleepRecorder,
+) -> None:
+    client = make_client(journal=False, limiter=RateLimiter(20, clock=clock))
+    for _ in range(3):
+        client.make_request("GET", RESV_CCNL, {})
+    assert sleeps.calls == pytest.approx([0.05, 0.10])
+    assert fake.api_count() == 3

@@ -1,0 +1,79 @@
+"""Per-app-key sliding-window rate limit (frozen clock makes it deterministic)."""
+
+from __future__ import annotations
+
+from stock_manager.emulator import ServedEmulator
+from tests.emulator.helpers import Kis
+
+
+def test_21st_request_in_one_second_rejected(emu: ServedEmulator, kis: Kis) -> None:
+    seqs = [kis.place_ok() for _ in range(10)]
+    statuses = [kis.query().status_code for _ in range(10)]
+    assert statuses == [200] * 10
+    r = kis.place()  # 21st request in the same (frozen) second
+    assert r.status_code == 500
+    assert r.json() == {
+        "rt_cd": "1",
+        "msg_cd": "EGW00201",
+        "msg1": r.json()["msg1"],
+    }
+    assert r.json()["msg1"].startswith("초당 거래건수를 초과하였습니다.")
+    # The rejected request changed nothing and did not count: after the window moves on,
+    # exactly 20 are allowed again.
+    emu.clock.advance(1.0)
+    rows = kis.list_all()
+    assert [row["rsvn_ord_seq"] for row in rows] == seqs
+    assert emu.requests.count(name="order-resv") == 11
+
+
+def test_sliding_window(emu: ServedEmulator, kis: Kis) -> None:
+    for _ in range(10):
+        assert kis.query().status_code == 200
+    emu.clock.advance(0.5)
+    for _ in range(10):
+        assert kis.query().status_code == 200
+    assert kis.query().json()["msg_cd"] == "EGW00201"
+    emu.clock.advance(0.5)  # the first ten leave the window
+    for _ in range(10):
+        assert kis.query().status_code == 200
+    assert kis.query().json()["msg_cd"] == "EGW00201"
+
+
+def test_rejections_do_not_count(emu: ServedEmulator, kis: Kis) -> None:
+    for _ in range(20):
+        kis.query()
+    for _ in range(30):
+        assert kis.query().json()["msg_cd"] == "EGW00201"
+    emu.clock.advance(1.0)
+    assert all(kis.query().status_code == 200 for _ in range(20))
+
+
+def test_token_and_hashkey_not_limited(emu: ServedEmulator, kis: Kis) -> None:
+    for _ in range(20):
+        kis.query()
+    headers = {"appkey": kis.config.app_key, "appsecret": kis.config.app_secret}
+    assert kis.http.post("/uapi/hashkey", json={"A": "1"}, headers=headers).status_code == 200
+    assert kis.issue().json()["error_code"] == "EGW00133"  # its own 1/min rule, not EGW00201
+
+
+def test_real_clock_tight_loop() -> None:
+    """Without a frozen clock: 21 requests fired back to back inside one second."""
+    import time
+
+    import httpx
+    import pytest
+
+    from stock_manager.emulator import EmulatorConfig, run_emulator
+
+    cfg = EmulatorConfig.demo(seed=3)
+    with run_emulator(cfg) as emu, httpx.Client(base_url=emu.base_url) as client:
+        kis = Kis(client, cfg)
+        kis.login()
+        kis.query()  # warm the connection
+        emu.clock.advance(1.0)  # leave the warm-up request's window
+        start = time.monotonic()
+        statuses = [kis.query().status_code for _ in range(21)]
+        if time.monotonic() - start > 0.9:
+            pytest.skip("machine too slow to fire 21 requests within one second")
+        assert statuses[:20] == [200] * 20
+        assert statuses[20] == 500
