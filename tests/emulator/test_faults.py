@@ -14,7 +14,7 @@ from tests.emulator.helpers import RESV, Kis
 
 def test_reset_after_commits_then_drops(emu: ServedEmulator, kis: Kis) -> None:
     emu.faults.add("order-resv", "reset_after")
-    with pytest.raises((httpx.ReadError, httpx.RemoteProtocolError)):
+    with pytest.raises(httpx.ReadError):
         kis.place()
     rows = kis.list_all()
     assert len(rows) == 1  # committed although the client never got an answer
@@ -26,7 +26,7 @@ def test_reset_after_commits_then_drops(emu: ServedEmulator, kis: Kis) -> None:
 
 def test_reset_before_does_not_commit(emu: ServedEmulator, kis: Kis) -> None:
     emu.faults.add(RESV, "reset_before")
-    with pytest.raises((httpx.ReadError, httpx.RemoteProtocolError)):
+    with pytest.raises(httpx.ReadError):
         kis.place()
     assert kis.list_all() == []
 
@@ -168,3 +168,18 @@ def test_unknown_path_and_method(kis: Kis) -> None:
     assert (r.status_code, r.json()["msg_cd"]) == (404, "OPSQ0002")
     r = kis.http.get(RESV, headers=kis.headers("CTSC0008U"))
     assert (r.status_code, r.json()["rt_cd"]) == (405, "1")
+
+
+def test_unexpected_exception_becomes_envelope(
+    emu: ServedEmulator, kis: Kis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from stock_manager.emulator import handlers
+
+    def boom(ctx: handlers.Ctx) -> handlers.Reply:
+        raise RuntimeError("bug")
+
+    monkeypatch.setitem(handlers.HANDLERS, "order-resv-ccnl", boom)
+    r = kis.query()
+    assert r.status_code == 500
+    assert r.json()["msg_cd"] == "EGW00002"
+    assert r.json()["rt_cd"] == "1"

@@ -122,6 +122,7 @@ def classify(exc: BaseException) -> tuple[str, int]:
 
 def _click_message(exc: BaseException) -> tuple[str, int] | None:
     """Usage errors and aborts raised by typer's bundled click."""
+    from typer import exceptions as typer_exc
     from typer._click import exceptions as click_exc  # typer vendors click as typer._click
 
     if isinstance(exc, click_exc.UsageError):
@@ -132,7 +133,7 @@ def _click_message(exc: BaseException) -> tuple[str, int] | None:
         return _one_line(exc.format_message() + hint), exc.exit_code
     if isinstance(exc, click_exc.ClickException):
         return _one_line(exc.format_message()), exc.exit_code
-    if isinstance(exc, click_exc.Abort):
+    if isinstance(exc, typer_exc.Abort):
         return "aborted; nothing was sent", EXIT_API
     return None
 
@@ -152,6 +153,12 @@ def report(exc: BaseException, *, debug: bool = False) -> int:
     code = _exit_code_of(exc)
     if code is not None:
         return code
+    if _has_class(exc, "NoArgsIsHelpError"):
+        # A command group run without a sub-command: its help is the answer, not an error.
+        text = getattr(exc, "format_message", lambda: "")()
+        if text:
+            sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        return EXIT_OK
     message, code = classify(exc)
     if debug and not isinstance(exc, KeyboardInterrupt):
         traceback.print_exception(exc, file=sys.stderr)

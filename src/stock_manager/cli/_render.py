@@ -71,9 +71,14 @@ def fmt(value: Any) -> str:
 
 
 def _order_type(resv: Any) -> str:
-    name = getattr(resv, "order_type_name", "") or ""
-    code = fmt(getattr(resv, "order_type", ""))
-    return f"{name} ({code})" if name else code
+    """``limit (00)``: the English label of the code (KIS's 주문구분명 names the cash side)."""
+    from stock_manager.adapters.broker.kis.reservations import OrderType
+
+    code = str(getattr(resv, "order_type", "") or "")
+    try:
+        return f"{OrderType(code).label} ({code})"
+    except ValueError:
+        return code or "-"
 
 
 def _field(resv: Any, attr: str) -> str:
@@ -226,8 +231,12 @@ def reconcile_table(results: Sequence[Any]) -> Table:
     table.add_column("detail")
     for res in results:
         applied = getattr(res, "applied", None)
-        label, style = {True: ("yes", "green"), False: ("no", "cyan")}.get(
-            applied, ("unknown", "bold magenta")
+        label, style = (
+            ("yes", "green")
+            if applied is True
+            else ("no", "cyan")
+            if applied is False
+            else ("unknown", "bold magenta")
         )
         resv = getattr(res, "reservation", None)
         table.add_row(

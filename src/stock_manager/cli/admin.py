@@ -165,6 +165,11 @@ def tr_id(
     from stock_manager.adapters.broker.kis.tr_ids import CATALOG
 
     spec = CATALOG[api_id]
+    if spec.actions and action is None:
+        raise CLIError(
+            f"{spec.name} ({spec.api_id}) has one TR_ID per action",
+            hint="choose --action " + " or --action ".join(spec.actions),
+        )
     value = spec.tr_id(paper=paper, action=action)
     if st.json:
         emit_json(

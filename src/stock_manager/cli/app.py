@@ -75,9 +75,7 @@ def _global(
 
 app.command("demo", help=_meta.COMMAND_HELP["demo"], context_settings=CONTEXT)(demo.demo)
 app.add_typer(resv.app, name="resv", help=_meta.COMMAND_HELP["resv"])
-app.command("journal", help=_meta.COMMAND_HELP["journal"], context_settings=CONTEXT)(
-    admin.journal
-)
+app.command("journal", help=_meta.COMMAND_HELP["journal"], context_settings=CONTEXT)(admin.journal)
 app.add_typer(admin.token_app, name="token", help=_meta.COMMAND_HELP["token"])
 app.command("tr-id", help=_meta.COMMAND_HELP["tr-id"], context_settings=CONTEXT)(admin.tr_id)
 app.add_typer(admin.config_app, name="config", help=_meta.COMMAND_HELP["config"])

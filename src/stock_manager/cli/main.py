@@ -84,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # and library errors share one formatter and one exit-code table.
         result = command.main(args=args, prog_name=_meta.PROG, standalone_mode=False)
         return result if isinstance(result, int) else 0
-    except BaseException as exc:  # noqa: BLE001 - this is the single place errors end up
+    except BaseException as exc:  # the single place where every error ends up
         return report(exc, debug=debug)
 
 

@@ -319,13 +319,9 @@ def cancel(
         if dry_run:
             _dry_run(st, [r.describe_cancel(seq)])
             return
-        current = r.get_reservation(seq)
-        st.confirm(
-            r.client.base_url,
-            f"cancel reservation {current.seq} ({current.side.label if current.side else '?'}"
-            f" {current.qty} x {current.symbol})",
-        )
-        result = r.cancel_reservation(seq, current=current)
+        # Confirm before anything goes out (even the look-up of the current terms).
+        st.confirm(r.client.base_url, f"cancel reservation {seq}")
+        result = r.cancel_reservation(seq)
     if st.json:
         emit_json(result)
         return
@@ -410,8 +406,8 @@ def cancel_all(
 
 
 @contextmanager
-def _progress(st: State) -> Iterator[Any]:
-    """A rich progress bar on stderr fed by the library's ``progress(done, total, item)``."""
+def _progress(st: State, console: Any = None) -> Iterator[Any]:
+    """A rich progress bar (stderr by default) fed by ``progress(done, total, item)``."""
     if st.json:
         yield None
         return
@@ -422,7 +418,7 @@ def _progress(st: State) -> Iterator[Any]:
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.description}"),
-        console=st.err,
+        console=console or st.err,
     ) as bar:
         task = bar.add_task("", total=None)
 

@@ -41,12 +41,21 @@ Decisions where KIS is silent or uncertain:
   reservations are processed once like ordinary ones. ``prcs_rslt`` is "미처리" (pending),
   "처리" (sent; filled, partly filled or unfilled), "거부" (rejected, with ``rjct_rson2``) or
   "취소" (cancelled).
+* ``custtype`` is required (EGW00208 when missing) only where the spec marks it required
+  (주식주문(정정취소), 정정취소가능주문조회); elsewhere it is optional but must be P or B.
+* A paper emulator answers real-only TR_IDs with EGW00213 (HTTP 500); a real emulator answers
+  paper TR_IDs (VTTC0013U) with OPSQ0002. Old TR_IDs (TTTC0803U, TTTC8036R) are not served.
+* Token endpoint: EGW00101 (bad body / grant_type), EGW00102, EGW00103, EGW00105, EGW00133 and,
+  for revoking an unknown token, EGW00121 — all HTTP 403 with ``error_code``. Unknown paths get
+  HTTP 404 + OPSQ0002, a wrong method HTTP 405 + EGW00101.
 * The hashkey is SHA-256 over canonical JSON (sorted keys, compact) of the body.
 * Faults: connection resets are real TCP resets (SO_LINGER 0 + abort) under uvicorn; under
   ``httpx.ASGITransport`` the app raises ``httpx.RemoteProtocolError`` (reset) or
-  ``httpx.ReadTimeout`` (hang) instead.
+  ``httpx.ReadTimeout`` (hang) instead. ``hang`` holds the connection ``seconds`` and then
+  resets it; with ``commit=True`` the state change is applied before hanging.
 
-Response codes (``source`` "emulator" = chosen by the emulator because KIS documents none):
+Response codes (``source`` "emulator" = chosen by the emulator because KIS documents none;
+"spec-3P" = seen only in third-party material; msg1 texts are restatements):
 
 | msg_cd | HTTP | rt_cd | source | msg1 |
 |---|---|---|---|---|
@@ -77,7 +86,7 @@ Response codes (``source`` "emulator" = chosen by the emulator because KIS docum
 | OPSQ9999 | 500 | 1 | spec | TR_ID 정보가 없습니다. |
 | OPSQ2000 | 200 | 1 | spec | ERROR : INPUT INVALID_CHECK_ACNO |
 | OPSQ2002 | 200 | 1 | spec | ERROR : INPUT FIELD SIZE 오류입니다. |
-| APBK1359 | 200 | 1 | spec | 정정/취소 수량이 가능 수량을 초과합니다. |
+| APBK1359 | 200 | 1 | spec-3P | 정정/취소 수량이 가능 수량을 초과합니다. |
 | APBK8001 | 200 | 1 | emulator | 필수 입력항목이 누락되었습니다. |
 | APBK8002 | 200 | 1 | emulator | 주문구분코드를 확인하세요.(00,01,02,05) |
 | APBK8003 | 200 | 1 | emulator | 매도매수구분코드를 확인하세요.(01,02) |

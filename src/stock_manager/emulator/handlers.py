@@ -22,9 +22,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from stock_manager.emulator import fields as F
 from stock_manager.emulator.config import EmulatorConfig, split_account
 from stock_manager.emulator.fields import (
+    DEFAULT_REFERENCE_PRICE,
+    ORDER_RVSECNCL_BODY,
+    PSBL_QUERY,
     REFERENCE_PRICES,
     RESV_CANCEL_BODY,
     RESV_LIST_QUERY,
@@ -365,7 +367,7 @@ def _find_order(ctx: Ctx, odno: str, account: str) -> Order:
 
 def revise_or_cancel_order(ctx: Ctx) -> Reply:
     """POST order-rvsecncl (TTTC0013U / VTTC0013U); RVSE_CNCL_DVSN_CD 01 modify, 02 cancel."""
-    v = read_fields(ctx.data, F.ORDER_RVSECNCL_BODY)
+    v = read_fields(ctx.data, ORDER_RVSECNCL_BODY)
     account = check_account(ctx.config, v)
     orig = _find_order(ctx, v["ORGN_ODNO"], account)
     if orig.psbl_qty <= 0:
@@ -403,7 +405,7 @@ def revise_or_cancel_order(ctx: Ctx) -> Reply:
 # --- 주식정정취소가능주문조회 -----------------------------------------------------------------
 def list_revisable_orders(ctx: Ctx) -> Reply:
     """GET inquire-psbl-rvsecncl (TTTC0084R), 50 rows a page."""
-    v = read_fields(ctx.data, F.PSBL_QUERY)
+    v = read_fields(ctx.data, PSBL_QUERY)
     account = check_account(ctx.config, v)
     side = {"1": "01", "2": "02"}.get(v["INQR_DVSN_2"], "")
     by_stock = v["INQR_DVSN_1"] == "1"
@@ -477,7 +479,7 @@ def process_day(
                 r.prcs_rslt = "거부"
                 r.rjct_rson2 = REJECT_REASON
             else:
-                price = r.unpr or REFERENCE_PRICES.get(r.pdno, F.DEFAULT_REFERENCE_PRICE)
+                price = r.unpr or REFERENCE_PRICES.get(r.pdno, DEFAULT_REFERENCE_PRICE)
                 filled = {"filled": r.qty, "partial": r.qty // 2, "unfilled": 0}[outcome]
                 order = Order(
                     odno=state.next_odno(),

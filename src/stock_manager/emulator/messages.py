@@ -1,8 +1,10 @@
 """Every response code the emulator can send, in one data table.
 
 ``source`` says where the code comes from: ``spec`` (KIS documentation / FAQ list as restated in
-kis-spec.md) or ``emulator`` (KIS documents no code for that rule, so the emulator chose one;
-``APBK8xxx`` is deliberately a range not seen in KIS material, to avoid clashing meanings).
+kis-spec.md; the msg1 wording is the emulator's restatement unless the spec quotes it),
+``spec-3P`` (seen only in third-party material) or ``emulator`` (KIS documents no code for
+that rule, so the emulator chose one; ``APBK8xxx`` is deliberately a range not seen in KIS
+material, to avoid clashing meanings).
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ _TABLE: tuple[Message, ...] = (
     # --- field validation (HTTP 200, rt_cd 1) ---
     Message("OPSQ2000", "ERROR : INPUT INVALID_CHECK_ACNO", 200, "1", "spec"),
     Message("OPSQ2002", "ERROR : INPUT FIELD SIZE 오류입니다.", 200, "1", "spec"),
-    Message("APBK1359", "정정/취소 수량이 가능 수량을 초과합니다.", 200, "1", "spec"),
+    Message("APBK1359", "정정/취소 수량이 가능 수량을 초과합니다.", 200, "1", "spec-3P"),
     # --- business rules KIS documents no code for (emulator-chosen) ---
     _emu("APBK8001", "필수 입력항목이 누락되었습니다."),
     _emu("APBK8002", "주문구분코드를 확인하세요.(00,01,02,05)"),

@@ -78,7 +78,7 @@ def make_client(
             clock=clock,
             sleep=sleeps,
             rng=rng or (lambda: 0.5),
-            limiter=limiter or RateLimiter(1e9, clock=clock),
+            limiter=limiter or RateLimiter(1e9, margin=0, clock=clock),
         )
         made.append(client)
         return client
@@ -106,7 +106,7 @@ async def make_async_client(
             clock=clock,
             sleep=sleeps.async_sleep,
             rng=rng or (lambda: 0.5),
-            limiter=limiter or RateLimiter(1e9, clock=clock),
+            limiter=limiter or RateLimiter(1e9, margin=0, clock=clock),
         )
         made.append(client)
         return client

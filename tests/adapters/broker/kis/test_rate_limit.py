@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from stock_manager.adapters.broker.kis import AsyncKISRestClient, KISRestClient
+from stock_manager.adapters.broker.kis import constants as C
 from stock_manager.adapters.broker.kis.rate_limit import RateLimiter, shared_limiter
 
 from ._support import APP_KEY, RESV_CCNL, FakeClock, FakeKIS, SleepRecorder
@@ -17,14 +18,24 @@ from .conftest import make_config
 
 def test_spacing_at_20_per_second() -> None:
     clock = FakeClock(1000.0)
-    limiter = RateLimiter(20, clock=clock)
+    limiter = RateLimiter(20, margin=0, clock=clock)
     waits = [limiter.reserve() for _ in range(5)]
     assert waits == pytest.approx([0.0, 0.05, 0.10, 0.15, 0.20])
 
 
-def test_time_passing_frees_slots() -> None:
+def test_default_margin_adds_a_millisecond_per_request() -> None:
+    assert C.RATE_LIMIT_MARGIN_S == 0.001
     clock = FakeClock(1000.0)
     limiter = RateLimiter(20, clock=clock)
+    waits = [limiter.reserve() for _ in range(4)]
+    assert waits == pytest.approx([0.0, 0.051, 0.102, 0.153])
+    with pytest.raises(ValueError, match="margin"):
+        RateLimiter(20, margin=-0.1)
+
+
+def test_time_passing_frees_slots() -> None:
+    clock = FakeClock(1000.0)
+    limiter = RateLimiter(20, margin=0, clock=clock)
     assert limiter.reserve() == 0.0
     assert limiter.reserve() == pytest.approx(0.05)
     clock.advance(1.0)  # long idle: no debt carried over
@@ -34,13 +45,13 @@ def test_time_passing_frees_slots() -> None:
 
 def test_burst_allows_back_to_back() -> None:
     clock = FakeClock(0.0)
-    limiter = RateLimiter(2, burst=3, clock=clock)
+    limiter = RateLimiter(2, burst=3, margin=0, clock=clock)
     assert [limiter.reserve() for _ in range(5)] == pytest.approx([0.0, 0.0, 0.0, 0.5, 1.0])
 
 
 def test_penalise_pushes_later_slots() -> None:
     clock = FakeClock(0.0)
-    limiter = RateLimiter(20, clock=clock)
+    limiter = RateLimiter(20, margin=0, clock=clock)
     limiter.penalise(1.0)
     assert limiter.reserve() == pytest.approx(1.0)
 
@@ -51,9 +62,10 @@ def test_invalid_arguments(rate: float, burst: int) -> None:
         RateLimiter(rate, burst=burst)
 
 
-def test_never_more_than_20_in_any_second_across_threads() -> None:
+@pytest.mark.parametrize("margin", [0.0, C.RATE_LIMIT_MARGIN_S])
+def test_never_more_than_20_in_any_second_across_threads(margin: float) -> None:
     clock = FakeClock(5000.0)
-    limiter = RateLimiter(20, clock=clock)
+    limiter = RateLimiter(20, margin=margin, clock=clock)
     send_times: list[float] = []
     lock = threading.Lock()
     barrier = threading.Barrier(8)
@@ -78,7 +90,7 @@ def test_never_more_than_20_in_any_second_across_threads() -> None:
         assert len(in_window) <= 20
     # ...and the limiter does not over-throttle either: exactly 1/20 s apart.
     gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
-    assert gaps == pytest.approx([0.05] * 39)
+    assert gaps == pytest.approx([0.05 + margin] * 39)
 
 
 def test_shared_limiter_same_key_same_object() -> None:
@@ -120,7 +132,7 @@ def test_client_waits_for_the_limiter(
     clock: FakeClock,
     sleeps: SleepRecorder,
 ) -> None:
-    client = make_client(journal=False, limiter=RateLimiter(20, clock=clock))
+    client = make_client(journal=False, limiter=RateLimiter(20, margin=0, clock=clock))
     for _ in range(3):
         client.make_request("GET", RESV_CCNL, {})
     assert sleeps.calls == pytest.approx([0.05, 0.10])

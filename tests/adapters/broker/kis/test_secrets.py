@@ -55,7 +55,7 @@ def test_full_flow_over_http_leaks_nothing(tmp_path: Path, debug_logs: pytest.Lo
         config = make_config(
             tmp_path, base_url=f"http://127.0.0.1:{server.server_address[1]}", journal=False
         )
-        with KISRestClient(config, limiter=RateLimiter(1e9)) as client:
+        with KISRestClient(config, limiter=RateLimiter(1e9, margin=0)) as client:
             client.make_request("GET", RESV_CCNL, INQUIRY_PARAMS)
             client.make_request("POST", RESV, ORDER_PARAMS)
             shown = client.describe("GET", RESV_CCNL, INQUIRY_PARAMS)

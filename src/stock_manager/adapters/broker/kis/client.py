@@ -177,6 +177,15 @@ class _Core:
             self._journal_opened = True
             if self.config.journal:
                 self._journal = OrderJournal(self.config.effective_journal_path)
+                stale = self._journal.needs_reconcile()
+                if stale:
+                    # A previous run died mid-request, or its outcome was unknown: say so once.
+                    log.warning(
+                        "%d order request(s) in the journal have an unknown outcome (ids %s);"
+                        " reconcile them: stock-manager resv reconcile --pending",
+                        len(stale),
+                        ", ".join(str(e.id) for e in stale[:10]),
+                    )
         return self._journal
 
     # --- preparing ----------------------------------------------------------------------------

@@ -49,6 +49,18 @@ BACKOFF_TOTAL_S: Final = 10.0  # give up when the next delay would exceed this i
 RESERVATION_PAGE_SIZE: Final = 20  # rows per CTSC0004R page (spec 1.4)
 MAX_PAGES: Final = 500  # 10,000 rows: far above the 1,000 period-reservation cap
 
+# --- reservations (spec 1.5) -----------------------------------------------------------------
+RESERVATION_MAX_PERIOD_DAYS: Final = 30  # a period reservation ends within 30 calendar days
+RESERVATION_WINDOW_OPEN: Final = (15, 40)  # KST, reservations accepted from ...
+RESERVATION_WINDOW_CLOSE: Final = (7, 30)  # ... until the next morning
+RESERVATION_BLACKOUT: Final = ((23, 40), (0, 10))  # server initialisation
+# "Find this reservation" queries look this far back and ahead (reservations live ~31 days).
+RESERVATION_LOOKBACK_DAYS: Final = 40
+RESERVATION_LOOKAHEAD_DAYS: Final = 40
+# Clock difference tolerated between this machine and KIS when reconcile matches receipts.
+RECONCILE_CLOCK_SLACK_S: Final = 300.0
+BULK_CANCEL_CONCURRENCY: Final = 4  # enough to keep 20/s busy at ~200 ms latency
+
 # --- headers ----------------------------------------------------------------------------------
 CONTENT_TYPE: Final = "application/json; charset=utf-8"
 USER_AGENT: Final = "stock-manager/0.1 (+python-httpx)"

@@ -10,9 +10,12 @@ import logging
 import re
 from collections.abc import Iterable, Mapping
 
+from stock_manager.journal import mask_account, mask_request
+
 __all__ = [
     "SecretFilter",
     "mask_account",
+    "mask_body",
     "mask_headers",
     "mask_key",
     "mask_value",
@@ -20,7 +23,6 @@ __all__ = [
 
 _SECRET_HEADERS = frozenset({"appsecret", "authorization", "secretkey", "personalseckey"})
 _KEY_HEADERS = frozenset({"appkey"})
-_ACCOUNT_FIELDS = frozenset({"cano"})
 
 
 def mask_value(value: str) -> str:
@@ -31,14 +33,6 @@ def mask_value(value: str) -> str:
 def mask_key(value: str) -> str:
     """Show the first four characters of an app key: enough to tell two keys apart."""
     return f"{value[:4]}…" if len(value) > 4 else "***"
-
-
-def mask_account(value: str) -> str:
-    """``12345678-01`` → ``12****78-01``; ``12345678`` → ``12****78``."""
-    digits, sep, product = value.partition("-")
-    if len(digits) <= 4:
-        return "*" * len(digits) + sep + product
-    return f"{digits[:2]}{'*' * (len(digits) - 4)}{digits[-2:]}{sep}{product}"
 
 
 def mask_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -59,16 +53,11 @@ def mask_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
 
 
 def mask_body(body: Mapping[str, object]) -> dict[str, object]:
-    """Copy of a request body or query with the account number masked."""
-    out: dict[str, object] = {}
-    for k, v in body.items():
-        if k.lower() in _ACCOUNT_FIELDS and isinstance(v, str):
-            out[k] = mask_account(v)
-        elif k.lower() in _SECRET_HEADERS or k.lower() in {"token", "access_token"}:
-            out[k] = mask_value(str(v))
-        else:
-            out[k] = v
-    return out
+    """Copy of a request body or query: account number masked, credentials hidden.
+
+    The journal's rules, so that what is printed and what is stored mask alike.
+    """
+    return mask_request(body)
 
 
 class SecretFilter(logging.Filter):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -10,6 +11,8 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+
+import pytest
 
 from stock_manager.adapters.broker.kis import KISRestClient
 from stock_manager.adapters.broker.kis.reservations import Reservations
@@ -35,7 +38,7 @@ CHILD = textwrap.dedent(
 
 
 def test_killed_mid_request_leaves_pending_entry_that_reconcile_resolves(
-    emu: ServedEmulator, tmp_path: Path
+    emu: ServedEmulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     journal_path = tmp_path / "journal.sqlite3"
     # The emulator commits the reservation, then holds the reply: the child dies waiting.
@@ -73,6 +76,10 @@ def test_killed_mid_request_leaves_pending_entry_that_reconcile_resolves(
         assert pending.intent == "place" and pending.pid == child.pid
 
     with KISRestClient(make_config(emu, tmp_path)) as client:
+        with caplog.at_level(logging.WARNING, logger="stock_manager.kis"):
+            assert client.journal is not None  # opening the journal reports the stale entry
+        assert f"ids {pending.id}" in caplog.text
+        assert "reconcile" in caplog.text
         (result,) = Reservations(client, clock=evening).reconcile_pending()
         assert result.applied is True
         assert result.reservation is not None and result.reservation.qty == 11

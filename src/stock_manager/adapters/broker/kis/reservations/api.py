@@ -26,6 +26,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
+from .. import constants as C
 from ..client import AsyncKISRestClient, KISRestClient
 from ..errors import (
     KISBusinessError,
@@ -68,11 +69,9 @@ PATH_PLACE = "/uapi/domestic-stock/v1/trading/order-resv"
 PATH_RVSECNCL = "/uapi/domestic-stock/v1/trading/order-resv-rvsecncl"
 PATH_LIST = "/uapi/domestic-stock/v1/trading/order-resv-ccnl"
 _API_ID = {"place": "v1_국내주식-017", "change": "v1_국내주식-018,019", "list": "v1_국내주식-020"}
-# Look-back for "find this reservation" queries: reservations live at most ~31 days.
-_LOOKBACK = timedelta(days=40)
-_LOOKAHEAD = timedelta(days=40)
-# Accepted clock difference between this machine and KIS when matching receipts (reconcile).
-_CLOCK_SLACK = timedelta(minutes=5)
+_LOOKBACK = timedelta(days=C.RESERVATION_LOOKBACK_DAYS)
+_LOOKAHEAD = timedelta(days=C.RESERVATION_LOOKAHEAD_DAYS)
+_CLOCK_SLACK = timedelta(seconds=C.RECONCILE_CLOCK_SLACK_S)
 
 
 class ReservationNotFoundError(KISValidationError):
@@ -439,7 +438,7 @@ class Reservations:
         *,
         window_policy: WindowPolicy = "warn",
         clock: Callable[[], datetime] | None = None,
-        concurrency: int = 4,
+        concurrency: int = C.BULK_CANCEL_CONCURRENCY,
     ) -> None:
         self.client = client
         self._p = _Plans(client, window_policy, clock)
@@ -642,7 +641,7 @@ class AsyncReservations:
         *,
         window_policy: WindowPolicy = "warn",
         clock: Callable[[], datetime] | None = None,
-        concurrency: int = 4,
+        concurrency: int = C.BULK_CANCEL_CONCURRENCY,
     ) -> None:
         self.client = client
         self._p = _Plans(client, window_policy, clock)

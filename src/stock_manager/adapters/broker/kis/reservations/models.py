@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .. import constants as C
 from ..errors import KISValidationError
 
 __all__ = [
@@ -35,7 +36,7 @@ __all__ = [
 ]
 
 KST = timezone(timedelta(hours=9))
-MAX_PERIOD_DAYS = 30
+MAX_PERIOD_DAYS = C.RESERVATION_MAX_PERIOD_DAYS
 WindowPolicy = Literal["warn", "refuse", "ignore"]
 StatusFilter = Literal["all", "processed", "pending"]
 
@@ -140,9 +141,14 @@ def check_window(now: datetime) -> str | None:
     The window is 15:40 to 07:30 KST; 23:40 to 00:10 is blocked for server initialisation.
     """
     t = now.astimezone(KST).time()
-    if t >= time(23, 40) or t < time(0, 10):
+    (b_start, b_end), opens, closes = (
+        C.RESERVATION_BLACKOUT,
+        C.RESERVATION_WINDOW_OPEN,
+        C.RESERVATION_WINDOW_CLOSE,
+    )
+    if t >= time(*b_start) or t < time(*b_end):
         return "23:40-00:10 KST is the reservation blackout (server initialisation)"
-    if time(7, 30) <= t < time(15, 40):
+    if time(*closes) <= t < time(*opens):
         now_s = t.strftime("%H:%M")
         return f"reservations are accepted from 15:40 to 07:30 KST (it is now {now_s} KST)"
     return None
