@@ -26,11 +26,11 @@ STAMP = VENV / ".stock-manager-installed"
 
 
 def _run(*cmd: str | Path) -> int:
-    return subprocess.call([str(c) for c in cmd], cwd=ROOT)
+    return subprocess.call([str(c) for c in cmd], cwd=ROOT)  # noqa: S603  (our own tools)
 
 
 def ensure_venv() -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036  (a clear message on an old python3)
         sys.exit(f"stock-manager needs Python 3.11+, this is {sys.version.split()[0]}")
     want = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if STAMP.exists() and STAMP.read_text() == want and PY.exists():

@@ -162,3 +162,31 @@ def test_custtype_required_on_ordinary_order_apis(kis: Kis) -> None:
         headers=headers,
     )
     assert r.json()["rt_cd"] == "0"
+
+
+def test_period_reservation_runs_until_filled_or_end(emu: ServedEmulator, kis: Kis) -> None:
+    # Received Tue 2026-11-24 evening; first processing day Wed 25th, end date Fri 27th.
+    seq = kis.place_ok(ORD_QTY="8", RSVN_ORD_END_DT="20261127")
+    once = kis.place_ok(ORD_QTY="8")
+    emu.process_day(default="unfilled")
+    row = kis.row(seq)
+    assert (row["prcs_rslt"], row["tot_ccld_qty"], row["rsvn_ord_ord_dt"]) == (
+        "처리",
+        "0",
+        "20261126",
+    )
+    assert [r["rsvn_ord_seq"] for r in kis.list_all(PRCS_DVSN_CD="2")] == [seq]
+    assert kis.row(once)["prcs_rslt"] == "처리"  # ordinary: done after one day
+    assert emu.process_day() == []  # same day again: nothing is due
+    emu.clock.advance(86400)  # Wednesday evening → processing day Thursday
+    kis.login()  # the 24 h token expired
+    first_odno = row["odno"]
+    emu.process_day(default="partial")
+    row = kis.row(seq)
+    assert row["tot_ccld_qty"] == "4"
+    assert row["odno"] != first_odno
+    emu.clock.advance(86400)  # → Friday, the end date: last attempt
+    kis.login()
+    emu.process_day(default="unfilled")
+    assert [r["rsvn_ord_seq"] for r in kis.list_all(PRCS_DVSN_CD="1")] == [seq, once]
+    assert kis.cancel(seq).json()["msg_cd"] == "APBK8011"

@@ -5,7 +5,7 @@ code   meaning
 =====  ===========================================================================
 0      success
 1      KIS refused, the network failed, a runtime error (nothing wrong with the input)
-2      usage error or bad input: nothing was sent (also KIS_* configuration errors)
+2      usage error or bad input (an unknown SEQ too): no order was sent
 3      an order request may or may not have been processed: reconcile before resending
 130    interrupted (Ctrl-C)
 =====  ===========================================================================
@@ -83,7 +83,9 @@ def _kis(exc: BaseException) -> tuple[str, str, int] | None:
             advice or "nothing was sent; check the network and the base URL (--emulator)",
             EXIT_API,
         )
-    if isinstance(exc, errors.KISNotSentError):  # validation, TR_ID, paper-mode refusals
+    if isinstance(exc, errors.KISNotSentError):
+        # Validation, TR_ID and paper-mode refusals — and ReservationNotFoundError, which the
+        # library files under validation: an unknown SEQ is bad input like any other (exit 2).
         return message, advice, EXIT_USAGE
     if isinstance(exc, errors.KISAuthError):
         return message, advice or "check KIS_APP_KEY/KIS_APP_SECRET (config check)", EXIT_API
@@ -101,10 +103,6 @@ def classify(exc: BaseException) -> tuple[str, int]:
         return _one_line(text), exc.exit_code
     if isinstance(exc, KeyboardInterrupt):
         return "interrupted", EXIT_INTERRUPTED
-    # The reservation API's "no such reservation": an answer from KIS, not an argument-shape
-    # problem, so it is a runtime error (1), like grep's "not found".
-    if _has_class(exc, "ReservationNotFoundError"):
-        return _one_line(str(exc) or "no such reservation"), EXIT_API
     kis = _kis(exc)
     if kis is not None:
         message, advice, code = kis

@@ -37,8 +37,10 @@ Decisions where KIS is silent or uncertain:
   header ``tr_cont: N`` plus the echoed keys; a changed filter with a non-blank FK is rejected
   (APBK8019). ``inquire-psbl-rvsecncl`` works the same with 50 rows and the ``*100`` keys.
 * The list date range matches a row when its receipt date OR its order date is in range.
-* ``process_day`` processes every pending reservation (the clock is not moved); period
-  reservations are processed once like ordinary ones. ``prcs_rslt`` is "미처리" (pending),
+* ``process_day`` processes the reservations due on the next processing day (the business day
+  a reservation received now would be sent on; the clock is not moved). Period reservations
+  are re-sent on later processing days (advance the clock a day) for the unfilled quantity
+  until filled or past ``rsvn_end_dt``. ``prcs_rslt`` is "미처리" (pending),
   "처리" (sent; filled, partly filled or unfilled), "거부" (rejected, with ``rjct_rson2``) or
   "취소" (cancelled).
 * ``custtype`` is required (EGW00208 when missing) only where the spec marks it required

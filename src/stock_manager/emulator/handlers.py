@@ -103,10 +103,7 @@ def order_date(now: datetime) -> date:
     d = now.date()
     if d.weekday() < 5 and now.time() < time(7, 30):
         return d
-    d += timedelta(days=1)
-    while d.weekday() >= 5:
-        d += timedelta(days=1)
-    return d
+    return next_business_day(d)
 
 
 def window_error(now: datetime) -> str | None:
@@ -449,18 +446,34 @@ OUTCOMES = ("filled", "partial", "unfilled", "rejected")
 REJECT_REASON = "주문가능금액을 초과 하였습니다"
 
 
+def next_business_day(d: date) -> date:
+    """The weekday after ``d`` (no holiday calendar)."""
+    d += timedelta(days=1)
+    while d.weekday() >= 5:
+        d += timedelta(days=1)
+    return d
+
+
 def process_day(
     state: EmulatorState,
     now: datetime,
     outcomes: Mapping[str, str] | None = None,
     default: str = "filled",
 ) -> list[dict[str, str]]:
-    """Send every pending reservation to the "market" as an ordinary order.
+    """Run one processing day: send due reservations to the "market" as ordinary orders.
 
-    ``outcomes`` maps a sequence number (string) to filled / partial / unfilled / rejected.
-    Processed rows get ``prcs_rslt`` "처리" (rejected: "거부" plus ``rjct_rson2``); filled and
-    partly filled rows get ``tot_ccld_qty``/``tot_ccld_amt``. Period reservations are processed
-    once, like ordinary ones (the emulator does not re-send them every business day).
+    The processing day is the business day a reservation received at ``now`` would be sent
+    on (:func:`order_date`), so right after placing reservations in the evening one call
+    processes them all; the clock is not moved. Reservations whose order date is later are
+    left alone.
+
+    ``outcomes`` maps a sequence number (string) to filled / partial / unfilled / rejected
+    (default ``default``). A sent row gets ``odno``, ``ord_tmd`` and ``prcs_rslt`` "처리"; fills
+    accumulate in ``tot_ccld_qty``/``tot_ccld_amt``; rejected rows get "거부" and
+    ``rjct_rson2`` and end. Ordinary reservations end after one day. Period reservations
+    (``rsvn_end_dt`` set) are sent again on later processing days for the still-unfilled
+    quantity until filled or past their end date, as the spec describes; while active they
+    stay "unprocessed" for PRCS_DVSN_CD and can still be modified or cancelled.
     """
     outcomes = dict(outcomes or {})
     for oc in (*outcomes.values(), default):
@@ -468,38 +481,48 @@ def process_day(
             raise ValueError(f"unknown outcome {oc!r}; choose from {OUTCOMES}")
     results: list[dict[str, str]] = []
     tmd = now.strftime("%H%M%S")
+    day = order_date(now)
+    day_s = _ymd(day)
     with state.lock:
         for r in sorted(state.reservations.values(), key=lambda r: r.seq):
-            if r.status != "pending":
+            if r.status != "pending" or r.ord_dt > day_s:
                 continue
             outcome = outcomes.get(str(r.seq), default)
-            r.status = "processed"
             r.ord_tmd = tmd
+            done = True
             if outcome == "rejected":
                 r.prcs_rslt = "거부"
                 r.rjct_rson2 = REJECT_REASON
             else:
+                remaining = r.qty - r.tot_ccld_qty
                 price = r.unpr or REFERENCE_PRICES.get(r.pdno, DEFAULT_REFERENCE_PRICE)
-                filled = {"filled": r.qty, "partial": r.qty // 2, "unfilled": 0}[outcome]
+                filled = {"filled": remaining, "partial": remaining // 2, "unfilled": 0}[outcome]
                 order = Order(
                     odno=state.next_odno(),
                     account=r.account,
                     pdno=r.pdno,
-                    qty=r.qty,
+                    qty=remaining,
                     unpr=r.unpr,
                     sll_buy=r.sll_buy,
                     ord_dvsn=r.ord_dvsn,
                     ord_tmd=tmd,
                     tot_ccld_qty=filled,
                     tot_ccld_amt=filled * price,
-                    psbl_qty=r.qty - filled,
+                    psbl_qty=remaining - filled,
                     source_seq=r.seq,
                 )
                 state.save_order(order)
                 r.odno = order.odno
                 r.prcs_rslt = "처리"
-                r.tot_ccld_qty = filled
-                r.tot_ccld_amt = filled * price
+                r.tot_ccld_qty += filled
+                r.tot_ccld_amt += filled * price
+                if r.end_dt and r.tot_ccld_qty < r.qty:
+                    following = next_business_day(day)
+                    if _ymd(following) <= r.end_dt:
+                        done = False
+                        r.ord_dt = _ymd(following)
+            if done:
+                r.status = "processed"
             state.save_reservation(r)
             results.append({"seq": str(r.seq), "outcome": outcome, "odno": r.odno})
     return results

@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 import uvicorn
 
@@ -145,8 +145,8 @@ def serve(
     app_key: str | None = None,
     app_secret: str | None = None,
     account: str | None = None,
-    mode: Mode = "real",
-    state_file: str | None = None,
+    mode: str = "real",
+    state_file: str | os.PathLike[str] | None = None,
     rate_limit: int | None = None,
     *,
     log_level: str = "warning",
@@ -159,12 +159,14 @@ def serve(
     environment, otherwise a generated demo set. ``rate_limit`` ``None`` = KIS default for
     the mode, ``0`` = off. Extra keyword arguments go to :class:`EmulatorConfig`.
     """
+    if mode not in ("real", "paper"):
+        raise ValueError(f"mode must be 'real' or 'paper', not {mode!r}")
     demo_key, demo_secret, demo_account = demo_credentials()
     config = EmulatorConfig(
         app_key=app_key or os.environ.get("KIS_APP_KEY") or demo_key,
         app_secret=app_secret or os.environ.get("KIS_APP_SECRET") or demo_secret,
         account=account or os.environ.get("KIS_ACCOUNT_NO") or demo_account,
-        mode=mode,
+        mode=cast(Mode, mode),
         state_file=state_file,
         rate_limit_per_s=-1 if rate_limit is None else rate_limit,
         **extra,

@@ -117,9 +117,7 @@ def test_second_client_reuses_the_cached_token(make_client: Factory, fake: FakeK
     assert _bearer(fake.api_requests[1]) == fake.token_for(1)
 
 
-def test_different_app_keys_use_different_cache_files(
-    make_client: Factory, fake: FakeKIS
-) -> None:
+def test_different_app_keys_use_different_cache_files(make_client: Factory, fake: FakeKIS) -> None:
     a = make_client(journal=False)
     b = make_client(journal=False, kis_app_key="PSotherkey-000000000000000000000000")
     a.issue_token()
@@ -150,9 +148,7 @@ def test_expiry_is_parsed_as_kst_and_refreshed_near_it(
     assert sleeps.calls == []  # the last issuance was a day ago: no 1/min wait
 
 
-def test_expires_in_is_used_without_an_expiry_string(
-    make_client: Factory, fake: FakeKIS
-) -> None:
+def test_expires_in_is_used_without_an_expiry_string(make_client: Factory, fake: FakeKIS) -> None:
     fake.token_replies.append(
         httpx.Response(200, json={"access_token": "tok-expires-in", "expires_in": 3600})
     )

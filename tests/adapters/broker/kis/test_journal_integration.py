@@ -110,7 +110,12 @@ def test_rejected_unknown_and_not_sent(make_client: Factory, fake: FakeKIS) -> N
     by_id = {e.id: e for e in client.journal.entries()}
     assert len(by_id) == 3
     r = by_id[rejected.value.journal_id or -1]
-    assert (r.outcome, r.msg_cd, r.msg1, r.rt_cd) == (Outcome.REJECTED, "APBK0919", "잔고 부족", "1")
+    assert (r.outcome, r.msg_cd, r.msg1, r.rt_cd) == (
+        Outcome.REJECTED,
+        "APBK0919",
+        "잔고 부족",
+        "1",
+    )
     u = by_id[unknown.value.journal_id or -1]
     assert u.outcome is Outcome.UNKNOWN
     assert "ReadTimeout" in u.error

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from stock_manager.adapters.broker.kis import KISRestClient, KISServerError
+from stock_manager.adapters.broker.kis import KISResponse, KISRestClient, KISServerError
 
 from ._support import INQUIRY_PARAMS, PSBL, RESV_CCNL, FakeKIS, kis_json
 
@@ -25,7 +25,9 @@ def page(tr_cont: str, fk: str, nk: str, seqs: list[str], *, size: int = 100) ->
 
 
 @pytest.mark.parametrize("last", ["D", "E"])
-def test_follows_f_and_m_and_stops_at_d_or_e(make_client: Factory, fake: FakeKIS, last: str) -> None:
+def test_follows_f_and_m_and_stops_at_d_or_e(
+    make_client: Factory, fake: FakeKIS, last: str
+) -> None:
     fake.script(
         RESV_CCNL,
         page("F", "FK1!^x", "NK1", ["1", "2"]),
@@ -71,10 +73,9 @@ def test_repeated_continuation_keys_raise(make_client: Factory, fake: FakeKIS) -
         page("M", "FK1", "NK1", ["1"]),
     )
     client = make_client(journal=False)
-    seen = []
+    seen: list[KISResponse] = []
     with pytest.raises(KISServerError, match="does not advance"):
-        for p in client.iter_pages("GET", RESV_CCNL, {}):
-            seen.append(p)
+        seen.extend(client.iter_pages("GET", RESV_CCNL, {}))
     assert len(seen) == 2
     assert fake.api_count() == 2
 
@@ -82,10 +83,9 @@ def test_repeated_continuation_keys_raise(make_client: Factory, fake: FakeKIS) -
 def test_max_pages_cap(make_client: Factory, fake: FakeKIS) -> None:
     fake.script(RESV_CCNL, *[page("M", f"FK{i}", f"NK{i}", [str(i)]) for i in range(10)])
     client = make_client(journal=False)
-    seen = []
+    seen: list[KISResponse] = []
     with pytest.raises(KISServerError, match="did not end after 3 pages"):
-        for p in client.iter_pages("GET", RESV_CCNL, {}, max_pages=3):
-            seen.append(p)
+        seen.extend(client.iter_pages("GET", RESV_CCNL, {}, max_pages=3))
     assert len(seen) == 3
     assert fake.api_count() == 3
 

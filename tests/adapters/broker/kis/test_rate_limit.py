@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -89,7 +90,7 @@ def test_never_more_than_20_in_any_second_across_threads(margin: float) -> None:
         in_window = [t for t in times if start <= t < start + 1.0 - 1e-9]
         assert len(in_window) <= 20
     # ...and the limiter does not over-throttle either: exactly 1/20 s apart.
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert gaps == pytest.approx([0.05 + margin] * 39)
 
 

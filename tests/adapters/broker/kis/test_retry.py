@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -323,7 +325,7 @@ def test_local_protocol_error_is_not_retried(make_client: Factory, fake: FakeKIS
     ],
 )
 def test_paper_mode_refuses_real_only_before_any_request(
-    make_client: Factory, fake: FakeKIS, tmp_path: Path, method: str, path: str, kw: dict[str, str]
+    make_client: Factory, fake: FakeKIS, tmp_path: Path, method: str, path: str, kw: dict[str, Any]
 ) -> None:
     client = make_client(mode="paper")
     with pytest.raises(PaperTradingNotSupportedError) as info:
@@ -356,11 +358,13 @@ def test_backoff_grows_is_bounded_and_uses_the_rng(make_client: Factory) -> None
     assert all(h <= C.BACKOFF_MAX_S for h in highs)
     assert highs[-1] == pytest.approx(C.BACKOFF_MAX_S)
     assert lows[-1] == pytest.approx(C.BACKOFF_MAX_S / 2)
-    assert all(b >= a for a, b in zip(highs, highs[1:], strict=False))
+    assert all(b >= a for a, b in itertools.pairwise(highs))
     assert mid.backoff(3) == pytest.approx(0.3)  # between the two, set by the rng
 
 
-def test_total_backoff_is_bounded(make_client: Factory, fake: FakeKIS, sleeps: SleepRecorder) -> None:
+def test_total_backoff_is_bounded(
+    make_client: Factory, fake: FakeKIS, sleeps: SleepRecorder
+) -> None:
     fake.script(RESV_CCNL, *[gateway_error("EGW00201") for _ in range(30)])
     client = make_client(journal=False, max_attempts=20, rng=lambda: 1.0)
     with pytest.raises(KISRateLimitError):

@@ -49,7 +49,9 @@ def _check_records(caplog: pytest.LogCaptureFixture) -> None:
     _assert_clean(caplog.text, "formatted log output")
 
 
-def test_full_flow_over_http_leaks_nothing(tmp_path: Path, debug_logs: pytest.LogCaptureFixture) -> None:
+def test_full_flow_over_http_leaks_nothing(
+    tmp_path: Path, debug_logs: pytest.LogCaptureFixture
+) -> None:
     """Real sockets on 127.0.0.1, so httpx *and* httpcore log at DEBUG."""
     with local_kis_server(token_delay=0.0) as server:
         config = make_config(

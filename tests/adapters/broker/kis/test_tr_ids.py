@@ -79,7 +79,10 @@ def test_paper_check_comes_before_action_check() -> None:
     [
         ("CTSC0008U", {"": "CTSC0008U"}),
         ("  CTSC0004R ", {"": "CTSC0004R"}),
-        ("(예약취소) CTSC0009U (예약정정) CTSC0013U", {"cancel": "CTSC0009U", "modify": "CTSC0013U"}),
+        (
+            "(예약취소) CTSC0009U (예약정정) CTSC0013U",
+            {"cancel": "CTSC0009U", "modify": "CTSC0013U"},
+        ),
         ("(취소) TTTC0013U (정정) TTTC0014U", {"cancel": "TTTC0013U", "modify": "TTTC0014U"}),
         ("(매도) TTTC0011U (매수) TTTC0012U", {"sell": "TTTC0011U", "buy": "TTTC0012U"}),
         ("모의투자 미지원", None),

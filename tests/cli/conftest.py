@@ -1,0 +1,133 @@
+"""Fixtures of the CLI tests: the real command in a subprocess, an emulator in this process.
+
+Every test runs ``python -m stock_manager.cli ...`` (the console script's code path) with an
+environment built from scratch: ``HOME``/``XDG_*`` and the working directory point into a temp
+directory (so no user config, token, journal or ``.env`` is read or touched), no ``KIS_*``
+variable leaks in from the outside, ``NO_COLOR`` is set and stdin is not a terminal.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from stock_manager.emulator import EmulatorConfig, ServedEmulator, run_emulator
+
+
+@dataclass(frozen=True)
+class Result:
+    """Exit code and output of one CLI run."""
+
+    args: tuple[str, ...]
+    code: int
+    out: str
+    err: str
+
+    def one_line_error(self, code: int | None = None) -> str:
+        """Assert the run failed with exactly one ``error:`` line on stderr; return it."""
+        assert self.code != 0, self
+        if code is not None:
+            assert self.code == code, self
+        lines = self.err.strip().splitlines()
+        assert len(lines) == 1, self
+        assert lines[0].startswith("error: "), self
+        return lines[0]
+
+
+def base_env(home: Path) -> dict[str, str]:
+    """A clean environment: no KIS_* settings, user directories inside ``home``."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("KIS_", "STOCK_MANAGER_", "XDG_", "COLUMNS"))
+    }
+    env.update(
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / "config"),
+        XDG_CACHE_HOME=str(home / "cache"),
+        XDG_STATE_HOME=str(home / "state"),
+        NO_COLOR="1",
+        COLUMNS="200",
+        PYTHONIOENCODING="utf-8",
+    )
+    return env
+
+
+def run_cli(
+    *args: str, env: dict[str, str], cwd: Path | None = None, timeout: float = 60
+) -> Result:
+    """Run ``stock-manager ARGS`` in a subprocess (stdin: /dev/null, i.e. not a TTY)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "stock_manager.cli", *args],
+        env=env,
+        cwd=cwd or Path(env["HOME"]),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=timeout,
+        check=False,
+    )
+    return Result(tuple(args), proc.returncode, proc.stdout, proc.stderr)
+
+
+def run_many(runs: Sequence[Sequence[str]], env: dict[str, str]) -> list[Result]:
+    """Run independent invocations concurrently (start-up time dominates these tests)."""
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        return list(pool.map(lambda a: run_cli(*a, env=env), runs))
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """A fresh, empty home directory (also the working directory of the CLI)."""
+    path = tmp_path / "home"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def env(home: Path) -> dict[str, str]:
+    """Clean environment without any KIS settings."""
+    return base_env(home)
+
+
+@pytest.fixture(scope="session")
+def emu() -> Iterator[ServedEmulator]:
+    """One emulator for the CLI tests: no rate limit, tokens may be re-issued at once."""
+    config = EmulatorConfig.demo(seed=20260715, rate_limit_per_s=None, token_issue_interval_s=0)
+    with run_emulator(config) as served:
+        yield served
+
+
+@pytest.fixture(scope="session")
+def session_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home shared by the emulator tests, so that one token serves them all."""
+    return tmp_path_factory.mktemp("cli-home")
+
+
+def kis_env(emu: ServedEmulator, home: Path) -> dict[str, str]:
+    """Clean environment pointing at ``emu`` with its credentials; cache/journal in ``home``."""
+    env = base_env(home)
+    cfg = emu.config
+    env.update(
+        KIS_BASE_URL=emu.base_url,
+        KIS_APP_KEY=cfg.app_key,
+        KIS_APP_SECRET=cfg.app_secret,
+        KIS_ACCOUNT_NO=cfg.account,
+        KIS_TOKEN_CACHE_DIR=str(home / "tokens"),
+        KIS_JOURNAL_PATH=str(home / "journal.sqlite3"),
+    )
+    return env
+
+
+@pytest.fixture
+def emu_env(emu: ServedEmulator, session_home: Path) -> dict[str, str]:
+    """Environment for running the CLI against the session emulator."""
+    return kis_env(emu, session_home)
