@@ -37,8 +37,9 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def sleeps() -> SleepRecorder:
-    return SleepRecorder()
+def sleeps(clock: FakeClock) -> SleepRecorder:
+    # Sleeping moves fake time, so limiter waits and back-offs compose as they do for real.
+    return SleepRecorder(clock)
 
 
 @pytest.fixture

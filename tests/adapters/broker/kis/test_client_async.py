@@ -170,8 +170,8 @@ async def test_iter_pages(make_async_client: Factory, fake: FakeKIS) -> None:
     second = fake.api_requests[1]
     assert second.headers["tr_cont"] == "N"
     assert (second.url.params["CTX_AREA_FK200"], second.url.params["CTX_AREA_NK200"]) == (
-        "FK1",
-        "NK1",
+        "FK1  ",
+        "NK1  ",
     )
 
 

@@ -44,8 +44,16 @@ def test_follows_f_and_m_and_stops_at_d_or_e(
     assert [r.headers.get("tr_cont") for r in reqs[1:]] == ["N", "N"]
     params = [dict(r.url.params) for r in reqs]
     assert (params[0]["CTX_AREA_FK200"], params[0]["CTX_AREA_NK200"]) == ("", "")
-    assert (params[1]["CTX_AREA_FK200"], params[1]["CTX_AREA_NK200"]) == ("FK1!^x", "NK1")
-    assert (params[2]["CTX_AREA_FK200"], params[2]["CTX_AREA_NK200"]) == ("FK2!^x", "NK2")
+    # The keys are echoed exactly as received, padding included (spec: "echo").
+    pad = 100
+    assert (params[1]["CTX_AREA_FK200"], params[1]["CTX_AREA_NK200"]) == (
+        "FK1!^x".ljust(pad),
+        "NK1".ljust(pad),
+    )
+    assert (params[2]["CTX_AREA_FK200"], params[2]["CTX_AREA_NK200"]) == (
+        "FK2!^x".ljust(pad),
+        "NK2".ljust(pad),
+    )
     for p in params:  # the query itself is kept on every page
         assert p["CANO"] == INQUIRY_PARAMS["CANO"]
         assert p["RSVN_ORD_END_DT"] == "20260131"
@@ -102,5 +110,6 @@ def test_other_context_keys(make_client: Factory, fake: FakeKIS) -> None:
     )
     assert len(pages) == 2
     second = dict(fake.api_requests[1].url.params)
-    assert (second["CTX_AREA_FK100"], second["CTX_AREA_NK100"]) == ("A", "B")
+    # echoed exactly as received, padding included
+    assert (second["CTX_AREA_FK100"], second["CTX_AREA_NK100"]) == ("A ", "B ")
     assert "CTX_AREA_FK200" not in second

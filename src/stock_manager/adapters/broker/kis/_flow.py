@@ -68,6 +68,16 @@ def drive_sync(
     flow: Flow[T], client: httpx.Client, sleep: Callable[[float], None] = time.sleep
 ) -> T:
     """Run ``flow`` with blocking calls."""
+    try:
+        return _drive_sync(flow, client, sleep)
+    except BaseException:
+        # KeyboardInterrupt and the like: let the flow release its locks and journal the
+        # interruption now, not whenever the generator is garbage-collected.
+        flow.close()
+        raise
+
+
+def _drive_sync(flow: Flow[T], client: httpx.Client, sleep: Callable[[float], None]) -> T:
     reply: Any = None
     while True:
         try:
@@ -94,6 +104,18 @@ async def drive_async(
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> T:
     """Run ``flow`` with ``await``; blocking locks are taken in a worker thread."""
+    try:
+        return await _drive_async(flow, client, sleep)
+    except BaseException:
+        flow.close()  # a cancelled task: release locks, journal the interruption
+        raise
+
+
+async def _drive_async(
+    flow: Flow[T],
+    client: httpx.AsyncClient,
+    sleep: Callable[[float], Awaitable[None]],
+) -> T:
     reply: Any = None
     while True:
         try:

@@ -39,12 +39,13 @@ from .errors import (
     KISTransportError,
     TokenIssueRateLimitedError,
 )
-from .masking import mask_key
+from .masking import SECRET_FILTER, mask_key
 
 __all__ = ["Token", "TokenManager"]
 
 log = logging.getLogger("stock_manager.kis.auth")
 KST = timezone(timedelta(hours=C.KST_UTC_OFFSET_HOURS))
+_LOCK_CREATION = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,7 @@ class TokenManager:
             tok = self._usable(from_file, rejected)
             if tok:
                 self._token = from_file
+                SECRET_FILTER.add(tok)
                 return tok
             last = max(
                 [t for t in (self._last_attempt, from_file and from_file.issued_at) if t] or [0.0]
@@ -158,6 +160,7 @@ class TokenManager:
             self._last_attempt = self._clock()
             result: SendResult = yield Send(self._issue_request())
             token = self._accept_issue(result)
+            SECRET_FILTER.add(token.access_token)
             self._write_file(token)
             self._token = token
             self.issued_count += 1
@@ -205,10 +208,11 @@ class TokenManager:
         return token.access_token if token.valid_at(self._clock(), self._margin) else None
 
     def _get_lock(self) -> _IssueLock:
-        if self._lock is None:
-            self.cache_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-            self._lock = _IssueLock(self.path.with_suffix(".lock"))
-        return self._lock
+        with _LOCK_CREATION:
+            if self._lock is None:
+                self.cache_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+                self._lock = _IssueLock(self.path.with_suffix(".lock"))
+            return self._lock
 
     def _post(self, path: str, body: dict[str, str]) -> httpx.Request:
         return httpx.Request(

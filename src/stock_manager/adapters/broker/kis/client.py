@@ -60,7 +60,7 @@ from .errors import (
     TRIDResolutionError,
     canonical_code,
 )
-from .masking import SecretFilter, mask_body, mask_headers
+from .masking import SECRET_FILTER, mask_body, mask_headers
 from .rate_limit import RateLimiter, shared_limiter
 from .response import CIDict, KISResponse, ci
 from .tr_ids import CATALOG, ApiSpec, TRCatalog
@@ -68,10 +68,6 @@ from .tr_ids import CATALOG, ApiSpec, TRCatalog
 __all__ = ["AsyncKISRestClient", "KISRestClient", "PreparedCall"]
 
 log = logging.getLogger("stock_manager.kis")
-_secret_filter = SecretFilter()
-log.addFilter(_secret_filter)
-# httpx logs request URLs at INFO, and GET queries carry the account number.
-logging.getLogger("httpx").addFilter(_secret_filter)
 
 _AUTH_CODES = frozenset(
     {"EGW00003", "EGW00004", "EGW00102", "EGW00103", "EGW00104", "EGW00105", "EGW00205"}
@@ -165,9 +161,9 @@ class _Core:
         self._journal: OrderJournal | None = journal
         self._journal_opened = journal is not None
         self.send_count = 0
-        _secret_filter.add(config.kis_app_secret.get_secret_value())
+        SECRET_FILTER.add(config.kis_app_secret.get_secret_value())
         if config.kis_account_no:
-            _secret_filter.add(config.cano)
+            SECRET_FILTER.add(config.cano)
 
     # --- journal ------------------------------------------------------------------------------
     @property
@@ -328,17 +324,17 @@ class _Core:
             account=self.config.masked_account,
             reference=call.params.get("RSVN_ORD_SEQ", ""),
         )
+        stage = ["prepare"]
         try:
-            response = yield from self._retry_flow(call)
+            response = yield from self._retry_flow(call, stage)
         except KISError as exc:
             exc.journal_id = entry_id
-            outcome = (
-                Outcome.REJECTED
-                if isinstance(exc, KISAPIError)
-                else Outcome.NOT_SENT
-                if isinstance(exc, KISNotSentError)
-                else Outcome.UNKNOWN
-            )
+            if isinstance(exc, KISNotSentError) or stage[0] != "send":
+                outcome = Outcome.NOT_SENT
+            elif isinstance(exc, KISAPIError):
+                outcome = Outcome.REJECTED
+            else:
+                outcome = Outcome.UNKNOWN
             journal.complete(
                 entry_id,
                 outcome=outcome,
@@ -349,9 +345,11 @@ class _Core:
                 error=str(exc),
             )
             raise
-        except BaseException as exc:  # cancelled / interrupted mid-request: we cannot know
+        except BaseException as exc:  # cancelled / interrupted: unknown once it was out
             journal.complete(
-                entry_id, outcome=Outcome.UNKNOWN, error=f"interrupted: {type(exc).__name__}"
+                entry_id,
+                outcome=Outcome.UNKNOWN if stage[0] == "send" else Outcome.NOT_SENT,
+                error=f"interrupted: {type(exc).__name__}",
             )
             raise
         first = response.first()
@@ -367,18 +365,23 @@ class _Core:
         )
         return dataclasses.replace(response, journal_id=entry_id)
 
-    def _retry_flow(self, call: PreparedCall) -> Flow[KISResponse]:
+    def _retry_flow(self, call: PreparedCall, stage: list[str] | None = None) -> Flow[KISResponse]:
+        # ``stage[0]`` tells the journal whether the latest failure happened while the API
+        # request itself was out ("send") or before it (token, hashkey, limiter: "prepare").
+        stage = stage if stage is not None else ["prepare"]
         attempt = 0
         waited = 0.0
         rejected: str | None = None
         refreshed = False
         while True:
             attempt += 1
+            stage[0] = "prepare"
             token = yield from self.tokens.token_flow(rejected=rejected)
             hashkey = (yield from self._hashkey_flow(call)) if self._wants_hashkey(call) else None
             delay = self.limiter.reserve()
             if delay > 0:
                 yield Sleep(delay)
+            stage[0] = "send"
             result: SendResult = yield Send(self.build(call, token, hashkey))
             self.send_count += 1
             decision = self.classify(call, result)
@@ -395,7 +398,12 @@ class _Core:
                 pause = self.backoff(attempt)
                 if attempt < self.config.max_attempts and waited + pause <= C.BACKOFF_TOTAL_S:
                     waited += pause
-                    yield Sleep(pause)
+                    if isinstance(decision.error, KISRateLimitError):
+                        # KIS counts per app key: every caller of the key slows down, not only
+                        # the one that was told; the limiter then makes this caller wait too.
+                        self.limiter.penalise(pause)
+                    else:
+                        yield Sleep(pause)
                     continue
             raise decision.error
 
@@ -487,7 +495,8 @@ class _Core:
         if msg_cd in UNCERTAIN_CODES:
             return self._uncertain(call, f"KIS said {msg_cd} {msg1}", info)
         if rt_cd == "0":
-            if status >= 500:
+            if not 200 <= status < 300:
+                # Contradictory: never report it as a failure an order could be resent after.
                 return self._uncertain(call, f"HTTP {status} although rt_cd is 0", info)
             return _Decision(
                 _Kind.OK,
@@ -557,8 +566,9 @@ class _Pager:
         self.pages += 1
         if not response.has_next:
             return False
-        ctx = response.ctx
-        new = {k: ctx.get(k.lower(), "") for k in self.ctx_keys}
+        # Echo the keys exactly as received (padding included): the spec says "echo", and a
+        # server that compares them byte for byte must not see them altered.
+        new = {k: str(response.body.get(k) or "") for k in self.ctx_keys}
         if self.tr_cont == "N" and all(new[k] == self.params.get(k) for k in self.ctx_keys):
             raise KISServerError(
                 f"paging does not advance: page {self.pages} repeated the continuation keys"

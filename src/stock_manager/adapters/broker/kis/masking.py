@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping
 from stock_manager.journal import mask_account, mask_request
 
 __all__ = [
+    "PROTECTED_LOGGERS",
+    "SECRET_FILTER",
     "SecretFilter",
     "mask_account",
     "mask_body",
@@ -91,3 +93,20 @@ class SecretFilter(logging.Filter):
             if scrubbed != message:
                 record.msg, record.args = scrubbed, None
         return True
+
+
+#: Loggers whose records are scrubbed. A logger's filters do not apply to records of its child
+#: loggers, so each logger that can see a request is listed. httpx logs URLs at INFO, and GET
+#: queries carry the account number.
+PROTECTED_LOGGERS = (
+    "stock_manager.kis",
+    "stock_manager.kis.auth",
+    "stock_manager.kis.reservations",
+    "httpx",
+    "httpcore",
+)
+
+#: The process-wide filter; clients register their secrets (and tokens as they are issued).
+SECRET_FILTER = SecretFilter()
+for _name in PROTECTED_LOGGERS:
+    logging.getLogger(_name).addFilter(SECRET_FILTER)

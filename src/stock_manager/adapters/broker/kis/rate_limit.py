@@ -40,12 +40,23 @@ class RateLimiter:
             raise ValueError("burst must be at least 1")
         if margin < 0:
             raise ValueError("margin must not be negative")
+        self._margin = margin
+        self._burst = burst
         self._interval = 1.0 / rate + margin
         self._tolerance = self._interval * (burst - 1)
         self._clock = clock
         self._tat = 0.0  # theoretical arrival time of the next request
         self._lock = threading.Lock()
         self.rate = rate
+
+    def set_rate(self, rate: float) -> None:
+        """Change the rate in place, keeping the booked slots (one budget per app key)."""
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        with self._lock:
+            self._interval = 1.0 / rate + self._margin
+            self._tolerance = self._interval * (self._burst - 1)
+            self.rate = rate
 
     def reserve(self) -> float:
         """Book a slot; return the seconds to wait before sending (0.0 when it may go now)."""
@@ -70,12 +81,14 @@ def shared_limiter(base_url: str, app_key: str, rate: float) -> RateLimiter:
     """The process-wide limiter of one app key on one host (KIS counts per app key).
 
     Every client of the same key, sync or async, gets the same object; a different ``rate``
-    replaces it (the newest setting wins).
+    changes it in place (the newest setting wins, the budget stays shared).
     """
     key = (base_url, app_key)
     with _registry_lock:
         limiter = _registry.get(key)
-        if limiter is None or limiter.rate != rate:
+        if limiter is None:
             limiter = RateLimiter(rate)
             _registry[key] = limiter
+        elif limiter.rate != rate:
+            limiter.set_rate(rate)
         return limiter
