@@ -6,8 +6,14 @@
 'CTSC0009U'
 """
 
-from .client import AsyncKISRestClient, KISRestClient, PreparedCall
-from .config import KISConfig
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# Light modules (standard library only) load at once; the client, config and response models
+# pull in httpx and pydantic, so they load on first use: ``stock-manager tr-id`` and the
+# journal commands then start without them.
 from .errors import (
     KISAPIError,
     KISAuthError,
@@ -25,9 +31,33 @@ from .errors import (
     TokenIssueRateLimitedError,
     TRIDResolutionError,
 )
-from .rate_limit import RateLimiter
-from .response import CIDict, KISResponse
 from .tr_ids import CATALOG, ApiSpec, TRCatalog
+
+if TYPE_CHECKING:
+    from .client import AsyncKISRestClient, KISRestClient, PreparedCall
+    from .config import KISConfig
+    from .rate_limit import RateLimiter
+    from .response import CIDict, KISResponse
+
+_LAZY = {
+    "AsyncKISRestClient": "client",
+    "KISRestClient": "client",
+    "PreparedCall": "client",
+    "KISConfig": "config",
+    "RateLimiter": "rate_limit",
+    "CIDict": "response",
+    "KISResponse": "response",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "CATALOG",
