@@ -440,6 +440,13 @@ def reconcile(
     pending: Annotated[
         bool, typer.Option("--pending", help="Every entry left pending/unknown (the default).")
     ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Judge ENTRY_ID even though the process that sent it still seems to run.",
+        ),
+    ] = False,
     json_: JsonOpt = False,
 ) -> None:
     """Check journal entries against the reservation list: did the change take effect?
@@ -449,9 +456,15 @@ def reconcile(
     st = state_of(ctx, json=json_)
     if entry_id is not None and pending:
         raise CLIError("give ENTRY_ID or --pending, not both")
+    if force and entry_id is None:
+        raise CLIError("--force needs an ENTRY_ID")
     with _reservations(st) as r:
         try:
-            results = [r.reconcile(entry_id)] if entry_id is not None else r.reconcile_pending()
+            results = (
+                [r.reconcile(entry_id, force=force)]
+                if entry_id is not None
+                else r.reconcile_pending()
+            )
         except KeyError:
             raise CLIError(
                 f"no journal entry {entry_id}", hint="see: stock-manager journal"

@@ -335,7 +335,8 @@ class _Core:
                 outcome = Outcome.REJECTED
             else:
                 outcome = Outcome.UNKNOWN
-            journal.complete(
+            _complete(
+                journal,
                 entry_id,
                 outcome=outcome,
                 msg_cd=exc.msg_cd,
@@ -346,14 +347,16 @@ class _Core:
             )
             raise
         except BaseException as exc:  # cancelled / interrupted: unknown once it was out
-            journal.complete(
+            _complete(
+                journal,
                 entry_id,
                 outcome=Outcome.UNKNOWN if stage[0] == "send" else Outcome.NOT_SENT,
                 error=f"interrupted: {type(exc).__name__}",
             )
             raise
         first = response.first()
-        journal.complete(
+        _complete(
+            journal,
             entry_id,
             outcome=Outcome.OK,
             msg_cd=response.msg_cd,
@@ -546,6 +549,20 @@ class _Core:
             d.kind.value,
             code,
             result.elapsed * 1000,
+        )
+
+
+def _complete(journal: OrderJournal, entry_id: int, **fields: Any) -> None:
+    """Complete a journal entry; never let the journal hide the answer KIS gave.
+
+    The entry may already be closed (someone force-reconciled it while the request was out):
+    the outcome is then logged and the caller still gets KIS's answer or error.
+    """
+    try:
+        journal.complete(entry_id, **fields)
+    except ValueError as exc:
+        log.warning(
+            "journal entry %d not completed (%s): outcome %s", entry_id, exc, fields.get("outcome")
         )
 
 

@@ -9,12 +9,13 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from stock_manager.adapters.broker.kis import KISRestClient
+from stock_manager.adapters.broker.kis import KISRestClient, OrderOutcomeUnknownError
 from stock_manager.adapters.broker.kis.reservations import Reservations
 from stock_manager.emulator.server import ServedEmulator
 from stock_manager.journal import OrderJournal, Outcome
@@ -86,3 +87,38 @@ def test_killed_mid_request_leaves_pending_entry_that_reconcile_resolves(
         assert client.journal is not None
         assert client.journal.get(pending.id).outcome is Outcome.RECONCILED_APPLIED
         assert client.journal.pending() == []
+
+
+def test_in_flight_entry_of_a_live_process_is_not_reconciled(
+    emu: ServedEmulator, tmp_path: Path
+) -> None:
+    # Before: reconcile_pending() judged another thread's in-flight order "not applied", and
+    # the order's own completion then failed on the closed journal entry.
+    emu.faults.add("order-resv", "hang", seconds=1.5, commit=True)
+    outcome: list[BaseException] = []
+    with KISRestClient(make_config(emu, tmp_path, read_timeout=10)) as client:
+        resv = Reservations(client, clock=evening)
+
+        def place() -> None:
+            try:
+                resv.place_reservation("005930", qty=3, price=70000)
+            except BaseException as exc:  # recorded for the assertion below
+                outcome.append(exc)
+
+        worker = threading.Thread(target=place)
+        worker.start()
+        deadline = time.monotonic() + 10
+        while emu.requests.count(name="order-resv") == 0:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        (busy,) = resv.reconcile_pending()
+        assert busy.applied is None
+        assert "in flight" in busy.detail
+        assert client.journal is not None
+        assert client.journal.get(busy.entry_id).outcome is Outcome.PENDING
+        forced = resv.reconcile(busy.entry_id, force=True)  # the user insists
+        assert forced.applied is True  # the emulator committed before holding the reply
+        worker.join(timeout=20)
+    # The caller still learns what happened to its own request; the journal did not hide it.
+    assert len(outcome) == 1
+    assert isinstance(outcome[0], OrderOutcomeUnknownError)

@@ -19,12 +19,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
+
+from stock_manager.journal import Outcome
 
 from .. import constants as C
 from ..client import AsyncKISRestClient, KISRestClient
@@ -612,13 +615,17 @@ class Reservations:
         return self._p.interpret_change("cancel", target, body, resp)
 
     # reconcile ---------------------------------------------------------------------------------
-    def reconcile(self, entry_id: int) -> ReconcileResult:
+    def reconcile(self, entry_id: int, *, force: bool = False) -> ReconcileResult:
         """Find out from the reservation list whether journal entry ``entry_id`` took effect.
 
-        Marks the entry reconciled in the journal when the answer is certain.
+        Marks the entry reconciled in the journal when the answer is certain. An entry whose
+        process is still running is in flight, not lost: it is left alone unless ``force``.
         """
         journal = _journal(self.client)
         entry = journal.get(entry_id)
+        busy = None if force else _in_flight(entry)
+        if busy:
+            return busy
         start, end = _reconcile_window(entry)
         rows = list(self.list_reservations(start, end, include_cancelled=True))
         result = self._p.judge(entry, rows)
@@ -626,7 +633,7 @@ class Reservations:
         return result
 
     def reconcile_pending(self) -> list[ReconcileResult]:
-        """Reconcile every journal entry left pending or unknown."""
+        """Reconcile every journal entry left pending or unknown (in-flight ones reported)."""
         journal = _journal(self.client)
         return [self.reconcile(e.id) for e in journal.needs_reconcile()]
 
@@ -771,15 +778,23 @@ class AsyncReservations:
         await asyncio.gather(*(one(t) for t in targets))
         return BulkCancelResult(tuple(results[t.seq] for t in targets))
 
-    async def reconcile(self, entry_id: int) -> ReconcileResult:
+    async def reconcile(self, entry_id: int, *, force: bool = False) -> ReconcileResult:
         """Async :meth:`Reservations.reconcile`."""
         journal = _journal(self.client)
         entry = journal.get(entry_id)
+        busy = None if force else _in_flight(entry)
+        if busy:
+            return busy
         start, end = _reconcile_window(entry)
         rows = [r async for r in self.list_reservations(start, end, include_cancelled=True)]
         result = self._p.judge(entry, rows)
         _record(journal, entry, result)
         return result
+
+    async def reconcile_pending(self) -> list[ReconcileResult]:
+        """Async :meth:`Reservations.reconcile_pending`."""
+        journal = _journal(self.client)
+        return [await self.reconcile(e.id) for e in journal.needs_reconcile()]
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -821,6 +836,30 @@ def _wire(key: str, value: Any) -> str:
 
         return parse_order_type(value).value
     return str(value)
+
+
+def _in_flight(entry: Any) -> ReconcileResult | None:
+    """A result saying "still in flight" when the entry's process is alive on this machine.
+
+    Reconciling it now could find nothing yet and mark it "not applied" just before KIS
+    accepts it. (A recycled pid can make a dead process look alive: ``force=True`` then.)
+    """
+    if entry.outcome is not Outcome.PENDING or not entry.pid:
+        return None
+    try:
+        os.kill(entry.pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass  # alive, owned by someone else
+    except OSError:
+        return None
+    return ReconcileResult(
+        entry.id,
+        entry.intent,
+        None,
+        f"still in flight in process {entry.pid}; reconcile after it ends (or force)",
+    )
 
 
 def _journal(client: KISRestClient | AsyncKISRestClient) -> Any:
