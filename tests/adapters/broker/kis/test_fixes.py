@@ -15,6 +15,7 @@ from stock_manager.adapters.broker.kis import (
     KISRestClient,
     OrderOutcomeUnknownError,
     TokenIssueRateLimitedError,
+    TRIDResolutionError,
 )
 from stock_manager.adapters.broker.kis.rate_limit import RateLimiter
 from stock_manager.journal import Outcome
@@ -23,6 +24,7 @@ from ._support import (
     ORDER_PARAMS,
     RESV,
     RESV_CCNL,
+    RESV_RVSECNCL,
     FakeClock,
     FakeKIS,
     SleepRecorder,
@@ -119,3 +121,23 @@ def test_cancelled_async_order_is_journaled_unknown_at_once(tmp_path: Path) -> N
         await client.aclose()
 
     asyncio.run(main())
+
+
+def test_tr_id_and_action_must_agree(make_client: Factory, fake: FakeKIS) -> None:
+    client = make_client()
+    with pytest.raises(TRIDResolutionError, match="CTSC0013U"):
+        client.make_request("POST", RESV_RVSECNCL, {}, tr_id="CTSC0009U", action="modify")
+    with pytest.raises(TRIDResolutionError, match="paper-trading TR_ID"):
+        client.make_request(
+            "POST", "/uapi/domestic-stock/v1/trading/order-rvsecncl", {}, tr_id="VTTC0013U"
+        )
+    assert fake.requests == []
+
+
+def test_raw_place_is_journaled_as_place(make_client: Factory, fake: FakeKIS) -> None:
+    # Before: journaled under the API's Korean name, which reconcile does not understand.
+    fake.script(RESV, kis_json(output={"RSVN_ORD_SEQ": "7"}))
+    client = make_client()
+    resp = client.make_request("POST", RESV, ORDER_PARAMS)
+    assert client.journal is not None
+    assert client.journal.get(resp.journal_id or 0).intent == "place"

@@ -78,6 +78,11 @@ _NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _LOCAL_ERRORS = (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.ProxyError)
 
 
+# The journal's intent for single-TR order APIs (multi-TR ones use their action): the names
+# reconcile understands, so a raw make_request() order is as reconcilable as a typed one.
+_DEFAULT_INTENTS = {"v1_국내주식-017": "place"}
+
+
 class _Kind(Enum):
     OK = "ok"
     TOKEN = "token"
@@ -214,6 +219,16 @@ class _Core:
             spec = spec or self.catalog.by_tr_id(tr_id)
             if spec is not None and spec.action_of(tr_id) is None:
                 raise TRIDResolutionError(f"tr_id {tr_id} does not belong to {spec.path}")
+            if spec is not None and action is not None and spec.action_of(tr_id) != action:
+                raise TRIDResolutionError(
+                    f"tr_id {tr_id} is not the {action!r} TR_ID of {spec.name}"
+                    f" ({spec.tr_id(paper=self.config.is_paper, action=action)} is)"
+                )
+            if not self.config.is_paper and spec is not None and tr_id not in spec.real.values():
+                raise TRIDResolutionError(
+                    f"{tr_id} is a paper-trading TR_ID; real mode uses"
+                    f" {', '.join(spec.real.values())}"
+                )
             if self.config.is_paper and spec is not None and not spec.paper_supported:
                 spec.tr_id(paper=True)  # raises PaperTradingNotSupportedError
             if (
@@ -246,7 +261,9 @@ class _Core:
             params=clean,
             spec=spec,
             is_order=is_order,
-            intent=intent or resolved_action or (spec.name if spec else path),
+            intent=intent
+            or resolved_action
+            or (_DEFAULT_INTENTS.get(spec.api_id, spec.name) if spec else path),
             tr_cont=tr_cont.strip().upper(),
             extra_headers=dict(headers or {}),
         )

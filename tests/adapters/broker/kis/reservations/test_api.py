@@ -268,3 +268,34 @@ def test_async_lifecycle(emu: ServedEmulator, tmp_path: Path) -> None:
             assert [r async for r in resv.list_reservations()] == []
 
     asyncio.run(main())
+
+
+def test_async_client_in_process_over_asgi(tmp_path: Path) -> None:
+    """No sockets at all: the async client drives the emulator's ASGI app directly."""
+    import httpx
+
+    from stock_manager.emulator import EmulatorConfig, create_app
+
+    emulator = create_app(EmulatorConfig.demo(seed=11, rate_limit_per_s=None))
+
+    async def main() -> None:
+        from stock_manager.adapters.broker.kis import KISConfig
+
+        cfg = KISConfig(
+            kis_app_key=emulator.config.app_key,
+            kis_app_secret=emulator.config.app_secret,
+            kis_account_no=emulator.config.account,
+            base_url="http://emulator.local",
+            token_cache_dir=tmp_path / "tokens",
+            journal_path=tmp_path / "journal.sqlite3",
+        )
+        transport = httpx.ASGITransport(app=emulator.app)
+        async with AsyncKISRestClient(cfg, transport=transport) as client:
+            resv = AsyncReservations(client, clock=evening)
+            seq = (await resv.place_reservation("005380", 2, 250000)).seq
+            (row,) = [r async for r in resv.list_reservations()]
+            assert (row.seq, row.symbol, row.name, row.qty) == (seq, "005380", "현대차", 2)
+            assert (await resv.cancel_reservation(seq)).ok
+
+    asyncio.run(main())
+    assert emulator.requests.count(name="order-resv") == 1
