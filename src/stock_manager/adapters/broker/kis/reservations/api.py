@@ -386,6 +386,30 @@ def _seq(value: str | int) -> str:
     return s
 
 
+def _changes(
+    qty: int | None,
+    price: Decimal | int | str | None,
+    order_type: OrderType | str | None,
+    end_date: date | None,
+    balance_type: str | None,
+) -> dict[str, Any]:
+    """The modify arguments as :meth:`Reservation.terms` takes them (``None`` = keep)."""
+    changes: dict[str, Any] = {
+        "qty": qty,
+        "price": price,
+        "order_type": order_type,
+        "end_date": end_date,
+    }
+    if balance_type is not None:
+        changes["balance_type"] = balance_type
+    return changes
+
+
+def _seq_targets(seqs: Iterable[str | int]) -> list[Reservation]:
+    """Bulk-cancel targets named by sequence number only (no listing first)."""
+    return [Reservation(seq=_seq(s)) for s in seqs]
+
+
 def _masked(plans: _Plans) -> str:
     return plans.client.config.masked_account
 
@@ -505,12 +529,7 @@ class Reservations:
         self, seq: str | int, *, current: Reservation | None = None
     ) -> ChangeResult:
         """Cancel a pending reservation (CTSC0009U)."""
-        current = current or self.get_reservation(seq)
-        body = self._p.plan_cancel(current)
-        resp = self.client.make_request(
-            "POST", PATH_RVSECNCL, body, action="cancel", intent="cancel"
-        )
-        return self._p.interpret_change("cancel", current, body, resp)
+        return self._cancel_known(current or self.get_reservation(seq))
 
     def modify_reservation(
         self,
@@ -524,9 +543,7 @@ class Reservations:
     ) -> ChangeResult:
         """Modify a pending reservation (CTSC0013U), re-sending every term of the current one."""
         current = self.get_reservation(seq)
-        changes = {"qty": qty, "price": price, "order_type": order_type, "end_date": end_date}
-        if balance_type is not None:
-            changes["balance_type"] = balance_type
+        changes = _changes(qty, price, order_type, end_date, balance_type)
         body = self._p.plan_modify(current, changes)
         resp = self.client.make_request(
             "POST", PATH_RVSECNCL, body, action="modify", intent="modify"
@@ -604,7 +621,7 @@ class Reservations:
     ) -> list[Reservation]:
         self._p.guard("change")
         if seqs is not None:
-            return [Reservation(seq=_seq(s)) for s in seqs]
+            return _seq_targets(seqs)
         return list(self.list_reservations(start, end, symbol=symbol, side=side, status="pending"))
 
     def _cancel_known(self, target: Reservation) -> ChangeResult:
@@ -704,12 +721,14 @@ class AsyncReservations:
         self, seq: str | int, *, current: Reservation | None = None
     ) -> ChangeResult:
         """Async :meth:`Reservations.cancel_reservation`."""
-        current = current or await self.get_reservation(seq)
-        body = self._p.plan_cancel(current)
+        return await self._cancel_known(current or await self.get_reservation(seq))
+
+    async def _cancel_known(self, target: Reservation) -> ChangeResult:
+        body = self._p.plan_cancel(target)
         resp = await self.client.make_request(
             "POST", PATH_RVSECNCL, body, action="cancel", intent="cancel"
         )
-        return self._p.interpret_change("cancel", current, body, resp)
+        return self._p.interpret_change("cancel", target, body, resp)
 
     async def modify_reservation(
         self,
@@ -723,9 +742,7 @@ class AsyncReservations:
     ) -> ChangeResult:
         """Async :meth:`Reservations.modify_reservation`."""
         current = await self.get_reservation(seq)
-        changes = {"qty": qty, "price": price, "order_type": order_type, "end_date": end_date}
-        if balance_type is not None:
-            changes["balance_type"] = balance_type
+        changes = _changes(qty, price, order_type, end_date, balance_type)
         body = self._p.plan_modify(current, changes)
         resp = await self.client.make_request(
             "POST", PATH_RVSECNCL, body, action="modify", intent="modify"
@@ -745,7 +762,7 @@ class AsyncReservations:
         """Async :meth:`Reservations.cancel_reservations` (``concurrency`` tasks at a time)."""
         self._p.guard("change")
         if seqs is not None:
-            targets = [Reservation(seq=_seq(s)) for s in seqs]
+            targets = _seq_targets(seqs)
         else:
             targets = [
                 r
@@ -761,13 +778,7 @@ class AsyncReservations:
             nonlocal done
             async with gate:
                 try:
-                    body = self._p.plan_cancel(target)
-                    resp = await self.client.make_request(
-                        "POST", PATH_RVSECNCL, body, action="cancel", intent="cancel"
-                    )
-                    item = self._p.bulk_item(
-                        target.seq, None, self._p.interpret_change("cancel", target, body, resp)
-                    )
+                    item = self._p.bulk_item(target.seq, None, await self._cancel_known(target))
                 except Exception as exc:  # per-item isolation
                     item = self._p.bulk_item(target.seq, exc)
             results[target.seq] = item
