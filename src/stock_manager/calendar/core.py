@@ -268,9 +268,9 @@ class KRXCalendar:
             return Window(
                 now,
                 False,
-                f"reservations are taken from {_hm(evening)} KST after the session"
-                f" ({_hm(today.open)}-{_hm(today.close)}) until {_hm(morning_end)} KST"
-                f" before it; it is now {_hm(t)} KST",
+                f"reservations are accepted from {_hm(evening)} to {_hm(morning_end)} KST"
+                f" (session {_hm(today.open)}-{_hm(today.close)} on {d}); it is now"
+                f" {_hm(t)} KST",
                 order,
                 at(d, evening),
                 None,
@@ -295,7 +295,8 @@ class KRXCalendar:
         return Window(
             now,
             False,
-            f"{what}: no reservation window now (it is {_hm(now.time())} KST)"
+            f"{what}: reservations are accepted from 15:40 to 07:30 KST around open days"
+            f" only (it is now {_hm(now.time())} KST)"
             + (f"; the next one opens {opens_at:%Y-%m-%d %H:%M} KST" if opens_at else ""),
             order,
             opens_at,

@@ -49,7 +49,9 @@ __all__ = [
     "KISTransportError",
     "KISValidationError",
     "OrderOutcomeUnknownError",
+    "OutsideReservationWindowError",
     "PaperTradingNotSupportedError",
+    "ReservationWindowError",
     "TRIDResolutionError",
     "TokenIssueRateLimitedError",
     "explain",
@@ -249,3 +251,33 @@ class KISServerError(KISAPIError):
 
 class KISBusinessError(KISAPIError):
     """``rt_cd != "0"``: the business layer refused the request (nothing was changed)."""
+
+
+class OutsideReservationWindowError(KISValidationError):
+    """Refused locally: the reservation entry window is closed now (nothing was sent).
+
+    ``window`` says when reservations are taken; ``opens_at`` is the next opening (ISO, KST)
+    when the calendar knows it.
+    """
+
+    def __init__(self, message: str, *, window: str = "", opens_at: str = "", **kw: object):
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+        self.window = window
+        self.opens_at = opens_at
+
+
+class ReservationWindowError(KISBusinessError):
+    """KIS refused a reservation for its entry window (KIER3672 and every other such answer).
+
+    ``window`` is the window as KIS stated it (e.g. "16:40 ~ 익영업일 08:30"), ``starts`` /
+    ``ends`` its times ("16:40", "08:30") when they could be read from the message.
+    Nothing was placed; try again inside the window.
+    """
+
+    def __init__(
+        self, message: str, *, window: str = "", starts: str = "", ends: str = "", **kw: object
+    ) -> None:
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+        self.window = window
+        self.starts = starts
+        self.ends = ends

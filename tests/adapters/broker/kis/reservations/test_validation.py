@@ -38,7 +38,8 @@ BAD_PLACE: list[tuple[dict[str, Any], str]] = [
     ({"side": "hold"}, "side must be buy or sell"),
     ({"end_date": TODAY}, "after today"),
     ({"end_date": TODAY - timedelta(days=1)}, "after today"),
-    ({"end_date": TODAY + timedelta(days=31)}, "within 30 days"),
+    # 30 days count from the next business day; the default policy snaps, "refuse" refuses.
+    ({"end_date": TODAY + timedelta(days=45), "end_date_policy": "refuse"}, "30 days"),
     ({"balance_type": "21"}, "cash"),
 ]
 

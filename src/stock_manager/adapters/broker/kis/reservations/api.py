@@ -36,6 +36,7 @@ from ..errors import (
     KISError,
     KISValidationError,
     OrderOutcomeUnknownError,
+    OutsideReservationWindowError,
     PaperTradingNotSupportedError,
 )
 from ..masking import mask_body
@@ -48,9 +49,9 @@ from .models import (
     Side,
     StatusFilter,
     WindowPolicy,
-    check_window,
     parse_side,
 )
+from .schedule import EndDatePolicy, Schedule, as_window_error, plan_schedule
 
 __all__ = [
     "PATH_LIST",
@@ -90,6 +91,13 @@ class ReservationReceipt:
     msg1: str
     journal_id: int | None = None
     warnings: tuple[str, ...] = ()
+    #: The open day the reservation is first sent on, and its end date (None: one-day).
+    order_date: date | None = None
+    end_date: date | None = None
+    #: The schedule in words: "one-day reservation (일반예약): sent on ... only", ...
+    schedule: str = ""
+    #: Pre-flight findings (see :mod:`.preflight`), when the check ran.
+    findings: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -158,11 +166,67 @@ Progress = Callable[[int, int, BulkCancelItem], None]
 # --- pure steps shared by the sync and async APIs ---------------------------------------------
 class _Plans:
     def __init__(
-        self, client: KISRestClient | AsyncKISRestClient, window_policy: WindowPolicy, clock: Any
+        self,
+        client: KISRestClient | AsyncKISRestClient,
+        window_policy: WindowPolicy,
+        clock: Any,
+        calendar: Any = None,
+        end_date_policy: EndDatePolicy = "snap",
     ) -> None:
         self.client = client
         self.window_policy = window_policy
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(KST))
+        self._calendar = calendar
+        self._offline: Any = None
+        self.end_date_policy: EndDatePolicy = end_date_policy
+
+    @property
+    def calendar(self) -> Any:
+        """The KRX calendar deciding windows and dates (KIS + cache in real mode, built lazily)."""
+        if self._calendar is None:
+            from stock_manager.calendar import calendar_for
+
+            if isinstance(self.client, KISRestClient):
+                self._calendar = calendar_for(self.client, clock=self.clock)
+            else:
+                # The async client cannot be driven from here: read what sync processes cached.
+                self._calendar = self.offline_calendar
+        return self._calendar
+
+    @property
+    def offline_calendar(self) -> Any:
+        """The same calendar without requests: the disk cache of KIS's answers, then bundled.
+
+        Local decisions are made with it first, so a refusal (bad end date, closed window)
+        and a dry run send nothing at all; the KIS-refreshed calendar decides before sending.
+        """
+        if self._offline is None:
+            if self._calendar is not None and getattr(self._calendar, "_fetch", None) is None:
+                self._offline = self._calendar
+            else:
+                from stock_manager.calendar import KRXCalendar, cache_path_for
+
+                cfg = self.client.config
+                path = None if cfg.is_paper else cache_path_for(cfg.token_cache_dir, self.client.base_url)
+                self._offline = KRXCalendar(cache_path=path, clock=self.clock)
+        return self._offline
+
+    def schedule(
+        self,
+        end_date: date | None,
+        days: int | None = None,
+        policy: EndDatePolicy | None = None,
+        *,
+        offline: bool = False,
+    ) -> Schedule:
+        """Order date and checked end date of a reservation entered now."""
+        return plan_schedule(
+            self.offline_calendar if offline else self.calendar,
+            self.clock(),
+            end_date=end_date,
+            days=days,
+            policy=policy or self.end_date_policy,
+        )
 
     def guard(self, api: str) -> None:
         """Refuse real-only APIs in paper mode before anything else happens."""
@@ -179,14 +243,22 @@ class _Plans:
     def today(self) -> date:
         return self.clock().astimezone(KST).date()
 
-    def window(self) -> tuple[str, ...]:
-        why = check_window(self.clock())
-        if why is None or self.window_policy == "ignore":
+    def window(self, *, offline: bool = False) -> tuple[str, ...]:
+        if self.window_policy == "ignore":
             return ()
+        w = (self.offline_calendar if offline else self.calendar).window(self.clock())
+        if w.inside:
+            return ()
+        if w.inside is None:
+            return (f"cannot check the reservation window: {w.reason}",)
         if self.window_policy == "refuse":
-            raise KISValidationError(f"outside the reservation window: {why}")
-        log.warning("outside the reservation window: %s", why)
-        return (f"outside the reservation window: {why}",)
+            raise OutsideReservationWindowError(
+                f"outside the reservation window: {w.reason}",
+                window=w.reason,
+                opens_at=w.opens_at.isoformat() if w.opens_at else "",
+            )
+        log.warning("outside the reservation window: %s", w.reason)
+        return (f"outside the reservation window: {w.reason}",)
 
     def plan_place(
         self,
@@ -198,22 +270,66 @@ class _Plans:
         end_date: date | None,
         balance_type: str,
         loan_date: date | None,
+        days: int | None = None,
+        end_date_policy: EndDatePolicy | None = None,
     ) -> tuple[dict[str, str], tuple[str, ...]]:
+        body, warnings, _, _ = self.plan_place_full(
+            symbol,
+            qty,
+            price,
+            side,
+            order_type,
+            end_date,
+            balance_type,
+            loan_date,
+            days,
+            end_date_policy,
+            offline=True,
+        )
+        return body, warnings
+
+    def plan_place_full(
+        self,
+        symbol: str,
+        qty: int | str,
+        price: Decimal | int | str | None,
+        side: Side | str,
+        order_type: OrderType | str,
+        end_date: date | None,
+        balance_type: str,
+        loan_date: date | None,
+        days: int | None = None,
+        end_date_policy: EndDatePolicy | None = None,
+        *,
+        offline: bool = False,
+    ) -> tuple[dict[str, str], tuple[str, ...], Schedule, OrderTerms]:
         self.guard("place")
+        account = self.account()
+        values: dict[str, Any] = {
+            "symbol": symbol,
+            "qty": qty,
+            "price": price if price is not None else Decimal(0),
+            "side": side,
+            "order_type": order_type,
+            "balance_type": balance_type,
+            "loan_date": loan_date,
+            "today": self.today(),
+        }
+        # Terms first (bad input is reported before date questions), then the schedule.
+        OrderTerms.build("reservation order", **values, end_date=None)
+        # Decide with what is known locally first (no request), then with KIS's calendar.
+        sched = self.schedule(end_date, days, end_date_policy, offline=True)
+        warnings = self.window(offline=True)
+        if not offline:
+            sched = self.schedule(end_date, days, end_date_policy)
+            warnings = self.window()
         terms = OrderTerms.build(
             "reservation order",
-            symbol=symbol,
-            qty=qty,
-            price=price if price is not None else Decimal(0),
-            side=side,
-            order_type=order_type,
-            end_date=end_date,
-            balance_type=balance_type,
-            loan_date=loan_date,
-            today=self.today(),
+            **values,
+            end_date=sched.end_date,
+            max_end_date=sched.max_end_date,
         )
-        warnings = self.window()
-        return {**self.account(), **terms.body()}, warnings
+        return {**account, **terms.body()}, sched.warnings + warnings, sched, terms
 
     def list_params(
         self,
@@ -286,6 +402,11 @@ class _Plans:
             raise KISValidationError(
                 f"reservation {current.seq} has a loan date; pass balance_type explicitly"
             )
+        if changes.get("end_date") is not None:
+            sched = self.schedule(changes["end_date"])
+            changes = {**changes, "end_date": sched.end_date, "max_end_date": sched.max_end_date}
+            for warning in sched.warnings:
+                log.warning("reservation %s: %s", current.seq, warning)
         terms = current.terms(today=self.today(), **changes)
         body = {**self.account(), "RSVN_ORD_SEQ": current.seq}
         if current.order_date:
@@ -455,8 +576,11 @@ def _reconcile_window(entry: Any) -> tuple[date, date]:
 class Reservations:
     """Reservation orders (예약주문) through a :class:`KISRestClient`.
 
-    ``window_policy`` says what happens outside 15:40-07:30 KST: ``"warn"`` (default: the
-    receipt carries a warning), ``"refuse"`` (raise before sending) or ``"ignore"``.
+    ``window_policy`` says what happens outside the entry window (15:40-07:30 KST around open
+    days, decided by the KRX calendar): ``"warn"`` (default: the receipt carries a warning),
+    ``"refuse"`` (raise :class:`OutsideReservationWindowError` before sending) or ``"ignore"``.
+    ``calendar`` is a :class:`stock_manager.calendar.KRXCalendar` (default: KIS 국내휴장일조회
+    cached per host in real mode); ``end_date_policy`` is ``"snap"`` or ``"refuse"``.
     """
 
     def __init__(
@@ -466,9 +590,11 @@ class Reservations:
         window_policy: WindowPolicy = "warn",
         clock: Callable[[], datetime] | None = None,
         concurrency: int = C.BULK_CANCEL_CONCURRENCY,
+        calendar: Any = None,
+        end_date_policy: EndDatePolicy = "snap",
     ) -> None:
         self.client = client
-        self._p = _Plans(client, window_policy, clock)
+        self._p = _Plans(client, window_policy, clock, calendar, end_date_policy)
         self.concurrency = concurrency
 
     # place -------------------------------------------------------------------------------------
@@ -483,16 +609,59 @@ class Reservations:
         *,
         balance_type: str = "10",
         loan_date: date | None = None,
+        days: int | None = None,
+        end_date_policy: EndDatePolicy | None = None,
+        check: bool = False,
+        strict: bool = False,
     ) -> ReservationReceipt:
-        """Place a reservation (CTSC0008U); returns its ``RSVN_ORD_SEQ``."""
-        body, warnings = self._p.plan_place(
-            symbol, qty, price, side, order_type, end_date, balance_type, loan_date
+        """Place a reservation (CTSC0008U); returns its ``RSVN_ORD_SEQ``.
+
+        The end date is checked against the KRX calendar (``end_date_policy`` snap/refuse;
+        ``days`` counts open days instead). ``check`` runs the pre-flight (tick, band,
+        sellable, buying power) first; ``strict`` turns its findings into a refusal.
+        """
+        body, warnings, sched, terms = self._p.plan_place_full(
+            symbol, qty, price, side, order_type, end_date, balance_type, loan_date, days,
+            end_date_policy,
         )
-        resp = self.client.make_request("POST", PATH_PLACE, body, intent="place")
-        return _receipt(resp, warnings)
+        findings: tuple[Any, ...] = ()
+        if check or strict:
+            report = self.preflight(terms, strict=strict)
+            findings = report.findings
+            warnings += tuple(str(f) for f in report.problems)
+        try:
+            resp = self.client.make_request("POST", PATH_PLACE, body, intent="place")
+        except KISBusinessError as exc:
+            raise as_window_error(exc) or exc from None
+        return _receipt(resp, warnings, sched, findings)
+
+    def schedule(
+        self,
+        end_date: date | None = None,
+        *,
+        days: int | None = None,
+        end_date_policy: EndDatePolicy | None = None,
+    ) -> Schedule:
+        """Order date and checked end date of a reservation placed now (sends nothing)."""
+        return self._p.schedule(end_date, days, end_date_policy)
+
+    def preflight(
+        self, terms: OrderTerms, *, strict: bool = False, exclude_seq: str | None = None
+    ) -> Any:
+        """Run the pre-flight checks of ``terms`` (see :mod:`.preflight`); GETs only."""
+        from .preflight import Preflight
+
+        def pending() -> Iterator[Reservation]:
+            return self.list_reservations(status="pending")
+
+        return Preflight(self.client, pending=pending).check(
+            terms, strict=strict, exclude_seq=exclude_seq
+        )
 
     def describe_place(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
         """The exact request :meth:`place_reservation` would send (masked); sends nothing."""
+        kwargs.pop("check", None)
+        kwargs.pop("strict", None)
         sig = _place_args(*args, **kwargs)
         body, _ = self._p.plan_place(**sig)
         return self.client.describe("POST", PATH_PLACE, body)
@@ -540,14 +709,26 @@ class Reservations:
         order_type: OrderType | str | None = None,
         end_date: date | None = None,
         balance_type: str | None = None,
+        check: bool = False,
+        strict: bool = False,
     ) -> ChangeResult:
-        """Modify a pending reservation (CTSC0013U), re-sending every term of the current one."""
+        """Modify a pending reservation (CTSC0013U), re-sending every term of the current one.
+
+        ``check``/``strict``: run the pre-flight on the merged terms first (this reservation
+        itself is not counted as "other pending").
+        """
         current = self.get_reservation(seq)
         changes = _changes(qty, price, order_type, end_date, balance_type)
         body = self._p.plan_modify(current, changes)
-        resp = self.client.make_request(
-            "POST", PATH_RVSECNCL, body, action="modify", intent="modify"
-        )
+        if check or strict:
+            terms = current.terms(today=self._p.today(), **_terms_changes(changes, body))
+            self.preflight(terms, strict=strict, exclude_seq=current.seq)
+        try:
+            resp = self.client.make_request(
+                "POST", PATH_RVSECNCL, body, action="modify", intent="modify"
+            )
+        except KISBusinessError as exc:
+            raise as_window_error(exc) or exc from None
         return self._p.interpret_change("modify", current, body, resp)
 
     def describe_cancel(self, seq: str | int) -> dict[str, Any]:
@@ -666,9 +847,11 @@ class AsyncReservations:
         window_policy: WindowPolicy = "warn",
         clock: Callable[[], datetime] | None = None,
         concurrency: int = C.BULK_CANCEL_CONCURRENCY,
+        calendar: Any = None,
+        end_date_policy: EndDatePolicy = "snap",
     ) -> None:
         self.client = client
-        self._p = _Plans(client, window_policy, clock)
+        self._p = _Plans(client, window_policy, clock, calendar, end_date_policy)
         self.concurrency = concurrency
 
     async def place_reservation(
@@ -683,12 +866,15 @@ class AsyncReservations:
         balance_type: str = "10",
         loan_date: date | None = None,
     ) -> ReservationReceipt:
-        """Async :meth:`Reservations.place_reservation`."""
-        body, warnings = self._p.plan_place(
+        """Async :meth:`Reservations.place_reservation` (no pre-flight: use the blocking API)."""
+        body, warnings, sched, _ = self._p.plan_place_full(
             symbol, qty, price, side, order_type, end_date, balance_type, loan_date
         )
-        resp = await self.client.make_request("POST", PATH_PLACE, body, intent="place")
-        return _receipt(resp, warnings)
+        try:
+            resp = await self.client.make_request("POST", PATH_PLACE, body, intent="place")
+        except KISBusinessError as exc:
+            raise as_window_error(exc) or exc from None
+        return _receipt(resp, warnings, sched)
 
     async def list_reservations(
         self,
@@ -744,9 +930,12 @@ class AsyncReservations:
         current = await self.get_reservation(seq)
         changes = _changes(qty, price, order_type, end_date, balance_type)
         body = self._p.plan_modify(current, changes)
-        resp = await self.client.make_request(
-            "POST", PATH_RVSECNCL, body, action="modify", intent="modify"
-        )
+        try:
+            resp = await self.client.make_request(
+                "POST", PATH_RVSECNCL, body, action="modify", intent="modify"
+            )
+        except KISBusinessError as exc:
+            raise as_window_error(exc) or exc from None
         return self._p.interpret_change("modify", current, body, resp)
 
     async def cancel_reservations(
@@ -809,7 +998,21 @@ class AsyncReservations:
 
 
 # --- helpers ----------------------------------------------------------------------------------
-def _receipt(resp: KISResponse, warnings: tuple[str, ...]) -> ReservationReceipt:
+def _terms_changes(changes: Mapping[str, Any], body: Mapping[str, str]) -> dict[str, Any]:
+    """The modify changes with the end date as it will be sent (after snapping)."""
+    out = dict(changes)
+    if changes.get("end_date") is not None and body.get("RSVN_ORD_END_DT"):
+        out["end_date"] = datetime.strptime(body["RSVN_ORD_END_DT"], "%Y%m%d").date()
+        out["max_end_date"] = out["end_date"]
+    return out
+
+
+def _receipt(
+    resp: KISResponse,
+    warnings: tuple[str, ...],
+    sched: Schedule | None = None,
+    findings: tuple[Any, ...] = (),
+) -> ReservationReceipt:
     seq = str(resp.first().get("RSVN_ORD_SEQ", "")).strip()
     if not seq:
         # Accepted (rt_cd 0) but without its handle: the reservation exists and we cannot name
@@ -821,7 +1024,17 @@ def _receipt(resp: KISResponse, warnings: tuple[str, ...]) -> ReservationReceipt
             msg1=resp.msg1,
             tr_id=resp.tr_id,
         )
-    return ReservationReceipt(seq, resp.msg_cd, resp.msg1, resp.journal_id, warnings)
+    return ReservationReceipt(
+        seq,
+        resp.msg_cd,
+        resp.msg1,
+        resp.journal_id,
+        warnings,
+        order_date=sched.order_date if sched else None,
+        end_date=sched.end_date if sched else None,
+        schedule=sched.describe() if sched else "",
+        findings=findings,
+    )
 
 
 def _place_args(*args: Any, **kwargs: Any) -> dict[str, Any]:

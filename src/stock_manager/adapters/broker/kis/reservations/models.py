@@ -135,11 +135,22 @@ def today_kst(now: datetime | None = None) -> date:
     return (now or datetime.now(KST)).astimezone(KST).date()
 
 
-def check_window(now: datetime) -> str | None:
+def check_window(now: datetime, calendar: Any = None) -> str | None:
     """Why a reservation cannot be entered at ``now`` (spec §1.5), or ``None`` when it can.
 
-    The window is 15:40 to 07:30 KST; 23:40 to 00:10 is blocked for server initialisation.
+    Decided by the KRX calendar (``calendar``, default the bundled one): the window runs from
+    15:40 (10 minutes after the close) to 07:30 (90 minutes before the open) around open days,
+    moved on late-session days; 23:40 to 00:10 is blocked for server initialisation; weekend
+    and holiday daytime is outside. ``None`` also when the calendar cannot tell (unknown day).
     """
+    from stock_manager.calendar import bundled_calendar
+
+    window = (calendar or bundled_calendar()).window(now)
+    return None if window.inside is not False else window.reason
+
+
+def _fixed_window(now: datetime) -> str | None:
+    """The calendar-free rule (kept for reference: weekdays and holidays are not known)."""
     t = now.astimezone(KST).time()
     (b_start, b_end), opens, closes = (
         C.RESERVATION_BLACKOUT,
@@ -186,6 +197,8 @@ class OrderTerms(BaseModel):
     end_date: date | None = None
     loan_date: date | None = None
     today: date = Field(default_factory=today_kst, exclude=True)
+    #: Last allowed end date (30 days from the next business day), when a calendar decided it.
+    max_end_date: date | None = Field(default=None, exclude=True)
 
     @field_validator("symbol", mode="before")
     @classmethod
@@ -246,8 +259,12 @@ class OrderTerms(BaseModel):
         if self.end_date is not None:
             if self.end_date <= self.today:
                 raise ValueError("end_date must be after today (KST)")
-            if self.end_date > self.today + timedelta(days=MAX_PERIOD_DAYS):
-                raise ValueError(f"end_date must be within {MAX_PERIOD_DAYS} days of today")
+            limit = self.max_end_date or self.today + timedelta(days=MAX_PERIOD_DAYS)
+            if self.end_date > limit:
+                raise ValueError(
+                    f"end_date must be within {MAX_PERIOD_DAYS} days of the next business day"
+                    f" ({limit} at the latest)"
+                )
         return self
 
     def body(self) -> dict[str, str]:
