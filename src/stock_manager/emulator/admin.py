@@ -107,6 +107,11 @@ async def _route(emu: Emulator, request: Request) -> tuple[int, Any]:
         d = await _json(request)
         at = datetime.fromisoformat(d["at"]) if d.get("at") else None
         return 200, {"now": emu.clock.freeze(at).isoformat()}
+    if path.startswith("/market"):
+        from stock_manager.emulator.market import admin as market_admin
+
+        body = await _json(request) if method == "POST" else {}
+        return await market_admin(emu.config, emu.state, method, path, body)
     if path == "/codes" and method == "GET":
         return 200, [m.__dict__ for m in MESSAGES.values()]
     return 404, {"error": f"no admin route {method} {request.url.path}"}

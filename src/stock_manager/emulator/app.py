@@ -41,6 +41,8 @@ from stock_manager.emulator.gateway import (
     reject,
 )
 from stock_manager.emulator.handlers import HANDLERS, Ctx, Reply, process_day
+from stock_manager.emulator.market import HANDLERS as MARKET_HANDLERS
+from stock_manager.emulator.market import market_of
 from stock_manager.emulator.messages import MESSAGES, envelope
 from stock_manager.emulator.openapi import build_openapi
 from stock_manager.emulator.requestlog import RequestLog, RequestRecord
@@ -48,6 +50,7 @@ from stock_manager.emulator.state import EmulatorState, Token
 from stock_manager.emulator.store_sqlite import SqliteStore
 
 log = logging.getLogger("stock_manager.emulator")
+HANDLERS.update(MARKET_HANDLERS)
 
 JSON_TYPE = "application/json; charset=utf-8"
 SAME_TOKEN_WINDOW_S = 6 * 3600  # KIS returns the previous token when re-issued within 6 h
@@ -89,8 +92,22 @@ class Emulator:
     def process_day(
         self, outcomes: dict[str, str] | None = None, default: str = "filled"
     ) -> list[dict[str, str]]:
-        """Turn every pending reservation into an ordinary order (see handlers.process_day)."""
-        return process_day(self.state, self.clock.now(), outcomes, default)
+        """Turn every pending reservation into an ordinary order (see handlers.process_day).
+
+        Reservations the market data says KIS would reject (off tick, outside the band, funds,
+        holdings; see market.py) are rejected with their own ``rjct_rson2``.
+        """
+        market = market_of(self.state)
+        now = self.clock.now()
+        reasons = market.rejections(self.state, now)
+        merged = {**{s: "rejected" for s in reasons}, **(outcomes or {})}
+        reasons = {s: why for s, why in reasons.items() if merged.get(s) == "rejected"}
+        results = process_day(self.state, now, merged, default)
+        market.apply_reasons(self.state, reasons)
+        for item in results:
+            if item["seq"] in reasons:
+                item["reason"] = reasons[item["seq"]]
+        return results
 
     @property
     def token_issuances(self) -> int:

@@ -121,6 +121,11 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     ),
 )
 
+# Quotes, buying power, sellable quantity, balance: served from test-set data (market.py).
+from stock_manager.emulator.market import market_endpoints  # noqa: E402  (needs Endpoint)
+
+ENDPOINTS += market_endpoints()
+
 BY_PATH: dict[str, Endpoint] = {e.path: e for e in ENDPOINTS}
 BY_NAME: dict[str, Endpoint] = {e.name: e for e in ENDPOINTS}
 # Every TR_ID the emulator knows, to tell "unknown TR_ID" from "TR_ID for another path".
