@@ -164,7 +164,9 @@ class KRXCalendar:
         """``count`` consecutive days from ``start``."""
         return [self.day(start + timedelta(days=i)) for i in range(max(0, count))]
 
-    def next_open_day(self, after: date, *, inclusive: bool = False, limit: int = 40) -> CalendarDay:
+    def next_open_day(
+        self, after: date, *, inclusive: bool = False, limit: int = 40
+    ) -> CalendarDay:
         """The first open day after ``after`` (or on it, ``inclusive``).
 
         Stops at the first *unknown* day and returns it: an unknown day may be open, so no
@@ -252,19 +254,24 @@ class KRXCalendar:
         morning_end = self.morning_close(d)
         if t < morning_end:
             if today.status == "open" or yesterday.status == "open":
-                return Window(now, True, "", order, at(d, BLACKOUT_END), at(d, morning_end), sources)
+                return Window(
+                    now, True, "", order, at(d, BLACKOUT_END), at(d, morning_end), sources
+                )
             if today.status == "unknown" or yesterday.status == "unknown":
                 return Window(
-                    now, None, f"the calendar cannot tell whether {d} is open", order, None, None,
+                    now,
+                    None,
+                    f"the calendar cannot tell whether {d} is open",
+                    order,
+                    None,
+                    None,
                     sources,
                 )
             return self._closed(now, order, sources, f"{d} ({_what(today)}) follows a closed day")
         if today.status == "open":
             evening = self.evening_open(d)
             if t >= evening:
-                return Window(
-                    now, True, "", order, at(d, evening), at(d, BLACKOUT_START), sources
-                )
+                return Window(now, True, "", order, at(d, evening), at(d, BLACKOUT_START), sources)
             return Window(
                 now,
                 False,
@@ -278,7 +285,12 @@ class KRXCalendar:
             )
         if today.status == "unknown":
             return Window(
-                now, None, f"the calendar cannot tell whether {d} is open", order, None, None,
+                now,
+                None,
+                f"the calendar cannot tell whether {d} is open",
+                order,
+                None,
+                None,
                 sources,
             )
         return self._closed(now, order, sources, f"{d} is {_what(today)}")
@@ -355,9 +367,9 @@ class KRXCalendar:
         attempted = _parse_dt(meta.get("attempted_at"))
         covered = max(self._kis) if self._kis else None
         needed = now.astimezone(KST).date() + timedelta(days=KIS_HORIZON_DAYS)
-        if attempted and (not fetched or attempted > fetched):
-            if now - attempted < RETRY_FAILED_AFTER:
-                return False  # the last try failed recently: use what we have
+        failed_last = attempted and (not fetched or attempted > fetched)
+        if failed_last and now - attempted < RETRY_FAILED_AFTER:  # type: ignore[operator]
+            return False  # the last try failed recently: use what we have
         if fetched is None or now - fetched >= self._refresh_every:
             return True
         return covered is None or covered < needed

@@ -43,6 +43,7 @@ HELP_YES = GLOBAL_OPTIONS[4][1]
 COMMANDS: tuple[tuple[str, str], ...] = (
     ("demo", "Walk the whole reservation lifecycle against a local emulator (no credentials)."),
     ("resv", "Place, list, show, modify and cancel reservation orders; reconcile."),
+    ("calendar", "KRX open/closed days, reservation windows and their source (KIS/cache/bundled)."),
     ("journal", "Show the order journal (every order-changing request and its outcome)."),
     ("token", "Show or revoke the cached access token."),
     ("tr-id", "Look up the TR_ID of an API ID in the static catalog (needs no config)."),

@@ -5,6 +5,7 @@
     stock-manager [--emulator URL] [--profile NAME] [--json] [--debug] [--yes] COMMAND
       demo
       resv place|list|show|modify|cancel|cancel-all|reconcile
+      calendar [--from DATE] [--days N]
       journal
       token status|revoke
       tr-id API_ID
@@ -23,6 +24,7 @@ import typer
 
 from . import _meta, admin, demo, resv
 from ._runtime import State
+from .calendar import calendar
 
 __all__ = ["app"]
 
@@ -75,6 +77,7 @@ def _global(
 
 app.command("demo", help=_meta.COMMAND_HELP["demo"], context_settings=CONTEXT)(demo.demo)
 app.add_typer(resv.app, name="resv", help=_meta.COMMAND_HELP["resv"])
+app.command("calendar", help=_meta.COMMAND_HELP["calendar"], context_settings=CONTEXT)(calendar)
 app.command("journal", help=_meta.COMMAND_HELP["journal"], context_settings=CONTEXT)(admin.journal)
 app.add_typer(admin.token_app, name="token", help=_meta.COMMAND_HELP["token"])
 app.command("tr-id", help=_meta.COMMAND_HELP["tr-id"], context_settings=CONTEXT)(admin.tr_id)

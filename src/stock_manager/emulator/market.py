@@ -183,7 +183,9 @@ class Market:
             }
 
     # --- processing day -----------------------------------------------------------------
-    def rejection(self, r: Reservation, spent: dict[str, int], sold: dict[tuple[str, str], int]) -> str:
+    def rejection(
+        self, r: Reservation, spent: dict[str, int], sold: dict[tuple[str, str], int]
+    ) -> str:
         """Why KIS would reject reservation ``r`` on its processing day ("" = it would not).
 
         ``spent``/``sold`` accumulate what earlier reservations of the same day used.
@@ -432,7 +434,9 @@ def market_endpoints() -> tuple[Endpoint, ...]:
     )
 
 
-async def admin(config: EmulatorConfig, state: EmulatorState, method: str, path: str, d: dict[str, Any]) -> tuple[int, Any]:
+async def admin(
+    config: EmulatorConfig, state: EmulatorState, method: str, path: str, d: dict[str, Any]
+) -> tuple[int, Any]:
     """Serve ``/_emulator/market...`` (see the module docstring)."""
     m = market_of(state)
     account = str(d.get("account") or config.account)

@@ -22,7 +22,7 @@ import logging
 import os
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
@@ -61,6 +61,7 @@ __all__ = [
     "BulkCancelItem",
     "BulkCancelResult",
     "ChangeResult",
+    "PlacePlan",
     "ReconcileResult",
     "ReservationNotFoundError",
     "ReservationReceipt",
@@ -101,6 +102,16 @@ class ReservationReceipt:
 
 
 @dataclass(frozen=True)
+class PlacePlan:
+    """What placing a reservation would send and when (see :meth:`Reservations.plan_place`)."""
+
+    body: dict[str, str]
+    warnings: tuple[str, ...]
+    schedule: Schedule
+    terms: OrderTerms
+
+
+@dataclass(frozen=True)
 class ChangeResult:
     """Result of a modify or cancel that KIS accepted and processed (``NRML_PRCS_YN=Y``)."""
 
@@ -113,6 +124,8 @@ class ChangeResult:
     before: Reservation | None = None
     #: The body that was sent, account number masked.
     sent: dict[str, str] = field(default_factory=dict)
+    #: Warnings (end date snapped, pre-flight findings) of a modify.
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -207,7 +220,11 @@ class _Plans:
                 from stock_manager.calendar import KRXCalendar, cache_path_for
 
                 cfg = self.client.config
-                path = None if cfg.is_paper else cache_path_for(cfg.token_cache_dir, self.client.base_url)
+                path = (
+                    None
+                    if cfg.is_paper
+                    else cache_path_for(cfg.token_cache_dir, self.client.base_url)
+                )
                 self._offline = KRXCalendar(cache_path=path, clock=self.clock)
         return self._offline
 
@@ -621,7 +638,15 @@ class Reservations:
         sellable, buying power) first; ``strict`` turns its findings into a refusal.
         """
         body, warnings, sched, terms = self._p.plan_place_full(
-            symbol, qty, price, side, order_type, end_date, balance_type, loan_date, days,
+            symbol,
+            qty,
+            price,
+            side,
+            order_type,
+            end_date,
+            balance_type,
+            loan_date,
+            days,
             end_date_policy,
         )
         findings: tuple[Any, ...] = ()
@@ -641,9 +666,24 @@ class Reservations:
         *,
         days: int | None = None,
         end_date_policy: EndDatePolicy | None = None,
+        offline: bool = False,
     ) -> Schedule:
-        """Order date and checked end date of a reservation placed now (sends nothing)."""
-        return self._p.schedule(end_date, days, end_date_policy)
+        """Order date and checked end date of a reservation placed now.
+
+        Sends at most the daily chk-holiday request (none with ``offline``).
+        """
+        return self._p.schedule(end_date, days, end_date_policy, offline=offline)
+
+    def plan_place(self, *args: Any, offline: bool = False, **kwargs: Any) -> PlacePlan:
+        """Everything :meth:`place_reservation` would decide, without placing anything.
+
+        Returns the body, warnings, schedule and validated terms (for :meth:`preflight`).
+        """
+        kwargs.pop("check", None)
+        kwargs.pop("strict", None)
+        sig = _place_args(*args, **kwargs)
+        body, warnings, sched, terms = self._p.plan_place_full(**sig, offline=offline)
+        return PlacePlan(body, warnings, sched, terms)
 
     def preflight(
         self, terms: OrderTerms, *, strict: bool = False, exclude_seq: str | None = None
@@ -720,16 +760,21 @@ class Reservations:
         current = self.get_reservation(seq)
         changes = _changes(qty, price, order_type, end_date, balance_type)
         body = self._p.plan_modify(current, changes)
+        warnings: tuple[str, ...] = ()
+        if changes.get("end_date") is not None:
+            warnings += self._p.schedule(changes["end_date"]).warnings
         if check or strict:
             terms = current.terms(today=self._p.today(), **_terms_changes(changes, body))
-            self.preflight(terms, strict=strict, exclude_seq=current.seq)
+            report = self.preflight(terms, strict=strict, exclude_seq=current.seq)
+            warnings += tuple(str(f) for f in report.problems)
         try:
             resp = self.client.make_request(
                 "POST", PATH_RVSECNCL, body, action="modify", intent="modify"
             )
         except KISBusinessError as exc:
             raise as_window_error(exc) or exc from None
-        return self._p.interpret_change("modify", current, body, resp)
+        result = self._p.interpret_change("modify", current, body, resp)
+        return replace(result, warnings=warnings) if warnings else result
 
     def describe_cancel(self, seq: str | int) -> dict[str, Any]:
         """The cancel request for ``seq`` (masked); sends nothing."""

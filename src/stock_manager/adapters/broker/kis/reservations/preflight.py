@@ -147,7 +147,9 @@ class PreflightRefusedError(KISValidationError):
 
 
 # --- pure judgements ----------------------------------------------------------------------------
-def judge_price(terms: OrderTerms, quote: Mapping[str, Any] | None, severity: Severity) -> list[Finding]:
+def judge_price(
+    terms: OrderTerms, quote: Mapping[str, Any] | None, severity: Severity
+) -> list[Finding]:
     """Tick and band findings of a priced order (market orders have neither)."""
     if not terms.order_type.priced:
         return []
@@ -202,9 +204,7 @@ def judge_price(terms: OrderTerms, quote: Mapping[str, Any] | None, severity: Se
             )
         )
     else:
-        out.append(
-            Finding("band", True, "info", f"{price:,} is inside {lower:,}-{upper:,}", band)
-        )
+        out.append(Finding("band", True, "info", f"{price:,} is inside {lower:,}-{upper:,}", band))
     return out
 
 
@@ -250,7 +250,9 @@ def judge_buy(
         return Finding("buying-power", False, "warning", "buying power unknown", numbers)
     free = cash - pending_amount
     if amount > free or (max_qty is not None and terms.qty > max_qty):
-        msg = f"buying {terms.qty:,} x {unit_price:,} = {amount:,} won but only {cash:,} is available"
+        msg = (
+            f"buying {terms.qty:,} x {unit_price:,} = {amount:,} won but only {cash:,} is available"
+        )
         if pending_amount:
             msg += f", {pending_amount:,} of it already reserved by pending buys"
         if max_qty is not None and terms.qty > max_qty:
@@ -331,7 +333,10 @@ class Preflight:
     def quote(self, symbol: str) -> Mapping[str, Any]:
         """주식현재가 시세 output (stck_prpr, stck_mxpr, stck_llam, aspr_unit, ...)."""
         params = {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": symbol}
-        return self.client.make_request("GET", PATH_PRICE, params, tr_id=TR_PRICE).first()
+        out: Mapping[str, Any] = self.client.make_request(
+            "GET", PATH_PRICE, params, tr_id=TR_PRICE
+        ).first()
+        return out
 
     def sellable(self, symbol: str) -> int:
         """``ord_psbl_qty`` of ``symbol`` (0 when the account does not hold it)."""
@@ -375,9 +380,7 @@ class Preflight:
         max_qty = _int(out, "max_buy_qty") if "max_buy_qty" in out else None
         return _int(out, "ord_psbl_cash"), max_qty
 
-    def _others(
-        self, terms: OrderTerms, exclude_seq: str | None
-    ) -> tuple[list[Reservation], str]:
+    def _others(self, terms: OrderTerms, exclude_seq: str | None) -> tuple[list[Reservation], str]:
         if self.pending is None:
             return [], ""
         try:
@@ -397,4 +400,3 @@ def _int(row: Mapping[str, Any] | None, key: str) -> int:
         return int(Decimal(raw or "0"))
     except ArithmeticError:
         return 0
-

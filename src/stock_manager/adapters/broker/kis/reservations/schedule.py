@@ -1,4 +1,4 @@
-"""When a reservation is entered and sent: entry window, order date, end date, KIS's window refusals.
+"""When a reservation is entered and sent: entry window, order date, end date, window refusals.
 
 Every date decision of the reservation API goes through the KRX calendar
 (:mod:`stock_manager.calendar`): weekends, holidays, the 23:40-00:10 blackout and late-session
@@ -68,9 +68,7 @@ class Schedule:
 
     def describe(self) -> str:
         """The reservation's schedule in words, for a confirmation."""
-        late = (
-            f" (late session: opens {self.order_day.open:%H:%M})" if self.order_day.late else ""
-        )
+        late = f" (late session: opens {self.order_day.open:%H:%M})" if self.order_day.late else ""
         if self.end_date is None:
             return f"one-day reservation (일반예약): sent on {self.order_date}{late} only"
         return (
@@ -140,7 +138,9 @@ def plan_schedule(
         warnings.append(why)
     info = calendar.day(target)
     if info.status == "closed":
-        why = f"end date {target} is not an open day ({info.note or 'closed'}; source {info.source})"
+        why = (
+            f"end date {target} is not an open day ({info.note or 'closed'}; source {info.source})"
+        )
         if policy == "refuse":
             raise KISValidationError(why + "; KIS rejects it")
         back = calendar.last_open_day(target, not_before=first)
@@ -163,7 +163,7 @@ def as_window_error(exc: KISBusinessError) -> ReservationWindowError | None:
     if exc.msg_cd.strip().upper() not in WINDOW_CODES and not _WINDOW_TEXT.search(text):
         return None
     times = [f"{int(h):02d}:{m}" for h, m in _TIMES.findall(text)]
-    starts, ends = (times + ["", ""])[:2]
+    starts, ends = [*times, "", ""][:2]
     window = f"{starts} ~ {ends}" if starts and ends else text
     err = ReservationWindowError(
         f"KIS refused the reservation: outside its entry window ({window}): {text}",
