@@ -174,6 +174,18 @@ def _wants_check(check: bool | None, strict: bool, base_url: str) -> bool:
     return strict or (check if check is not None else is_kis_host(base_url))
 
 
+def _refuse_early(st: State, base_url: str, what: str) -> None:
+    """Without a terminal, refuse (or accept ``--yes``) before any request, read-only included.
+
+    On a terminal the calendar and pre-flight GETs run first, so the question can show the
+    order date and the findings.
+    """
+    import sys
+
+    if not sys.stdin.isatty():
+        st.confirm(base_url, what)
+
+
 def _show_findings(st: State, findings: Any) -> None:
     for f in findings:
         if f.severity != "info":
@@ -248,11 +260,15 @@ def place(
         described = r.describe_place(**args)  # validates locally; sends nothing
         if dry_run:
             _dry_run(st, [described])
-            sched = r.schedule(args["end_date"], days=days, offline=True)
-            st.err.print(sched.describe(), soft_wrap=True)
+            if not st.json:
+                sched = r.schedule(args["end_date"], days=days, offline=True)
+                _print(st, sched.describe())
             return
+        what = f"place a reservation to {side.value} {qty} x {symbol} ({order_type.value})"
+        _refuse_early(st, r.client.base_url, what)
         plan = r.plan_place(**args)  # the calendar may ask KIS once a day
-        st.err.print(plan.schedule.describe(), soft_wrap=True)
+        if not st.json:  # the JSON receipt carries it; stderr stays for warnings and errors
+            _print(st, plan.schedule.describe())
         for warning in plan.warnings:
             st.warn(warning)
         findings: Any = ()
@@ -260,11 +276,7 @@ def place(
             report = r.preflight(plan.terms, strict=strict)  # raises when strict finds a problem
             findings = report.findings
             _show_findings(st, findings)
-        st.confirm(
-            r.client.base_url,
-            f"place a reservation to {side.value} {qty} x {symbol} ({order_type.value});"
-            f" {plan.schedule.describe()}",
-        )
+        st.confirm(r.client.base_url, f"{what}; {plan.schedule.describe()}")
         receipt = r.place_reservation(**args)
     if st.json:
         from dataclasses import replace
@@ -367,10 +379,12 @@ def modify(
         if dry_run:
             _dry_run(st, [r.describe_modify(seq, **changes)])
             return
+        summary = ", ".join(f"{k.replace('_', ' ')} → {v}" for k, v in given.items())
+        _refuse_early(st, r.client.base_url, f"modify reservation {seq} ({summary})")
         if changes["end_date"] is not None:
             sched = r.schedule(changes["end_date"])
-            st.err.print(sched.describe(), soft_wrap=True)
-        summary = ", ".join(f"{k.replace('_', ' ')} → {v}" for k, v in given.items())
+            if not st.json:
+                _print(st, sched.describe())
         st.confirm(r.client.base_url, f"modify reservation {seq} ({summary})")
         result = r.modify_reservation(
             seq, **changes, check=_wants_check(check, strict, r.client.base_url), strict=strict
