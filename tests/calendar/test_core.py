@@ -122,7 +122,7 @@ class FakeKIS:
         _time.sleep(0.01)
         if self.fail:
             raise ConnectionError("no route to KIS")
-        rows = []
+        rows: list[Mapping[str, Any]] = []
         for i in range(24):
             d = bass_dt + timedelta(days=i)
             opened = d.weekday() < 5 and d not in self.closed

@@ -78,7 +78,9 @@ def test_modify_price_keeps_every_other_term(resv: Reservations, client: KISRest
     from stock_manager.calendar import bundled_calendar
 
     # An open day: a closed end date would be snapped back (see tests of the schedule).
-    end = bundled_calendar().next_open_day(evening().date() + timedelta(days=10), inclusive=True).day
+    end = (
+        bundled_calendar().next_open_day(evening().date() + timedelta(days=10), inclusive=True).day
+    )
     seq = resv.place_reservation(
         "035420", qty=7, price=200000, side="sell", order_type="conditional", end_date=end
     ).seq
