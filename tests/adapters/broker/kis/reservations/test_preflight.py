@@ -216,3 +216,30 @@ def test_modify_check_excludes_the_reservation_itself(resv: Reservations, admin:
     assert result.ok
     with pytest.raises(PreflightRefusedError, match="band"):
         resv.modify_reservation(seq, price=99000, strict=True)
+
+
+def test_async_preflight_shares_the_decisions(
+    emu: ServedEmulator, admin: Any, tmp_path: Path
+) -> None:
+    import asyncio
+
+    from stock_manager.adapters.broker.kis import AsyncKISRestClient
+    from stock_manager.adapters.broker.kis.reservations import AsyncReservations
+
+    admin("quote", symbol="005930", price=71000)
+    admin("cash", cash=100_000)
+
+    async def go() -> tuple[Any, Any]:
+        async with AsyncKISRestClient(make_config(emu, tmp_path)) as client:
+            r = AsyncReservations(client, clock=lambda: NOW)
+            report = await r.preflight(terms(qty=2))
+            with pytest.raises(PreflightRefusedError, match="buying-power"):
+                await r.place_reservation("005930", 2, 71000, strict=True)
+            receipt = await r.place_reservation("005930", 1, 71000, check=True)
+            return report, receipt
+
+    report, receipt = asyncio.run(go())
+    buy = by_check(report)["buying-power"]
+    assert not buy.ok and buy.numbers["amount"] == 142_000
+    assert receipt.seq and receipt.order_date is not None
+    assert emu.requests.count(name="order-resv") == 1

@@ -910,16 +910,51 @@ class AsyncReservations:
         *,
         balance_type: str = "10",
         loan_date: date | None = None,
+        days: int | None = None,
+        end_date_policy: EndDatePolicy | None = None,
+        check: bool = False,
+        strict: bool = False,
     ) -> ReservationReceipt:
-        """Async :meth:`Reservations.place_reservation` (no pre-flight: use the blocking API)."""
-        body, warnings, sched, _ = self._p.plan_place_full(
-            symbol, qty, price, side, order_type, end_date, balance_type, loan_date
+        """Async :meth:`Reservations.place_reservation`.
+
+        The calendar is read from the disk cache a blocking client keeps (the async client
+        does not call chk-holiday itself), else the bundled table.
+        """
+        body, warnings, sched, terms = self._p.plan_place_full(
+            symbol,
+            qty,
+            price,
+            side,
+            order_type,
+            end_date,
+            balance_type,
+            loan_date,
+            days,
+            end_date_policy,
         )
+        findings: tuple[Any, ...] = ()
+        if check or strict:
+            report = await self.preflight(terms, strict=strict)
+            findings = report.findings
+            warnings += tuple(str(f) for f in report.problems)
         try:
             resp = await self.client.make_request("POST", PATH_PLACE, body, intent="place")
         except KISBusinessError as exc:
             raise as_window_error(exc) or exc from None
-        return _receipt(resp, warnings, sched)
+        return _receipt(resp, warnings, sched, findings)
+
+    async def preflight(
+        self, terms: OrderTerms, *, strict: bool = False, exclude_seq: str | None = None
+    ) -> Any:
+        """Async :meth:`Reservations.preflight`."""
+        from .preflight import AsyncPreflight
+
+        def pending() -> AsyncIterator[Reservation]:
+            return self.list_reservations(status="pending")
+
+        return await AsyncPreflight(self.client, pending=pending).check(
+            terms, strict=strict, exclude_seq=exclude_seq
+        )
 
     async def list_reservations(
         self,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any, Literal
@@ -147,22 +147,6 @@ def check_window(now: datetime, calendar: Any = None) -> str | None:
 
     window = (calendar or bundled_calendar()).window(now)
     return None if window.inside is not False else window.reason
-
-
-def _fixed_window(now: datetime) -> str | None:
-    """The calendar-free rule (kept for reference: weekdays and holidays are not known)."""
-    t = now.astimezone(KST).time()
-    (b_start, b_end), opens, closes = (
-        C.RESERVATION_BLACKOUT,
-        C.RESERVATION_WINDOW_OPEN,
-        C.RESERVATION_WINDOW_CLOSE,
-    )
-    if t >= time(*b_start) or t < time(*b_end):
-        return "23:40-00:10 KST is the reservation blackout (server initialisation)"
-    if time(*closes) <= t < time(*opens):
-        now_s = t.strftime("%H:%M")
-        return f"reservations are accepted from 15:40 to 07:30 KST (it is now {now_s} KST)"
-    return None
 
 
 def validation_error(exc: ValidationError, what: str) -> KISValidationError:

@@ -29,7 +29,7 @@ m.ekn.kr/view.php?key=20230117010003826).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import AsyncIterable, Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
@@ -44,6 +44,7 @@ __all__ = [
     "PATH_PSBL_ORDER",
     "PATH_PSBL_SELL",
     "TICK_TABLE",
+    "AsyncPreflight",
     "Finding",
     "Preflight",
     "PreflightRefusedError",
@@ -262,6 +263,20 @@ def judge_buy(
 
 
 # --- the check --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Get:
+    """One read-only request the check wants sent."""
+
+    path: str
+    params: dict[str, str]
+    tr_id: str
+
+
+# The check as a generator: it yields the GETs it needs and receives their replies (or has the
+# KISError thrown in), so the blocking and the async runner share every decision.
+_Flow = Generator[_Get, Any, PreflightReport]
+
+
 class Preflight:
     """Runs the checks against a blocking KIS client (each GET under the shared rate limit).
 
@@ -283,113 +298,160 @@ class Preflight:
         exclude_seq: str | None = None,
     ) -> PreflightReport:
         """Run every check that applies to ``terms``; raise when ``strict`` finds a problem."""
-        severity: Severity = "refusal" if strict else "warning"
-        findings: list[Finding] = []
-        quote: Mapping[str, Any] | None = None
         try:
-            quote = self.quote(terms.symbol)
+            rows: list[Reservation] | KISError = list(self.pending()) if self.pending else []
         except KISError as exc:
-            findings.append(Finding("quote", False, "warning", f"no quote ({exc})", {}))
-        findings += judge_price(terms, quote, severity)
-        others, pending_note = self._others(terms, exclude_seq)
-        if pending_note:
-            findings.append(Finding("pending", False, "warning", pending_note, {}))
-        if terms.side is Side.SELL:
+            rows = exc
+        flow = _check_flow(self.client.config, terms, strict, exclude_seq, rows)
+        try:
+            get = next(flow)
+            while True:
+                try:
+                    reply = self.client.make_request("GET", get.path, get.params, tr_id=get.tr_id)
+                except KISError as exc:
+                    get = flow.throw(exc)
+                else:
+                    get = flow.send(reply)
+        except StopIteration as done:
+            return _finish(done.value)
+
+
+class AsyncPreflight:
+    """:class:`Preflight` for :class:`AsyncKISRestClient` (``pending`` is an async iterable)."""
+
+    def __init__(
+        self, client: Any, *, pending: Callable[[], AsyncIterable[Reservation]] | None = None
+    ) -> None:
+        self.client = client
+        self.pending = pending
+
+    async def check(
+        self,
+        terms: OrderTerms,
+        *,
+        strict: bool = False,
+        exclude_seq: str | None = None,
+    ) -> PreflightReport:
+        """Async :meth:`Preflight.check`."""
+        rows: list[Reservation] | KISError = []
+        if self.pending is not None:
             try:
-                sellable: int | None = self.sellable(terms.symbol)
+                rows = [r async for r in self.pending()]
             except KISError as exc:
-                sellable = None
-                findings.append(Finding("sellable", False, "warning", f"no answer ({exc})", {}))
-            pending_qty = sum(r.qty - r.filled_qty for r in others if r.side is Side.SELL)
-            findings.append(judge_sell(terms, sellable, pending_qty, severity))
-        else:
-            unit = int(terms.price)
-            if not terms.order_type.priced:
-                # KIS holds a market buy at the upper limit.
-                close = _int(quote, "stck_prpr") if quote else 0
-                unit = next_band(close)[1] if close else 0
-            pending_amount = sum(
-                (r.qty - r.filled_qty) * int(r.price) for r in others if r.side is Side.BUY
-            )
-            try:
-                cash, max_qty = self.buying_power(terms, unit)
-            except KISError as exc:
-                cash, max_qty = None, None
-                findings.append(Finding("buying-power", False, "warning", f"no answer ({exc})", {}))
-            findings.append(judge_buy(terms, unit, cash, max_qty, pending_amount, severity))
-        report = PreflightReport(tuple(findings), strict)
-        if report.refused:
-            raise PreflightRefusedError(report)
-        return report
+                rows = exc
+        flow = _check_flow(self.client.config, terms, strict, exclude_seq, rows)
+        try:
+            get = next(flow)
+            while True:
+                try:
+                    reply = await self.client.make_request(
+                        "GET", get.path, get.params, tr_id=get.tr_id
+                    )
+                except KISError as exc:
+                    get = flow.throw(exc)
+                else:
+                    get = flow.send(reply)
+        except StopIteration as done:
+            return _finish(done.value)
 
-    # --- the GETs -------------------------------------------------------------------------
-    def _paper(self) -> bool:
-        return bool(self.client.config.is_paper)
 
-    def _account(self) -> dict[str, str]:
-        cfg = self.client.config
-        return {"CANO": cfg.cano, "ACNT_PRDT_CD": cfg.acnt_prdt_cd}
+def _finish(report: PreflightReport) -> PreflightReport:
+    if report.refused:
+        raise PreflightRefusedError(report)
+    return report
 
-    def quote(self, symbol: str) -> Mapping[str, Any]:
-        """주식현재가 시세 output (stck_prpr, stck_mxpr, stck_llam, aspr_unit, ...)."""
-        params = {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": symbol}
-        out: Mapping[str, Any] = self.client.make_request(
-            "GET", PATH_PRICE, params, tr_id=TR_PRICE
-        ).first()
-        return out
 
-    def sellable(self, symbol: str) -> int:
-        """``ord_psbl_qty`` of ``symbol`` (0 when the account does not hold it)."""
-        if self._paper():
-            params = {
-                **self._account(),
-                "AFHR_FLPR_YN": "N",
-                "OFL_YN": "",
-                "INQR_DVSN": "02",
-                "UNPR_DVSN": "01",
-                "FUND_STTL_ICLD_YN": "N",
-                "FNCG_AMT_AUTO_RDPT_YN": "N",
-                "PRCS_DVSN": "00",
-                "CTX_AREA_FK100": "",
-                "CTX_AREA_NK100": "",
-            }
-            resp = self.client.make_request("GET", PATH_BALANCE, params, tr_id=TR_BALANCE[1])
-            rows = resp.rows("output1")
-        else:
-            params = {**self._account(), "PDNO": symbol}
-            resp = self.client.make_request("GET", PATH_PSBL_SELL, params, tr_id=TR_PSBL_SELL)
-            rows = resp.rows("output1") or resp.rows("output")
-        for row in rows:
-            if str(row.get("pdno", "")).strip() in ("", symbol):
-                return _int(row, "ord_psbl_qty")
-        return 0
-
-    def buying_power(self, terms: OrderTerms, unit_price: int) -> tuple[int, int | None]:
-        """(``ord_psbl_cash``, ``max_buy_qty``) for this order."""
+def _check_flow(
+    config: Any,
+    terms: OrderTerms,
+    strict: bool,
+    exclude_seq: str | None,
+    pending: list[Reservation] | KISError,
+) -> _Flow:
+    severity: Severity = "refusal" if strict else "warning"
+    paper = bool(config.is_paper)
+    account = {"CANO": config.cano, "ACNT_PRDT_CD": config.acnt_prdt_cd}
+    findings: list[Finding] = []
+    quote: Mapping[str, Any] | None = None
+    try:
+        reply = yield _Get(
+            PATH_PRICE, {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": terms.symbol}, TR_PRICE
+        )
+        quote = reply.first()
+    except KISError as exc:
+        findings.append(Finding("quote", False, "warning", f"no quote ({exc})", {}))
+    findings += judge_price(terms, quote, severity)
+    if isinstance(pending, KISError):
+        note = f"pending reservations could not be listed ({pending}); not counted"
+        findings.append(Finding("pending", False, "warning", note, {}))
+        others: list[Reservation] = []
+    else:
+        others = [r for r in pending if r.is_pending and r.seq != exclude_seq]
+    if terms.side is Side.SELL:
+        sellable: int | None = None
+        try:
+            if paper:  # 매도가능수량조회 is real only: read 주식잔고조회's ord_psbl_qty
+                reply = yield _Get(PATH_BALANCE, {**account, **_BALANCE_QUERY}, TR_BALANCE[1])
+            else:
+                reply = yield _Get(PATH_PSBL_SELL, {**account, "PDNO": terms.symbol}, TR_PSBL_SELL)
+            sellable = _sellable(reply, terms.symbol)
+        except KISError as exc:
+            findings.append(Finding("sellable", False, "warning", f"no answer ({exc})", {}))
+        pending_qty = sum(
+            r.qty - r.filled_qty for r in others if r.side is Side.SELL and r.symbol == terms.symbol
+        )
+        findings.append(judge_sell(terms, sellable, pending_qty, severity))
+    else:
         priced = terms.order_type.priced
+        unit = int(terms.price)
+        if not priced:
+            # KIS holds a market buy at the upper limit.
+            close = _int(quote, "stck_prpr") if quote else 0
+            unit = next_band(close)[1] if close else 0
+        pending_amount = sum(
+            (r.qty - r.filled_qty) * int(r.price) for r in others if r.side is Side.BUY
+        )
+        cash: int | None = None
+        max_qty: int | None = None
         params = {
-            **self._account(),
+            **account,
             "PDNO": terms.symbol,
             "ORD_UNPR": str(int(terms.price)) if priced else "",
             "ORD_DVSN": "00" if priced else "01",
             "CMA_EVLU_AMT_ICLD_YN": "N",
             "OVRS_ICLD_YN": "N",
         }
-        tr = TR_PSBL_ORDER[1 if self._paper() else 0]
-        out = self.client.make_request("GET", PATH_PSBL_ORDER, params, tr_id=tr).first()
-        max_qty = _int(out, "max_buy_qty") if "max_buy_qty" in out else None
-        return _int(out, "ord_psbl_cash"), max_qty
-
-    def _others(self, terms: OrderTerms, exclude_seq: str | None) -> tuple[list[Reservation], str]:
-        if self.pending is None:
-            return [], ""
         try:
-            rows = [r for r in self.pending() if r.is_pending and r.seq != exclude_seq]
+            reply = yield _Get(PATH_PSBL_ORDER, params, TR_PSBL_ORDER[1 if paper else 0])
+            out = reply.first()
+            cash = _int(out, "ord_psbl_cash")
+            max_qty = _int(out, "max_buy_qty") if "max_buy_qty" in out else None
         except KISError as exc:
-            return [], f"pending reservations could not be listed ({exc}); not counted"
-        if terms.side is Side.SELL:
-            rows = [r for r in rows if r.symbol == terms.symbol]
-        return rows, ""
+            findings.append(Finding("buying-power", False, "warning", f"no answer ({exc})", {}))
+        findings.append(judge_buy(terms, unit, cash, max_qty, pending_amount, severity))
+    return PreflightReport(tuple(findings), strict)
+
+
+_BALANCE_QUERY = {
+    "AFHR_FLPR_YN": "N",
+    "OFL_YN": "",
+    "INQR_DVSN": "02",
+    "UNPR_DVSN": "01",
+    "FUND_STTL_ICLD_YN": "N",
+    "FNCG_AMT_AUTO_RDPT_YN": "N",
+    "PRCS_DVSN": "00",
+    "CTX_AREA_FK100": "",
+    "CTX_AREA_NK100": "",
+}
+
+
+def _sellable(reply: Any, symbol: str) -> int:
+    """``ord_psbl_qty`` of ``symbol`` in a psbl-sell or balance reply (0 when not held)."""
+    rows = reply.rows("output1") or reply.rows("output")
+    for row in rows:
+        if str(row.get("pdno", "")).strip() in ("", symbol):
+            return _int(row, "ord_psbl_qty")
+    return 0
 
 
 def _int(row: Mapping[str, Any] | None, key: str) -> int:
