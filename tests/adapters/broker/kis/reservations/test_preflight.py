@@ -236,6 +236,8 @@ def test_async_preflight_shares_the_decisions(
             with pytest.raises(PreflightRefusedError, match="buying-power"):
                 await r.place_reservation("005930", 2, 71000, strict=True)
             receipt = await r.place_reservation("005930", 1, 71000, check=True)
+            with pytest.raises(PreflightRefusedError, match="band"):
+                await r.modify_reservation(receipt.seq, price=99000, strict=True)
             return report, receipt
 
     report, receipt = asyncio.run(go())

@@ -1005,18 +1005,28 @@ class AsyncReservations:
         order_type: OrderType | str | None = None,
         end_date: date | None = None,
         balance_type: str | None = None,
+        check: bool = False,
+        strict: bool = False,
     ) -> ChangeResult:
         """Async :meth:`Reservations.modify_reservation`."""
         current = await self.get_reservation(seq)
         changes = _changes(qty, price, order_type, end_date, balance_type)
         body = self._p.plan_modify(current, changes)
+        warnings: tuple[str, ...] = ()
+        if changes.get("end_date") is not None:
+            warnings += self._p.schedule(changes["end_date"]).warnings
+        if check or strict:
+            terms = current.terms(today=self._p.today(), **_terms_changes(changes, body))
+            report = await self.preflight(terms, strict=strict, exclude_seq=current.seq)
+            warnings += tuple(str(f) for f in report.problems)
         try:
             resp = await self.client.make_request(
                 "POST", PATH_RVSECNCL, body, action="modify", intent="modify"
             )
         except KISBusinessError as exc:
             raise as_window_error(exc) or exc from None
-        return self._p.interpret_change("modify", current, body, resp)
+        result = self._p.interpret_change("modify", current, body, resp)
+        return replace(result, warnings=warnings) if warnings else result
 
     async def cancel_reservations(
         self,
