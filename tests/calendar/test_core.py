@@ -229,3 +229,37 @@ def test_cli_import_does_not_load_the_holiday_library() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert out.stdout.strip() == "False"
+
+
+def test_short_answers_do_not_cause_more_calls_the_same_day(tmp_path: Path) -> None:
+    now = at("2026-11-25 18:00")
+    path = cache_path_for(tmp_path, "https://example")
+
+    def short(bass_dt: date) -> list[Mapping[str, Any]]:
+        calls.append(bass_dt)
+        return (
+            [{"bass_dt": bass_dt.strftime("%Y%m%d"), "opnd_yn": "Y"}]
+            if bass_dt == now.date()
+            else []
+        )
+
+    calls: list[date] = []
+    first = KRXCalendar(fetch=short, cache_path=path, clock=lambda: now)
+    assert first.day(now.date()).source == "kis"
+    assert first.day(date(2026, 12, 1)).source == "bundled"  # beyond what KIS answered
+    n = len(calls)
+    KRXCalendar(fetch=short, cache_path=path, clock=lambda: now + timedelta(hours=5)).day(
+        now.date()
+    )
+    assert len(calls) == n
+
+
+def test_failed_fetch_is_retried_after_an_hour(tmp_path: Path) -> None:
+    now = at("2026-11-25 18:00")
+    path = cache_path_for(tmp_path, "https://example")
+    broken = FakeKIS(fail=True)
+    KRXCalendar(fetch=broken, cache_path=path, clock=lambda: now).day(now.date())
+    healthy = FakeKIS()
+    later = KRXCalendar(fetch=healthy, cache_path=path, clock=lambda: now + timedelta(hours=2))
+    assert later.day(date(2026, 12, 1)).source == "kis"
+    assert len(healthy.calls) == 2

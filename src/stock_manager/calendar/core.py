@@ -365,14 +365,12 @@ class KRXCalendar:
             return True
         fetched = _parse_dt(meta.get("fetched_at"))
         attempted = _parse_dt(meta.get("attempted_at"))
-        covered = max(self._kis) if self._kis else None
-        needed = now.astimezone(KST).date() + timedelta(days=KIS_HORIZON_DAYS)
-        failed_last = attempted and (not fetched or attempted > fetched)
-        if failed_last and now - attempted < RETRY_FAILED_AFTER:  # type: ignore[operator]
-            return False  # the last try failed recently: use what we have
-        if fetched is None or now - fetched >= self._refresh_every:
-            return True
-        return covered is None or covered < needed
+        if attempted and (not fetched or attempted > fetched):
+            # The last try failed: wait a while rather than ask from every process.
+            return now - attempted >= RETRY_FAILED_AFTER
+        # At most daily, even when KIS answered fewer days than we asked for (later days fall
+        # back to the bundled table until the next refresh).
+        return fetched is None or now - fetched >= self._refresh_every
 
     def _do_fetch(self, meta: Mapping[str, Any] | None) -> bool:
         assert self._fetch is not None
