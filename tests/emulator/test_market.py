@@ -164,3 +164,33 @@ def test_emulator_rules_match_krx() -> None:
         1000,
     ]
     assert next_band(71000) == (49700, 92300)
+
+
+def test_chk_holiday_answers_24_days_with_opnd_yn(kis: Kis) -> None:
+    admin(kis, "holiday", date="2026-12-02", open=False)
+    r = kis.http.get(
+        "/uapi/domestic-stock/v1/quotations/chk-holiday",
+        params={"BASS_DT": "20261220", "CTX_AREA_NK": "", "CTX_AREA_FK": ""},
+        headers=kis.headers("CTCA0903R"),
+    )
+    rows = {row["bass_dt"]: row for row in r.json()["output"]}
+    assert len(rows) == 24 and min(rows) == "20261220" and max(rows) == "20270112"
+    assert rows["20261231"]["opnd_yn"] == "N"  # year-end closing day
+    assert rows["20261230"]["opnd_yn"] == "Y"
+    assert rows["20261220"]["wday_dvsn_cd"] == "01"  # Sunday
+    early = kis.http.get(
+        "/uapi/domestic-stock/v1/quotations/chk-holiday",
+        params={"BASS_DT": "20261201", "CTX_AREA_NK": "", "CTX_AREA_FK": ""},
+        headers=kis.headers("CTCA0903R"),
+    ).json()["output"]
+    assert [x["opnd_yn"] for x in early if x["bass_dt"] == "20261202"] == ["N"]
+
+
+def test_chk_holiday_is_real_only(paper: tuple[ServedEmulator, Kis]) -> None:
+    _, kis = paper
+    r = kis.http.get(
+        "/uapi/domestic-stock/v1/quotations/chk-holiday",
+        params={"BASS_DT": "20261201", "CTX_AREA_NK": "", "CTX_AREA_FK": ""},
+        headers=kis.headers("CTCA0903R"),
+    )
+    assert r.json()["msg_cd"] == "EGW00213"

@@ -50,7 +50,8 @@ from stock_manager.emulator.state import EmulatorState, Token
 from stock_manager.emulator.store_sqlite import SqliteStore
 
 log = logging.getLogger("stock_manager.emulator")
-HANDLERS.update(MARKET_HANDLERS)
+for _name, _handler in MARKET_HANDLERS.items():
+    HANDLERS.setdefault(_name, _handler)  # never replace a handler the core serves itself
 
 JSON_TYPE = "application/json; charset=utf-8"
 SAME_TOKEN_WINDOW_S = 6 * 3600  # KIS returns the previous token when re-issued within 6 h

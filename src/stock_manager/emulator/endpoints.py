@@ -124,7 +124,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
 # Quotes, buying power, sellable quantity, balance: served from test-set data (market.py).
 from stock_manager.emulator.market import market_endpoints  # noqa: E402  (needs Endpoint)
 
-ENDPOINTS += market_endpoints()
+# Served only where the table has no endpoint of that path (e.g. a chk-holiday of its own).
+ENDPOINTS += tuple(e for e in market_endpoints() if e.path not in {x.path for x in ENDPOINTS})
 
 BY_PATH: dict[str, Endpoint] = {e.path: e for e in ENDPOINTS}
 BY_NAME: dict[str, Endpoint] = {e.name: e for e in ENDPOINTS}

@@ -179,3 +179,28 @@ def test_order_date_near_today_is_not_in_the_past() -> None:
     s = plan_schedule(CAL, now)
     assert s.order_date >= now.date()
     assert s.order_date <= now.date() + timedelta(days=10)
+
+
+@pytest.mark.parametrize("frozen_emu", [at("2026-11-25 18:00")], indirect=True)
+def test_kis_announced_closure_moves_the_end_date(
+    frozen_emu: ServedEmulator, tmp_path: Path
+) -> None:
+    """An ad-hoc closure only KIS knows: its calendar answer (source kis, then cache) wins."""
+    import httpx
+
+    with httpx.Client(base_url=frozen_emu.base_url) as http:
+        http.post("/_emulator/market/holiday", json={"date": "2026-12-04", "open": False})
+    clock = lambda: at("2026-11-25 18:00")  # noqa: E731
+    with KISRestClient(make_config(frozen_emu, tmp_path)) as c:
+        receipt = Reservations(c, clock=clock).place_reservation(
+            "005930", 1, 70000, end_date=date(2026, 12, 4)
+        )
+        assert receipt.end_date == date(2026, 12, 3)
+        assert any("source kis" in w for w in receipt.warnings)
+        calls = frozen_emu.requests.count(name="chk-holiday")
+        assert calls == 2  # one call covers 24 days: two reach 30+ days ahead
+        # A second client (another process) the same day reads the cache: no new call.
+        again = Reservations(c, clock=clock).schedule(date(2026, 12, 4))
+        assert again.end_date == date(2026, 12, 3)
+        assert any("source cache" in w for w in again.warnings)
+        assert frozen_emu.requests.count(name="chk-holiday") == calls
