@@ -287,8 +287,7 @@ def place(
         st,
         f"[green]✓[/] reservation [bold]{receipt.seq}[/] placed: {side.value} {qty} x {symbol}"
         f" — {receipt.msg_cd} {receipt.msg1}"
-        + (f" (journal #{receipt.journal_id})" if receipt.journal_id else "")
-        + (f"\n  {receipt.schedule}" if receipt.schedule else ""),
+        + (f" (journal #{receipt.journal_id})" if receipt.journal_id else ""),
     )
 
 
