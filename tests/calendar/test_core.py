@@ -263,3 +263,19 @@ def test_failed_fetch_is_retried_after_an_hour(tmp_path: Path) -> None:
     later = KRXCalendar(fetch=healthy, cache_path=path, clock=lambda: now + timedelta(hours=2))
     assert later.day(date(2026, 12, 1)).source == "kis"
     assert len(healthy.calls) == 2
+
+
+def test_long_running_process_refreshes_daily(tmp_path: Path) -> None:
+    clock = [at("2026-11-25 18:00")]
+    fake = FakeKIS()
+    cal = KRXCalendar(fetch=fake, cache_path=None, clock=lambda: clock[0])
+    cal.window()
+    assert len(fake.calls) == 2
+    clock[0] += timedelta(hours=2)
+    cal.window()
+    assert len(fake.calls) == 2  # checked, not due: no call
+    clock[0] += timedelta(days=1)
+    fake.closed.add(date(2026, 12, 9))
+    cal.window()
+    assert len(fake.calls) == 4
+    assert cal.day(date(2026, 12, 9)).status == "closed"

@@ -137,6 +137,8 @@ class KRXCalendar:
         self._kis: dict[date, bool] = {}
         self._kis_source: Source = "cache"
         self._loaded = False
+        self._meta: dict[str, Any] | None = None  # fetched_at / attempted_at, also without a file
+        self._next_check: datetime | None = None
         self._bundled: dict[int, dict[date, str]] = {}
         self._memo: dict[date, CalendarDay] = {}
         self._lock = threading.Lock()
@@ -223,6 +225,7 @@ class KRXCalendar:
 
     def order_date(self, now: datetime) -> CalendarDay:
         """The open day a reservation entered at ``now`` is sent on."""
+        self._maybe_refresh()
         now = now.astimezone(KST)
         today = self.day(now.date())
         if today.status != "closed" and now.time() < self.morning_close(now.date()):
@@ -330,6 +333,16 @@ class KRXCalendar:
         with self._lock:
             return self._refresh_locked(force)
 
+    def _maybe_refresh(self) -> None:
+        """In a long-running process, look again (at most hourly; KIS itself at most daily)."""
+        if self._fetch is None or not self._loaded:
+            return
+        now = self._clock()
+        if self._next_check is not None and now < self._next_check:
+            return
+        self._next_check = now + RETRY_FAILED_AFTER
+        self.refresh()
+
     def _ensure_loaded(self) -> None:
         if self._loaded:
             return
@@ -344,7 +357,9 @@ class KRXCalendar:
     def _refresh_locked(self, force: bool) -> bool:
         assert self._fetch is not None
         if self._cache_path is None:
-            return self._do_fetch(None)
+            if not force and not self._due(self._meta):
+                return False
+            return self._do_fetch(self._meta)
         from filelock import FileLock, Timeout
 
         self._cache_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -424,13 +439,17 @@ class KRXCalendar:
                 parsed[datetime.strptime(key, "%Y%m%d").date()] = value == "Y"
             except (TypeError, ValueError):
                 continue
-        if parsed and self._kis_source != "kis":
+        fetched = _parse_dt(raw.get("fetched_at"))
+        mine = _parse_dt((self._meta or {}).get("fetched_at"))
+        # Take the file unless what this process fetched itself is as new or newer.
+        if parsed and not (self._kis_source == "kis" and mine and fetched and mine >= fetched):
             self._kis = parsed
             self._kis_source = "cache"
             self._memo.clear()
         return raw
 
     def _write_cache(self, meta: Mapping[str, Any], days: Mapping[date, bool] | None) -> None:
+        self._meta = {k: v for k, v in meta.items() if k != "days"}
         if self._cache_path is None:
             return
         payload: dict[str, Any] = {"version": CACHE_VERSION, **meta}
