@@ -1,5 +1,6 @@
 """KRX business days, session times and reservation entry windows (see :mod:`.core`).
 
+>>> from datetime import date
 >>> from stock_manager.calendar import bundled_calendar
 >>> cal = bundled_calendar()
 >>> cal.day(date(2026, 12, 31)).status, cal.day(date(2026, 12, 31)).source
@@ -34,6 +35,7 @@ __all__ = [
     "cache_path_for",
     "calendar_for",
     "kis_fetcher",
+    "today_kst",
 ]
 
 CHK_HOLIDAY_PATH = "/uapi/domestic-stock/v1/quotations/chk-holiday"
