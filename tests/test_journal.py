@@ -20,6 +20,7 @@ import pytest
 
 import stock_manager
 from stock_manager.journal import (
+    SCHEMA_VERSION,
     JournalEntry,
     OrderJournal,
     Outcome,
@@ -194,7 +195,7 @@ def test_reopen_keeps_entries_and_schema_version(journal_path: Path) -> None:
         assert j.get(entry_id).intent == "place"
     conn = sqlite3.connect(journal_path)
     try:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     finally:
         conn.close()

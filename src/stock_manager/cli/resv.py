@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ._errors import EXIT_API, EXIT_UNKNOWN, CLIError
-from ._runtime import State, emit_json, parse_date, parse_price, state_of
+from ._runtime import State, emit_json, parse_date, state_of
 
 if TYPE_CHECKING:
     from stock_manager.adapters.broker.kis.reservations import Reservations
@@ -77,7 +77,9 @@ DryRunOpt = Annotated[
     typer.Option("--dry-run", help="Print the exact request (secrets masked) and send nothing."),
 ]
 SeqArg = Annotated[str, typer.Argument(metavar="SEQ", help="Reservation sequence number.")]
-QtyOpt = Annotated[int | None, typer.Option("--qty", "-q", help="Shares.", show_default=False)]
+# Quantities and prices reach the library as typed: it accepts ASCII digits only, so "1_0",
+# "1,0" or full-width digits are refused instead of being read as 10 (click's int() would).
+QtyOpt = Annotated[str | None, typer.Option("--qty", "-q", help="Shares.", show_default=False)]
 PriceOpt = Annotated[
     str | None,
     typer.Option(
@@ -146,7 +148,7 @@ def _print(st: State, message: str) -> None:
 def place(
     ctx: typer.Context,
     symbol: Annotated[str, typer.Argument(help="6-character stock code, e.g. 005930.")],
-    qty: Annotated[int, typer.Option("--qty", "-q", help="Shares.", show_default=False)],
+    qty: Annotated[str, typer.Option("--qty", "-q", help="Shares.", show_default=False)],
     side: Annotated[
         SideChoice,
         typer.Option("--side", case_sensitive=False, help="buy or sell.", show_default=False),
@@ -169,10 +171,10 @@ def place(
     args: dict[str, Any] = {
         "symbol": symbol,
         "qty": qty,
-        "price": parse_price(price),
+        "price": price,
         "side": side.value,
         "order_type": order_type.value,
-        "end_date": parse_date(end_date, "--end-date"),
+        "end_date": end_date,
     }
     with _reservations(st, window) as r:
         described = r.describe_place(**args)  # validates locally; sends nothing
@@ -266,9 +268,9 @@ def modify(
     st = state_of(ctx, json=json_, yes=yes)
     changes: dict[str, Any] = {
         "qty": qty,
-        "price": parse_price(price),
+        "price": price,
         "order_type": order_type.value if order_type else None,
-        "end_date": parse_date(end_date, "--end-date"),
+        "end_date": end_date,
     }
     given = {k: v for k, v in changes.items() if v is not None}
     if not given:
