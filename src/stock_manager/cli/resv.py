@@ -174,7 +174,7 @@ def place(
         "price": price,
         "side": side.value,
         "order_type": order_type.value,
-        "end_date": end_date,
+        "end_date": parse_date(end_date, "--end-date"),
     }
     with _reservations(st, window) as r:
         described = r.describe_place(**args)  # validates locally; sends nothing
@@ -270,7 +270,7 @@ def modify(
         "qty": qty,
         "price": price,
         "order_type": order_type.value if order_type else None,
-        "end_date": end_date,
+        "end_date": parse_date(end_date, "--end-date"),
     }
     given = {k: v for k, v in changes.items() if v is not None}
     if not given:

@@ -70,6 +70,7 @@ def gateway_error_body(code: str) -> dict[str, str]:
     """The KIS envelope of a ``gateway_error`` fault."""
     return {"rt_cd": "1", "msg_cd": code, "msg1": GATEWAY_ERROR_TEXT[code]}
 
+
 _ids = itertools.count(1)
 
 

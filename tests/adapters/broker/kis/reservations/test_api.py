@@ -28,7 +28,7 @@ from stock_manager.adapters.broker.kis.reservations import (
 from stock_manager.emulator.server import ServedEmulator
 from stock_manager.journal import Outcome
 
-from .conftest import evening, make_config
+from .conftest import ShiftClock, evening, make_config
 
 
 def test_place_then_list_shows_typed_row(resv: Reservations) -> None:
@@ -229,12 +229,17 @@ def test_commit_then_drop_place_is_found_by_reconcile(
 
 
 def test_reset_before_commit_reconciles_as_not_applied(
-    resv: Reservations, emu: ServedEmulator
+    resv: Reservations, emu: ServedEmulator, shift: ShiftClock
 ) -> None:
     seq = resv.place_reservation("005930", qty=1, price=70000).seq
     emu.faults.add("order-resv-rvsecncl", "reset_before")
     with pytest.raises(OrderOutcomeUnknownError) as info:
         resv.modify_reservation(seq, price=71000)
+    early = resv.reconcile(info.value.journal_id or 0)
+    # Too early to say "not applied": KIS could still be working on it.
+    assert early.applied is None and early.retry_at is not None
+    assert "ask again after" in early.detail
+    shift.advance(resv.client.config.read_timeout + resv.settle_s)
     result = resv.reconcile(info.value.journal_id or 0)
     assert result.applied is False
     assert resv.get_reservation(seq).price == Decimal(70000)

@@ -397,7 +397,7 @@ class _Plans:
                 eid,
                 intent,
                 None,
-                f"{what} yet; KIS may still be processing it: ask again after {when}",
+                f"{what}; KIS may still be processing it: ask again after {when}",
                 row,
                 retry_at,
             )
@@ -1032,8 +1032,6 @@ def _record(journal: Any, entry: Any, result: ReconcileResult) -> None:
         return
     ref = result.reservation.seq if result.reservation and entry.intent == "place" else None
     try:
-        journal.mark_reconciled(
-            entry.id, applied=result.applied, note=result.detail, reference=ref
-        )
+        journal.mark_reconciled(entry.id, applied=result.applied, note=result.detail, reference=ref)
     except ValueError:  # completed meanwhile by its own sender: its answer stands
         log.info("journal entry %d was completed while being reconciled", entry.id)

@@ -165,19 +165,23 @@ def validation_error(exc: ValidationError, what: str) -> KISValidationError:
     return KISValidationError(f"invalid {what}: " + "; ".join(parts))
 
 
-_ASCII_DIGITS = re.compile(r"[0-9]+", re.ASCII)
+_PLAIN_DIGITS = re.compile(r"[0-9]+", re.ASCII)
+_GROUPED_DIGITS = re.compile(r"[0-9]{1,3}(,[0-9]{3})+", re.ASCII)
+_FRACTION = re.compile(r"[0-9]+\.[0-9]*", re.ASCII)
 
 
-def _ascii_digits(value: str, what: str) -> int:
-    """``value`` as an int when it is ASCII digits (surrounding spaces allowed), else an error.
+def _ascii_digits(value: str, what: str, fractional: str) -> int:
+    """``value`` as an int when it is ASCII digits, optionally grouped by thousands ("1,000").
 
     "1,0", "1_0", "１０" (full-width) and "١٠" (Arabic-Indic) are refused: Python's ``int()``
-    and ``str.isdigit()`` accept some of them, and a user who typed them did not mean 10.
+    and ``Decimal()`` read them as 10, and a user who typed them did not mean that.
     """
     text = value.strip(" \t")
-    if not _ASCII_DIGITS.fullmatch(text):
-        raise ValueError(f"{what} must be written with the digits 0-9 only")
-    return int(text)
+    if _PLAIN_DIGITS.fullmatch(text) or _GROUPED_DIGITS.fullmatch(text):
+        return int(text.replace(",", ""))
+    if _FRACTION.fullmatch(text):
+        raise ValueError(fractional)
+    raise ValueError(f"{what} must be written with the digits 0-9 only (e.g. 1000 or 1,000)")
 
 
 def strict_qty(v: object) -> object:
@@ -185,16 +189,18 @@ def strict_qty(v: object) -> object:
     if isinstance(v, bool) or not isinstance(v, int | str):
         raise ValueError(f"must be an int or a string of digits, not {type(v).__name__}")
     if isinstance(v, str):
-        return _ascii_digits(v, "a quantity")
+        return _ascii_digits(v, "a quantity", "must be a whole number of shares")
     return int(v)
 
 
 def strict_price(v: object) -> object:
     """A price: ``int`` (not ``bool``), a finite whole ``Decimal`` or a string of ASCII digits."""
+    if isinstance(v, float):
+        raise ValueError("give prices as int, str or Decimal, not float")
     if isinstance(v, bool) or not isinstance(v, int | str | Decimal):
         raise ValueError(f"must be an int, Decimal or string of digits, not {type(v).__name__}")
     if isinstance(v, str):
-        return Decimal(_ascii_digits(v, "a price"))
+        return Decimal(_ascii_digits(v, "a price", "KRW prices are whole won"))
     if isinstance(v, Decimal):
         if not v.is_finite():  # Infinity, NaN and sNaN: comparing sNaN would raise
             raise ValueError("must be a finite number")
@@ -259,9 +265,13 @@ class OrderChanges(BaseModel):
 
     @model_validator(mode="after")
     def _rules(self) -> OrderChanges:
-        if self.qty is None and self.price is None and self.order_type is None:
-            if self.end_date is None:
-                raise ValueError("nothing to modify: give qty, price, order_type or end_date")
+        if (
+            self.qty is None
+            and self.price is None
+            and self.order_type is None
+            and (self.end_date is None)
+        ):
+            raise ValueError("nothing to modify: give qty, price, order_type or end_date")
         if self.end_date is not None:
             if self.end_date <= self.today:
                 raise ValueError("end_date must be after today (KST)")
