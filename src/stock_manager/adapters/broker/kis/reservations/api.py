@@ -481,7 +481,7 @@ def _seq(value: str | int) -> str:
 
 
 def _changes(
-    qty: int | None,
+    qty: int | str | None,
     price: Decimal | int | str | None,
     order_type: OrderType | str | None,
     end_date: date | None,
@@ -632,7 +632,7 @@ class Reservations:
         self,
         seq: str | int,
         *,
-        qty: int | None = None,
+        qty: int | str | None = None,
         price: Decimal | int | str | None = None,
         order_type: OrderType | str | None = None,
         end_date: date | None = None,
@@ -853,7 +853,7 @@ class AsyncReservations:
         self,
         seq: str | int,
         *,
-        qty: int | None = None,
+        qty: int | str | None = None,
         price: Decimal | int | str | None = None,
         order_type: OrderType | str | None = None,
         end_date: date | None = None,
