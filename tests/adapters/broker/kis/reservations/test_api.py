@@ -324,3 +324,21 @@ def test_bulk_cancel_as_the_first_requests_of_a_fresh_client_journals_every_post
     assert len(entries) == posts
     assert sorted(e.reference for e in entries) == sorted(seqs)
     assert all(e.sent_at is not None for e in entries)
+
+
+def test_async_bulk_cancel_as_first_requests_journals_every_post(
+    emu: ServedEmulator, tmp_path: Path
+) -> None:
+    with KISRestClient(make_config(emu, tmp_path, journal=False)) as setup:
+        placer = Reservations(setup, clock=evening)
+        seqs = [placer.place_reservation("005930", 1 + i, 70000).seq for i in range(12)]
+
+    async def main() -> int:
+        async with AsyncKISRestClient(make_config(emu, tmp_path)) as fresh:
+            resv = AsyncReservations(fresh, clock=evening, concurrency=8)
+            result = await resv.cancel_reservations(seqs=seqs)
+            assert result.succeeded == 12
+            assert fresh.journal is not None
+            return len(fresh.journal.entries())
+
+    assert asyncio.run(main()) == emu.requests.count(name="order-resv-rvsecncl") == 12
