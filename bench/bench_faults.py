@@ -29,7 +29,7 @@ def run() -> tuple[dict[tuple[str, str, str], bool], float]:
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "matrix.xml"
         started = time.perf_counter()
-        subprocess.run(  # noqa: S603  (our own test suite)
+        subprocess.run(
             [sys.executable, "-m", "pytest", MODULE, "-q", "-p", "no:cacheprovider",
              f"--junitxml={report}"],
             cwd=ROOT, check=False, stdout=subprocess.DEVNULL,
