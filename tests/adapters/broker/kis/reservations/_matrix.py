@@ -380,6 +380,15 @@ def _run(cell: Cell, fault: FaultCase, op: Op, sockets: bool) -> None:
         assert error.journal_id is not None
         unknown_ids = [error.journal_id]
 
+    # 1b. reconcile before a late commit landed: still unknown, never "not applied"
+    if fault.commit == "late" and order:
+        for entry_id in unknown_ids:
+            before_commit = api.reconcile(entry_id)
+            assert before_commit.applied is not False, before_commit
+            if not _applied(cell, op, seqs) - (BULK - 1 if op == "bulk_cancel" else 0):
+                # The book only moves forward: not there now, so not there when listed.
+                assert before_commit.applied is None, before_commit
+
     # 2. requests that reached the endpoint (a faulted order is never re-sent)
     # An inquiry is retried after any fault (once here); an order only after a refusal that
     # came before processing (EGW00201, an expired token).
@@ -429,8 +438,10 @@ def _run(cell: Cell, fault: FaultCase, op: Op, sockets: bool) -> None:
         late = api.reconcile(entry_id)
         assert late.applied is committed, f"after the settle window: {late}"
         assert not journal.get(entry_id).needs_reconcile
-    if op == "place" and error is None:
-        assert api.reconcile(outcome.journal_id).applied is True
+    # Entries KIS answered are applied, straight from the journal (no guessing, no listing).
+    for entry in new:
+        if entry.id not in unknown_ids:
+            assert api.reconcile(entry.id).applied is True, entry
 
 
 def _applied(cell: Cell, op: Op, seqs: list[str]) -> int:
