@@ -107,8 +107,8 @@ def plan_schedule(
             f" ({order.note})"
         )
     if days is not None:
-        if days < 1:
-            raise KISValidationError("days must be 1 or more")
+        if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+            raise KISValidationError("days must be a whole number of open days, 1 or more")
         opens = calendar.open_days(first, days)
         if len(opens) < days:
             raise KISValidationError(
