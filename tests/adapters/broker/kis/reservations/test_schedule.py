@@ -204,3 +204,23 @@ def test_kis_announced_closure_moves_the_end_date(
         assert again.end_date == date(2026, 12, 3)
         assert any("source cache" in w for w in again.warnings)
         assert frozen_emu.requests.count(name="chk-holiday") == calls
+
+
+@pytest.mark.parametrize("frozen_emu", [at("2026-11-27 18:00")], indirect=True)
+def test_modify_end_date_uses_the_calendar(frozen_emu: ServedEmulator, tmp_path: Path) -> None:
+    clock = lambda: at("2026-11-27 18:00")  # noqa: E731
+    with KISRestClient(make_config(frozen_emu, tmp_path)) as c:
+        r = Reservations(c, clock=clock)
+        seq = r.place_reservation("005930", 1, 70000, end_date=date(2026, 12, 11)).seq
+        # 33 days after today, 30 after the next business day (Monday): allowed.
+        assert r.modify_reservation(seq, end_date=date(2026, 12, 30)).ok
+        assert r.get_reservation(seq).end_date == date(2026, 12, 30)
+        snapped = r.modify_reservation(seq, end_date=date(2026, 12, 20))  # a Sunday
+        assert any("moved back to 2026-12-18" in w for w in snapped.warnings)
+        assert r.get_reservation(seq).end_date == date(2026, 12, 18)
+        strict = Reservations(c, clock=clock, end_date_policy="refuse")
+        before = frozen_emu.requests.count(name="order-resv-ccnl")
+        with pytest.raises(KISValidationError, match="not an open day"):
+            strict.modify_reservation(seq, end_date=date(2026, 12, 20))
+        # Refused before the current reservation was even listed.
+        assert frozen_emu.requests.count(name="order-resv-ccnl") == before
