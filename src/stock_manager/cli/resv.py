@@ -244,7 +244,7 @@ def place(
 
     Shows the order date (the next open day) and whether it is a one-day or a period
     reservation before asking; checks tick, price band, sellable quantity and buying power
-    first (``--check``, on by default against a KIS host).
+    first (--check, on by default against a KIS host).
     """
     st = state_of(ctx, json=json_, yes=yes)
     if end_date and days:
