@@ -24,6 +24,7 @@ before that day's morning close on an open day, otherwise the next open day.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -535,6 +536,7 @@ _EXTRA_CLOSED = {c.day: c.name for c in D.EXTRA_CLOSURES}
 _EXTRA_OPEN = {c.day: c.name for c in D.EXTRA_OPEN_DAYS}
 
 
+@functools.lru_cache(maxsize=64)
 def _library_year(year: int) -> dict[date, str]:
     """KRX holidays of ``year`` from the ``holidays`` library (imported here, lazily)."""
     # Imported on first use: ~60-75 ms, paid only by commands that decide a date
