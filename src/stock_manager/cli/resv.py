@@ -176,6 +176,13 @@ def _wants_check(check: bool | None, strict: bool, base_url: str) -> bool:
     return strict or (check if check is not None else is_kis_host(base_url))
 
 
+def _schedule_line(schedule: Any) -> str:
+    """The schedule in words, and where the calendar answer came from (kis/cache/bundled)."""
+    from rich.markup import escape
+
+    return f"{escape(schedule.describe())} [dim](calendar: {schedule.source})[/]"
+
+
 def _refuse_early(st: State, base_url: str, what: str) -> None:
     """Without a terminal, refuse (or accept ``--yes``) before any request, read-only included.
 
@@ -264,13 +271,13 @@ def place(
             _dry_run(st, [described])
             if not st.json:
                 sched = r.schedule(args["end_date"], days=days, offline=True)
-                _print(st, sched.describe())
+                _print(st, _schedule_line(sched))
             return
         what = f"place a reservation to {side.value} {qty} x {symbol} ({order_type.value})"
         _refuse_early(st, r.client.base_url, what)
         plan = r.plan_place(**args)  # the calendar may ask KIS once a day
         if not st.json:  # the JSON receipt carries it; stderr stays for warnings and errors
-            _print(st, plan.schedule.describe())
+            _print(st, _schedule_line(plan.schedule))
         for warning in plan.warnings:
             st.warn(warning)
         findings: Any = ()
@@ -385,7 +392,7 @@ def modify(
         if changes["end_date"] is not None:
             sched = r.schedule(changes["end_date"])
             if not st.json:
-                _print(st, sched.describe())
+                _print(st, _schedule_line(sched))
         st.confirm(r.client.base_url, f"modify reservation {seq} ({summary})")
         result = r.modify_reservation(
             seq, **changes, check=_wants_check(check, strict, r.client.base_url), strict=strict
