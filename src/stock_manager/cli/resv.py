@@ -482,3 +482,10 @@ def reconcile(
             exit_code=EXIT_UNKNOWN,
             hint="check the reservations with 'stock-manager resv list' and try again later",
         )
+
+
+# --- reservation manager (report, the order a reservation became, plan/apply) ------------------
+# The commands live in cli/manager.py; they are registered here so that they sit under 'resv'.
+from . import manager as _manager  # noqa: E402
+
+_manager.register(app)
