@@ -171,17 +171,17 @@ def parse_spec(text: str, *, name: str = "default", path: str = "<spec>") -> Sta
         def at(key: str, i: int = i, head: int = head) -> int:
             return key_lines.get((i, key), head)
 
+        rid = item.get("id") if isinstance(item, dict) else None
+        if isinstance(rid, str) and rid in seen:
+            problems.append(
+                f"line {at('id')}: id {rid!r} is declared twice (first on line {seen[rid]})"
+            )
+        elif isinstance(rid, str):
+            seen[rid] = at("id")
         before = len(problems)
         decl = _declaration(item, head, at, problems)
-        if decl is None or len(problems) > before:
-            continue
-        if decl.id in seen:
-            problems.append(
-                f"line {at('id')}: id {decl.id!r} is declared twice (first on line {seen[decl.id]})"
-            )
-            continue
-        seen[decl.id] = at("id")
-        decls.append(decl)
+        if decl is not None and len(problems) == before:
+            decls.append(decl)
     if problems:
         raise SpecError(path, problems)
     return StandingSpec(ns, tuple(decls), path)
@@ -214,10 +214,13 @@ def _declaration(item: Any, head: int, at: Any, problems: list[str]) -> Declarat
         return None
     try:
         side = parse_side(str(item["side"]))
+    except KISValidationError as exc:
+        problems.append(f"line {at('side')}: {exc}")
+        side = Side.BUY  # keep checking the other fields
+    try:
         otype = parse_order_type(str(item.get("order_type", "limit")))
     except KISValidationError as exc:
-        key = "side" if "side" in str(exc) else "order_type"
-        problems.append(f"line {at(key)}: {exc}")
+        problems.append(f"line {at('order_type')}: {exc}")
         return None
     balance = str(item.get("balance_type", "10")).strip().lower()
     balance = _BALANCE_ALIASES.get(balance, balance)
@@ -232,7 +235,10 @@ def _declaration(item: Any, head: int, at: Any, problems: list[str]) -> Declarat
             balance_type=balance,
         )
     except (KISValidationError, ArithmeticError) as exc:
-        problems.append(f"line {head}: {exc}")
+        # The message names the field (symbol: ..., qty: ...): point at that key's line.
+        text = str(exc)
+        key = next((k for k in ("symbol", "qty", "price", "balance_type") if f"{k}:" in text), "")
+        problems.append(f"line {at(key) if key else head}: {text}")
         return None
     until = item.get("until")
     until_date: date | None = None
