@@ -249,3 +249,44 @@ def test_kill_apply_midway_then_rerun_finishes_without_duplicates(
     assert symbols == ["000660", "005930", "035420"]  # one each: nothing placed twice
     final = json_of(cli(env, "resv", "apply", str(spec_file), "--json"))
     assert final["order_requests"] == 0
+
+
+def test_report_notify(wemu: ServedEmulator, week_env: dict[str, str], spec_file: Path) -> None:
+    import socket
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    received: list[dict[str, Any]] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("content-length", "0"))
+            received.append(json.loads(self.rfile.read(length)))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    env = week_env
+    travel(wemu, env, at(7, 16))
+    json_of(cli(env, "resv", "apply", str(spec_file), "--json"))
+    wemu.clock.freeze(at(8, 7, 0))
+    wemu.process_day(default="filled")
+    travel(wemu, env, at(8, 8, 40))
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        ok = cli(env, "resv", "report", "--notify", f"http://127.0.0.1:{server.server_port}/h")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert ok.code == 0, ok
+    assert len(received) == 1
+    assert received[0]["text"].startswith("2026-12-08: sent 3 · filled 3")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+    failed = cli(env, "resv", "report", "--notify", f"http://127.0.0.1:{dead}/h")
+    assert failed.code == 0, failed  # a failed POST is reported, not fatal
+    assert "notify failed" in failed.err
