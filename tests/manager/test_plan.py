@@ -176,3 +176,29 @@ def test_order_of_pending_reservation_is_refused(
     with pytest.raises(KISValidationError, match="has not become an order"):
         manager.cancel_order(seq)
     assert emu.requests.count(name="order-rvsecncl") == 0
+
+
+def test_unknown_cancel_order_is_reconciled(
+    emu: ServedEmulator, manager: ReservationManager
+) -> None:
+    from stock_manager.adapters.broker.kis.errors import OrderOutcomeUnknownError
+    from stock_manager.journal import Outcome
+
+    seq = manager.apply(spec()).items[0].seq
+    emu.clock.freeze(at(8, 7, 0))
+    emu.process_day(default="partial")
+    emu.clock.freeze(at(8, 9, 30))
+    # KIS applies the cancel, then the connection drops: the client cannot know.
+    emu.faults.add("order-rvsecncl", "reset_after")
+    with pytest.raises(OrderOutcomeUnknownError) as info:
+        manager.cancel_order(seq)
+    assert emu.requests.count(name="order-rvsecncl") == 1  # never resent
+    entry_id = info.value.journal_id
+    assert entry_id is not None
+    journal = manager.client.journal
+    assert journal is not None
+    assert journal.get(entry_id).outcome is Outcome.UNKNOWN
+    [result] = manager.reconcile_orders()
+    assert (result.entry_id, result.applied) == (entry_id, True)
+    assert journal.get(entry_id).outcome is Outcome.RECONCILED_APPLIED
+    assert manager.reconcile_orders() == []

@@ -175,7 +175,8 @@ def cancel_order(
     st = state_of(ctx, json=json_, yes=yes)
     with _manager(st) as m:
         st.confirm(m.client.base_url, f"cancel today's order from reservation {seq}")
-        result = m.cancel_order(seq)
+        with _unknown_hint():
+            result = m.cancel_order(seq)
     _print_change(st, result)
 
 
@@ -192,8 +193,43 @@ def modify_order(
     assert p is not None
     with _manager(st) as m:
         st.confirm(m.client.base_url, f"re-price today's order from reservation {seq} to {p}")
-        result = m.modify_order(seq, p)
+        with _unknown_hint():
+            result = m.modify_order(seq, p)
     _print_change(st, result)
+
+
+@contextmanager
+def _unknown_hint() -> Iterator[None]:
+    """An order change whose outcome is unknown is settled by reconcile-orders."""
+    from stock_manager.adapters.broker.kis.errors import OrderOutcomeUnknownError
+
+    try:
+        yield
+    except OrderOutcomeUnknownError as exc:
+        raise CLIError(
+            str(exc),
+            exit_code=EXIT_UNKNOWN,
+            hint="do NOT resend; run: stock-manager resv reconcile-orders",
+        ) from None
+
+
+def reconcile_orders(ctx: typer.Context, json_: JsonOpt = False) -> None:
+    """Settle cancel-order/modify-order requests whose outcome is unknown (reads only).
+
+    Exit code 3 while some outcome still cannot be told.
+    """
+    st = state_of(ctx, json=json_)
+    with _manager(st) as m:
+        results = m.reconcile_orders()
+    if st.json:
+        emit_json(results)
+    else:
+        from ._render import reconcile_table
+
+        st.out.print(reconcile_table(results))
+    unknown = [r for r in results if r.applied is None]
+    if unknown:
+        raise CLIError(f"{len(unknown)} outcome(s) still unknown", exit_code=EXIT_UNKNOWN)
 
 
 def _print_change(st: State, result: Any) -> None:
@@ -350,5 +386,6 @@ def register(app: typer.Typer) -> None:
     app.command("report")(report)
     app.command("cancel-order")(cancel_order)
     app.command("modify-order")(modify_order)
+    app.command("reconcile-orders")(reconcile_orders)
     app.command("plan")(plan)
     app.command("apply")(apply)

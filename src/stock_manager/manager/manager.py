@@ -40,6 +40,7 @@ from stock_manager.adapters.broker.kis.errors import (
 )
 from stock_manager.adapters.broker.kis.reservations import (
     AsyncReservations,
+    ReconcileResult,
     Reservation,
     Reservations,
 )
@@ -55,9 +56,10 @@ from .orders import (
     daily_ccld_params,
     daily_ccld_tr_id,
     fills_of,
+    judge_order_change,
     order_change_body,
 )
-from .plan import Plan, PlanItem, is_live, make_plan, order_day, reconcile_links
+from .plan import Plan, PlanItem, _alive, is_live, make_plan, order_day, reconcile_links
 from .report import Report, build_report, latest_session
 from .spec import StandingSpec
 
@@ -73,6 +75,8 @@ __all__ = [
 ]
 
 _BOOK_DAYS = timedelta(days=C.RESERVATION_LOOKBACK_DAYS)
+#: Journal intents of the 정정/취소 requests for the ordinary order a reservation became.
+ORDER_INTENTS = ("order-cancel", "order-modify")
 _CTX100 = ("CTX_AREA_FK100", "CTX_AREA_NK100")
 NOTIFY_TIMEOUT_S = 10.0
 MAX_WAIT_ROUNDS = 4  # --wait re-checks the window this many times at most
@@ -222,6 +226,28 @@ class _Core:
         linked = {link.seq for link in links if link.seq} | self.links.all_seqs()
         plan = make_plan(spec, links, book, linked, self.calendar, self.now(), prune=prune)
         return plan, details
+
+    def order_entries(self) -> list[Any]:
+        journal = self.client.journal
+        if journal is None:
+            raise KISValidationError("the order journal is switched off (KIS_JOURNAL=false)")
+        return [e for e in journal.needs_reconcile() if e.intent in ORDER_INTENTS]
+
+    def entry_days(self, entry: Any) -> tuple[date, date]:
+        """The days whose orders can show ``entry``: its send day through today (the
+        journal's clock and the manager's may differ, e.g. against a time-travelling emulator).
+        """
+        sent = entry.created_at.astimezone(KST).date()
+        today = self.now().date()
+        return min(sent, today), max(sent, today)
+
+    def judge(self, entry: Any, orders: list[DailyOrder]) -> ReconcileResult:
+        if entry.pid and _alive(entry.pid):
+            return ReconcileResult(entry.id, entry.intent, None, "still in flight elsewhere")
+        applied, detail = judge_order_change(entry.request, orders)
+        if applied is not None and self.client.journal is not None:
+            self.client.journal.mark_reconciled(entry.id, applied=applied, note=detail)
+        return ReconcileResult(entry.id, entry.intent, applied, detail)
 
     def report(self, day: date, book: Sequence[Reservation], orders: list[DailyOrder]) -> Report:
         return build_report(
@@ -436,6 +462,14 @@ class ReservationManager:
         resp = self.client.make_request("POST", PATH_ORDER_RVSECNCL, body, intent="order-modify")
         return _change_result(r.seq, "modify", fills, resp, p)
 
+    def reconcile_orders(self) -> list[ReconcileResult]:
+        """Settle journaled order 정정/취소 requests whose outcome is unknown, from the
+        orders of the day they were sent (marks the journal when the answer is certain)."""
+        out = []
+        for entry in self._c.order_entries():
+            out.append(self._c.judge(entry, self.daily_orders(*self._c.entry_days(entry))))
+        return out
+
     # plan / apply --------------------------------------------------------------------------
     def plan(self, spec: StandingSpec, *, prune: Iterable[str] = ()) -> Plan:
         """What :meth:`apply` would do now (sends only reads; writes nothing)."""
@@ -575,6 +609,14 @@ class AsyncReservationManager:
             "POST", PATH_ORDER_RVSECNCL, body, intent="order-modify"
         )
         return _change_result(r.seq, "modify", fills, resp, p)
+
+    async def reconcile_orders(self) -> list[ReconcileResult]:
+        """Async :meth:`ReservationManager.reconcile_orders`."""
+        out = []
+        for entry in self._c.order_entries():
+            orders = await self.daily_orders(*self._c.entry_days(entry))
+            out.append(self._c.judge(entry, orders))
+        return out
 
     async def plan(self, spec: StandingSpec, *, prune: Iterable[str] = ()) -> Plan:
         """Async :meth:`ReservationManager.plan`."""

@@ -25,6 +25,7 @@ __all__ = [
     "daily_ccld_params",
     "daily_ccld_tr_id",
     "fills_of",
+    "judge_order_change",
     "order_change_body",
 ]
 
@@ -229,3 +230,29 @@ def order_change_body(
         "QTY_ALL_ORD_YN": "Y",
         "EXCG_ID_DVSN_CD": "KRX",
     }
+
+
+def judge_order_change(
+    request: Mapping[str, Any], orders: Iterable[DailyOrder]
+) -> tuple[bool | None, str]:
+    """Whether a journaled 정정/취소 of an ordinary order took effect, from that day's orders.
+
+    Applied: a cancel row (or a 정정 row at the requested price) names the order as its
+    original. Not applied: the order is listed and carries no such row. Unknown: the order is
+    not listed at all.
+    """
+    orgn = str(request.get("ORGN_ODNO", "")).strip().zfill(10)
+    kind = str(request.get("RVSE_CNCL_DVSN_CD", "")).strip()
+    rows = list(orders)
+    children = [o for o in rows if o.original_odno.zfill(10) == orgn]
+    if kind == "02":
+        match = [c for c in children if c.cancel]
+    else:
+        price = _dec(request.get("ORD_UNPR", "0"))
+        match = [c for c in children if not c.cancel and c.price == price]
+    if match:
+        verb = "cancelled" if kind == "02" else "re-priced"
+        return True, f"order {orgn} was {verb} as order {match[-1].odno}"
+    if not any(o.odno.zfill(10) == orgn for o in rows):
+        return None, f"order {orgn} is not in that day's order list"
+    return False, f"order {orgn} shows no {'cancel' if kind == '02' else 'modify'}"
