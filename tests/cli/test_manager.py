@@ -241,6 +241,7 @@ def test_kill_apply_midway_then_rerun_finishes_without_duplicates(
     assert wemu.requests.count(name="order-resv") == 2
     assert len(wemu.state.reservations) == 2  # the killed run placed two
 
+    travel(wemu, env, at(7, 16, 2))  # past the settle window of the interrupted place
     rerun = json_of(cli(env, "resv", "apply", str(spec_file), "--json"))
     assert any("adopted" in line for line in rerun["reconciled"]), rerun
     assert [(r["action"], r["id"]) for r in rerun["results"]] == [("place", "naver-trim")]

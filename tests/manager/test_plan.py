@@ -202,3 +202,37 @@ def test_unknown_cancel_order_is_reconciled(
     assert (result.entry_id, result.applied) == (entry_id, True)
     assert journal.get(entry_id).outcome is Outcome.RECONCILED_APPLIED
     assert manager.reconcile_orders() == []
+
+
+def test_partial_failure_is_per_item_and_a_rerun_finishes(
+    emu: ServedEmulator, manager: ReservationManager
+) -> None:
+    # The first place gets an HTTP 500 (EGW00002): never resent, its outcome unknown.
+    emu.faults.add("order-resv", "http_error", 1, status=500)
+    first = manager.apply(spec())
+    assert [(i.item.id, i.ok) for i in first.items] == [("a", None), ("b", True)]
+    assert "outcome unknown" in first.items[0].detail
+    assert emu.requests.count(name="order-resv") == 2
+    # Straight away the re-run waits: the list may lag the order desk.
+    waiting = manager.apply(spec())
+    assert waiting.items == ()
+    assert [i.action for i in waiting.plan.items if i.id == "a"] == ["wait"]
+    # After the settle window it settles "a" from the book (KIS never stored it): placed once.
+    emu.clock.advance(61)
+    second = manager.apply(spec())
+    assert any("did not reach KIS" in line for line in second.reconciled)
+    assert [(i.item.id, i.item.action, i.ok) for i in second.items] == [("a", "place", True)]
+    assert sorted(r.pdno for r in emu.state.reservations.values()) == ["000660", "005930"]
+    assert manager.apply(spec()).items == ()
+
+
+def test_dry_run_sends_nothing(emu: ServedEmulator, manager: ReservationManager) -> None:
+    result = manager.apply(spec(), dry_run=True)
+    assert result.dry_run
+    assert result.order_requests == 0
+    assert [d["body"]["PDNO"] for d in result.described] == ["005930", "000660"]
+    assert all(
+        "***" in str(d["body"]["CANO"]) or "*" in str(d["body"]["CANO"]) for d in result.described
+    )
+    assert emu.requests.count(name="order-resv") == 0
+    assert manager._c.links.links("t") == []  # nothing recorded either

@@ -209,7 +209,7 @@ class _Core:
     def reconcile(self, spec: StandingSpec, book: Sequence[Reservation], persist: bool) -> Any:
         n = order_day(self.calendar, self.now())
         links = self.links.links(spec.name)
-        updates = reconcile_links(links, book, self.links.all_seqs(), n)
+        updates = reconcile_links(links, book, self.links.all_seqs(), n, now=self.now())
         if persist:
             for u in updates:
                 if u.fields:

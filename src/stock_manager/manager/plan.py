@@ -45,6 +45,7 @@ Action = Literal["place", "modify", "cancel", "renew", "keep", "wait"]
 REJECTED = "거부"
 # How far a placing link's receipt may precede its recorded intent (clock skew with KIS).
 _SLACK = timedelta(seconds=C.RECONCILE_CLOCK_SLACK_S)
+_SETTLE = timedelta(seconds=C.MANAGER_PLACE_SETTLE_S)
 
 
 @dataclass(frozen=True)
@@ -219,9 +220,15 @@ def reconcile_links(
     linked_seqs: set[str],
     next_order_day: date,
     *,
+    now: datetime | None = None,
     alive: Any = _alive,
 ) -> list[LinkUpdate]:
-    """Bring ``links`` up to date with the live book (adopt, end, or drop them)."""
+    """Bring ``links`` up to date with the live book (adopt, end, or drop them).
+
+    A ``placing`` link the book does not show is dropped (and placed again by the plan) only
+    when its process is gone **and** :data:`MANAGER_PLACE_SETTLE_S` has passed since it was
+    recorded; until then it stays, and the plan says "wait".
+    """
     rows = {r.seq: r for r in book}
     taken = set(linked_seqs)
     updates: list[LinkUpdate] = []
@@ -248,7 +255,7 @@ def reconcile_links(
                         f"{link.decl_id}: adopted reservation {row.seq} placed by an earlier run",
                     )
                 )
-            elif not alive(link.pid):
+            elif not alive(link.pid) and (now is None or now - link.created_at >= _SETTLE):
                 updates.append(
                     LinkUpdate(
                         link.id,
@@ -381,7 +388,15 @@ def make_plan(
     for decl in spec.declarations:
         its = by_id.get(decl.id, [])
         if any(link.state == "placing" for link in its):
-            keeps.append(PlanItem("wait", decl.id, "a place by another running apply is in flight"))
+            keeps.append(
+                PlanItem(
+                    "wait",
+                    decl.id,
+                    "an earlier place is not in the book yet (in flight, or settling);"
+                    " run apply again in a minute",
+                    attention=True,
+                )
+            )
             continue
         live = [
             (link, rows[link.seq])

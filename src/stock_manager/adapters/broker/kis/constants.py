@@ -59,6 +59,9 @@ RESERVATION_LOOKBACK_DAYS: Final = 40
 RESERVATION_LOOKAHEAD_DAYS: Final = 40
 # Clock difference tolerated between this machine and KIS when reconcile matches receipts.
 RECONCILE_CLOCK_SLACK_S: Final = 300.0
+# Manager (plan/apply): a place that is not in the book yet is only judged "never arrived" once
+# this long has passed since it was sent (the list may lag the order desk).
+MANAGER_PLACE_SETTLE_S: Final = 60.0
 BULK_CANCEL_CONCURRENCY: Final = 4  # enough to keep 20/s busy at ~200 ms latency
 
 # --- headers ----------------------------------------------------------------------------------
