@@ -102,7 +102,7 @@ def test_every_problem_is_reported_at_once() -> None:
 def _decl(**kw: object) -> Declaration:
     base = parse_spec(GOOD).declarations[0]
     values = {**base.__dict__, **kw}
-    return Declaration(**values)  # type: ignore[arg-type]
+    return Declaration(**values)
 
 
 def test_end_dates_land_on_open_days() -> None:
