@@ -236,3 +236,28 @@ def test_dry_run_sends_nothing(emu: ServedEmulator, manager: ReservationManager)
     )
     assert emu.requests.count(name="order-resv") == 0
     assert manager._c.links.links("t") == []  # nothing recorded either
+
+
+def test_report_lists_waiting_and_period_reservations_ending_soon(
+    emu: ServedEmulator, manager: ReservationManager
+) -> None:
+    text = (
+        "[[reservation]]\nid = 'p'\nsymbol = '005930'\nside = 'buy'\nqty = 4\nprice = 60000\n"
+        "days = 3\n"
+        "[[reservation]]\nid = 'q'\nsymbol = '000660'\nside = 'buy'\nqty = 1\nprice = 1000\n"
+        "days = 10\n"
+    )
+    placed = manager.apply(parse_spec(text, name="soon"))
+    p_seq, q_seq = (i.seq for i in placed.items)
+    assert [i.item.end_date for i in placed.items] == [date(2026, 12, 10), date(2026, 12, 21)]
+    emu.clock.freeze(at(8, 7, 0))
+    emu.process_day(default="unfilled")
+    emu.clock.freeze(at(8, 8, 40))
+    report = manager.report()
+    assert {r.seq: r.state for r in report.processed} == {p_seq: "unfilled", q_seq: "unfilled"}
+    assert {r.seq for r in report.waiting} == {p_seq, q_seq}  # sent again tomorrow
+    assert [r.seq for r in report.ending_soon] == [p_seq]  # ends within 3 open days
+    assert not report.attention
+    # The period reservations are still live: the evening plan keeps them.
+    emu.clock.freeze(at(8, 16, 0))
+    assert {i.action for i in manager.plan(parse_spec(text, name="soon")).items} == {"keep"}
