@@ -162,6 +162,8 @@ async def test_async_manager(emu: ServedEmulator, aclient: AsyncKISRestClient) -
         repriced = await m.modify_order(modified_seq, 191000)
         assert repriced.price == Decimal(191000)
         assert (await m.plan(spec())).counts()["keep"] == 2
+        dry = await m.apply(parse_spec(TWO.format(price_a=61000), name="t"), dry_run=True)
+        assert [d["body"]["ORD_UNPR"] for d in dry.described] == ["61000"]
     finally:
         m.close()
         await aclient.aclose()

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import httpx
 from filelock import FileLock, Timeout
@@ -327,6 +327,15 @@ class _Core:
         return ApplyItem(item, True, item.seq, f"{verb} reservation {item.seq}", result.journal_id)
 
 
+def _describe(r: Reservations, core: _Core, item: PlanItem) -> dict[str, Any]:
+    """The exact request of a plan item (masked); sends nothing."""
+    if item.action in ("place", "renew"):
+        return r.describe_place(**core.place_args(item))
+    if item.action == "cancel":
+        return r.describe_cancel(item.seq)
+    return r.describe_modify(item.seq, **core.modify_args(item))
+
+
 def _short(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     return text if len(text) <= 300 else text[:297] + "..."
@@ -510,11 +519,7 @@ class ReservationManager:
             return ApplyResult(plan, tuple(results), details)
 
     def _describe(self, item: PlanItem) -> dict[str, Any]:
-        if item.action in ("place", "renew"):
-            return self.reservations.describe_place(**self._c.place_args(item))
-        if item.action == "cancel":
-            return self.reservations.describe_cancel(item.seq)
-        return self.reservations.describe_modify(item.seq, **self._c.modify_args(item))
+        return _describe(self.reservations, self._c, item)
 
     def _execute(self, ns: str, item: PlanItem, rows: dict[str, Reservation]) -> ApplyItem:
         if item.action in ("place", "renew"):
@@ -645,7 +650,13 @@ class AsyncReservationManager:
             book = await self.book()
             plan, details = self._c.plan(spec, book, prune, persist=not dry_run)
             if dry_run:
-                return ApplyResult(plan, (), details, True, ())
+                # The describe_* functions send nothing and only need ``client.describe``,
+                # which both client kinds share: the blocking Reservations builds them.
+                describer = Reservations(
+                    cast(Any, self.client), window_policy="ignore", clock=self._c.clock
+                )
+                described = tuple(_describe(describer, self._c, i) for i in plan.changes)
+                return ApplyResult(plan, (), details, True, described)
             rows = {r.seq: r for r in book}
             results: list[ApplyItem] = []
             for item in plan.changes:
