@@ -244,6 +244,11 @@ def test_kill_apply_midway_then_rerun_finishes_without_duplicates(
     travel(wemu, env, at(7, 16, 2))  # past the settle window of the interrupted place
     rerun = json_of(cli(env, "resv", "apply", str(spec_file), "--json"))
     assert any("adopted" in line for line in rerun["reconciled"]), rerun
+    # ...and the journal entry the killed run left pending is settled from the book.
+    assert any("(place): placed as reservation" in line for line in rerun["reconciled"]), rerun
+    journal = json_of(cli(env, "journal", "--pending", "--json"))
+    pending = journal if isinstance(journal, list) else journal.get("entries", [])
+    assert pending == [], pending
     assert [(r["action"], r["id"]) for r in rerun["results"]] == [("place", "naver-trim")]
     assert rerun["order_requests"] == 1
     symbols = sorted(r.pdno for r in wemu.state.reservations.values())

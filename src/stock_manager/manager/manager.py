@@ -77,6 +77,7 @@ __all__ = [
 _BOOK_DAYS = timedelta(days=C.RESERVATION_LOOKBACK_DAYS)
 #: Journal intents of the 정정/취소 requests for the ordinary order a reservation became.
 ORDER_INTENTS = ("order-cancel", "order-modify")
+RESERVATION_INTENTS = ("place", "modify", "cancel")
 _CTX100 = ("CTX_AREA_FK100", "CTX_AREA_NK100")
 NOTIFY_TIMEOUT_S = 10.0
 MAX_WAIT_ROUNDS = 4  # --wait re-checks the window this many times at most
@@ -226,6 +227,13 @@ class _Core:
         linked = {link.seq for link in links if link.seq} | self.links.all_seqs()
         plan = make_plan(spec, links, book, linked, self.calendar, self.now(), prune=prune)
         return plan, details
+
+    def stale_entries(self) -> list[Any]:
+        """Reservation requests of the journal whose outcome is still open."""
+        journal = self.client.journal
+        if journal is None:
+            return []
+        return [e for e in journal.needs_reconcile() if e.intent in RESERVATION_INTENTS]
 
     def order_entries(self) -> list[Any]:
         journal = self.client.journal
@@ -504,8 +512,10 @@ class ReservationManager:
             else:
                 self._c.window(False)
         with self._c.lock():
+            settled = () if dry_run else self._settle_journal()
             book = self.book()
             plan, details = self._c.plan(spec, book, prune, persist=not dry_run)
+            details = settled + details
             if dry_run:
                 described = tuple(self._describe(i) for i in plan.changes)
                 return ApplyResult(plan, (), details, True, described)
@@ -520,6 +530,18 @@ class ReservationManager:
 
     def _describe(self, item: PlanItem) -> dict[str, Any]:
         return _describe(self.reservations, self._c, item)
+
+    def _settle_journal(self) -> tuple[str, ...]:
+        """Reconcile reservation requests an earlier run left pending/unknown (reads only)."""
+        out: list[str] = []
+        for entry in self._c.stale_entries():
+            try:
+                result = self.reservations.reconcile(entry.id)
+            except KISError as exc:
+                out.append(f"journal #{entry.id} ({entry.intent}): not reconciled: {exc}")
+                continue
+            out.append(f"journal #{entry.id} ({entry.intent}): {result.detail}")
+        return tuple(out)
 
     def _execute(self, ns: str, item: PlanItem, rows: dict[str, Reservation]) -> ApplyItem:
         if item.action in ("place", "renew"):
@@ -647,8 +669,10 @@ class AsyncReservationManager:
             else:
                 self._c.window(False)
         with self._c.lock():
+            settled = () if dry_run else await self._settle_journal()
             book = await self.book()
             plan, details = self._c.plan(spec, book, prune, persist=not dry_run)
+            details = settled + details
             if dry_run:
                 # The describe_* functions send nothing and only need ``client.describe``,
                 # which both client kinds share: the blocking Reservations builds them.
@@ -665,6 +689,18 @@ class AsyncReservationManager:
                 if progress:
                     progress(result)
             return ApplyResult(plan, tuple(results), details)
+
+    async def _settle_journal(self) -> tuple[str, ...]:
+        """Async :meth:`ReservationManager._settle_journal`."""
+        out: list[str] = []
+        for entry in self._c.stale_entries():
+            try:
+                result = await self.reservations.reconcile(entry.id)
+            except KISError as exc:
+                out.append(f"journal #{entry.id} ({entry.intent}): not reconciled: {exc}")
+                continue
+            out.append(f"journal #{entry.id} ({entry.intent}): {result.detail}")
+        return tuple(out)
 
     async def _execute(self, ns: str, item: PlanItem, rows: dict[str, Reservation]) -> ApplyItem:
         if item.action in ("place", "renew"):
