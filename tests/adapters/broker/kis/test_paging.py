@@ -9,7 +9,7 @@ import pytest
 
 from stock_manager.adapters.broker.kis import KISResponse, KISRestClient, KISServerError
 
-from ._support import INQUIRY_PARAMS, PSBL, RESV_CCNL, FakeKIS, kis_json
+from ._support import INQUIRY_PARAMS, PSBL, RESV_CCNL, FakeKIS, complete, kis_json
 
 Factory = Callable[..., KISRestClient]
 
@@ -63,14 +63,14 @@ def test_follows_f_and_m_and_stops_at_d_or_e(
 def test_single_page(make_client: Factory, fake: FakeKIS) -> None:
     fake.script(RESV_CCNL, page("D", "", "", ["1"]))
     client = make_client(journal=False)
-    assert len(list(client.iter_pages("GET", RESV_CCNL, {}))) == 1
+    assert len(list(client.iter_pages("GET", RESV_CCNL, INQUIRY_PARAMS))) == 1
     assert fake.api_count() == 1
 
 
 def test_no_tr_cont_header_means_last_page(make_client: Factory, fake: FakeKIS) -> None:
     fake.script(RESV_CCNL, kis_json(output=[]))
     client = make_client(journal=False)
-    assert len(list(client.iter_pages("GET", RESV_CCNL, {}))) == 1
+    assert len(list(client.iter_pages("GET", RESV_CCNL, INQUIRY_PARAMS))) == 1
 
 
 def test_repeated_continuation_keys_raise(make_client: Factory, fake: FakeKIS) -> None:
@@ -83,7 +83,7 @@ def test_repeated_continuation_keys_raise(make_client: Factory, fake: FakeKIS) -
     client = make_client(journal=False)
     seen: list[KISResponse] = []
     with pytest.raises(KISServerError, match="does not advance"):
-        seen.extend(client.iter_pages("GET", RESV_CCNL, {}))
+        seen.extend(client.iter_pages("GET", RESV_CCNL, INQUIRY_PARAMS))
     assert len(seen) == 2
     assert fake.api_count() == 2
 
@@ -93,7 +93,7 @@ def test_max_pages_cap(make_client: Factory, fake: FakeKIS) -> None:
     client = make_client(journal=False)
     seen: list[KISResponse] = []
     with pytest.raises(KISServerError, match="did not end after 3 pages"):
-        seen.extend(client.iter_pages("GET", RESV_CCNL, {}, max_pages=3))
+        seen.extend(client.iter_pages("GET", RESV_CCNL, INQUIRY_PARAMS, max_pages=3))
     assert len(seen) == 3
     assert fake.api_count() == 3
 
@@ -105,9 +105,8 @@ def test_other_context_keys(make_client: Factory, fake: FakeKIS) -> None:
         kis_json(headers={"tr_cont": "D"}, ctx_area_fk100="", ctx_area_nk100="", output=[]),
     )
     client = make_client(journal=False)
-    pages = list(
-        client.iter_pages("GET", PSBL, {"CANO": "1"}, ctx_keys=("CTX_AREA_FK100", "CTX_AREA_NK100"))
-    )
+    params = complete(PSBL, CANO="1")
+    pages = list(client.iter_pages("GET", PSBL, params))  # FK100/NK100 from the catalog
     assert len(pages) == 2
     second = dict(fake.api_requests[1].url.params)
     # echoed exactly as received, padding included
