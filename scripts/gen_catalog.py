@@ -136,7 +136,9 @@ def _tr_tables(api: dict[str, Any]) -> tuple[dict[str, str], dict[str, str] | No
         if len(newer) == 1:
             note = f"sheet {real['']} replaced by the sample's {newer[0]}"
             real = {"": newer[0]}
-    if paper is not None and len(paper) == 1 and "" in paper and sample and key not in SAMPLE_BUGS:
+    single_paper = paper is not None and len(paper) == 1 and "" in paper
+    if single_paper and sample and key not in SAMPLE_BUGS:
+        assert paper is not None
         # The sheet's paper TR is never chosen by the sample (실시간-012): the newer source wins.
         if paper[""] not in _sample_trs(api, "paper") and set(sample) == set(real.values()):
             note = f"paper {paper['']} replaced by the sample's {real['']}"
@@ -290,7 +292,7 @@ def render(data: dict[str, Any]) -> str:
     head = {k: v for k, v in data.items() if k != "apis"}
     lines = [json.dumps(head, ensure_ascii=False, separators=(",", ":"))[:-1] + ',"apis":[']
     body = [json.dumps(a, ensure_ascii=False, separators=(",", ":")) for a in data["apis"]]
-    return "\n".join(lines + [",\n".join(body), "]}"]) + "\n"
+    return "\n".join([*lines, ",\n".join(body), "]}"]) + "\n"
 
 
 def main() -> int:

@@ -75,6 +75,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ._errors import report
 
     try:
+        # tr-id and api list/show read only the catalog: answered without typer (fast start).
+        from ._catalog import run_fast
+
+        fast = run_fast(args)
+        if fast is not None:
+            return fast
         from typer.main import get_command
 
         from .app import app

@@ -58,9 +58,9 @@ async def test_get_and_post_shapes(make_async_client: Factory, fake: FakeKIS) ->
     modify = complete(RESV_RVSECNCL, "modify", rsvn_ord_seq="9")
     await client.make_request("POST", RESV_RVSECNCL, modify, action="modify")
     get, post = fake.api_requests
-    assert dict(get.url.params) == {"CANO": "1"}
+    assert dict(get.url.params)["CANO"] == "1"
     assert get.headers["tr_id"] == "CTSC0004R"
-    assert json.loads(post.content) == {"RSVN_ORD_SEQ": "9"}
+    assert json.loads(post.content)["RSVN_ORD_SEQ"] == "9"
     assert post.headers["tr_id"] == "CTSC0013U"
     assert post.headers["appkey"] == APP_KEY
     assert post.headers["appsecret"] == APP_SECRET

@@ -199,8 +199,8 @@ def test_uncertain_cancel_and_modify_are_unknown_too(
 ) -> None:
     fake.script(RESV_RVSECNCL, httpx.ReadTimeout("read timed out"))
     client = make_client()
+    body = complete(RESV_RVSECNCL, action, RSVN_ORD_SEQ="7")
     with pytest.raises(OrderOutcomeUnknownError):
-        body = complete(RESV_RVSECNCL, action, RSVN_ORD_SEQ="7")
         client.make_request("POST", RESV_RVSECNCL, body, action=action)
     assert fake.api_count() == 1
 

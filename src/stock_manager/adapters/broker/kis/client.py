@@ -671,8 +671,10 @@ class _Pager:
         if self.use_tr_cont:
             if not response.has_next:
                 return False
-            if self.tr_cont == "N" and self.ctx_keys and all(
-                new[k] == self.params.get(k) for k in self.ctx_keys
+            if (
+                self.tr_cont == "N"
+                and self.ctx_keys
+                and all(new[k] == self.params.get(k) for k in self.ctx_keys)
             ):
                 raise KISServerError(
                     f"paging does not advance: page {self.pages} repeated the continuation keys"

@@ -322,8 +322,7 @@ class ApiSpec:
             placeholder = dry_run and value.startswith("<") and value.endswith(">")
             if spec.length is not None and len(value) > spec.length and not placeholder:
                 problems.append(
-                    f"{spec.name} ({spec.korean}) is {len(value)} characters;"
-                    f" at most {spec.length}"
+                    f"{spec.name} ({spec.korean}) is {len(value)} characters; at most {spec.length}"
                 )
             out[spec.name] = value
         for spec in self.fields:
@@ -335,7 +334,8 @@ class ApiSpec:
                 problems.append(f"missing required field {spec.name} ({spec.korean})")
         if problems:
             raise KISValidationError(
-                f"{self.name} ({self.api_id}): " + "; ".join(problems)
+                f"{self.name} ({self.api_id}): "
+                + "; ".join(problems)
                 + f" -- see: stock-manager api show {self.api_id.replace(' ', '')}"
             )
         return out
@@ -400,8 +400,7 @@ class TRCatalog(Mapping[str, ApiSpec]):
             close = difflib.get_close_matches(api_id, list(self._ids), n=5, cutoff=0.6)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
             raise TRIDResolutionError(
-                f"unknown API ID {api_id!r}{hint} (list them: stock-manager api list --search"
-                " TEXT)"
+                f"unknown API ID {api_id!r}{hint} (list them: stock-manager api list --search TEXT)"
             ) from None
 
     def __iter__(self) -> Iterator[str]:
