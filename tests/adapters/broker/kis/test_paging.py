@@ -112,3 +112,40 @@ def test_other_context_keys(make_client: Factory, fake: FakeKIS) -> None:
     # echoed exactly as received, padding included
     assert (second["CTX_AREA_FK100"], second["CTX_AREA_NK100"]) == ("A ", "B ")
     assert "CTX_AREA_FK200" not in second
+
+
+def test_keys_only_paging_when_tr_cont_is_unusable(make_client: Factory, fake: FakeKIS) -> None:
+    # 해외주식 미체결내역: "tr_cont를 이용한 다음조회 불가"; the keys alone carry the position.
+    path = "/uapi/overseas-stock/v1/trading/inquire-nccs"
+    fake.script(
+        path,
+        kis_json(ctx_area_fk200="F1", ctx_area_nk200="N1", output=[{"odno": "1"}]),
+        kis_json(ctx_area_fk200="F2", ctx_area_nk200="N2", output=[{"odno": "2"}]),
+        kis_json(ctx_area_fk200="F2", ctx_area_nk200="", output=[{"odno": "3"}]),
+    )
+    client = make_client(journal=False)
+    params = {k: v for k, v in complete(path).items() if not k.startswith("CTX_AREA_")}
+    pages = list(client.iter_pages("GET", path, params, max_pages=None))
+    assert [p.rows()[0]["odno"] for p in pages] == ["1", "2", "3"]
+    sent = [dict(r.url.params) for r in fake.api_requests]
+    assert [s["CTX_AREA_NK200"] for s in sent] == ["", "N1", "N2"]
+    assert all("tr_cont" not in r.headers for r in fake.api_requests)
+
+
+def test_tr_cont_only_paging_sends_n(make_client: Factory, fake: FakeKIS) -> None:
+    path = "/uapi/domestic-stock/v1/trading/inquire-account-balance"  # 투자계좌자산현황조회
+    fake.script(
+        path,
+        kis_json(headers={"tr_cont": "M"}, output1=[]),
+        kis_json(headers={"tr_cont": "D"}, output1=[]),
+    )
+    client = make_client(journal=False)
+    assert len(list(client.iter_pages("GET", path, complete(path)))) == 2
+    assert [r.headers.get("tr_cont") for r in fake.api_requests] == [None, "N"]
+
+
+def test_cap_error_names_the_setting(make_client: Factory, fake: FakeKIS) -> None:
+    fake.script(RESV_CCNL, *[page("M", f"FK{i}", f"NK{i}", [str(i)]) for i in range(4)])
+    client = make_client(journal=False)
+    with pytest.raises(KISServerError, match="max_pages=2"):
+        list(client.iter_pages("GET", RESV_CCNL, INQUIRY_PARAMS, max_pages=2))
