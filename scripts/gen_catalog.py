@@ -5,7 +5,9 @@
 
 Input: the facts file ``kis-openapi/catalog.json`` (every API of the portal's spec sheet, plus
 what the newest official samples use; its README lists the notation quirks and the conflicts).
-Output: ``src/stock_manager/adapters/broker/kis/catalog.json``, compact package data holding
+Output: ``src/stock_manager/adapters/broker/kis/catalog.json`` (the index: ids, TR_IDs, paths)
+and ``catalog_fields.json`` (fields and response blocks, read only when needed, so that
+``stock-manager tr-id`` parses 60 KB instead of 600 KB) -- compact package data holding
 only what a client needs -- ids, names, category, method, path, TR_IDs per action (real and
 paper), request fields with required/length/allowed codes, response blocks and paging keys.
 Prose (descriptions, overviews, examples) is dropped. ``--check`` compares instead of writing
@@ -46,6 +48,7 @@ from stock_manager.adapters.broker.kis.tr_ids import parse_tr_ids  # noqa: E402
 
 DEFAULT_SOURCE = ROOT.parent / "shared" / "kis-openapi" / "catalog.json"
 OUTPUT = ROOT / "src" / "stock_manager" / "adapters" / "broker" / "kis" / "catalog.json"
+FIELDS_NAME = "catalog_fields.json"
 FORMAT = 1
 USUAL_MIN = 3
 
@@ -287,12 +290,19 @@ def build(source: Path) -> dict[str, Any]:
     }
 
 
-def render(data: dict[str, Any]) -> str:
-    """Compact, stable text (one API per line keeps diffs readable)."""
-    head = {k: v for k, v in data.items() if k != "apis"}
-    lines = [json.dumps(head, ensure_ascii=False, separators=(",", ":"))[:-1] + ',"apis":[']
-    body = [json.dumps(a, ensure_ascii=False, separators=(",", ":")) for a in data["apis"]]
+def _dump(head: dict[str, Any], key: str, rows: list[Any]) -> str:
+    lines = [json.dumps(head, ensure_ascii=False, separators=(",", ":"))[:-1] + f',"{key}":[']
+    body = [json.dumps(r, ensure_ascii=False, separators=(",", ":")) for r in rows]
     return "\n".join([*lines, ",\n".join(body), "]}"]) + "\n"
+
+
+def render(data: dict[str, Any]) -> tuple[str, str]:
+    """Compact, stable text of the index and of the fields file (one API per line)."""
+    head = {k: v for k, v in data.items() if k != "apis"}
+    index = [{k: v for k, v in a.items() if k not in ("request", "response")} for a in data["apis"]]
+    fields = [[a["id"], a["request"], a["response"]] for a in data["apis"]]
+    fields_head = {"format": head["format"], "source_sha256": head["source_sha256"]}
+    return _dump(head, "apis", index), _dump(fields_head, "apis", fields)
 
 
 def main() -> int:
@@ -302,16 +312,19 @@ def main() -> int:
     parser.add_argument("--output", type=Path, default=OUTPUT)
     parser.add_argument("--check", action="store_true", help="compare, do not write")
     args = parser.parse_args()
-    text = render(build(args.source))
+    texts = render(build(args.source))
+    paths = (args.output, args.output.with_name(FIELDS_NAME))
     if args.check:
-        current = args.output.read_text(encoding="utf-8") if args.output.exists() else ""
-        if current != text:
-            print(f"{args.output} is stale: run python3 scripts/gen_catalog.py", file=sys.stderr)
-            return 1
-        print(f"{args.output} is up to date")
+        for path, text in zip(paths, texts, strict=True):
+            current = path.read_text(encoding="utf-8") if path.exists() else ""
+            if current != text:
+                print(f"{path} is stale: run python3 scripts/gen_catalog.py", file=sys.stderr)
+                return 1
+        print(f"{args.output} and {FIELDS_NAME} are up to date")
         return 0
-    args.output.write_text(text, encoding="utf-8")
-    print(f"wrote {args.output} ({len(text.encode()):,} bytes)")
+    for path, text in zip(paths, texts, strict=True):
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path} ({len(text.encode()):,} bytes)")
     return 0
 
 

@@ -14,12 +14,12 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ._errors import EXIT_OK, CLIError
-
 if TYPE_CHECKING:
     from stock_manager.adapters.broker.kis.tr_ids import ApiSpec
 
 __all__ = ["api_list", "api_show", "run_fast", "spec_json", "tr_id_of"]
+
+EXIT_OK = 0  # ._errors.EXIT_OK; that module (traceback, re) loads only when needed
 
 
 def tr_id_of(api_id: str, *, paper: bool, action: str | None) -> tuple[ApiSpec, str]:
@@ -28,6 +28,8 @@ def tr_id_of(api_id: str, *, paper: bool, action: str | None) -> tuple[ApiSpec, 
 
     spec = CATALOG[api_id]
     if spec.actions and not spec.default_action and action is None:
+        from ._errors import CLIError
+
         raise CLIError(
             f"{spec.name} ({spec.api_id}) has one TR_ID per action",
             hint="choose --action " + " or --action ".join(spec.actions),

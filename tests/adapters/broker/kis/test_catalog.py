@@ -20,7 +20,7 @@ from stock_manager.adapters.broker.kis import (
     PaperTradingNotSupportedError,
     TRIDResolutionError,
 )
-from stock_manager.adapters.broker.kis.tr_ids import DATA_FILE, ApiSpec
+from stock_manager.adapters.broker.kis.tr_ids import DATA_FILE, FIELDS_FILE, ApiSpec
 
 from ._support import FakeKIS
 
@@ -68,7 +68,9 @@ def test_committed_data_equals_the_generator_output() -> None:
     assert spec is not None and spec.loader is not None
     gen = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(gen)
-    assert DATA_FILE.read_text(encoding="utf-8") == gen.render(gen.build(SOURCE))
+    index, fields = gen.render(gen.build(SOURCE))
+    assert Path(DATA_FILE).read_text(encoding="utf-8") == index
+    assert Path(FIELDS_FILE).read_text(encoding="utf-8") == fields
 
 
 @pytest.mark.skipif(not SOURCE.exists(), reason="../shared/kis-openapi is not present")

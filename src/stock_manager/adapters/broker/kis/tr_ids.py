@@ -40,11 +40,11 @@ Korean labels (``매수``, ``예약취소``) all work.
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -62,7 +62,14 @@ __all__ = [
 
 Kind = Literal["order", "inquiry", "auth", "stream"]
 
-DATA_FILE = Path(__file__).with_name("catalog.json")
+# os.path, not pathlib: pathlib alone costs ~15% of a bare interpreter start (tr-id start-up).
+_HERE = os.path.dirname(os.path.abspath(__file__))
+DATA_FILE = os.path.join(_HERE, "catalog.json")
+#: Fields and response blocks, kept apart so that a TR_ID look-up never parses them.
+FIELDS_FILE = os.path.join(_HERE, "catalog_fields.json")
+# file -> {api_id: that API's line}: the generator writes one API per line, so showing one API
+# parses one line, not the whole 500 KB file.
+_FIELD_LINES: dict[str, dict[str, str]] = {}
 
 # Labels the portal puts in front of each TR_ID of a multi-TR API, and the action they name.
 # "" is the default TR (no action needed).
@@ -196,6 +203,7 @@ class ApiSpec:
     tr_note: str = ""
     _raw_request: tuple[Any, ...] = field(default=(), repr=False, compare=False)
     _raw_response: tuple[Any, ...] = field(default=(), repr=False, compare=False)
+    _fields_file: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def paper_supported(self) -> bool:
@@ -231,7 +239,7 @@ class ApiSpec:
                 actions=tuple(r[5]) if r[5] is not None else None,
                 sheet_length=r[6],
             )
-            for r in self._raw_request
+            for r in self._raw_request or self._stored()[0]
         )
 
     @cached_property
@@ -239,8 +247,26 @@ class ApiSpec:
         """Response blocks; the top-level block (``rt_cd``, ``msg_cd`` ...) is named ``""``."""
         return tuple(
             ResponseBlock(name, kind, tuple((f[0], f[1]) for f in rows))
-            for name, kind, rows in self._raw_response
+            for name, kind, rows in self._raw_response or self._stored()[1]
         )
+
+    def _stored(self) -> tuple[Any, Any]:
+        if self._fields_file is None:
+            return (), ()
+        lines = _FIELD_LINES.get(self._fields_file)
+        if lines is None:
+            with open(self._fields_file, encoding="utf-8") as f:
+                text = f.read()
+            lines = {}
+            for line in text.splitlines():
+                if line.startswith('["'):  # ["<api id>",[request...],[response...]],
+                    lines[json.loads(line[1 : line.index('",') + 1])] = line.rstrip(",")
+            _FIELD_LINES[self._fields_file] = lines
+        line = lines.get(self.api_id)
+        if line is None:
+            return (), ()
+        row = json.loads(line)
+        return row[1], row[2]
 
     @cached_property
     def _field_index(self) -> dict[str, FieldSpec]:
@@ -363,7 +389,7 @@ class TRCatalog(Mapping[str, ApiSpec]):
     the ``v1_`` prefix may be left out, and an API without an ID is found by its name.
     """
 
-    def __init__(self, specs: list[ApiSpec] | None = None, *, path: Path | None = None) -> None:
+    def __init__(self, specs: list[ApiSpec] | None = None, *, path: str | None = None) -> None:
         self._specs = specs
         self._path = path
         self._loaded = False
@@ -372,28 +398,43 @@ class TRCatalog(Mapping[str, ApiSpec]):
         if self._loaded:
             return
         specs = self._specs if self._specs is not None else _read(self._path or DATA_FILE)
-        self._by_id: dict[str, ApiSpec] = {}
+        self._ids = {s.api_id: s for s in specs}
+        # Exact IDs only: paths, TR_IDs and aliases are indexed on first need (start-up).
+        self._by_id: dict[str, ApiSpec] = {_normalise_api_id(s.api_id): s for s in specs}
         self._by_path: dict[str, ApiSpec] = {}
         self._by_tr: dict[str, ApiSpec] = {}
-        aliases: dict[str, ApiSpec | None] = {}
-        for spec in specs:
-            self._by_id[_normalise_api_id(spec.api_id)] = spec
-            for alias in _aliases(spec):
-                # An alias two APIs share points nowhere (None): it would be a guess.
-                aliases[alias] = None if aliases.get(alias, spec) is not spec else spec
+        self._aliased = False
+        self._loaded = True
+
+    def _index(self) -> None:
+        self._load()
+        if self._by_path:
+            return
+        for spec in self._ids.values():
             self._by_path.setdefault(_normalise_path(spec.path), spec)
             for tid in spec.tr_ids:
                 self._by_tr.setdefault(tid, spec)
+
+    def _alias(self) -> None:
+        if self._aliased:
+            return
+        aliases: dict[str, ApiSpec | None] = {}
+        for spec in self._ids.values():
+            for alias in _aliases(spec):
+                # An alias two APIs share points nowhere (None): it would be a guess.
+                aliases[alias] = None if aliases.get(alias, spec) is not spec else spec
         for alias, target in aliases.items():
             if target is not None and alias not in self._by_id:
                 self._by_id[alias] = target
-        self._ids = {s.api_id: s for s in specs}
-        self._loaded = True
+        self._aliased = True
 
     def __getitem__(self, api_id: str) -> ApiSpec:
         self._load()
+        key = _normalise_api_id(api_id)
+        if key not in self._by_id:
+            self._alias()
         try:
-            return self._by_id[_normalise_api_id(api_id)]
+            return self._by_id[key]
         except KeyError:
             import difflib  # only on the error path
 
@@ -413,12 +454,12 @@ class TRCatalog(Mapping[str, ApiSpec]):
 
     def by_path(self, path: str) -> ApiSpec | None:
         """The API served at ``path`` (leading/trailing slashes ignored), or ``None``."""
-        self._load()
+        self._index()
         return self._by_path.get(_normalise_path(path))
 
     def by_tr_id(self, tr_id: str) -> ApiSpec | None:
         """The API a TR_ID belongs to, or ``None``."""
-        self._load()
+        self._index()
         return self._by_tr.get(tr_id.strip().upper())
 
     def get_tr_id(
@@ -455,8 +496,10 @@ def _aliases(spec: ApiSpec) -> list[str]:
     return out
 
 
-def _read(path: Path) -> list[ApiSpec]:
-    data = json.loads(path.read_text(encoding="utf-8"))
+def _read(path: str) -> list[ApiSpec]:
+    with open(path, encoding="utf-8") as f:
+        data = json.load(f)
+    fields_file = os.path.join(os.path.dirname(path), os.path.basename(FIELDS_FILE))
     specs = []
     for a in data["apis"]:
         paging = a["paging"]
@@ -475,8 +518,7 @@ def _read(path: Path) -> list[ApiSpec]:
                     PagingSpec(tuple(paging["ctx"]), bool(paging["tr_cont"])) if paging else None
                 ),
                 tr_note=a["tr_note"],
-                _raw_request=tuple(a["request"]),
-                _raw_response=tuple(a["response"]),
+                _fields_file=fields_file,
             )
         )
     return specs
