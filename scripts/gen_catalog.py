@@ -123,13 +123,13 @@ def _tr_tables(api: dict[str, Any]) -> tuple[dict[str, str], dict[str, str] | No
     if key in TR_OVERRIDES:
         return TR_OVERRIDES[key]
     if key in HEADER_TR_APIS:
-        real, paper = _header_trs(api, HEADER_TR_APIS[key])
-        return real, paper, "per-market TR_IDs from the sheet's tr_id header description"
+        by_market = _header_trs(api, HEADER_TR_APIS[key])
+        return by_market[0], by_market[1], "per-market TR_IDs from the tr_id header description"
     raw_real, raw_paper = api["tr_id_real"].strip(), api["tr_id_paper"].strip()
     if not raw_real:
         return {}, {}, ""  # OAuth / hashkey: no tr_id header
-    real = parse_tr_ids(raw_real) or {}
-    paper = parse_tr_ids(raw_paper) if raw_paper else None
+    real: dict[str, str] = parse_tr_ids(raw_real) or {}
+    paper: dict[str, str] | None = parse_tr_ids(raw_paper) if raw_paper else None
     note = ""
     sample = _sample_trs(api)
     if len(real) == 1 and "" in real and sample and key not in SAMPLE_BUGS:

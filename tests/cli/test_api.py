@@ -24,7 +24,8 @@ def _modules_after(argv: list[str]) -> list[str]:
     err = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stderr
-    return json.loads(err.strip().splitlines()[-1].replace("'", '"'))
+    found: list[str] = json.loads(err.strip().splitlines()[-1].replace("'", '"'))
+    return found
 
 
 def test_tr_id_and_api_show_load_only_the_catalog() -> None:

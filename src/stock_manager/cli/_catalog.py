@@ -150,8 +150,8 @@ def run_fast(argv: Sequence[str]) -> int | None:
     if args[:1] == ["tr-id"]:
         opts = _parse(args[1:], flags={"--paper", "--json"}, values={"--action"})
     elif args[:2] in (["api", "show"], ["api", "list"]):
-        values = {"--category", "--search"} if args[1] == "list" else set()
-        opts = _parse(args[2:], flags={"--json"}, values=values)
+        names = {"--category", "--search"} if args[1] == "list" else set()
+        opts = _parse(args[2:], flags={"--json"}, values=names)
     else:
         return None
     if opts is None:

@@ -199,7 +199,7 @@ def test_multi_tr_notations(api_id: str, action: str | None, paper: bool, tr: st
 
 
 def test_night_session_is_not_offered_in_paper() -> None:
-    with pytest.raises(PaperTradingNotSupportedError, match="'night'.*paper offers 'day'"):
+    with pytest.raises(PaperTradingNotSupportedError, match=r"'night'.*paper offers 'day'"):
         CATALOG.get_tr_id("v1_국내선물-001", is_paper_trading=True, action="night")
 
 

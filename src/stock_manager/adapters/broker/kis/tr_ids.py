@@ -258,14 +258,14 @@ class ApiSpec:
             with open(self._fields_file, encoding="utf-8") as f:
                 text = f.read()
             lines = {}
-            for line in text.splitlines():
-                if line.startswith('["'):  # ["<api id>",[request...],[response...]],
-                    lines[json.loads(line[1 : line.index('",') + 1])] = line.rstrip(",")
+            for raw in text.splitlines():
+                if raw.startswith('["'):  # ["<api id>",[request...],[response...]],
+                    lines[json.loads(raw[1 : raw.index('",') + 1])] = raw.rstrip(",")
             _FIELD_LINES[self._fields_file] = lines
-        line = lines.get(self.api_id)
-        if line is None:
+        mine = lines.get(self.api_id)
+        if mine is None:
             return (), ()
-        row = json.loads(line)
+        row = json.loads(mine)
         return row[1], row[2]
 
     @cached_property
