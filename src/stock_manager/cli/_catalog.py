@@ -130,7 +130,8 @@ def api_list(specs: Sequence[ApiSpec]) -> str:
     for s in specs:
         trs = ",".join(dict.fromkeys(s.real.values())) or "-"
         paper = "" if s.paper_supported else "  (real only)"
-        lines.append(f"{s.api_id.ljust(width)}  {s.method:<4} {trs:<22} {s.name}{paper}")
+        verb = s.method if s.transport == "REST" else "WS"
+        lines.append(f"{s.api_id.ljust(width)}  {verb:<4} {trs:<22} {s.name}{paper}")
     lines.append(f"{len(specs)} APIs")
     return "\n".join(lines) + "\n"
 
