@@ -219,3 +219,26 @@ def test_paging_keys_come_from_the_catalog() -> None:
     assert paged["국내주식-158"].ctx_keys == ("CTX_AREA_FK100", "CTX_AREA_NK30")
     assert paged["v1_해외주식-005"].tr_cont is False  # "tr_cont를 이용한 다음조회 불가"
     assert paged["v1_국내주식-048"].ctx_keys == ()  # tr_cont only
+
+
+ORDERS = [s for s in CALLABLE if s.kind == "order"]
+
+
+@pytest.mark.parametrize("spec", ORDERS, ids=_ids(ORDERS))
+def test_every_order_api_is_journaled_and_never_resent(
+    spec: ApiSpec, make_client: Factory, fake: FakeKIS
+) -> None:
+    import httpx
+
+    from stock_manager.adapters.broker.kis import OrderOutcomeUnknownError
+
+    assert all(t.endswith("U") for t in spec.real.values())
+    fake.script(spec.path, httpx.ReadTimeout("read timed out"))
+    client = make_client()
+    action = actions_of(spec)[0]
+    with pytest.raises(OrderOutcomeUnknownError) as info:
+        client.make_request(spec.method, spec.path, valid_params(spec, action), action=action)
+    assert fake.api_count(spec.path) == 1  # no blind resend
+    assert client.journal is not None and info.value.journal_id is not None
+    entry = client.journal.get(info.value.journal_id)
+    assert entry.tr_id == CATALOG.get_tr_id(spec.api_id, action=action)
