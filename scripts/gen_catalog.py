@@ -28,6 +28,9 @@ Decisions, each applied in one place below:
   occurs at least :data:`USUAL_MIN` times in the catalog. Every raised length keeps the sheet
   value next to it (``api show`` prints both).
 * :data:`NOT_REQUIRED` lists fields the sheet marks required that callers may leave out.
+* Numbered runs written with an ellipsis (``SRS_CD_01``, ``SRS_CD_02…``, ``SRS_CD_32`` in
+  해외선물/해외옵션 상품기본정보) are expanded to every number; only the first is required
+  (the request sends ``QRY_CNT`` of them, as the sheet's own example does).
 """
 
 from __future__ import annotations
@@ -180,11 +183,30 @@ def _usual_lengths(apis: list[dict[str, Any]]) -> dict[str, int]:
     return usual
 
 
+_RUN = re.compile(r"^(.*?)(\d+)(?:…|\.\.\.)$")
+
+
+def _expand_runs(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``X_02…`` followed by ``X_32`` → ``X_02`` .. ``X_32``, all optional."""
+    out: list[dict[str, Any]] = []
+    for i, f in enumerate(rows):
+        m = _RUN.match(f["name"].strip())
+        nxt = rows[i + 1]["name"].strip() if i + 1 < len(rows) else ""
+        if not m or not nxt.startswith(m.group(1)) or not nxt[len(m.group(1)) :].isdigit():
+            out.append(f)
+            continue
+        width, last = len(m.group(2)), int(nxt[len(m.group(1)) :])
+        for n in range(int(m.group(2)), last):
+            out.append({**f, "name": f"{m.group(1)}{n:0{width}d}", "required": False})
+        rows[i + 1] = {**rows[i + 1], "required": False}
+    return out
+
+
 def _request(api: dict[str, Any], actions: set[str], usual: dict[str, int]) -> list[list[Any]]:
     examples = _example_lengths(api)
     fields: list[list[Any]] = []
     seen: set[str] = set()
-    for f in api["request_query"] + api["request_body"]:
+    for f in _expand_runs(list(api["request_query"] + api["request_body"])):
         name = f["name"].strip()
         if name.upper() in seen:
             continue

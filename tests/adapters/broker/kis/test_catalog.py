@@ -242,3 +242,14 @@ def test_every_order_api_is_journaled_and_never_resent(
     assert client.journal is not None and info.value.journal_id is not None
     entry = client.journal.get(info.value.journal_id)
     assert entry.tr_id == CATALOG.get_tr_id(spec.api_id, action=action)
+
+
+def test_numbered_runs_are_expanded() -> None:
+    # The sheet writes SRS_CD_01, "SRS_CD_02…", SRS_CD_32; its example sends QRY_CNT of them.
+    spec = CATALOG["해외선물-023"]
+    sent = spec.check_params({"QRY_CNT": "2", "SRS_CD_01": "6AM24", "SRS_CD_02": "10YK24"})
+    assert sent["SRS_CD_02"] == "10YK24"
+    assert [f.name for f in spec.fields if f.required] == ["QRY_CNT", "SRS_CD_01"]
+    with pytest.raises(KISValidationError, match="unknown field 'SRS_CD_33'"):
+        spec.check_params({"QRY_CNT": "1", "SRS_CD_01": "6AM24", "SRS_CD_33": "x"})
+    assert all(n.isidentifier() for a in CATALOG for n in (f.name for f in CATALOG[a].fields))
