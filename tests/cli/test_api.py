@@ -117,3 +117,19 @@ def test_call_against_the_emulator(emu: ServedEmulator, tmp_path: Path) -> None:
     assert json.loads(listed.out)["rt_cd"] == "0"
     # The emulator does not serve quotes: whatever it answers, it is one line, never a crash.
     assert not_served.code in (0, 1), not_served
+
+
+def test_fast_path_and_typer_print_the_same(env: dict[str, str]) -> None:
+    typer_path = ["--emulator", "http://127.0.0.1:1"]  # any global option: typer answers
+    runs = [
+        ["api", "show", "v1_국내주식-001", "--json"],
+        ["api", "list", "--category", "해외선물", "--json"],
+        ["tr-id", "v1_국내주식-001", "--action", "buy", "--paper"],
+        ["api", "show", "국내선물-024"],
+    ]
+    results = run_many([*runs, *([*typer_path, *r] for r in runs)], env)
+    fast, slow = results[: len(runs)], results[len(runs) :]
+    for f, s in zip(fast, slow, strict=True):
+        assert f.code == s.code == 0, (f, s)
+        assert f.out == s.out
+    assert fast[2].out.strip() == "VTTC0012U"

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from stock_manager.adapters.broker.kis.tr_ids import ApiSpec
 
-__all__ = ["api_list", "api_show", "run_fast", "spec_json", "tr_id_of"]
+__all__ = ["api_list", "api_show", "list_json", "run_fast", "spec_json", "tr_id_of"]
 
 EXIT_OK = 0  # ._errors.EXIT_OK; that module (traceback, re) loads only when needed
 
@@ -71,6 +71,23 @@ def spec_json(spec: ApiSpec) -> dict[str, Any]:
             for b in spec.response
         ],
     }
+
+
+def list_json(specs: Sequence[ApiSpec]) -> list[dict[str, Any]]:
+    """What ``api list --json`` prints: one summary per API."""
+    return [
+        {
+            "api_id": s.api_id,
+            "name": s.name,
+            "category": s.category,
+            "transport": s.transport,
+            "method": s.method,
+            "path": s.path,
+            "tr_ids": list(s.tr_ids),
+            "paper_supported": s.paper_supported,
+        }
+        for s in specs
+    ]
 
 
 def _tr_table(table: Any) -> str:
@@ -196,20 +213,7 @@ def run_fast(argv: Sequence[str]) -> int | None:
         return None
     found = CATALOG.search(values.get("--search", ""), category=values.get("--category", ""))
     if as_json:
-        _emit_json(
-            [
-                {
-                    "api_id": s.api_id,
-                    "name": s.name,
-                    "category": s.category,
-                    "method": s.method,
-                    "path": s.path,
-                    "tr_ids": list(s.tr_ids),
-                    "paper_supported": s.paper_supported,
-                }
-                for s in found
-            ]
-        )
+        _emit_json(list_json(found))
     else:
         sys.stdout.write(api_list(found))
     return EXIT_OK

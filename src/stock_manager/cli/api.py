@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from ._catalog import api_list, api_show, spec_json
+from ._catalog import api_list, api_show, list_json, spec_json
 from ._errors import CLIError
 from ._runtime import emit_json, state_of
 from .resv import DryRunOpt, JsonOpt, YesOpt, _dry_run
@@ -48,7 +48,7 @@ def list_(
     st = state_of(ctx, json=json_)
     found = CATALOG.search(search, category=category)
     if st.json:
-        emit_json([spec_json(s) for s in found])
+        emit_json(list_json(found))
     else:
         typer.echo(api_list(found), nl=False)
 
