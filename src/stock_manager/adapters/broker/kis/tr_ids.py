@@ -314,7 +314,8 @@ class ApiSpec:
 
     @staticmethod
     def _choices(table: Mapping[str, str]) -> str:
-        return ", ".join(f"{a!r} ({t})" for a, t in table.items() if a)
+        named = ", ".join(f"{a!r} ({t})" for a, t in table.items() if a)
+        return named + (f"; no action: {table['']}" if "" in table else "")
 
     def action_of(self, tr_id: str) -> str | None:
         """The action a TR_ID stands for (``""`` for the default), when it belongs here."""
