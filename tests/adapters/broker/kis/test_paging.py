@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -149,3 +150,23 @@ def test_cap_error_names_the_setting(make_client: Factory, fake: FakeKIS) -> Non
     client = make_client(journal=False)
     with pytest.raises(KISServerError, match="max_pages=2"):
         list(client.iter_pages("GET", RESV_CCNL, INQUIRY_PARAMS, max_pages=2))
+
+
+async def test_async_iter_pages_uses_the_catalog_keys_and_action(
+    make_async_client: Callable[..., Any], fake: FakeKIS
+) -> None:
+    # 주식일별주문체결조회 (two TR_IDs: inner/before), CTX_AREA_FK100/NK100, tr_cont usable.
+    path = "/uapi/domestic-stock/v1/trading/inquire-daily-ccld"
+    fake.script(
+        path,
+        kis_json(headers={"tr_cont": "M"}, ctx_area_fk100="F", ctx_area_nk100="N", output1=[]),
+        kis_json(headers={"tr_cont": "D"}, output1=[]),
+    )
+    client = make_async_client(journal=False)
+    params = {k: v for k, v in complete(path).items() if not k.startswith("CTX_AREA_")}
+    pages = [p async for p in client.iter_pages("GET", path, params, action="before")]
+    assert len(pages) == 2
+    second = fake.api_requests[1]
+    assert second.headers["tr_id"] == "CTSC9215R"
+    assert second.headers["tr_cont"] == "N"
+    assert (second.url.params["CTX_AREA_FK100"], second.url.params["CTX_AREA_NK100"]) == ("F", "N")
