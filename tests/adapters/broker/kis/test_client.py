@@ -20,6 +20,7 @@ from stock_manager.adapters.broker.kis import (
 from ._support import (
     APP_KEY,
     APP_SECRET,
+    CANO,
     INQUIRY_PARAMS,
     ORDER_PARAMS,
     PSBL,
