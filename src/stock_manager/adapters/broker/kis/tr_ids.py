@@ -43,10 +43,9 @@ import json
 import os
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from .errors import KISValidationError, PaperTradingNotSupportedError, TRIDResolutionError
 
@@ -140,8 +139,9 @@ def normalise_action(action: str | None) -> str | None:
     return raw.lower().replace("-", "_").replace(" ", "_")
 
 
-@dataclass(frozen=True)
-class FieldSpec:
+# NamedTuples and a plain class, not dataclasses: ``tr-id`` start-up (dataclasses + inspect
+# cost ~0.4x a bare interpreter start; bench/bench_cli_startup.py).
+class FieldSpec(NamedTuple):
     """One request field (query parameter for GET, body key for POST)."""
 
     name: str
@@ -161,8 +161,7 @@ class FieldSpec:
         return self.actions is None or action in self.actions
 
 
-@dataclass(frozen=True)
-class ResponseBlock:
+class ResponseBlock(NamedTuple):
     """A block of the response body: ``""`` (top level), ``output``, ``output1`` ..."""
 
     name: str
@@ -170,8 +169,7 @@ class ResponseBlock:
     fields: tuple[tuple[str, str], ...]  # (name, korean)
 
 
-@dataclass(frozen=True)
-class PagingSpec:
+class PagingSpec(NamedTuple):
     """How a paged inquiry continues.
 
     ``ctx_keys``: the continuation keys echoed from one response into the next request
@@ -184,26 +182,73 @@ class PagingSpec:
     tr_cont: bool
 
 
-@dataclass(frozen=True)
 class ApiSpec:
-    """One API of the catalog."""
+    """One API of the catalog (read-only; compared by its catalog data).
 
-    api_id: str
-    name: str
-    method: str
-    path: str
-    kind: Kind
-    real: Mapping[str, str] = field(default_factory=dict)
-    #: ``None`` when paper trading does not support the API.
-    paper: Mapping[str, str] | None = None
-    category: str = ""
-    transport: str = "REST"
-    paging: PagingSpec | None = None
-    #: How the generator chose between sheet and sample, when it had to.
-    tr_note: str = ""
-    _raw_request: tuple[Any, ...] = field(default=(), repr=False, compare=False)
-    _raw_response: tuple[Any, ...] = field(default=(), repr=False, compare=False)
-    _fields_file: str | None = field(default=None, repr=False, compare=False)
+    ``real``/``paper`` map action → TR_ID (``""`` = the TR_ID used without an action);
+    ``paper`` is ``None`` when paper trading does not support the API. ``tr_note`` says how
+    the generator chose between sheet and sample, when it had to.
+    """
+
+    def __init__(
+        self,
+        api_id: str,
+        name: str,
+        method: str,
+        path: str,
+        kind: Kind,
+        real: Mapping[str, str] | None = None,
+        paper: Mapping[str, str] | None = None,
+        category: str = "",
+        transport: str = "REST",
+        paging: PagingSpec | None = None,
+        tr_note: str = "",
+        _raw_request: tuple[Any, ...] = (),
+        _raw_response: tuple[Any, ...] = (),
+        _fields_file: str | None = None,
+    ) -> None:
+        self.api_id = api_id
+        self.name = name
+        self.method = method
+        self.path = path
+        self.kind: Kind = kind
+        self.real: Mapping[str, str] = real if real is not None else MappingProxyType({})
+        self.paper = paper
+        self.category = category
+        self.transport = transport
+        self.paging = paging
+        self.tr_note = tr_note
+        self._raw_request = _raw_request
+        self._raw_response = _raw_response
+        self._fields_file = _fields_file
+
+    def _key(self) -> tuple[Any, ...]:
+        paper = dict(self.paper) if self.paper is not None else None
+        return (
+            self.api_id,
+            self.name,
+            self.method,
+            self.path,
+            self.kind,
+            dict(self.real),
+            paper,
+            self.category,
+            self.transport,
+            self.paging,
+            self.tr_note,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ApiSpec) and self._key() == other._key()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable-looking mappings inside
+
+    def __repr__(self) -> str:
+        return (
+            f"ApiSpec(api_id={self.api_id!r}, name={self.name!r}, method={self.method!r},"
+            f" path={self.path!r}, kind={self.kind!r}, real={dict(self.real)!r},"
+            f" paper={dict(self.paper) if self.paper is not None else None!r})"
+        )
 
     @property
     def paper_supported(self) -> bool:
