@@ -45,6 +45,7 @@ from stock_manager.emulator.market import HANDLERS as MARKET_HANDLERS
 from stock_manager.emulator.market import market_of
 from stock_manager.emulator.messages import MESSAGES, envelope
 from stock_manager.emulator.openapi import build_openapi
+from stock_manager.emulator.orders import fill_order  # also serves inquire-daily-ccld
 from stock_manager.emulator.requestlog import RequestLog, RequestRecord
 from stock_manager.emulator.state import EmulatorState, Token
 from stock_manager.emulator.store_sqlite import SqliteStore
@@ -109,6 +110,10 @@ class Emulator:
             if item["seq"] in reasons:
                 item["reason"] = reasons[item["seq"]]
         return results
+
+    def fill_order(self, odno: str, qty: int, price: int | None = None) -> dict[str, Any]:
+        """Fill more of an open ordinary order now (see :func:`orders.fill_order`)."""
+        return fill_order(self.state, odno, qty, price).doc()
 
     @property
     def token_issuances(self) -> int:
