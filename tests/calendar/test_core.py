@@ -279,3 +279,17 @@ def test_long_running_process_refreshes_daily(tmp_path: Path) -> None:
     cal.window()
     assert len(fake.calls) == 4
     assert cal.day(date(2026, 12, 9)).status == "closed"
+
+
+def test_the_reservation_manager_picks_up_the_krx_calendar() -> None:
+    from stock_manager.calendar import ManagerCalendar
+    from stock_manager.manager.calendar import Calendar, default_calendar
+
+    cal = default_calendar()
+    assert isinstance(cal, ManagerCalendar) and isinstance(cal, Calendar)
+    assert cal.source == "krx (bundled)"
+    assert not cal.is_open(date(2026, 12, 31))  # the weekends-only fallback said open
+    assert cal.next_open_day(date(2026, 12, 30)) == date(2027, 1, 4)
+    inside, opens = cal.window(at("2026-11-28 12:00"))
+    assert not inside and opens == at("2026-11-30 15:40")
+    assert cal.window(at("2026-11-27 18:00"))[0]

@@ -13,14 +13,13 @@ imported here: the ``holidays`` library loads on the first bundled look-up.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from .core import KST, CalendarDay, KRXCalendar, Source, Status, Window, cache_path_for, now_kst
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
-    from datetime import datetime
 
 __all__ = [
     "CHK_HOLIDAY_PATH",
@@ -28,6 +27,7 @@ __all__ = [
     "KST",
     "CalendarDay",
     "KRXCalendar",
+    "ManagerCalendar",
     "Source",
     "Status",
     "Window",
@@ -35,6 +35,7 @@ __all__ = [
     "cache_path_for",
     "calendar_for",
     "kis_fetcher",
+    "manager_calendar",
     "today_kst",
 ]
 
@@ -86,3 +87,38 @@ def calendar_for(client: Any, *, clock: Callable[[], datetime] | None = None) ->
 def today_kst() -> date:
     """Today's date in Korea."""
     return now_kst().date()
+
+
+class ManagerCalendar:
+    """The three answers the reservation manager asks (``stock_manager.manager.Calendar``).
+
+    Over a :class:`KRXCalendar` (default: the bundled one). An unknown day counts as "not
+    open" for :meth:`is_open` but stops :meth:`next_open_day` (it may be open): the manager
+    never promises a day the calendar cannot vouch for, nor skips one it cannot rule out.
+    """
+
+    def __init__(self, calendar: KRXCalendar | None = None) -> None:
+        self.calendar = calendar or bundled_calendar()
+
+    @property
+    def source(self) -> str:
+        """``krx`` plus where the answers come from (kis / cache / bundled)."""
+        return "krx (KIS chk-holiday, cached)" if self.calendar.kis_days else "krx (bundled)"
+
+    def is_open(self, day: date) -> bool:
+        """Whether KRX trades on ``day`` (False when closed or unknown)."""
+        return self.calendar.day(day).status == "open"
+
+    def next_open_day(self, day: date) -> date:
+        """The first open (or unknown) day after ``day``."""
+        return self.calendar.next_open_day(day).day
+
+    def window(self, now: datetime) -> tuple[bool, datetime]:
+        """(inside the entry window now — unknown counts as inside, KIS decides; next opening)."""
+        w = self.calendar.window(now)
+        return w.inside is not False, w.opens_at or now
+
+
+def manager_calendar() -> ManagerCalendar:
+    """The calendar :func:`stock_manager.manager.default_calendar` picks up (bundled table)."""
+    return ManagerCalendar()
