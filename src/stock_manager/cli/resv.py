@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ._errors import EXIT_API, EXIT_UNKNOWN, CLIError
-from ._runtime import State, emit_json, parse_date, parse_price, state_of
+from ._runtime import State, emit_json, emit_json_stream, parse_date, parse_price, state_of
 
 if TYPE_CHECKING:
     from stock_manager.adapters.broker.kis.reservations import Reservations
@@ -217,22 +217,21 @@ def list_(
     st = state_of(ctx, json=json_)
     start, end = parse_date(from_, "--from"), parse_date(to, "--to")
     with _reservations(st) as r:
-        rows = list(
-            r.list_reservations(
-                start,
-                end,
-                symbol=symbol,
-                side=side.value if side else None,
-                status=status.value,
-                include_cancelled=include_cancelled,
-            )
+        rows = r.list_reservations(
+            start,
+            end,
+            symbol=symbol,
+            side=side.value if side else None,
+            status=status.value,
+            include_cancelled=include_cancelled,
         )
-    if st.json:
-        emit_json(rows)
-        return
-    from ._render import reservations_table
+        # Printed page by page as the rows arrive: memory stays flat for long listings.
+        if st.json:
+            emit_json_stream(rows)
+            return
+        from ._render import print_reservations
 
-    st.out.print(reservations_table(rows))
+        print_reservations(rows, st.out)
 
 
 @app.command("show")
