@@ -30,7 +30,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _emuproc import EmulatorProcess, seed
-
 from stock_manager.adapters.broker.kis import KISRestClient
 from stock_manager.adapters.broker.kis.rate_limit import RateLimiter
 

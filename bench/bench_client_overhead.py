@@ -40,7 +40,6 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _emuproc import ACCOUNT, APP_KEY, APP_SECRET, EmulatorProcess, evening, seed
-
 from stock_manager.adapters.broker.kis import KISRestClient
 from stock_manager.adapters.broker.kis import constants as C
 from stock_manager.adapters.broker.kis.rate_limit import RateLimiter
@@ -70,7 +69,7 @@ def _python_kis(base_url: str, token: str, params: dict[str, str], tmp: Path) ->
     except ImportError:
         return None
     logging.getLogger("pykis").setLevel(logging.WARNING)
-    pykis_kis.REAL_DOMAIN = base_url  # type: ignore[misc]  # its only host setting
+    pykis_kis.REAL_DOMAIN = base_url  # its only host setting
     # Hand it our token (the emulator, like KIS, issues one a minute).
     token_file = tmp / "python-kis-token.json"
     token_file.write_text(

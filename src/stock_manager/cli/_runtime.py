@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = [
     "State",
     "config_file",
+    "configure_logging",
     "emit_json",
     "emit_json_stream",
     "is_kis_host",
@@ -181,6 +182,21 @@ def emit_json_stream(items: Iterable[Any]) -> int:
     write("\n]\n" if count else "[]\n")
     sys.stdout.flush()
     return count
+
+
+def configure_logging(debug: bool) -> None:
+    """Debug logs on stderr with ``--debug``; otherwise keep the library's warnings quiet.
+
+    The library logs warnings (e.g. "outside the reservation window") that the commands
+    already show in their own words.
+    """
+    import logging
+
+    if debug:
+        logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
+    else:
+        logging.getLogger("stock_manager").addHandler(logging.NullHandler())
+        logging.getLogger("stock_manager").propagate = False
 
 
 def _make_console(*, stderr: bool) -> Console:

@@ -72,9 +72,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.write(fast_help())
         return 0
     debug = _debug_requested(args)
+    # httpx imports its own command line (click, pygments, rich.syntax ...) when click is
+    # installed; this process never runs it. A None entry makes httpx take its documented
+    # "CLI not installed" fallback: ~3x `python -c pass` saved on every command that talks HTTP.
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
     from ._errors import report
 
     try:
+        from ._fast import dispatch
+
+        code = dispatch(args)  # --help texts and `resv list` without typer
+        if code is not None:
+            return code
         from typer.main import get_command
 
         from .app import app
@@ -84,8 +93,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         # and library errors share one formatter and one exit-code table.
         result = command.main(args=args, prog_name=_meta.PROG, standalone_mode=False)
         return result if isinstance(result, int) else 0
+    except BrokenPipeError:
+        # `stock-manager resv list | head`: the reader has what it wanted (listings stream).
+        _stdout_to_devnull()
+        return 0
     except BaseException as exc:  # the single place where every error ends up
         return report(exc, debug=debug)
+
+
+def _stdout_to_devnull() -> None:
+    # So that the interpreter's final flush of stdout does not complain again.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def run() -> NoReturn:
@@ -94,9 +113,7 @@ def run() -> NoReturn:
     try:
         sys.stdout.flush()
     except (BrokenPipeError, ValueError):  # `stock-manager ... | head`: not an error
-        # Point stdout at devnull so the interpreter's final flush does not complain again.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        _stdout_to_devnull()
     sys.exit(code)
 
 

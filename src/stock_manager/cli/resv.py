@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ._errors import EXIT_API, EXIT_UNKNOWN, CLIError
-from ._runtime import State, emit_json, emit_json_stream, parse_date, parse_price, state_of
+from ._runtime import State, emit_json, parse_date, parse_price, state_of
 
 if TYPE_CHECKING:
     from stock_manager.adapters.broker.kis.reservations import Reservations
@@ -214,24 +214,18 @@ def list_(
     json_: JsonOpt = False,
 ) -> None:
     """List reservations (CTSC0004R, every page)."""
-    st = state_of(ctx, json=json_)
-    start, end = parse_date(from_, "--from"), parse_date(to, "--to")
-    with _reservations(st) as r:
-        rows = r.list_reservations(
-            start,
-            end,
-            symbol=symbol,
-            side=side.value if side else None,
-            status=status.value,
-            include_cancelled=include_cancelled,
-        )
-        # Printed page by page as the rows arrive: memory stays flat for long listings.
-        if st.json:
-            emit_json_stream(rows)
-            return
-        from ._render import print_reservations
+    from ._fast import resv_list
 
-        print_reservations(rows, st.out)
+    # The body is shared with the typer-free fast path of `resv list` (see ._fast).
+    resv_list(
+        state_of(ctx, json=json_),
+        start=from_,
+        end=to,
+        symbol=symbol,
+        side=side.value if side else None,
+        status=status.value,
+        include_cancelled=include_cancelled,
+    )
 
 
 @app.command("show")

@@ -94,7 +94,6 @@ def ci(value: Any) -> Any:
     return value
 
 
-
 def loads_ci(content: bytes | str) -> Any:
     """Parse JSON with every object already a :class:`CIDict`.
 
@@ -102,6 +101,7 @@ def loads_ci(content: bytes | str) -> Any:
     instead of walking the parsed tree again (which ``ci`` has to do).
     """
     return json.loads(content, object_hook=CIDict._adopt)
+
 
 @dataclass(frozen=True)
 class KISResponse(Mapping[str, Any]):
