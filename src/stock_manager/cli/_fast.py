@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ._runtime import State, configure_logging, emit_json_stream, parse_date
+if TYPE_CHECKING:
+    from ._runtime import State
 
 __all__ = ["dispatch", "parse_resv_list", "resv_list", "static_help"]
 
@@ -126,6 +127,8 @@ def resv_list(
     """
     from stock_manager.adapters.broker.kis.reservations import Reservations
 
+    from ._runtime import emit_json_stream, parse_date
+
     first, last = parse_date(start, "--from"), parse_date(end, "--to")
     with st.client(need_account=True) as client:
         rows = Reservations(client).list_reservations(
@@ -145,19 +148,15 @@ def resv_list(
 
 
 def dispatch(args: Sequence[str]) -> int | None:
-    """Run ``args`` on a fast path and return the exit code, or ``None`` if none applies."""
+    """Run ``args`` if it is a plain ``resv list``; return the exit code, else ``None``."""
     if not enabled():
         return None
-    import sys
-
-    text = static_help(args)
-    if text is not None:
-        sys.stdout.write(text)
-        return 0
     parsed = parse_resv_list(args)
     if parsed is None:
         return None
     glob, opts = parsed
+    from ._runtime import State, configure_logging
+
     if not glob.get("profile"):
         glob["profile"] = os.environ.get("STOCK_MANAGER_PROFILE") or None
     st = State(**glob)
