@@ -18,19 +18,21 @@ resident memory (``ru_maxrss``), 10,000 rows against 1,000 (flat = about the sam
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _emuproc import EmulatorProcess, seed
-from stock_manager.adapters.broker.kis import KISRestClient
+from stock_manager.adapters.broker.kis import KISConfig, KISRestClient
 from stock_manager.adapters.broker.kis.rate_limit import RateLimiter
 
 CLI = [sys.executable, "-m", "stock_manager.cli"]
@@ -50,6 +52,39 @@ def _run(argv: list[str], env: dict[str, str]) -> tuple[float, int, int]:
     if proc.returncode:
         raise RuntimeError(f"{argv} exited {proc.returncode}")
     return wall, usage.ru_maxrss // 1024, size
+
+
+def _render_only(client_config: KISConfig, rows: int) -> None:
+    """CPU time of the output alone, rows fetched once: rich table, light layout, JSON."""
+    from rich.console import Console
+
+    from stock_manager.adapters.broker.kis.reservations import Reservations
+    from stock_manager.cli import _render, _runtime
+
+    with KISRestClient(client_config, limiter=RateLimiter(1e9, margin=0)) as client:
+        listed = list(Reservations(client).list_reservations())
+    assert len(listed) == rows, len(listed)
+
+    def cpu(job: Callable[[], object]) -> float:
+        start = time.process_time()
+        job()
+        return time.process_time() - start
+
+    def console() -> Console:
+        return Console(file=io.StringIO(), width=150, highlight=False)
+
+    rich_s = cpu(lambda: console().print(_render.reservations_table(listed)))
+    light_s = cpu(lambda: _render.print_reservations(iter(listed), console()))
+    saved, sys.stdout = sys.stdout, io.StringIO()
+    try:
+        json_s = cpu(lambda: _runtime.emit_json_stream(iter(listed)))
+    finally:
+        sys.stdout = saved
+    print(
+        f"output alone, {rows:,} rows in memory (CPU): one rich table {rich_s:.2f} s"
+        f" ({rich_s / rows * 1e3:.2f} ms a row), light streamed layout {light_s:.2f} s,"
+        f" --json stream {json_s:.2f} s"
+    )
 
 
 def main() -> None:
@@ -97,6 +132,7 @@ def main() -> None:
                 f"  resv list {name:<11} {rows:>6,} rows  {wall(name):6.2f} s"
                 f"  peak RSS {rss(name):4.0f} MiB  stdout {out / 1e6:5.1f} MB"
             )
+        _render_only(client_config=emu.config(token_dir), rows=args.rows)
         print(
             f"table / json = {wall('table') / wall('json'):.2f}x (target <= 2x); "
             f"json peak RSS {args.rows:,} rows / {small:,} rows = "
