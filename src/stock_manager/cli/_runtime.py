@@ -188,7 +188,8 @@ def configure_logging(debug: bool) -> None:
     """Debug logs on stderr with ``--debug``; otherwise keep the library's warnings quiet.
 
     The library logs warnings (e.g. "outside the reservation window") that the commands
-    already show in their own words.
+    already show in their own words. The same as the typer callback ``app._global`` does, for
+    the typer-free fast path of :mod:`._fast`.
     """
     import logging
 

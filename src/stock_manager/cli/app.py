@@ -22,7 +22,7 @@ from typing import Annotated
 import typer
 
 from . import _meta, admin, demo, resv
-from ._runtime import State, configure_logging
+from ._runtime import State
 
 __all__ = ["app"]
 
@@ -62,7 +62,15 @@ def _global(
 ) -> None:
     """Reservation orders (주식예약주문) on the Korea Investment & Securities OpenAPI."""
     ctx.obj = State(emulator=emulator, profile=profile, json=json_, debug=debug, yes=yes)
-    configure_logging(debug)
+    import logging
+
+    if debug:
+        logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
+    else:
+        # The library logs warnings (e.g. "outside the reservation window") that the commands
+        # already show in their own words; keep them off stderr unless --debug.
+        logging.getLogger("stock_manager").addHandler(logging.NullHandler())
+        logging.getLogger("stock_manager").propagate = False
 
 
 app.command("demo", help=_meta.COMMAND_HELP["demo"], context_settings=CONTEXT)(demo.demo)
