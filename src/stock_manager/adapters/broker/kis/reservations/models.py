@@ -325,11 +325,32 @@ _ROW_FIELDS: Mapping[str, str] = {
     "loan_dt": "loan_date",
 }
 
+_DATE_MEMO: dict[str, object] = {}
+_DATE_MEMO_SIZE = 4096
+
+
+def _row_date(v: object) -> object:
+    """:func:`_parse_date`, remembered: the rows of a page repeat the same few dates."""
+    if type(v) is not str:
+        return _parse_date(v)
+    parsed = _DATE_MEMO.get(v)
+    if parsed is None:
+        parsed = _parse_date(v)
+        if len(_DATE_MEMO) < _DATE_MEMO_SIZE:
+            _DATE_MEMO[v] = parsed
+    return parsed
+
+
+def _row_num(v: object) -> object:
+    """:func:`_num`, skipped for the usual plain digits (pydantic parses those itself)."""
+    return v if type(v) is str and v.isdigit() else _num(v)
+
+
 _ROW_CONVERT: Mapping[str, Callable[[object], object]] = {
     **dict.fromkeys(
-        ("order_date", "receipt_date", "cancel_date", "end_date", "loan_date"), _parse_date
+        ("order_date", "receipt_date", "cancel_date", "end_date", "loan_date"), _row_date
     ),
-    **dict.fromkeys(("qty", "filled_qty", "price", "filled_amount"), _num),
+    **dict.fromkeys(("qty", "filled_qty", "price", "filled_amount"), _row_num),
 }
 # Key as KIS may spell it (lower or upper case) -> (field, converter). Mixed-case keys fall back
 # to ``key.lower()``. ``cncl_rcit_tmd`` is read only to tell whether the row was cancelled.
