@@ -13,12 +13,16 @@ import contextlib
 import io
 import json
 import os
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 WIDTH = 100
+_SET = {"COLUMNS": str(WIDTH), "NO_COLOR": "1", "STOCK_MANAGER_NO_FAST": "1"}
+_UNSET = ("FORCE_COLOR", "PY_COLORS", "GITHUB_ACTIONS", "TERMINAL_WIDTH", "TTY_COMPATIBLE")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 TARGET = Path(__file__).with_name("_helptext.py")
 
 
@@ -43,8 +47,10 @@ def render(path: str) -> str:
     """What ``stock-manager PATH --help`` prints through typer: plain text, :data:`WIDTH` wide."""
     from .main import main
 
-    saved = {k: os.environ.get(k) for k in ("COLUMNS", "NO_COLOR", "STOCK_MANAGER_NO_FAST")}
-    os.environ.update(COLUMNS=str(WIDTH), NO_COLOR="1", STOCK_MANAGER_NO_FAST="1")
+    saved = {k: os.environ.get(k) for k in (*_SET, *_UNSET)}
+    os.environ.update(_SET)
+    for key in _UNSET:  # would force a terminal or a width on rich/typer
+        os.environ.pop(key, None)
     out = io.StringIO()
     try:
         with contextlib.redirect_stdout(out):
@@ -57,7 +63,8 @@ def render(path: str) -> str:
                 os.environ[key] = value
     if code != 0:
         raise RuntimeError(f"stock-manager {path} --help exited {code}")
-    return "".join(line.rstrip() + "\n" for line in out.getvalue().splitlines())
+    text = _ANSI.sub("", out.getvalue())
+    return "".join(line.rstrip() + "\n" for line in text.splitlines())
 
 
 def render_all() -> dict[str, str]:
