@@ -210,3 +210,17 @@ def test_the_fast_path_runs_in_process(
     assert main(["resv", "list", "--json", "--symbol", "035721"]) == 0
     assert json.loads(out.getvalue()) == []
     assert _fast.dispatch(["resv", "show", "1"]) is None
+
+
+def test_a_closed_pipe_ends_a_listing_quietly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`stock-manager resv list | head`: the reader left; exit 0, no error line."""
+    from stock_manager.cli import main as cli_main
+
+    def closed_pipe(args: Any) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    silenced: list[bool] = []
+    monkeypatch.setattr(_fast, "dispatch", closed_pipe)
+    monkeypatch.setattr(cli_main, "_stdout_to_devnull", lambda: silenced.append(True))
+    assert cli_main.main(["resv", "list"]) == 0
+    assert silenced == [True]
