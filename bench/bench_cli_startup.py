@@ -18,6 +18,8 @@ Measured:
 * ``stock-manager tr-id v1_국내주식-017``  a real command that loads the KIS library
 * ``stock-manager resv list``           end to end against the emulator (a child process, rate
   limit off, 20 reservations): config, token from the cache, one page, the table
+* ``import pydantic_settings`` and ``import`` of the KIS reservations library (httpx's CLI left
+  out, as ``stock-manager`` does): the floor under ``resv list``
 * python-kis ``resv list`` equivalent   a fresh process that imports python-kis, builds its
   client (token handed over) and prints the same page — when the ``bench`` extra is installed
 """
@@ -53,6 +55,16 @@ HELP_COMMANDS = {
     f"stock-manager {path} --help": [*CLI, *path.split(), "--help"]
     for path in sorted(HELP)
     if path != "resv"
+}
+# What `resv list` cannot do without: the floor under its ratio.
+IMPORT_FLOORS = {
+    "python -c 'import pydantic_settings'": [sys.executable, "-c", "import pydantic_settings"],
+    "python -c 'import <KIS reservations library>'": [
+        sys.executable,
+        "-c",
+        "import sys; sys.modules['httpx._main'] = None;"
+        " import stock_manager.adapters.broker.kis.reservations",
+    ],
 }
 RESV_LIST = "stock-manager resv list"
 PYKIS_LIST = "python-kis resv list equivalent"
@@ -138,7 +150,7 @@ def main() -> None:
         token_dir = Path(tmp) / "tokens"
         plain_env = child_env(NO_COLOR="1")
         envs: dict[str, dict[str, str]] = {}
-        commands = {**COMMANDS, **HELP_COMMANDS}
+        commands = {**COMMANDS, **HELP_COMMANDS, **IMPORT_FLOORS}
         with KISRestClient(emu.config(token_dir), limiter=RateLimiter(1e9, margin=0)) as client:
             seed(client, 20)
             commands[RESV_LIST] = [*CLI, "resv", "list"]
