@@ -20,6 +20,8 @@ Measured:
   limit off, 20 reservations): config, token from the cache, one page, the table
 * ``import pydantic_settings`` and ``import`` of the KIS reservations library (httpx's CLI left
   out, as ``stock-manager`` does): the floor under ``resv list``
+* ``stock-manager resv list (typer path)``  the same with ``STOCK_MANAGER_NO_FAST=1``: through
+  typer, as before the fast path
 * python-kis ``resv list`` equivalent   a fresh process that imports python-kis, builds its
   client (token handed over) and prints the same page — when the ``bench`` extra is installed
 """
@@ -67,6 +69,7 @@ IMPORT_FLOORS = {
     ],
 }
 RESV_LIST = "stock-manager resv list"
+RESV_LIST_TYPER = "stock-manager resv list (typer path)"
 PYKIS_LIST = "python-kis resv list equivalent"
 
 # One CTSC0004R page with python-kis, printed as rows: what `resv list` does, in its idiom.
@@ -155,6 +158,9 @@ def main() -> None:
             seed(client, 20)
             commands[RESV_LIST] = [*CLI, "resv", "list"]
             envs[RESV_LIST] = emu.env(token_dir)
+            # The same through typer, as every command ran before the fast paths.
+            commands[RESV_LIST_TYPER] = [*CLI, "resv", "list"]
+            envs[RESV_LIST_TYPER] = {**emu.env(token_dir), "STOCK_MANAGER_NO_FAST": "1"}
             pykis_argv = _pykis_argv(emu, client, Path(tmp))
             if pykis_argv is not None:
                 commands[PYKIS_LIST] = pykis_argv
