@@ -5,6 +5,7 @@
     stock-manager [--emulator URL] [--profile NAME] [--json] [--debug] [--yes] COMMAND
       demo
       resv place|list|show|modify|cancel|cancel-all|reconcile
+      resv report|cancel-order|modify-order|reconcile-orders|plan|apply   (cli/manager.py)
       journal
       token status|revoke
       tr-id API_ID

@@ -17,7 +17,8 @@ Public surface::
 
 Served: ``POST /oauth2/tokenP``, ``POST /oauth2/revokeP``, ``POST /uapi/hashkey``, the three
 reservation APIs (CTSC0008U place, CTSC0009U/CTSC0013U cancel/modify, CTSC0004R list), and
-minimal ordinary-order APIs (TTTC0013U/VTTC0013U modify/cancel, TTTC0084R revisable list).
+minimal ordinary-order APIs (TTTC0013U/VTTC0013U modify/cancel, TTTC0084R revisable list,
+TTTC0081R/CTSC9215R daily orders and fills: :mod:`stock_manager.emulator.orders`).
 Admin API under ``/_emulator/`` (see :mod:`stock_manager.emulator.admin`).
 
 Decisions where KIS is silent or uncertain:

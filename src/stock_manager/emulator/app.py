@@ -43,6 +43,7 @@ from stock_manager.emulator.gateway import (
 from stock_manager.emulator.handlers import HANDLERS, Ctx, Reply, process_day
 from stock_manager.emulator.messages import MESSAGES, envelope
 from stock_manager.emulator.openapi import build_openapi
+from stock_manager.emulator.orders import fill_order  # also serves inquire-daily-ccld
 from stock_manager.emulator.requestlog import RequestLog, RequestRecord
 from stock_manager.emulator.state import EmulatorState, Token
 from stock_manager.emulator.store_sqlite import SqliteStore
@@ -91,6 +92,10 @@ class Emulator:
     ) -> list[dict[str, str]]:
         """Turn every pending reservation into an ordinary order (see handlers.process_day)."""
         return process_day(self.state, self.clock.now(), outcomes, default)
+
+    def fill_order(self, odno: str, qty: int, price: int | None = None) -> dict[str, Any]:
+        """Fill more of an open ordinary order now (see :func:`orders.fill_order`)."""
+        return fill_order(self.state, odno, qty, price).doc()
 
     @property
     def token_issuances(self) -> int:
