@@ -51,6 +51,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("journal", "Show the order journal (every order-changing request and its outcome)."),
     ("token", "Show or revoke the cached access token."),
     ("tr-id", "Look up the TR_ID of an API ID in the static catalog (needs no config)."),
+    ("api", "List, show and call any of the 276 KIS REST APIs (catalog + generic client)."),
     ("config", "Check the settings and show them masked."),
     ("emulator", "Run the local KIS emulator."),
 )

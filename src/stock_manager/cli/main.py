@@ -81,6 +81,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stdout.write(text)
             return 0
     debug = _debug_requested(args)
+    try:
+        # tr-id and api list/show read only the catalog: answered without typer, and without
+        # the error formatter unless something goes wrong (start-up: bench_cli_startup.py).
+        from ._catalog import run_fast
+
+        fast = run_fast(args)
+    except BaseException as exc:
+        from ._errors import report
+
+        return report(exc, debug=debug)
+    if fast is not None:
+        return fast
     # httpx imports its own command line (click, pygments, rich.syntax ...) when click is
     # installed; this process never runs it. A None entry makes httpx take its documented
     # "CLI not installed" fallback: ~3x `python -c pass` saved on every command that talks HTTP.
