@@ -41,8 +41,8 @@ def test_place_shows_the_schedule_and_strict_check_refuses(
     emu: ServedEmulator, emu_env: dict[str, str]
 ) -> None:
     with httpx.Client(base_url=emu.base_url) as http:
-        http.post("/_emulator/market/quote", json={"symbol": "035720", "price": 41000})
-    common = ("resv", "place", "035720", "--qty", "1", "--side", "buy", "--window", "ignore")
+        http.post("/_emulator/market/quote", json={"symbol": "066570", "price": 41000})
+    common = ("resv", "place", "066570", "--qty", "1", "--side", "buy", "--window", "ignore")
     placed, refused, dry = run_many(
         [
             [*common, "--price", "41000", "--days", "1"],

@@ -363,7 +363,7 @@ def modify(
 ) -> None:
     """Modify a pending reservation (CTSC0013U); every term you do not give is kept.
 
-    A new end date is checked against the KRX calendar; ``--check`` (default against a KIS
+    A new end date is checked against the KRX calendar; --check (default against a KIS
     host) runs the pre-flight on the merged terms before sending.
     """
     st = state_of(ctx, json=json_, yes=yes)
