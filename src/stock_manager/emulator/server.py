@@ -34,6 +34,17 @@ class ServedEmulator(Emulator):
         """``http://host:port`` of the running server."""
         return f"http://{self.host}:{self.port}"
 
+    @property
+    def credentials(self) -> dict[str, str]:
+        """``base_url``, ``app_key``, ``app_secret`` and ``account`` of the primary key."""
+        cfg = self.config
+        return {
+            "base_url": self.base_url,
+            "app_key": cfg.app_key,
+            "app_secret": cfg.app_secret,
+            "account": cfg.account,
+        }
+
 
 class _QuickServer(uvicorn.Server):
     """uvicorn.Server whose main loop notices ``should_exit`` within ~10 ms, not 100 ms."""
@@ -66,6 +77,11 @@ def _uvicorn_config(emu: Emulator, log_level: str) -> uvicorn.Config:
         access_log=False,
         lifespan="off",
         interface="asgi3",
+        # h11 writes header names as the app gives them (Content-Type, tr_id); httptools
+        # lower-cases them, which breaks clients shaped like the official sample (wire.py).
+        http="h11",
+        server_header=False,
+        date_header=False,
         timeout_graceful_shutdown=1,
         # Clients under test hold keep-alive connections; drop idle ones like KIS does.
         timeout_keep_alive=5,
@@ -128,6 +144,8 @@ def banner(emu: ServedEmulator, out: TextIO) -> None:
         "  app secret (shown once; this is a local demo server, not a real credential):",
         f"    {cfg.app_secret}",
         f"  rate limit: {limit}; state: {cfg.state_file or 'in memory'}",
+        f"  clock: {emu.clock.now().isoformat(timespec='seconds')}; reservation window: "
+        + ("enforced" if cfg.enforce_window else "off (--no-window)"),
         "Point the client at it with:",
         f"  export KIS_BASE_URL={emu.base_url}",
         f"  export KIS_APP_KEY={cfg.app_key}",
