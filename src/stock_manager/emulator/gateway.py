@@ -54,7 +54,9 @@ class RateLimiter:
     """Sliding-window limiter: at most ``limit`` accepted requests in any 1-second window.
 
     ``allow`` takes an optional per-call ``limit`` so one limiter serves keys with different
-    budgets.
+    budgets; ``limit`` on the limiter itself is the master switch (``<= 0`` = everything
+    unlimited, which is what ``rate_limit_per_s=None`` and tests setting ``limiter.limit = 0``
+    rely on).
     """
 
     def __init__(self, limit: int) -> None:
@@ -63,6 +65,8 @@ class RateLimiter:
 
     def allow(self, key: str, now: float, limit: int | None = None) -> bool:
         """Count and accept the request, or refuse it without counting it."""
+        if self.limit <= 0:
+            return True
         limit = self.limit if limit is None else limit
         if limit <= 0:
             return True
