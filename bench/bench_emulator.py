@@ -1,21 +1,29 @@
-"""Throughput of the emulator's reservation list endpoint (GET order-resv-ccnl, 20 rows).
+"""Throughput of the emulator's reservation list (GET order-resv-ccnl, 20 rows a page).
 
-Starts ``python -m stock_manager.emulator --port 0 --no-rate-limit`` in a separate process,
-issues a token, places 20 reservations, then drives the list endpoint from a raw-socket
-asyncio keep-alive load generator (cheap enough that it is not the bottleneck on 2 cores)
-for a few seconds and prints requests/second. Only ever talks to 127.0.0.1.
+For 100, 1,000 and 10,000 stored reservations, in memory and with ``--state`` (SQLite), this
+starts ``python -m stock_manager.emulator --port 0 --no-rate-limit --clock <inside the
+window>`` in a separate process, places the reservations over HTTP (pipelined, raw sockets),
+then drives the first page and a middle page (``tr_cont: N`` + the continuation keys of page
+N/40) from a raw-socket asyncio keep-alive load generator and prints requests/second.
+Target: >= 2,000 req/s on every page at 10,000, and ``--state`` within 1.5x of memory.
+Only ever talks to 127.0.0.1. The load generator shares the (2-core) machine with the
+emulator, so absolute figures are lower bounds; the memory/--state ratio is measured side by
+side in one run.
 
-Run: ``.venv/bin/python bench/bench_emulator.py [--seconds 5] [--connections 16]``
+Run: ``.venv/bin/python bench/bench_emulator.py [--seconds 2] [--sizes 100,1000,10000]``
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import re
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
@@ -25,11 +33,13 @@ APP_KEY = "PSEMUbenchappkey0000000000000000000"
 APP_SECRET = "bench-secret"
 ACCOUNT = "50000000-01"
 TRADING = "/uapi/domestic-stock/v1/trading"
-TARGET = 1000
+CLOCK = "2026-12-01T18:00+09:00"  # a Tuesday evening: inside the reservation window
+TARGET = 2000
+STATE_RATIO = 1.5
 
 
-def start_emulator() -> tuple[subprocess.Popen[str], str]:
-    """Start the emulator process and return it with its base URL (from the banner)."""
+def start_emulator(state_file: Path | None) -> tuple[subprocess.Popen[str], int]:
+    """Start the emulator process and return it with its port (from the banner)."""
     cmd = [
         sys.executable,
         "-m",
@@ -39,6 +49,8 @@ def start_emulator() -> tuple[subprocess.Popen[str], str]:
         "--port",
         "0",
         "--no-rate-limit",
+        "--clock",
+        CLOCK,
         "--app-key",
         APP_KEY,
         "--app-secret",
@@ -48,81 +60,142 @@ def start_emulator() -> tuple[subprocess.Popen[str], str]:
         "--log-level",
         "error",
     ]
+    if state_file is not None:
+        cmd += ["--state-file", str(state_file)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         line = proc.stdout.readline()
-        match = re.search(r"listening on (http://127\.0\.0\.1:\d+)", line)
+        match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
         if match:
-            return proc, match.group(1)
+            return proc, int(match.group(1))
         if not line and proc.poll() is not None:
             break
     proc.kill()
     raise RuntimeError("emulator did not start")
 
 
-def prepare(base_url: str) -> tuple[str, str]:
-    """Token + 20 reservations; returns (path with query, header block) for the list call."""
+def token(port: int) -> str:
+    """Issue a token (retrying until uvicorn accepts)."""
+    body = {"grant_type": "client_credentials", "appkey": APP_KEY, "appsecret": APP_SECRET}
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            r = httpx.post(f"http://{HOST}:{port}/oauth2/tokenP", json=body, timeout=5)
+            return str(r.json()["access_token"])
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def header_block(tok: str, tr_id: str, **extra: str) -> str:
+    """Request headers as raw HTTP lines."""
+    headers = {
+        "authorization": f"Bearer {tok}",
+        "appkey": APP_KEY,
+        "appsecret": APP_SECRET,
+        "custtype": "P",
+        "tr_id": tr_id,
+        **extra,
+    }
+    return "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+
+
+async def _read_response(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
+    head = await reader.readuntil(b"\r\n\r\n")
+    match = re.search(rb"content-length: (\d+)", head, re.I)
+    assert match is not None
+    return head, await reader.readexactly(int(match.group(1)))
+
+
+async def place_many(port: int, tok: str, count: int, connections: int = 8) -> None:
+    """Place ``count`` reservations over pipelined keep-alive connections."""
     cano, prdt = ACCOUNT.split("-")
-    with httpx.Client(base_url=base_url, timeout=5) as client:
-        deadline = time.monotonic() + 5
-        while True:  # the socket is listening before uvicorn accepts; retry briefly
-            try:
-                r = client.post(
-                    "/oauth2/tokenP",
-                    json={
-                        "grant_type": "client_credentials",
-                        "appkey": APP_KEY,
-                        "appsecret": APP_SECRET,
-                    },
-                )
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-        token = r.json()["access_token"]
-        headers = {
-            "authorization": f"Bearer {token}",
-            "appkey": APP_KEY,
-            "appsecret": APP_SECRET,
-            "custtype": "P",
-        }
-        for i in range(20):
-            body = {
-                "CANO": cano,
-                "ACNT_PRDT_CD": prdt,
-                "PDNO": "005930",
-                "ORD_QTY": str(i + 1),
-                "ORD_UNPR": "70000",
-                "SLL_BUY_DVSN_CD": "02",
-                "ORD_DVSN_CD": "00",
-                "ORD_OBJT_CBLC_DVSN_CD": "10",
-            }
-            r = client.post(
-                f"{TRADING}/order-resv", json=body, headers={**headers, "tr_id": "CTSC0008U"}
-            )
-            assert r.json()["rt_cd"] == "0", r.text
-        params = {
-            "RSVN_ORD_ORD_DT": "",
-            "RSVN_ORD_END_DT": "",
-            "RSVN_ORD_SEQ": "",
-            "TMNL_MDIA_KIND_CD": "00",
-            "CANO": cano,
-            "ACNT_PRDT_CD": prdt,
-            "PRCS_DVSN_CD": "0",
-            "CNCL_YN": "Y",
-            "PDNO": "",
-            "SLL_BUY_DVSN_CD": "",
-            "CTX_AREA_FK200": "",
-            "CTX_AREA_NK200": "",
-        }
-        path = f"{TRADING}/order-resv-ccnl?{urlencode(params)}"
-        r = client.get(path, headers={**headers, "tr_id": "CTSC0004R"})
-        assert len(r.json()["output"]) == 20, r.text
-    header_block = "".join(f"{k}: {v}\r\n" for k, v in {**headers, "tr_id": "CTSC0004R"}.items())
-    return path, header_block
+    headers = header_block(tok, "CTSC0008U", **{"content-type": "application/json"})
+
+    async def one_connection(n: int) -> None:
+        reader, writer = await asyncio.open_connection(HOST, port)
+        try:
+            batch = 50
+            for start in range(0, n, batch):
+                k = min(batch, n - start)
+                for i in range(k):
+                    body = json.dumps(
+                        {
+                            "CANO": cano,
+                            "ACNT_PRDT_CD": prdt,
+                            "PDNO": "005930",
+                            "ORD_QTY": str(1 + (start + i) % 100),
+                            "ORD_UNPR": "70000",
+                            "SLL_BUY_DVSN_CD": "02",
+                            "ORD_DVSN_CD": "00",
+                            "ORD_OBJT_CBLC_DVSN_CD": "10",
+                        }
+                    ).encode()
+                    writer.write(
+                        f"POST {TRADING}/order-resv HTTP/1.1\r\nhost: {HOST}\r\n{headers}"
+                        f"content-length: {len(body)}\r\n\r\n".encode()
+                        + body
+                    )
+                for _ in range(k):
+                    _head, content = await _read_response(reader)
+                    if b'"rt_cd":"0"' not in content:
+                        raise RuntimeError(content.decode(errors="replace"))
+        finally:
+            writer.close()
+
+    share = [
+        count // connections + (1 if i < count % connections else 0) for i in range(connections)
+    ]
+    await asyncio.gather(*(one_connection(n) for n in share if n))
+
+
+def list_params(fk: str = "", nk: str = "") -> str:
+    """Query string of the list call (all rows, non-cancelled)."""
+    cano, prdt = ACCOUNT.split("-")
+    params = {
+        "RSVN_ORD_ORD_DT": "",
+        "RSVN_ORD_END_DT": "",
+        "RSVN_ORD_SEQ": "",
+        "TMNL_MDIA_KIND_CD": "00",
+        "CANO": cano,
+        "ACNT_PRDT_CD": prdt,
+        "PRCS_DVSN_CD": "0",
+        "CNCL_YN": "Y",
+        "PDNO": "",
+        "SLL_BUY_DVSN_CD": "",
+        "CTX_AREA_FK200": fk,
+        "CTX_AREA_NK200": nk,
+    }
+    return f"{TRADING}/order-resv-ccnl?{urlencode(params)}"
+
+
+def page_requests(port: int, tok: str, count: int) -> dict[str, bytes]:
+    """Raw requests for the first page and the middle page (page count // 40)."""
+    base = f"http://{HOST}:{port}"
+    headers = {
+        "authorization": f"Bearer {tok}",
+        "appkey": APP_KEY,
+        "appsecret": APP_SECRET,
+        "custtype": "P",
+        "tr_id": "CTSC0004R",
+    }
+    first = f"GET {list_params()} HTTP/1.1\r\nhost: {HOST}\r\n{header_block(tok, 'CTSC0004R')}\r\n"
+    fk = nk = ""
+    with httpx.Client(base_url=base, timeout=10) as client:
+        for page in range(max(1, count // 40)):
+            extra = {"tr_cont": "N"} if page else {}
+            r = client.get(list_params(fk, nk), headers={**headers, **extra})
+            data = r.json()
+            assert len(data["output"]) == 20, data["msg_cd"]
+            fk, nk = data["ctx_area_fk200"], data["ctx_area_nk200"]
+    middle = (
+        f"GET {list_params(fk, nk)} HTTP/1.1\r\nhost: {HOST}\r\n"
+        f"{header_block(tok, 'CTSC0004R', tr_cont='N')}\r\n"
+    )
+    return {"first": first.encode(), "middle": middle.encode()}
 
 
 async def worker(port: int, request: bytes, stop_at: float, counts: list[int]) -> None:
@@ -132,11 +205,9 @@ async def worker(port: int, request: bytes, stop_at: float, counts: list[int]) -
     try:
         while time.monotonic() < stop_at:
             writer.write(request)
-            head = await reader.readuntil(b"\r\n\r\n")
-            if not head.startswith(b"HTTP/1.1 200"):
+            head, content = await _read_response(reader)
+            if not head.startswith(b"HTTP/1.1 200") or content.count(b'"rsvn_ord_seq"') != 20:
                 raise RuntimeError(head.decode(errors="replace"))
-            length = int(re.search(rb"content-length: (\d+)", head, re.I).group(1))  # type: ignore[union-attr]
-            await reader.readexactly(length)
             done += 1
     finally:
         counts.append(done)
@@ -152,33 +223,78 @@ async def load(port: int, request: bytes, seconds: float, connections: int) -> f
     return sum(counts) / (time.monotonic() - start)
 
 
-def main() -> None:
-    """Parse options, run the benchmark, print the figure."""
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--seconds", type=float, default=5.0)
-    p.add_argument("--connections", type=int, default=16)
-    args = p.parse_args()
-    seconds = min(args.seconds, 12.0)  # the whole run must end within ~20 s
-    proc, base_url = start_emulator()
+def measure(
+    count: int, state_file: Path | None, seconds: float, connections: int
+) -> dict[str, float]:
+    """Place ``count`` reservations in a fresh emulator; req/s for the first and middle page."""
+    proc, port = start_emulator(state_file)
     try:
-        path, header_block = prepare(base_url)
-        port = int(base_url.rsplit(":", 1)[1])
-        request = (f"GET {path} HTTP/1.1\r\nhost: {HOST}:{port}\r\n{header_block}\r\n").encode()
-        try:
-            import uvloop
-
-            uvloop.install()  # faster generator; uvloop ships with uvicorn[standard]
-        except ImportError:  # pragma: no cover
-            pass
-        rate = asyncio.run(load(port, request, seconds, args.connections))
+        tok = token(port)
+        t0 = time.monotonic()
+        asyncio.run(place_many(port, tok, count))
+        placed = count / (time.monotonic() - t0)
+        requests = page_requests(port, tok, count)
+        out = {"place": placed}
+        for name, request in requests.items():
+            asyncio.run(load(port, request, 0.3, connections))  # warm-up, not counted
+            out[name] = asyncio.run(load(port, request, seconds, connections))
+        return out
     finally:
         proc.terminate()
         try:
             proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             proc.kill()
-    verdict = "OK" if rate >= TARGET else "BELOW TARGET"
-    print(f"emulator list endpoint: {rate:.0f} req/s (target >= {TARGET}) {verdict}")
+
+
+def main() -> None:
+    """Parse options, run every configuration, print the table and the verdicts."""
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--seconds", type=float, default=2.0)
+    p.add_argument("--connections", type=int, default=16)
+    p.add_argument("--sizes", default="100,1000,10000")
+    args = p.parse_args()
+    try:
+        import uvloop
+
+        uvloop.install()  # faster load generator
+    except ImportError:  # pragma: no cover
+        pass
+    sizes = [int(s) for s in args.sizes.split(",")]
+    results: dict[tuple[int, str], dict[str, float]] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-emulator-") as tmp:
+        for count in sizes:
+            for storage in ("memory", "--state"):
+                state = Path(tmp) / f"emu-{count}.sqlite" if storage == "--state" else None
+                results[count, storage] = measure(count, state, args.seconds, args.connections)
+    print(f"{'stored':>7} {'storage':>8} {'place/s':>8} {'first req/s':>12} {'middle req/s':>13}")
+    for (count, storage), r in results.items():
+        print(
+            f"{count:>7} {storage:>8} {r['place']:>8.0f} {r['first']:>12.0f} {r['middle']:>13.0f}"
+        )
+    largest = max(sizes)
+    worst = True
+    for storage in ("memory", "--state"):
+        for page in ("first", "middle"):
+            rate = results[largest, storage][page]
+            ok = rate >= TARGET
+            worst &= ok
+            print(
+                f"{largest} stored, {storage}, {page} page: {rate:.0f} req/s "
+                f"(target >= {TARGET}) {'OK' if ok else 'BELOW TARGET'}"
+            )
+    for page in ("first", "middle"):
+        ratio = results[largest, "memory"][page] / results[largest, "--state"][page]
+        print(
+            f"memory / --state, {page} page at {largest}: {ratio:.2f}x "
+            f"(target <= {STATE_RATIO}x) {'OK' if ratio <= STATE_RATIO else 'ABOVE TARGET'}"
+        )
+    for page in ("first", "middle"):
+        small, large = results[min(sizes), "memory"][page], results[largest, "memory"][page]
+        print(
+            f"{page} page, memory: {min(sizes)} stored / {largest} stored = {small / large:.2f}x "
+            "(about 1.0x when a page costs O(page))"
+        )
 
 
 if __name__ == "__main__":

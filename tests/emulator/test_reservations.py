@@ -170,7 +170,9 @@ def test_entry_window_enforced(hour: int, minute: int) -> None:
             kis.login()
             r = kis.place()
             assert r.json()["msg_cd"] == "KIER3672"
-            assert r.json()["msg1"] == "예약주문은 15:40분 이후부터 익영업일 07:30분까지만 가능합니다"
+            assert (
+                r.json()["msg1"] == "예약주문은 15:40분 이후부터 익영업일 07:30분까지만 가능합니다"
+            )
             assert r.headers["X-Emulator-Detail"]
 
 

@@ -63,6 +63,7 @@ BLACKOUT_END = time(0, 10)
 WINDOW_START = time(15, 40)
 WINDOW_END = time(7, 30)
 LATE_SHIFT = timedelta(hours=1)
+SAFE_INSIDE = time(18, 0)
 # How many days one chk-holiday answer covers (the spec example returns 24).
 HOLIDAY_PAGE_DAYS = 24
 
@@ -163,21 +164,22 @@ class KrxCalendar:
         return None
 
     def inside_window(self, now: datetime) -> datetime:
-        """``now`` if reservations are accepted then, else the next open moment + 5 minutes.
+        """``now`` if reservations are accepted then, else 18:00 KST of the same date.
 
-        Used by the demo and the pytest fixture to start the clock where reservations work.
+        18:00 lies inside the window on every kind of day (open, late, closed) and keeps the
+        calendar date, so a client computing dates from its own wall clock agrees with the
+        emulator. Used by the demo and the pytest fixture to start the clock where
+        reservations work, whatever the hour.
         """
+        now = now.astimezone(KST)
         if self.window_refusal(now) is None:
             return now
-        d = now.date()
-        if now.time() < BLACKOUT_END:
-            return now.replace(hour=0, minute=15, second=0, microsecond=0)
-        start = self.window_times(d)[1] if self.is_open(d) else WINDOW_START
-        candidate = datetime.combine(d, start, now.tzinfo) + timedelta(minutes=5)
-        if candidate > now and self.window_refusal(candidate) is None:
-            return candidate
-        nxt = datetime.combine(d + timedelta(days=1), time(0, 15), now.tzinfo)
-        return self.inside_window(nxt)
+        return datetime.combine(now.date(), SAFE_INSIDE, KST)
+
+
+def start_inside_window(closed: Iterable[date] = (), late: Iterable[date] = ()) -> datetime:
+    """Where to start an emulator clock so reservations work now (see ``inside_window``)."""
+    return KrxCalendar(closed, late).inside_window(datetime.now(KST))
 
 
 def parse_days(text: str) -> tuple[date, ...]:

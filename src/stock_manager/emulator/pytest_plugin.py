@@ -24,8 +24,8 @@ from typing import Any
 
 import pytest
 
-from stock_manager.emulator.config import EmulatorConfig, kst_now
-from stock_manager.emulator.krx_calendar import KrxCalendar
+from stock_manager.emulator.config import EmulatorConfig
+from stock_manager.emulator.krx_calendar import start_inside_window
 from stock_manager.emulator.server import ServedEmulator, run_emulator
 
 
@@ -40,8 +40,8 @@ def emulator_config(**overrides: Any) -> EmulatorConfig:
     """The fixture's configuration: demo credentials, clock inside the reservation window."""
     values: dict[str, Any] = {}
     if "clock" not in overrides and "start_at" not in overrides:
-        cal = KrxCalendar(overrides.get("closed_days", ()), overrides.get("late_days", ()))
-        values["start_at"] = cal.inside_window(kst_now())
+        closed, late = overrides.get("closed_days", ()), overrides.get("late_days", ())
+        values["start_at"] = start_inside_window(closed, late)
     values.update(overrides)
     return EmulatorConfig.demo(**values)
 
