@@ -85,7 +85,7 @@ def test_each_key_has_its_own_budget_and_accounts(multi: tuple[ServedEmulator, K
 
 
 def test_new_key_is_limited_to_three_per_second(multi: tuple[ServedEmulator, Kis]) -> None:
-    emu, kis = multi
+    _, kis = multi
     new = as_key(kis, NEW)
     new.login()  # the 1st call of this second
     codes = [new.query().json()["msg_cd"] for _ in range(3)]
