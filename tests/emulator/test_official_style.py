@@ -38,9 +38,9 @@ class SampleResponse:
     def __init__(self, resp: requests.Response) -> None:
         self.status = resp.status_code
         fields = {k: resp.headers[k] for k in resp.headers if k.islower()}
-        self.header: Any = namedtuple("header", fields.keys())(**fields)  # type: ignore[misc]
+        self.header: Any = namedtuple("header", fields.keys())(**fields)
         data = resp.json()
-        self.body: Any = namedtuple("body", data.keys())(**data)  # type: ignore[misc]
+        self.body: Any = namedtuple("body", data.keys())(**data)
 
     def ok(self) -> bool:
         return bool(self.status == 200 and self.body.rt_cd == "0")

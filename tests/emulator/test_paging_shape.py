@@ -77,7 +77,7 @@ def test_pages_cost_o_page(emu: ServedEmulator, kis: Kis) -> None:
     assert CountingDict.lookups <= 21
     # Placing, modifying and cancelling do not scan either.
     CountingDict.lookups = 0
-    seq = kis.place_ok(RSVN_ORD_END_DT="20261204")
-    assert kis.modify(seq, ORD_UNPR="69000", RSVN_ORD_END_DT="20261204").json()["rt_cd"] == "0"
-    assert kis.cancel(seq).json()["rt_cd"] == "0"
+    new_seq = kis.place_ok(RSVN_ORD_END_DT="20261204")
+    assert kis.modify(new_seq, ORD_UNPR="69000", RSVN_ORD_END_DT="20261204").json()["rt_cd"] == "0"
+    assert kis.cancel(new_seq).json()["rt_cd"] == "0"
     assert CountingDict.lookups <= 2
