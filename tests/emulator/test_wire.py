@@ -184,3 +184,12 @@ def test_not_emulated_path(kis: Kis, path: str) -> None:
         "msg1": MESSAGES["EMU00501"].text,
     }
     assert r.headers["X-Emulator-Detail"] == f"not emulated: POST {path}"
+
+
+def test_recase_head_unit() -> None:
+    from stock_manager.emulator.protocol import recase_head
+
+    head = b"HTTP/1.1 200 OK\r\ncontent-type: a\r\ntr_cont: M\r\nx-emulator-detail: d\r\n\r\n{}"
+    assert recase_head(head) == (
+        b"HTTP/1.1 200 OK\r\nContent-Type: a\r\ntr_cont: M\r\nX-Emulator-Detail: d\r\n\r\n{}"
+    )

@@ -14,6 +14,7 @@ go into ``msg1``; they travel in the ``X-Emulator-Detail`` response header.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -159,6 +160,7 @@ MESSAGES: dict[str, Message] = {m.code: m for m in _TABLE}
 _MSG_WIDTH = 80
 
 
+@functools.lru_cache(maxsize=256)
 def pad_msg(text: str) -> str:
     """Right-pad ``text`` with spaces to 80 EUC-KR bytes (KIS pads inquiry answers)."""
     width = sum(2 if ord(ch) > 127 else 1 for ch in text)

@@ -16,6 +16,7 @@ import uvicorn
 
 from stock_manager.emulator.app import Emulator
 from stock_manager.emulator.config import EmulatorConfig, Mode, demo_credentials
+from stock_manager.emulator.protocol import KisCaseHttpToolsProtocol
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -77,9 +78,8 @@ def _uvicorn_config(emu: Emulator, log_level: str) -> uvicorn.Config:
         access_log=False,
         lifespan="off",
         interface="asgi3",
-        # h11 writes header names as the app gives them (Content-Type, tr_id); httptools
-        # lower-cases them, which breaks clients shaped like the official sample (wire.py).
-        http="h11",
+        # httptools, with header names re-cased as KIS sends them (protocol.py).
+        http=KisCaseHttpToolsProtocol,
         server_header=False,
         date_header=False,
         timeout_graceful_shutdown=1,

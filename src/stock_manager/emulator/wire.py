@@ -4,9 +4,9 @@ KIS sends standard headers in canonical case (``Content-Type``, ``Content-Length
 and only its own ``tr_id``, ``tr_cont`` and ``gt_uid`` in lower case. The official sample
 (``kis_auth.APIResp``) turns every all-lower-case response header name into a namedtuple field,
 so a lower-case ``content-type`` (not an identifier) crashes it. Starlette's ``Response``
-lower-cases every name, and uvicorn's httptools protocol lower-cases names too, so the
-emulator builds the ASGI messages itself and is served with uvicorn's h11 protocol, which
-writes header names exactly as the application gives them (see ``server.py``).
+lower-cases every name, so the emulator builds the ASGI messages itself; uvicorn's httptools
+protocol lower-cases names too, so the server re-cases them on the way out
+(:mod:`stock_manager.emulator.protocol`).
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ def http_date() -> bytes:
 
 def header_value(text: str) -> bytes:
     """A header value that is always valid latin-1 without control characters."""
+    if text.isascii() and text.isprintable():  # the usual case, without a per-char loop
+        return text[:300].encode("ascii")
     clean = "".join(ch if " " <= ch < "\x7f" else "?" for ch in text)
     return clean[:300].encode("latin-1")
 
