@@ -26,7 +26,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from stock_manager.emulator import admin
 from stock_manager.emulator.clock import EmulatorClock
-from stock_manager.emulator.config import KST, EmulatorConfig
+from stock_manager.emulator.config import KST, NEW_KEY_LIMIT_PER_S, AppKey, EmulatorConfig
 from stock_manager.emulator.endpoints import BY_PATH, Endpoint
 from stock_manager.emulator.faults import Fault, FaultRegistry
 from stock_manager.emulator.gateway import (
@@ -110,6 +110,17 @@ class Emulator:
     ) -> list[dict[str, str]]:
         """Turn every pending reservation into an ordinary order (see handlers.process_day)."""
         return process_day(self.state, self.clock.now(), outcomes, default, self.calendar)
+
+    def budget(self, key: AppKey) -> int:
+        """Requests per second allowed for ``key``.
+
+        The primary key follows ``limiter.limit`` (so a test or tool that changes it at run
+        time is obeyed); other keys carry their own budget.
+        """
+        if key.app_key != self.config.app_key:
+            return key.rate_limit
+        base = self.limiter.limit
+        return min(base, NEW_KEY_LIMIT_PER_S) if key.new_key and base > 0 else base
 
     @property
     def token_issuances(self) -> int:
@@ -230,8 +241,9 @@ class Emulator:
         key = check_app_key(headers, self.keys, self.config.mode)
         app_key = key.app_key
         check_token(headers, self.state, app_key, ts)
-        if not self.limiter.allow(app_key, ts, key.rate_limit):
-            raise reject("EGW00201", f"{key.rate_limit}/s budget of this app key")
+        budget = self.budget(key)
+        if not self.limiter.allow(app_key, ts, budget):
+            raise reject("EGW00201", f"{budget}/s budget of this app key")
         if ep.ledger and not self.ledger_limiter.allow(app_key, ts):
             raise reject("EGW00215", f"ledger limit {self.config.ledger_limit_per_s}/s")
         check_custtype(headers, ep)
@@ -295,8 +307,10 @@ class Emulator:
             return self._token_error(str(r.body["msg_cd"]))
         ts = now.timestamp()
         # tokenP: 1 call/s of its own (KIS notice 2025-08-07) and part of the key's budget.
-        if not self.token_limiter.allow(key.app_key, ts) or not self.limiter.allow(
-            key.app_key, ts, key.rate_limit
+        # Both follow the master switch: rate_limit_per_s=None / --no-rate-limit turns them off.
+        limited = self.limiter.limit > 0
+        if (limited and not self.token_limiter.allow(key.app_key, ts)) or not self.limiter.allow(
+            key.app_key, ts, self.budget(key)
         ):
             return self._token_error("EGW00201")
         last = self.state.last_issue.get(app_key)
@@ -361,7 +375,7 @@ class Emulator:
     def _hashkey(self, headers: Headers, raw: bytes) -> Reply:
         key = check_app_key(headers, self.keys, self.config.mode)
         # KIS counts hashkey calls against the key's per-second budget.
-        if not self.limiter.allow(key.app_key, self.clock.timestamp(), key.rate_limit):
+        if not self.limiter.allow(key.app_key, self.clock.timestamp(), self.budget(key)):
             raise reject("EGW00201", "hashkey calls count against the budget")
         if not raw.strip():
             raise reject("OPSQ9995")
