@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
@@ -274,6 +275,103 @@ def measure_size(
             stop(proc)
 
 
+async def drive(app: Any, scope: dict[str, Any], n: int) -> bytes:
+    """Call the ASGI app ``n`` times with ``scope``; return the last response body."""
+    sent: list[Any] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    for _ in range(n):
+        sent.clear()
+        await app(scope, receive, send)
+    return bytes(sent[-1]["body"])
+
+
+def app_cpu_us(count: int, state_file: Path | None, requests: int = 3000) -> dict[str, float]:
+    """In-process CPU microseconds per list request (first and middle page), no sockets.
+
+    Calls the ASGI app directly and reads ``time.process_time``, so other processes on the
+    shared machine barely affect it: this is the O(page) evidence, the socket figures above
+    are the throughput evidence.
+    """
+    from datetime import datetime
+
+    from stock_manager.emulator import KST, EmulatorConfig, create_app
+    from stock_manager.emulator.state import Reservation, Token
+
+    cfg = EmulatorConfig(
+        app_key=APP_KEY,
+        app_secret=APP_SECRET,
+        account=ACCOUNT,
+        rate_limit_per_s=None,
+        state_file=state_file,
+        clock=lambda: datetime(2026, 12, 1, 18, 0, tzinfo=KST),
+    )
+    emu = create_app(cfg)
+    try:
+        with emu.state.lock:
+            for i in range(count):
+                emu.state.save_reservation(
+                    Reservation(
+                        seq=emu.state.next_seq(),
+                        account=ACCOUNT,
+                        pdno="005930",
+                        qty=1 + i % 100,
+                        unpr=70000,
+                        sll_buy="02",
+                        ord_dvsn="00",
+                        objt_cblc="10",
+                        loan_dt="",
+                        end_dt="",
+                        ldng_dt="",
+                        ctac_tlno="",
+                        rcit_dt="20261201",
+                        rcit_tmd="180000",
+                        ord_dt="20261202",
+                    )
+                )
+        ts = emu.clock.timestamp()
+        emu.state.save_token(Token("bench-token", APP_KEY, ts, ts + 86400))
+        seqs = emu.state.seqs_by_account[ACCOUNT]
+        fk = "!^null!^0!^Y!^!^"
+        queries = {
+            "first": list_params().split("?", 1)[1],
+            "middle": list_params(fk, f"{seqs[count // 2]}!^20261202!^").split("?", 1)[1],
+        }
+        out: dict[str, float] = {}
+        for page, query in queries.items():
+            headers = [
+                (k.encode(), v.encode())
+                for k, v in {
+                    "authorization": "Bearer bench-token",
+                    "appkey": APP_KEY,
+                    "appsecret": APP_SECRET,
+                    "custtype": "P",
+                    "tr_id": "CTSC0004R",
+                    "tr_cont": "N" if page == "middle" else "",
+                }.items()
+            ]
+            scope = {
+                "type": "http",
+                "method": "GET",
+                "path": f"{TRADING}/order-resv-ccnl",
+                "query_string": query.encode(),
+                "headers": headers,
+            }
+            last = asyncio.run(drive(emu.app, scope, 200))
+            assert last.count(b'"rsvn_ord_seq"') == 20
+            t0 = time.process_time()
+            asyncio.run(drive(emu.app, scope, requests))
+            out[page] = (time.process_time() - t0) / requests * 1e6
+        return out
+    finally:
+        emu.close()
+
+
 def main() -> None:
     """Parse options, run every configuration, print the table and the verdicts."""
     p = argparse.ArgumentParser(description=__doc__)
@@ -318,12 +416,23 @@ def main() -> None:
             f"(--state within {STATE_RATIO}x of memory: "
             f"{'OK' if ratio <= STATE_RATIO else 'NO'})"
         )
+    print("in-process CPU per list request (ASGI app only, time.process_time):")
+    print(f"{'stored':>7} {'storage':>8} {'first us':>9} {'middle us':>10}")
+    cpu: dict[tuple[int, str], dict[str, float]] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-emulator-cpu-") as tmp:
+        for count in sizes:
+            for storage in ("memory", "--state"):
+                state = Path(tmp) / f"cpu-{count}.sqlite" if storage == "--state" else None
+                cpu[count, storage] = c = app_cpu_us(count, state)
+                print(f"{count:>7} {storage:>8} {c['first']:>9.0f} {c['middle']:>10.0f}")
     for page in ("first", "middle"):
-        small, large = results[min(sizes), "memory"][page], results[largest, "memory"][page]
+        small, large = cpu[min(sizes), "memory"][page], cpu[largest, "memory"][page]
         print(
-            f"{page} page, memory: {min(sizes)} stored / {largest} stored = {small / large:.2f}x "
-            "(about 1.0x when a page costs O(page))"
+            f"{page} page CPU, memory: {largest} stored / {min(sizes)} stored = "
+            f"{large / small:.2f}x (about 1.0x when a page costs O(page))"
         )
+        ratio = cpu[largest, "--state"][page] / cpu[largest, "memory"][page]
+        print(f"{page} page CPU at {largest}: --state / memory = {ratio:.2f}x")
 
 
 if __name__ == "__main__":
