@@ -163,6 +163,13 @@ def test_details_only_in_the_emulator_header(kis: Kis) -> None:
     assert "99999999" in r.headers["X-Emulator-Detail"]
 
 
+def test_fault_codes_are_in_the_code_table() -> None:
+    from stock_manager.emulator.faults import GATEWAY_ERROR_TEXT
+
+    for code, text in GATEWAY_ERROR_TEXT.items():
+        assert MESSAGES[code].text == text
+
+
 def test_code_table_has_a_source_for_every_code(kis: Kis) -> None:
     codes = kis.http.get("/_emulator/codes").json()
     assert {c["code"] for c in codes} == set(MESSAGES)

@@ -78,7 +78,11 @@ Decisions where KIS is silent or uncertain (every code, its HTTP status and its 
 * Faults: connection resets are real TCP resets (SO_LINGER 0 + abort) under uvicorn; under
   ``httpx.ASGITransport`` the app raises ``httpx.RemoteProtocolError`` (reset) or
   ``httpx.ReadTimeout`` (hang) instead. ``hang`` holds the connection ``seconds`` and then
-  resets it; with ``commit=True`` the state change is applied before hanging.
+  resets it; with ``commit=True`` the state change is applied before hanging. ``late_commit``
+  answers nothing and applies the change ``seconds`` later (under ``ASGITransport`` the client
+  gets ``httpx.ReadTimeout`` at once); ``gateway_error`` answers EGW00001/00002/00301/00302 and
+  ``http_error`` a JSON or HTML 5xx, each with or without the change committed (see
+  :mod:`stock_manager.emulator.faults`).
 """
 
 from stock_manager.emulator.app import Emulator, create_app

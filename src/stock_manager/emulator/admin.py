@@ -100,6 +100,7 @@ async def _route(emu: Emulator, request: Request) -> tuple[int, Any]:
                 commit=bool(d.get("commit", False)),
                 status=int(d.get("status", 500)),
                 body=str(d.get("body", "json")),
+                code=str(d.get("code", "EGW00002")),
             )
             return 201, fault.doc()
         return 200, [f.doc() for f in emu.faults.list()]

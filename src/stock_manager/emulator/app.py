@@ -28,7 +28,7 @@ from stock_manager.emulator import admin
 from stock_manager.emulator.clock import EmulatorClock
 from stock_manager.emulator.config import KST, NEW_KEY_LIMIT_PER_S, AppKey, EmulatorConfig
 from stock_manager.emulator.endpoints import BY_PATH, Endpoint
-from stock_manager.emulator.faults import Fault, FaultRegistry
+from stock_manager.emulator.faults import Fault, FaultRegistry, gateway_error_body
 from stock_manager.emulator.gateway import (
     RateLimiter,
     Reject,
@@ -186,6 +186,9 @@ class Emulator:
             return
         fault = self.faults.take(path, ep.name, tr_id)
         raw = await request.body() if method == "POST" else b""
+        if fault is not None and fault.kind == "late_commit":
+            await self._late_commit(fault, receive, ep, headers, request, raw, tr_id)
+            return
         if fault is not None and await self._pre_fault(fault, scope, receive, send, ep, tr_id):
             return
         status, body, extra = self._process(ep, headers, request, raw)
@@ -406,15 +409,10 @@ class Emulator:
             self._log(method, ep.path, ep.name, tr_id, 0, None, kind)
             await self._hang(receive, fault.seconds)
             return True
-        if kind == "http_error":
-            if fault.body == "html":
-                html = HTML_ERROR.format(status=fault.status).encode()
-                await send_bytes(send, fault.status, html, content_type=HTML_TYPE)
-                self._log(method, ep.path, ep.name, tr_id, fault.status, None, kind)
-            else:
-                _, body = envelope("EGW00002")
-                await _send_json(scope, receive, send, fault.status, dumps(body), {})
-                self._log(method, ep.path, ep.name, tr_id, fault.status, body, kind)
+        if kind in ("http_error", "gateway_error") and fault.commit:
+            return False  # answered after the state change (_post_fault)
+        if kind in ("http_error", "gateway_error"):
+            await self._error_reply(fault, scope, receive, send, ep, tr_id)
             return True
         if kind == "rate_limit":
             status, body = envelope("EGW00201")
@@ -448,11 +446,59 @@ class Emulator:
             await send_bytes(send, 200, cut)
             self._log(method, ep.path, ep.name, tr_id, 200, body, kind)
             return True
+        if kind in ("http_error", "gateway_error"):  # commit=True: state already applied
+            await self._error_reply(fault, scope, receive, send, ep, tr_id)
+            return True
         if kind == "hang":  # commit=True: state already applied
             self._log(method, ep.path, ep.name, tr_id, 0, body, kind)
             await self._hang(receive, fault.seconds)
             return True
         return False
+
+    async def _error_reply(
+        self, fault: Fault, scope: Scope, receive: Receive, send: Send, ep: Endpoint, tr_id: str
+    ) -> None:
+        """Answer an ``http_error`` (JSON or HTML) or ``gateway_error`` fault."""
+        method = scope["method"]
+        if fault.kind == "http_error" and fault.body == "html":
+            html = HTML_ERROR.format(status=fault.status).encode()
+            await send_bytes(send, fault.status, html, content_type=HTML_TYPE)
+            self._log(method, ep.path, ep.name, tr_id, fault.status, None, fault.kind)
+            return
+        if fault.kind == "gateway_error":
+            status, body = 500, gateway_error_body(fault.code)
+        else:
+            status, body = fault.status, envelope("EGW00002")[1]
+        await _send_json(scope, receive, send, status, dumps(body), {})
+        self._log(method, ep.path, ep.name, tr_id, status, body, fault.kind)
+
+    async def _late_commit(
+        self,
+        fault: Fault,
+        receive: Receive,
+        ep: Endpoint,
+        headers: Headers,
+        request: Request,
+        raw: bytes,
+        tr_id: str,
+    ) -> None:
+        """No answer; the change is committed ``fault.seconds`` later (see ``faults``)."""
+        self._log(ep.method, ep.path, ep.name, tr_id, 0, None, fault.kind)
+
+        def commit() -> None:
+            self._process(ep, headers, request, raw)
+
+        if _transport(receive) is None:
+            # ASGITransport has no read timeout: the caller's timeout "fires" now, and the
+            # request is still processed later, as a slow KIS would.
+            asyncio.get_running_loop().call_later(fault.seconds, commit)
+            raise httpx.ReadTimeout("emulated: no reply within the read timeout")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + fault.seconds
+        while not self.stopping and loop.time() < deadline:
+            await asyncio.sleep(min(0.02, max(0.0, deadline - loop.time())))
+        commit()
+        await self._drop(receive)
 
     async def _hang(self, receive: Receive, seconds: float) -> None:
         """Hold the connection without answering, then drop it.

@@ -52,6 +52,7 @@ _TABLE: tuple[Message, ...] = (
     Message("KIOK0560", "조회할 내용이 없습니다", 200, "0", "spec-example", "no rows"),
     Message("APBK0013", "주문 전송 완료 되었습니다.", 200, "0", "spec-example"),
     # --- gateway (HTTP 500, before any business logic) ---
+    Message("EGW00001", "일시적인 오류가 발생했습니다.", 500, "1", "spec", "gateway_error fault"),
     Message("EGW00002", "서버 에러가 발생하였습니다.", 500, "1", "spec"),
     Message("EGW00101", "유효하지 않은 요청입니다.", 500, "1", "spec"),
     Message("EGW00102", "AppKey는 필수입니다.", 500, "1", "spec"),
@@ -64,6 +65,22 @@ _TABLE: tuple[Message, ...] = (
     Message("EGW00131", "유효하지 않은 hashkey입니다.", 500, "1", "spec"),
     Message("EGW00133", "접근토큰 발급 잠시 후 다시 시도하세요(1분당 1회)", 403, "1", "spec"),
     Message("EGW00201", "초당 거래건수를 초과하였습니다.", 500, "1", "spec"),
+    Message(
+        "EGW00301",
+        "연결시간이 초과되었습니다. 이전 거래를 확인하세요.",
+        500,
+        "1",
+        "spec",
+        "gateway_error fault; KIS: check the previous transaction before resending",
+    ),
+    Message(
+        "EGW00302",
+        "거래시간이 초과되었습니다. 이전 거래를 확인하세요.",
+        500,
+        "1",
+        "spec",
+        "gateway_error fault; KIS: check the previous transaction before resending",
+    ),
     Message("EGW00205", "credentials_type이 유효하지 않습니다.(Bearer)", 500, "1", "spec"),
     Message("EGW00208", "고객유형(custtype)이 유효하지 않습니다.", 500, "1", "spec"),
     Message(

@@ -291,3 +291,48 @@ def test_context_manager_closes_http(make_client: Factory) -> None:
     with client as c:
         assert c is client
     assert client._http.is_closed
+
+
+# --- finding 3: the journal is published only once it is built ---------------------------------
+def test_fresh_client_journal_is_never_seen_half_opened(make_client: Factory) -> None:
+    # Before: the first thread marked the journal opened before building it; every other
+    # thread got None meanwhile and sent its order POST unjournaled.
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    client = make_client()
+    gate = threading.Barrier(8)
+
+    def grab() -> object:
+        gate.wait()
+        return client.journal
+
+    with ThreadPoolExecutor(8) as pool:
+        seen = list(pool.map(lambda _: grab(), range(8)))
+    assert all(j is not None for j in seen)
+    assert len({id(j) for j in seen}) == 1
+
+
+def test_every_order_post_is_marked_sent_before_it_leaves(
+    make_client: Factory, fake: FakeKIS
+) -> None:
+    client = make_client()
+    seen: list[object] = []
+
+    def on_api(request: httpx.Request) -> None:
+        # At the moment the server sees the POST, its journal entry says it was sent.
+        assert client.journal is not None
+        (entry,) = client.journal.pending()
+        seen.append(entry.sent_at)
+
+    fake.on_api = on_api
+    client.make_request("POST", RESV, ORDER_PARAMS)
+    assert len(seen) == 1 and seen[0] is not None
+
+
+# --- finding 5: no secret in the repr of a prepared call -----------------------------------------
+def test_prepared_call_repr_masks_the_account(make_client: Factory) -> None:
+    client = make_client(journal=False)
+    call = client.prepare("POST", RESV, ORDER_PARAMS)
+    assert CANO not in repr(call) and CANO not in str(call)
+    assert "12****78" in repr(call)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import random
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -111,6 +112,17 @@ class PreparedCall:
     tr_cont: str = ""
     extra_headers: dict[str, str] = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        # params carry CANO and extra headers may carry credentials: show them masked.
+        return (
+            f"PreparedCall(method={self.method!r}, path={self.path!r}, tr_id={self.tr_id!r},"
+            f" params={mask_body(self.params)!r}, is_order={self.is_order!r},"
+            f" intent={self.intent!r}, tr_cont={self.tr_cont!r},"
+            f" extra_headers={mask_headers(self.extra_headers.items())!r})"
+        )
+
+    __str__ = __repr__
+
     @property
     def api_name(self) -> str:
         """The API's Korean name, or its path when the catalog does not know it."""
@@ -165,6 +177,9 @@ class _Core:
         )
         self._journal: OrderJournal | None = journal
         self._journal_opened = journal is not None
+        # Guards the lazy opening: the journal is published only once fully built, so no
+        # thread can see "opened" while the journal is still None and send unjournaled.
+        self._journal_lock = threading.Lock()
         self.send_count = 0
         SECRET_FILTER.add(config.kis_app_secret.get_secret_value())
         if config.kis_account_no:
@@ -174,19 +189,23 @@ class _Core:
     @property
     def journal(self) -> OrderJournal | None:
         """The order journal (opened on first use), or ``None`` when switched off."""
-        if not self._journal_opened:
-            self._journal_opened = True
-            if self.config.journal:
-                self._journal = OrderJournal(self.config.effective_journal_path)
-                stale = self._journal.needs_reconcile()
-                if stale:
-                    # A previous run died mid-request, or its outcome was unknown: say so once.
-                    log.warning(
-                        "%d order request(s) in the journal have an unknown outcome (ids %s);"
-                        " reconcile them: stock-manager resv reconcile --pending",
-                        len(stale),
-                        ", ".join(str(e.id) for e in stale[:10]),
-                    )
+        if self._journal_opened:  # fast path; set only after _journal is assigned
+            return self._journal
+        with self._journal_lock:
+            if not self._journal_opened:
+                if self.config.journal:
+                    journal = OrderJournal(self.config.effective_journal_path)
+                    stale = journal.needs_reconcile()
+                    if stale:
+                        # A previous run died mid-request, or its outcome is unknown: say so.
+                        log.warning(
+                            "%d order request(s) in the journal have an unknown outcome"
+                            " (ids %s); reconcile them: stock-manager resv reconcile --pending",
+                            len(stale),
+                            ", ".join(str(e.id) for e in stale[:10]),
+                        )
+                    self._journal = journal
+                self._journal_opened = True
         return self._journal
 
     # --- preparing ----------------------------------------------------------------------------
@@ -343,7 +362,7 @@ class _Core:
         )
         stage = ["prepare"]
         try:
-            response = yield from self._retry_flow(call, stage)
+            response = yield from self._retry_flow(call, stage, journal, entry_id)
         except KISError as exc:
             exc.journal_id = entry_id
             if isinstance(exc, KISNotSentError) or stage[0] != "send":
@@ -385,7 +404,13 @@ class _Core:
         )
         return dataclasses.replace(response, journal_id=entry_id)
 
-    def _retry_flow(self, call: PreparedCall, stage: list[str] | None = None) -> Flow[KISResponse]:
+    def _retry_flow(
+        self,
+        call: PreparedCall,
+        stage: list[str] | None = None,
+        journal: OrderJournal | None = None,
+        entry_id: int = 0,
+    ) -> Flow[KISResponse]:
         # ``stage[0]`` tells the journal whether the latest failure happened while the API
         # request itself was out ("send") or before it (token, hashkey, limiter: "prepare").
         stage = stage if stage is not None else ["prepare"]
@@ -401,8 +426,12 @@ class _Core:
             delay = self.limiter.reserve()
             if delay > 0:
                 yield Sleep(delay)
+            request = self.build(call, token, hashkey)
+            if journal is not None:
+                # Committed before the first byte: reconcile's settle window starts here.
+                journal.mark_sent(entry_id)
             stage[0] = "send"
-            result: SendResult = yield Send(self.build(call, token, hashkey))
+            result: SendResult = yield Send(request)
             self.send_count += 1
             decision = self.classify(call, result)
             self._log(call, result, decision, attempt)
