@@ -135,8 +135,11 @@ def test_calendar_unit_rules() -> None:
     assert not cal.is_late(date(2026, 1, 5))
     assert cal.next_open(date(2026, 12, 30)) == date(2027, 1, 4)
     assert cal.is_banking_day(date(2026, 12, 31)) and not cal.is_open(date(2026, 12, 31))
-    assert cal.inside_window(at("2026-12-01T10:00:00")) == at("2026-12-01T18:00:00")
+    assert cal.inside_window(at("2026-12-01T10:00:00")) == at("2026-12-01T15:45:00")
+    assert cal.inside_window(at("2026-11-19T10:00:00")) == at("2026-11-19T16:45:00")  # 수능
     assert cal.inside_window(at("2026-12-01T20:00:00")) == at("2026-12-01T20:00:00")
+    assert cal.inside_window(at("2026-12-01T23:50:00")) == at("2026-12-02T00:15:00")
+    assert cal.inside_window(at("2026-12-02T00:05:00")) == at("2026-12-02T00:15:00")
     assert parse_days("2026-12-02, 20261203") == (date(2026, 12, 2), date(2026, 12, 3))
     assert parse_instant("2026-12-01T16:00+09:00") == at("2026-12-01T16:00:00")
     assert parse_instant("2026-12-01T16:00") == at("2026-12-01T16:00:00")  # naive = KST

@@ -39,8 +39,8 @@ def demo(
     from stock_manager.emulator import EmulatorConfig, run_emulator
     from stock_manager.emulator.krx_calendar import start_inside_window
 
-    # The emulator enforces KIS's reservation window; start its clock inside it (same date,
-    # 18:00 KST when needed) so the demo works at any hour.
+    # The emulator enforces KIS's reservation window; start its clock where it next opens
+    # (15:45 KST the same day when needed) so the demo works at any hour.
     config = EmulatorConfig.demo(start_at=start_inside_window())
     with (
         tempfile.TemporaryDirectory(prefix="stock-manager-demo-") as tmp,

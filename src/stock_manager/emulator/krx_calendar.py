@@ -63,7 +63,7 @@ BLACKOUT_END = time(0, 10)
 WINDOW_START = time(15, 40)
 WINDOW_END = time(7, 30)
 LATE_SHIFT = timedelta(hours=1)
-SAFE_INSIDE = time(18, 0)
+REOPEN_AFTER_BLACKOUT = time(0, 15)
 # How many days one chk-holiday answer covers (the spec example returns 24).
 HOLIDAY_PAGE_DAYS = 24
 
@@ -164,17 +164,24 @@ class KrxCalendar:
         return None
 
     def inside_window(self, now: datetime) -> datetime:
-        """``now`` if reservations are accepted then, else 18:00 KST of the same date.
+        """``now`` if reservations are accepted then, else 5 minutes after the window reopens.
 
-        18:00 lies inside the window on every kind of day (open, late, closed) and keeps the
-        calendar date, so a client computing dates from its own wall clock agrees with the
-        emulator. Used by the demo and the pytest fixture to start the clock where
-        reservations work, whatever the hour.
+        Always at or after ``now``: a client whose own clock reads ``now`` then sees every
+        receipt time after its send time (reconciliation looks for receipts after the send).
+        On an open day's daytime that is 15:45 (16:45 on a late day) of the same date; in the
+        23:40-00:10 blackout it is 00:15. Used by the demo and the pytest fixture to start the
+        clock where reservations work, whatever the hour.
         """
         now = now.astimezone(KST)
         if self.window_refusal(now) is None:
             return now
-        return datetime.combine(now.date(), SAFE_INSIDE, KST)
+        t, d = now.time(), now.date()
+        if t >= BLACKOUT_START:
+            return datetime.combine(d + timedelta(days=1), REOPEN_AFTER_BLACKOUT, KST)
+        if t < BLACKOUT_END:
+            return datetime.combine(d, REOPEN_AFTER_BLACKOUT, KST)
+        start = self.window_times(d)[1]
+        return datetime.combine(d, start, KST) + timedelta(minutes=5)
 
 
 def start_inside_window(closed: Iterable[date] = (), late: Iterable[date] = ()) -> datetime:
