@@ -543,3 +543,10 @@ def _wait_until(st: State, due: Any, unknown: int) -> None:
     left = (due - datetime.now(UTC)).total_seconds()
     st.warn(f"{unknown} outcome(s) not known yet; checking again at {_kst(due)}")
     time.sleep(min(C.RECONCILE_POLL_MAX_S, max(0.2, left)))
+
+
+# --- reservation manager (report, the order a reservation became, plan/apply) ------------------
+# The commands live in cli/manager.py; they are registered here so that they sit under 'resv'.
+from . import manager as _manager  # noqa: E402
+
+_manager.register(app)

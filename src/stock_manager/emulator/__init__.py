@@ -19,7 +19,8 @@ Public surface::
 
 Served: ``POST /oauth2/tokenP``, ``POST /oauth2/revokeP``, ``POST /uapi/hashkey``, the three
 reservation APIs (CTSC0008U place, CTSC0009U/CTSC0013U cancel/modify, CTSC0004R list), minimal
-ordinary-order APIs (TTTC0013U/VTTC0013U modify/cancel, TTTC0084R revisable list) and
+ordinary-order APIs (TTTC0013U/VTTC0013U modify/cancel, TTTC0084R revisable list,
+TTTC0081R/CTSC9215R daily orders and fills: :mod:`stock_manager.emulator.orders`) and
 국내휴장일조회 (CTCA0903R, from the emulator's KRX calendar). Any other ``/uapi/...`` path
 answers HTTP 501 ``EMU00501`` ("not emulated"). Admin API under ``/_emulator/`` (see
 :mod:`stock_manager.emulator.admin`); pytest fixture ``kis_emulator``

@@ -44,6 +44,7 @@ from stock_manager.emulator.handlers import Ctx, RawRows, Reply, process_day
 from stock_manager.emulator.krx_calendar import KrxCalendar
 from stock_manager.emulator.messages import MESSAGES, envelope, pad_msg
 from stock_manager.emulator.openapi import build_openapi
+from stock_manager.emulator.orders import fill_order  # also serves inquire-daily-ccld
 from stock_manager.emulator.requestlog import RequestLog, RequestRecord
 from stock_manager.emulator.routes import HANDLERS
 from stock_manager.emulator.state import EmulatorState, Token
@@ -121,6 +122,10 @@ class Emulator:
             return key.rate_limit
         base = self.limiter.limit
         return min(base, NEW_KEY_LIMIT_PER_S) if key.new_key and base > 0 else base
+
+    def fill_order(self, odno: str, qty: int, price: int | None = None) -> dict[str, Any]:
+        """Fill more of an open ordinary order now (see :func:`orders.fill_order`)."""
+        return fill_order(self.state, odno, qty, price).doc()
 
     @property
     def token_issuances(self) -> int:

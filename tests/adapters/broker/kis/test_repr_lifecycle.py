@@ -92,8 +92,12 @@ def test_no_secret_in_any_repr_or_str_of_a_lifecycle(tmp_path: Path) -> None:
         seqs = [resv.place_reservation("005930", 1 + i, 70000).seq for i in range(22)]
         receipt = resv.place_reservation("000660", 3, 180000, side="buy")
         seen.append(receipt)
-        call = client.prepare("POST", "/uapi/domestic-stock/v1/trading/order-resv", {"CANO": cano})
-        seen += [call, client.describe("GET", PATH_LIST, {"CANO": cano, "ACNT_PRDT_CD": "01"})]
+        order = {"CANO": cano, "ACNT_PRDT_CD": "01", "PDNO": "005930", "ORD_QTY": "1"}
+        order |= {"ORD_UNPR": "70000", "SLL_BUY_DVSN_CD": "02", "ORD_DVSN_CD": "00"}
+        order |= {"ORD_OBJT_CBLC_DVSN_CD": "10"}  # every required field (the client checks)
+        call = client.prepare("POST", "/uapi/domestic-stock/v1/trading/order-resv", order)
+        listing = resv._p.list_params(None, None, None, None, None, "all", True)
+        seen += [call, client.describe("GET", PATH_LIST, listing)]
         seen.append(resv.describe_place("005930", 1, 70000))
         seen.append(resv.describe_modify(seqs[0], price=1000))
         seen.append(resv.describe_cancel(seqs[0]))

@@ -68,6 +68,9 @@ RECONCILE_CLOCK_SLACK_S: Final = 30.0
 RECONCILE_SETTLE_S: Final = 30.0
 # ``resv reconcile --wait``: longest single sleep between two checks.
 RECONCILE_POLL_MAX_S: Final = 10.0
+# Manager (plan/apply): a place that is not in the book yet is only judged "never arrived" once
+# this long has passed since it was sent (the list may lag the order desk).
+MANAGER_PLACE_SETTLE_S: Final = 60.0
 BULK_CANCEL_CONCURRENCY: Final = 4  # enough to keep 20/s busy at ~200 ms latency
 
 # --- headers ----------------------------------------------------------------------------------

@@ -48,6 +48,7 @@ from ..errors import (
 )
 from ..masking import mask_body
 from ..response import KISResponse
+from ..tr_ids import CATALOG
 from .models import (
     KST,
     OrderChanges,
@@ -78,10 +79,11 @@ __all__ = [
 
 log = logging.getLogger("stock_manager.kis.reservations")
 
-PATH_PLACE = "/uapi/domestic-stock/v1/trading/order-resv"
-PATH_RVSECNCL = "/uapi/domestic-stock/v1/trading/order-resv-rvsecncl"
-PATH_LIST = "/uapi/domestic-stock/v1/trading/order-resv-ccnl"
 _API_ID = {"place": "v1_국내주식-017", "change": "v1_국내주식-018,019", "list": "v1_국내주식-020"}
+# Paths, TR_IDs and field rules come from the API catalog (generated from the KIS spec).
+PATH_PLACE = CATALOG[_API_ID["place"]].path
+PATH_RVSECNCL = CATALOG[_API_ID["change"]].path
+PATH_LIST = CATALOG[_API_ID["list"]].path
 _LOOKBACK = timedelta(days=C.RESERVATION_LOOKBACK_DAYS)
 _LOOKAHEAD = timedelta(days=C.RESERVATION_LOOKAHEAD_DAYS)
 _CLOCK_SLACK = timedelta(seconds=C.RECONCILE_CLOCK_SLACK_S)
@@ -192,7 +194,7 @@ class _Plans:
 
     def guard(self, api: str) -> None:
         """Refuse real-only APIs in paper mode before anything else happens."""
-        if self.client.is_paper_trading:
+        if self.client.is_paper_trading and not CATALOG[_API_ID[api]].paper_supported:
             raise PaperTradingNotSupportedError(
                 f"reservation orders are real-trading only (KIS: 모의투자 미지원, {_API_ID[api]});"
                 " try them safely against the local emulator: stock-manager emulator serve"
