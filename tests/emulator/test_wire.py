@@ -92,7 +92,9 @@ def _requests_for_every_endpoint(emu: ServedEmulator, kis: Kis) -> list[tuple[st
                 out.append((ep.name, raw_request(emu, "POST", ep.path, headers, good)))
                 out.append((ep.name, raw_request(emu, "POST", ep.path, headers, b"{}")))
             else:
-                path = f"{ep.path}?{urlencode(queries[ep.name])}"
+                # Endpoints added later (other modules) get at least the account query.
+                query = queries.get(ep.name, {"CANO": kis.cano, "ACNT_PRDT_CD": kis.prdt})
+                path = f"{ep.path}?{urlencode(query)}"
                 out.append((ep.name, raw_request(emu, "GET", path, headers)))
                 out.append((ep.name, raw_request(emu, "GET", ep.path, headers)))
         # gateway error (no token)
