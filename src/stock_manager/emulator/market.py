@@ -11,13 +11,10 @@ tests set through the admin API:
 | POST | /_emulator/market/quote | ``{"symbol","price","upper"?,"lower"?,"base"?,"tick"?,"etf"?}`` |
 | POST | /_emulator/market/holding | ``{"account"?,"symbol","qty","avg_price"?}`` |
 | POST | /_emulator/market/cash | ``{"account"?,"cash"}`` |
-| POST | /_emulator/market/holiday | ``{"date": "2026-12-02", "open": false}`` (ad-hoc closure) |
 | DELETE | /_emulator/market | forget everything |
 
-It also serves 국내휴장일조회 (chk-holiday, CTCA0903R, real only) — a minimal stand-in, used
-only when the endpoint table has no chk-holiday of its own (the emulator-core calendar
-supersedes it): 24 days from ``BASS_DT``, ``opnd_yn`` from ``holidays``' XKRX calendar plus
-the admin overrides.
+Closed days (and chk-holiday) belong to the emulator's KRX calendar (``krx_calendar.py``,
+``/_emulator/calendar``).
 
 On the processing day (:meth:`Market.rejections`) a due reservation is rejected, with a
 ``rjct_rson2`` text, when the data the test set says KIS would reject it: price off the tick,
@@ -34,7 +31,7 @@ from __future__ import annotations
 import threading
 import weakref
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from stock_manager.emulator.config import EmulatorConfig
@@ -126,7 +123,6 @@ class Market:
         self.quotes: dict[str, Quote] = {}
         self.holdings: dict[str, dict[str, tuple[int, int]]] = {}  # account -> sym -> (qty, avg)
         self.cash: dict[str, int] = {}
-        self.day_overrides: dict[date, bool] = {}  # date -> open?
 
     # --- set-up -------------------------------------------------------------------------
     def set_quote(
@@ -176,7 +172,6 @@ class Market:
             self.quotes.clear()
             self.holdings.clear()
             self.cash.clear()
-            self.day_overrides.clear()
 
     def snapshot(self) -> dict[str, Any]:
         """Everything, JSON-ready."""
@@ -261,41 +256,6 @@ class Market:
         if q is None:
             q = Quote(symbol, 10_000, 10_000, *next_band(10_000)[::-1], 10)
         status, body = envelope("KIOK0460", output=q.output())
-        return status, body, {}
-
-    def is_open(self, d: date) -> bool:
-        """Whether the emulated KRX trades on ``d`` (weekends, XKRX holidays, overrides)."""
-        if d in self.day_overrides:
-            return self.day_overrides[d]
-        if d.weekday() >= 5:
-            return False
-        import holidays  # loaded on the first chk-holiday call only
-
-        return d not in holidays.financial_holidays("XKRX", years=d.year)
-
-    def chk_holiday(self, ctx: Ctx) -> Reply:
-        """GET chk-holiday: 24 consecutive days from ``BASS_DT`` (KIS's observed horizon)."""
-        raw = str(ctx.data.get("BASS_DT", "")).strip()
-        try:
-            start = datetime.strptime(raw, "%Y%m%d").date()
-        except ValueError:
-            raise reject("APBK8016", "BASS_DT") from None
-        rows = []
-        for i in range(24):
-            d = start + timedelta(days=i)
-            opened = self.is_open(d)
-            weekend = d.weekday() >= 5
-            rows.append(
-                {
-                    "bass_dt": d.strftime("%Y%m%d"),
-                    "wday_dvsn_cd": f"{(d.isoweekday() % 7) + 1:02d}",  # 01 Sun ... 07 Sat
-                    "bzdy_yn": "N" if weekend else ("Y" if opened else "N"),
-                    "tr_day_yn": "Y",
-                    "opnd_yn": "Y" if opened else "N",
-                    "sttl_day_yn": "Y" if opened else "N",
-                }
-            )
-        status, body = envelope("KIOK0460", ctx_area_nk="", ctx_area_fk="", output=rows)
         return status, body, {}
 
     def inquire_psbl_order(self, ctx: Ctx) -> Reply:
@@ -417,7 +377,6 @@ HANDLERS: dict[str, Any] = {
     "inquire-psbl-order": _handler("inquire_psbl_order"),
     "inquire-psbl-sell": _handler("inquire_psbl_sell"),
     "inquire-balance": _handler("inquire_balance"),
-    "chk-holiday": _handler("chk_holiday"),
 }
 
 _ACCOUNT = (Field("CANO", "종합계좌번호", 8, True), Field("ACNT_PRDT_CD", "계좌상품코드", 2, True))
@@ -438,19 +397,6 @@ def market_endpoints() -> tuple[Endpoint, ...]:
             request=(
                 Field("FID_COND_MRKT_DIV_CODE", "조건 시장 분류 코드", 2, True),
                 Field("FID_INPUT_ISCD", "입력 종목코드", 12, True),
-            ),
-        ),
-        Endpoint(
-            "chk-holiday",
-            "GET",
-            f"{QUOTATIONS}/chk-holiday",
-            "국내휴장일조회",
-            tr_ids={"CTCA0903R": "real"},
-            request_in="query",
-            request=(
-                Field("BASS_DT", "기준일자", 8, True),
-                Field("CTX_AREA_NK", "연속조회키", 20),
-                Field("CTX_AREA_FK", "연속조회검색조건", 20),
             ),
         ),
         Endpoint(
@@ -516,11 +462,6 @@ async def admin(
     if path == "/market/holding" and method == "POST":
         m.set_holding(account, str(d["symbol"]), int(d["qty"]), int(d.get("avg_price", 0)))
         return 200, m.snapshot()["holdings"]
-    if path == "/market/holiday" and method == "POST":
-        day = date.fromisoformat(str(d["date"]))
-        with m.lock:
-            m.day_overrides[day] = bool(d.get("open", False))
-        return 200, {"date": day.isoformat(), "open": m.day_overrides[day]}
     if path == "/market/cash" and method == "POST":
         m.set_cash(account, int(d["cash"]))
         return 200, {"account": account, "cash": m.cash[account]}

@@ -189,7 +189,7 @@ def test_kis_announced_closure_moves_the_end_date(
     import httpx
 
     with httpx.Client(base_url=frozen_emu.base_url) as http:
-        http.post("/_emulator/market/holiday", json={"date": "2026-12-04", "open": False})
+        http.post("/_emulator/calendar", json={"closed": ["2026-12-04"]})
     clock = lambda: at("2026-11-25 18:00")  # noqa: E731
     with KISRestClient(make_config(frozen_emu, tmp_path)) as c:
         receipt = Reservations(c, clock=clock).place_reservation(
