@@ -111,7 +111,7 @@ def test_sellable_query_is_real_only(paper: tuple[ServedEmulator, Kis]) -> None:
         params={**account(kis), "PDNO": "005930"},
         headers=kis.headers("TTTC8408R"),
     )
-    assert r.json()["msg_cd"] == "EGW00213"
+    assert r.json()["msg_cd"] == "EGW02006"
 
 
 @pytest.mark.parametrize(
@@ -167,7 +167,8 @@ def test_emulator_rules_match_krx() -> None:
 
 
 def test_chk_holiday_answers_24_days_with_opnd_yn(kis: Kis) -> None:
-    admin(kis, "holiday", date="2026-12-02", open=False)
+    r = kis.http.post("/_emulator/calendar", json={"closed": ["2026-12-02"]})
+    assert r.status_code == 200, r.text
     r = kis.http.get(
         "/uapi/domestic-stock/v1/quotations/chk-holiday",
         params={"BASS_DT": "20261220", "CTX_AREA_NK": "", "CTX_AREA_FK": ""},
@@ -193,4 +194,4 @@ def test_chk_holiday_is_real_only(paper: tuple[ServedEmulator, Kis]) -> None:
         params={"BASS_DT": "20261201", "CTX_AREA_NK": "", "CTX_AREA_FK": ""},
         headers=kis.headers("CTCA0903R"),
     )
-    assert r.json()["msg_cd"] == "EGW00213"
+    assert r.json()["msg_cd"] == "EGW02006"

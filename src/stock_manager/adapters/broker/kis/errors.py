@@ -95,6 +95,16 @@ KNOWN_CODES: dict[str, CodeInfo] = {
     "EGW00209": CodeInfo("invalid seq_no", "check the seq_no header"),
     "EGW00210": CodeInfo("corporate customers cannot use paper trading", "use real mode"),
     "EGW00213": CodeInfo("not a paper-trading TR", "this API is real-only; use the emulator"),
+    "EGW00215": CodeInfo(
+        "ledger per-second limit exceeded (orders/accounts)", "slow down; retried with back-off"
+    ),
+    "EGW02004": CodeInfo(
+        "a paper-trading key sent to the real host", "set KIS_MODE=paper or use the real key"
+    ),
+    "EGW02006": CodeInfo("not a paper-trading TR", "this API is real-only; use the emulator"),
+    "EGW02007": CodeInfo(
+        "a real-trading key sent to the paper host", "set KIS_MODE=real or use the paper key"
+    ),
     "EGW00301": CodeInfo(
         "connection timed out at KIS", "check the previous transaction before resending"
     ),
@@ -115,7 +125,9 @@ CODE_ALIASES: dict[str, str] = {
 }
 
 TOKEN_CODES = frozenset({"EGW00121", "EGW00122", "EGW00123"})
-RATE_LIMIT_CODES = frozenset({"EGW00201"})
+# EGW00215 is the ledger's own per-second refusal: like EGW00201 it is refused before
+# processing, so it waits and retries (orders included) instead of failing the caller.
+RATE_LIMIT_CODES = frozenset({"EGW00201", "EGW00215"})
 # Gateway codes that mean "processing state unknown": never resend an order on them.
 UNCERTAIN_CODES = frozenset({"EGW00001", "EGW00002", "EGW00202", "EGW00203", "EGW00300"})
 UNCERTAIN_CODES |= {"EGW00301", "EGW00302"}

@@ -154,7 +154,7 @@ def test_window_rejection_from_the_server_is_a_window_error(
         with pytest.raises(ReservationWindowError) as info:
             r.place_reservation("005930", 1, 70000)
     assert info.value.starts == "15:40" and info.value.ends == "07:30"
-    assert info.value.msg_cd == "APBK8013"
+    assert info.value.msg_cd == "KIER3672"
 
 
 def test_csat_day_window_is_shifted() -> None:
