@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from filelock import FileLock
 from pydantic import SecretStr
 
 from . import constants as C
@@ -66,6 +65,10 @@ class _IssueLock:
     """Thread lock + inter-process file lock, taken together."""
 
     def __init__(self, path: Path) -> None:
+        # Imported here: the lock is made only when a token must be issued, never when the
+        # cached one is used (most start-ups; filelock costs ~4 ms to import, issue #14).
+        from filelock import FileLock
+
         self._thread = threading.Lock()
         # thread_local=False: the async client takes the lock in a worker thread and releases it
         # in the event-loop thread.
@@ -132,6 +135,15 @@ class TokenManager:
         """
         tok = self._usable(self._token, rejected)
         if tok:
+            return tok
+        # _write_file replaces the cache file atomically, so it can be read without the lock:
+        # a fresh process with a valid cached token (most commands) never takes the lock nor
+        # imports filelock (start-up, issue #14). The read is repeated under the lock below.
+        from_file = self._read_file()
+        tok = self._usable(from_file, rejected)
+        if tok:
+            self._token = from_file
+            SECRET_FILTER.add(tok)
             return tok
         lock = self._get_lock()
         yield Acquire(lock)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import random
+import ssl
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
@@ -757,6 +758,18 @@ class _ClientBase:
             pool=c.pool_timeout,
         )
 
+    def _verify(self) -> ssl.SSLContext | bool:
+        """httpx's ``verify``: the default (certifi's CAs) for an ``https`` base URL.
+
+        For a plain ``http`` base URL (an emulator) no TLS is ever negotiated, and loading the
+        CA bundle would cost ~20 ms of every command's start-up (issue #14). That case gets a
+        context that verifies certificates but trusts no authority, so any TLS connection made
+        by mistake fails closed instead of open.
+        """
+        if self.config.effective_base_url.lower().startswith("http://"):
+            return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        return True
+
     @property
     def base_url(self) -> str:
         """The host requests go to."""
@@ -844,7 +857,9 @@ class KISRestClient(_ClientBase):
         )
         self._sleep = sleep
         self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(transport=transport, timeout=self._timeout())
+        self._http = http_client or httpx.Client(
+            transport=transport, timeout=self._timeout(), verify=self._verify()
+        )
 
     def make_request(
         self,
@@ -962,7 +977,9 @@ class AsyncKISRestClient(_ClientBase):
 
         self._sleep = sleep or asyncio.sleep
         self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(transport=transport, timeout=self._timeout())
+        self._http = http_client or httpx.AsyncClient(
+            transport=transport, timeout=self._timeout(), verify=self._verify()
+        )
 
     async def make_request(
         self,
