@@ -46,8 +46,10 @@ def evening() -> datetime:
 class EmulatorProcess:
     """``python -m stock_manager.emulator --no-rate-limit`` on 127.0.0.1, port picked free."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: datetime | None = None) -> None:
+        """``clock``: where the emulator's clock starts (``--clock``); default the real time."""
         self.base_url = ""
+        self._clock = clock
         self._proc: subprocess.Popen[str] | None = None
 
     def __enter__(self) -> Self:
@@ -65,6 +67,7 @@ class EmulatorProcess:
                 APP_SECRET,
                 "--account",
                 ACCOUNT,
+                *(["--clock", self._clock.isoformat()] if self._clock else []),
             ],
             stdout=subprocess.PIPE,
             text=True,

@@ -5,7 +5,8 @@ Run: ``.venv/bin/python bench/bench_cli_startup.py [--rounds N]``
 The commands are run interleaved (one of each per round, in rotating order) so that machine
 load drifts hit all of them alike; the report gives medians and the ratio to ``python -c pass``.
 Targets (issue #14): every ``--help`` <= 10x; ``resv list`` end to end <= 20x and <= 0.5x the
-same listing done by python-kis in a fresh process. This script prints; it asserts nothing.
+same listing done by KIS's official sample in a fresh process. This script prints; it asserts
+nothing.
 
 Children run with bytecode caching on (``PYTHONDONTWRITEBYTECODE`` dropped), as an installed
 package does; the warm-up run of each command writes the caches.
@@ -25,6 +26,9 @@ Measured:
   typer, as before the fast path
 * python-kis ``resv list`` equivalent   a fresh process that imports python-kis, builds its
   client (token handed over) and prints the same page — when the ``bench`` extra is installed
+* official sample ``chk_order_resv_ccnl.py``  KIS's own example for the same listing (see
+  ``_official_sample.py``: copied at run time from ``--official PATH`` or a git mirror, never
+  kept here), pointed at the emulator, its token handed over in its own cache file
 
 ``tr-id`` and ``api show`` are served without typer, pydantic or httpx; their target is
 ≤ 5x ``python -c pass``.
@@ -44,7 +48,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _emuproc import ACCOUNT, APP_KEY, APP_SECRET, EmulatorProcess, child_env, seed
+from _emuproc import ACCOUNT, APP_KEY, APP_SECRET, EmulatorProcess, child_env, evening, seed
+from _official_sample import prepare as prepare_official
 from stock_manager.adapters.broker.kis import KISRestClient
 from stock_manager.adapters.broker.kis.rate_limit import RateLimiter
 from stock_manager.cli._helptext import HELP
@@ -76,6 +81,7 @@ IMPORT_FLOORS = {
 RESV_LIST = "stock-manager resv list"
 RESV_LIST_TYPER = "stock-manager resv list (typer path)"
 PYKIS_LIST = "python-kis resv list equivalent"
+OFFICIAL_LIST = "official sample chk_order_resv_ccnl.py"
 
 # One CTSC0004R page with python-kis, printed as rows: what `resv list` does, in its idiom.
 _PYKIS_SCRIPT = """
@@ -99,10 +105,12 @@ for row in page.output:
 CATALOG_ONLY = ("stock-manager tr-id v1_국내주식-017", "stock-manager api show v1_국내주식-018,019")
 
 
-def _once(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+def _once(argv: list[str], env: dict[str, str], cwd: Path | None = None) -> tuple[float, float]:
     """Wall seconds and CPU seconds (user + system) of one run."""
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     _, err = proc.communicate()
     wall = time.perf_counter() - start
     if proc.returncode:
@@ -151,12 +159,67 @@ def _pykis_argv(emu: EmulatorProcess, client: KISRestClient, tmp: Path) -> list[
     return [sys.executable, "-c", _PYKIS_SCRIPT, json.dumps(cfg)]
 
 
+def _add_official(
+    source: Path | None,
+    emu: EmulatorProcess,
+    client: KISRestClient,
+    tmp: Path,
+    commands: dict[str, list[str]],
+    envs: dict[str, dict[str, str]],
+    cwds: dict[str, Path],
+) -> str:
+    """Add KIS's official sample (same 20 rows) to ``commands``; say where it came from or
+    why it is left out."""
+    from stock_manager.adapters.broker.kis.reservations import Reservations
+
+    params = Reservations(client)._p.list_params(None, None, None, None, None, "all", False)
+    prepared = prepare_official(
+        source,
+        tmp,
+        base_url=emu.base_url,
+        app_key=APP_KEY,
+        app_secret=APP_SECRET,
+        account=ACCOUNT,
+        token=client.issue_token(),
+        start=params["RSVN_ORD_ORD_DT"],
+        end=params["RSVN_ORD_END_DT"],
+    )
+    if isinstance(prepared, str):
+        return prepared
+    argv, cwd, extra, where = prepared
+    env = child_env(**extra)
+    # Check it lists the same 20 reservations before timing it (a failing sample would time
+    # an error path).
+    out = subprocess.run(
+        [sys.executable, *argv], env=env, cwd=cwd, capture_output=True, text=True, check=False
+    )
+    rows = sum(1 for line in out.stdout.splitlines() if " 005930 " in f" {line} ")
+    if out.returncode or rows != 20:
+        return (
+            f"the sample from {where} did not list the 20 rows (exit {out.returncode},"
+            f" {rows} rows): {out.stdout[-600:]!r} {out.stderr[-1500:]!r}"
+        )
+    commands[OFFICIAL_LIST] = [sys.executable, *argv]
+    envs[OFFICIAL_LIST] = env
+    cwds[OFFICIAL_LIST] = cwd
+    return where
+
+
 def main() -> None:
     """Measure and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15, help="runs of each command")
+    parser.add_argument(
+        "--official",
+        type=Path,
+        help="a checkout (or bare git dir) of koreainvestment/open-trading-api"
+        " (default: the session mirror, if present)",
+    )
     args = parser.parse_args()
-    with EmulatorProcess() as emu, tempfile.TemporaryDirectory() as tmp:
+    cwds: dict[str, Path] = {}
+    official_note = ""
+    # The emulator's clock starts inside the reservation window (17:00 KST), whatever the hour.
+    with EmulatorProcess(clock=evening()) as emu, tempfile.TemporaryDirectory() as tmp:
         token_dir = Path(tmp) / "tokens"
         plain_env = child_env(NO_COLOR="1")
         envs: dict[str, dict[str, str]] = {}
@@ -171,16 +234,19 @@ def main() -> None:
             pykis_argv = _pykis_argv(emu, client, Path(tmp))
             if pykis_argv is not None:
                 commands[PYKIS_LIST] = pykis_argv
+            official_note = _add_official(
+                args.official, emu, client, Path(tmp), commands, envs, cwds
+            )
         names = list(commands)
         for name in names:  # warm the file cache and the bytecode cache once
-            _once(commands[name], envs.get(name, plain_env))
+            _once(commands[name], envs.get(name, plain_env), cwds.get(name))
         times: dict[str, list[float]] = {name: [] for name in names}
         cpu: dict[str, list[float]] = {name: [] for name in names}
         _cpu_of_last_child()  # the children so far are not measured
         for i in range(args.rounds):
             order = names[i % len(names) :] + names[: i % len(names)]
             for name in order:
-                wall, used = _once(commands[name], envs.get(name, plain_env))
+                wall, used = _once(commands[name], envs.get(name, plain_env), cwds.get(name))
                 times[name].append(wall)
                 cpu[name].append(used)
     base = statistics.median(times[names[0]])
@@ -205,10 +271,22 @@ def main() -> None:
         f"every --help <= {ratio(worst):.1f}x python -c pass (worst: {worst}; target 10x);"
         f" {RESV_LIST} = {ratio(RESV_LIST):.1f}x (target 20x)"
     )
+
+    def cpu_ratio(a: str, b: str) -> float:
+        return statistics.median(cpu[a]) / statistics.median(cpu[b])
+
+    if OFFICIAL_LIST in times:
+        print(
+            f"{RESV_LIST} / {OFFICIAL_LIST} = {ratio(RESV_LIST) / ratio(OFFICIAL_LIST):.2f}x"
+            f" (CPU {cpu_ratio(RESV_LIST, OFFICIAL_LIST):.2f}x; target 0.5x)"
+            f" [official sample from {official_note}]"
+        )
+    else:
+        print(f"official sample not measured: {official_note}")
     if PYKIS_LIST in times:
         print(
             f"{RESV_LIST} / {PYKIS_LIST} = {ratio(RESV_LIST) / ratio(PYKIS_LIST):.2f}x"
-            " (target 0.5x of the official sample's; python-kis stands in for it)"
+            f" (CPU {cpu_ratio(RESV_LIST, PYKIS_LIST):.2f}x)"
         )
     else:
         print("python-kis not installed (pip install -e '.[bench]'): no comparison")
