@@ -9,6 +9,7 @@ one with ``await``; this is how httpx shares its auth flows between ``Client`` a
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass
@@ -100,16 +101,11 @@ def _drive_sync(flow: Flow[T], client: httpx.Client, sleep: Callable[[float], No
 async def drive_async(
     flow: Flow[T],
     client: httpx.AsyncClient,
-    sleep: Callable[[float], Awaitable[None]] | None = None,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> T:
-    """Run ``flow`` with ``await`` (``sleep`` defaults to ``asyncio.sleep``); blocking locks
-    are taken in a worker thread."""
-    # asyncio is imported here, not at the top: a synchronous command (``resv list``) never
-    # needs it, and importing it costs ~10 ms of every start-up (issue #14).
-    import asyncio
-
+    """Run ``flow`` with ``await``; blocking locks are taken in a worker thread."""
     try:
-        return await _drive_async(flow, client, sleep or asyncio.sleep)
+        return await _drive_async(flow, client, sleep)
     except BaseException:
         flow.close()  # a cancelled task: release locks, journal the interruption
         raise
@@ -141,8 +137,6 @@ async def _drive_async(
 
 
 async def _acquire_in_thread(lock: Lock) -> None:
-    import asyncio
-
     task = asyncio.ensure_future(asyncio.to_thread(lock.acquire))
     try:
         await asyncio.shield(task)

@@ -25,6 +25,7 @@ the journal's clock.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
@@ -1187,8 +1188,6 @@ class AsyncReservations:
                     start, end, symbol=symbol, side=side, status="pending"
                 )
             ]
-        import asyncio  # lazily: the synchronous commands never need it (start-up, issue #14)
-
         gate = asyncio.Semaphore(max(1, self.concurrency))
         total, done = len(targets), 0
         results: dict[str, BulkCancelItem] = {}
