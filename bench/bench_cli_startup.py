@@ -20,7 +20,9 @@ Measured:
 * ``stock-manager api show v1_국내주식-018,019``  an API's spec: loads only the API catalog
 * ``stock-manager resv list``           end to end against the emulator (a child process, rate
   limit off, 20 reservations): config, token from the cache, one page, the table
-* ``import pydantic_settings`` and ``import`` of the KIS reservations library (httpx's CLI left
+* ``stock-manager resv list --json``    the same rows without the table (no rich)
+* ``import pydantic``, ``import pydantic_settings``, ``import`` of rich as ``cli/_render.py``
+  does, and ``import`` of the KIS reservations library (httpx's CLI left
   out, as ``stock-manager`` does): the floor under ``resv list``
 * ``stock-manager resv list (typer path)``  the same with ``STOCK_MANAGER_NO_FAST=1``: through
   typer, as before the fast path
@@ -70,7 +72,13 @@ HELP_COMMANDS = {
 }
 # What `resv list` cannot do without: the floor under its ratio.
 IMPORT_FLOORS = {
+    "python -c 'import pydantic'": [sys.executable, "-c", "from pydantic import BaseModel"],
     "python -c 'import pydantic_settings'": [sys.executable, "-c", "import pydantic_settings"],
+    "python -c 'import <rich, as _render does>'": [
+        sys.executable,
+        "-c",
+        "import rich.cells, rich.console, rich.markup, rich.panel, rich.table, rich.text",
+    ],
     "python -c 'import <KIS reservations library>'": [
         sys.executable,
         "-c",
@@ -80,6 +88,7 @@ IMPORT_FLOORS = {
 }
 RESV_LIST = "stock-manager resv list"
 RESV_LIST_TYPER = "stock-manager resv list (typer path)"
+RESV_LIST_JSON = "stock-manager resv list --json"
 PYKIS_LIST = "python-kis resv list equivalent"
 OFFICIAL_LIST = "official sample chk_order_resv_ccnl.py"
 
@@ -228,6 +237,9 @@ def main() -> None:
             seed(client, 20)
             commands[RESV_LIST] = [*CLI, "resv", "list"]
             envs[RESV_LIST] = emu.env(token_dir)
+            # The same rows without the table: what rich costs.
+            commands[RESV_LIST_JSON] = [*CLI, "resv", "list", "--json"]
+            envs[RESV_LIST_JSON] = emu.env(token_dir)
             # The same through typer, as every command ran before the fast paths.
             commands[RESV_LIST_TYPER] = [*CLI, "resv", "list"]
             envs[RESV_LIST_TYPER] = {**emu.env(token_dir), "STOCK_MANAGER_NO_FAST": "1"}
