@@ -253,17 +253,20 @@ def test_one_minute_rule_counts_issuance_by_another_process(
     assert len(fake.token_requests) == 2
 
 
-def test_http_403_egw00133_is_token_rate_limited(make_client: Factory, fake: FakeKIS) -> None:
-    fake.token_replies.append(
-        httpx.Response(
-            403,
-            json={
-                "error_code": "EGW00133",
-                "error_description": "접근토큰 발급 잠시 후 다시 시도하세요(1분당 1회)",
-            },
-        )
+def _egw00133() -> httpx.Response:
+    return httpx.Response(
+        403,
+        json={
+            "error_code": "EGW00133",
+            "error_description": "접근토큰 발급 잠시 후 다시 시도하세요(1분당 1회)",
+        },
     )
-    client = make_client(journal=False)
+
+
+def test_http_403_egw00133_is_token_rate_limited(make_client: Factory, fake: FakeKIS) -> None:
+    """Beyond ``token_issue_max_wait`` EGW00133 is raised (within it, it waits: below)."""
+    fake.token_replies.append(_egw00133())
+    client = make_client(journal=False, token_issue_max_wait=30)
     with pytest.raises(TokenIssueRateLimitedError) as info:
         client.make_request("GET", RESV_CCNL, {})
     assert info.value.msg_cd == "EGW00133"
