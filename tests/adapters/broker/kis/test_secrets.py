@@ -94,7 +94,7 @@ def test_failures_leak_nothing(
         kis_json(rt_cd="1", msg_cd="APBK0919", msg1="잔고 부족"),
         gateway_error("EGW00103", "유효하지 않은 AppKey입니다."),
     )
-    client = make_client(max_attempts=3, token_issue_max_wait=0)
+    client = make_client(max_attempts=3)
     errors: list[KISError] = []
     with pytest.raises(KISError) as info:
         client.make_request("GET", RESV_CCNL, INQUIRY_PARAMS)
@@ -109,6 +109,7 @@ def test_failures_leak_nothing(
     client.tokens.forget()
     client.tokens.path.unlink()
     client.tokens._last_attempt = None
+    client.tokens._max_wait = 30  # EGW00133 is raised, not waited out, past this
     with pytest.raises(KISError) as info:
         client.make_request("POST", RESV, ORDER_PARAMS)
     errors.append(info.value)

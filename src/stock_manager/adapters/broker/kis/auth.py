@@ -301,6 +301,9 @@ class TokenManager:
         self._file = FileTokenStore(cache_dir, base_url, app_key)
         self._file.on_problem = self._cache_problem
         self._store: TokenStore = store if store is not None else self._file
+        for shared in (store, getattr(store, "fallback", None)):
+            if isinstance(shared, FileTokenStore):
+                shared.on_problem = self._cache_problem
         self.cache_dir = self._file.cache_dir
         #: The file cache (with Redis shared state: this host's copy and fallback).
         self.path = self._file.path
