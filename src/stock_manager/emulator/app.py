@@ -43,7 +43,7 @@ from stock_manager.emulator.gateway import (
 from stock_manager.emulator.handlers import HANDLERS, Ctx, Reply, process_day
 from stock_manager.emulator.messages import MESSAGES, envelope
 from stock_manager.emulator.openapi import build_openapi
-from stock_manager.emulator.requestlog import RequestLog, RequestRecord
+from stock_manager.emulator.requestlog import RequestLog, RequestRecord, stamp_admission
 from stock_manager.emulator.state import EmulatorState, Token
 from stock_manager.emulator.store_sqlite import SqliteStore
 
@@ -200,6 +200,7 @@ class Emulator:
         ts = now.timestamp()
         app_key = check_app_credentials(headers, self.config)
         check_token(headers, self.state, app_key, ts)
+        stamp_admission(ts)  # the instant the rate gate below counts (request log, #9)
         if not self.limiter.allow(app_key, ts):
             raise reject("EGW00201")
         check_custtype(headers, ep)
