@@ -139,3 +139,42 @@ def test_client_waits_for_the_limiter(
     # Sleeping advances the fake clock, so each request waits one 50 ms slot.
     assert sleeps.calls == pytest.approx([0.05, 0.05])
     assert fake.api_count() == 3
+
+
+# --- adaptive limit ---------------------------------------------------------------------------
+def _drive(limiter: RateLimiter, clock: FakeClock, seconds: float, refuse_every: int) -> None:
+    """Send at the limiter's pace for ``seconds``; every ``refuse_every``-th is EGW00201."""
+    end = clock() + seconds
+    n = 0
+    while clock() < end:
+        clock.advance(limiter.reserve())
+        n += 1
+        if refuse_every and n % refuse_every == 0:
+            limiter.penalise(0.05)
+
+
+def test_sustained_egw00201_lowers_the_rate_and_says_so_once(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    limiter = RateLimiter(20, clock=clock, adaptive=True)
+    with caplog.at_level("INFO", "stock_manager.kis.rate_limit"):
+        _drive(limiter, clock, 60, refuse_every=2)  # a new key at 3/s would refuse most
+    assert limiter.rate == 20  # the setting is unchanged ...
+    assert limiter.effective_rate < 20 * 0.7 * 0.7  # ... the pace is not
+    warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1
+    assert "KIS_RATE_LIMIT=3" in warnings[0].getMessage()
+    limiter.set_rate(3)
+    assert limiter.effective_rate == 3
+
+
+def test_occasional_egw00201_does_not_lower_the_rate(clock: FakeClock) -> None:
+    limiter = RateLimiter(20, clock=clock, adaptive=True)
+    _drive(limiter, clock, 60, refuse_every=100)  # 1 %: jitter, not a lower limit
+    assert limiter.effective_rate == 20
+
+
+def test_plain_limiters_do_not_adapt(clock: FakeClock) -> None:
+    limiter = RateLimiter(20, clock=clock)
+    _drive(limiter, clock, 30, refuse_every=2)
+    assert limiter.effective_rate == 20

@@ -407,9 +407,7 @@ class TokenManager:
         try:
             token = self._token or self._read_store()
             self._token = None
-            last = max(
-                [t for t in (token and token.issued_at, self._last_issue()) if t] or [0.0]
-            )
+            last = max([t for t in (token and token.issued_at, self._last_issue()) if t] or [0.0])
             self._store.forget(last or None)
             if token is None:
                 return False
