@@ -18,7 +18,41 @@ import typer
 from ._errors import EXIT_USAGE, CLIError
 from ._runtime import State, config_file, emit_json, is_kis_host, state_of
 
-__all__ = ["config_app", "emulator_app", "journal", "token_app", "tr_id"]
+__all__ = [
+    "config_app",
+    "emulator_app",
+    "journal",
+    "show_sharing_warnings",
+    "token_app",
+    "tr_id",
+]
+
+# Library warnings no command shows in its own words: waiting out KIS's token minute, a token
+# cache path that cannot be used, Redis lost or back, the rate lowered after EGW00201 (#9).
+_SHOWN_LOGGERS = (
+    "stock_manager.kis.auth",
+    "stock_manager.kis.shared_state",
+    "stock_manager.kis.rate_limit",
+)
+
+
+def show_sharing_warnings() -> None:
+    """Print those loggers' warnings on stderr as ``warning: ...`` (secrets scrubbed)."""
+    import logging
+    import sys
+
+    from stock_manager.adapters.broker.kis.masking import SECRET_FILTER
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(logging.Formatter("warning: %(message)s"))
+    handler.addFilter(SECRET_FILTER)
+    for name in _SHOWN_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(getattr(h, "_stock_manager_cli", False) for h in logger.handlers):
+            handler._stock_manager_cli = True  # type: ignore[attr-defined]
+            logger.addHandler(handler)
+
 
 _CONTEXT = {"help_option_names": ["-h", "--help"]}
 JsonOpt = Annotated[bool, typer.Option("--json", help="JSON on stdout.")]
@@ -86,12 +120,15 @@ def token_status(ctx: typer.Context, json_: JsonOpt = False) -> None:
     st = state_of(ctx, json=json_)
     config = st.config()
     from stock_manager.adapters.broker.kis.auth import TokenManager
+    from stock_manager.adapters.broker.kis.shared_state import open_shared_state
 
+    shared = open_shared_state(config)  # a Redis that does not answer: KISConfigError, exit 2
     tokens = TokenManager(
         base_url=config.effective_base_url,
         app_key=config.kis_app_key,
         app_secret=config.kis_app_secret,
         cache_dir=config.token_cache_dir,
+        store=shared.tokens,
     )
     token = tokens.cached()
     now = datetime.now().astimezone()
@@ -104,6 +141,7 @@ def token_status(ctx: typer.Context, json_: JsonOpt = False) -> None:
         "app_key": config.masked_app_key,
         "base_url": config.effective_base_url,
         "cache_file": str(tokens.path),
+        "shared_state": shared.description,
     }
     if token is not None:
         info["issued_at"] = datetime.fromtimestamp(token.issued_at).astimezone().isoformat()
@@ -130,6 +168,7 @@ def token_status(ctx: typer.Context, json_: JsonOpt = False) -> None:
     table.add_row("app key", info["app_key"])
     table.add_row("host", info["base_url"])
     table.add_row("cache file", info["cache_file"])
+    table.add_row("shared via", info["shared_state"])
     st.out.print(table)
 
 
@@ -236,6 +275,7 @@ def config_check(ctx: typer.Context, json_: JsonOpt = False) -> None:
             check.warnings.append(
                 "mode is paper: KIS offers no reservation orders in paper trading"
             )
+        _shared_state_check(config, settings, check)
     ok = not check.problems
     if st.json:
         emit_json(
@@ -245,6 +285,40 @@ def config_check(ctx: typer.Context, json_: JsonOpt = False) -> None:
         _print_check(st, ok, check, settings)
     if not ok:
         raise typer.Exit(EXIT_USAGE)
+
+
+def _shared_state_check(config: Any, settings: dict[str, Any], check: _Check) -> None:
+    """Token cache usable? Shared state reachable? Rate right for a new key? (issue #9)"""
+    from stock_manager.adapters.broker.kis import KISConfigError
+    from stock_manager.adapters.broker.kis import constants as C
+    from stock_manager.adapters.broker.kis.auth import TokenManager
+
+    settings["shared_state"] = config.shared_state_display
+    try:
+        TokenManager(
+            base_url=config.effective_base_url,
+            app_key=config.kis_app_key,
+            app_secret=config.kis_app_secret,
+            cache_dir=config.token_cache_dir,
+        ).check_cache()
+    except KISConfigError as exc:
+        check.problems.append(str(exc))
+    if config.shared_state_url:
+        from stock_manager.adapters.broker.kis.shared_state import open_shared_state
+
+        try:
+            settings["shared_state"] = open_shared_state(config).description + " (reachable)"
+        except KISConfigError as exc:
+            check.problems.append(str(exc))
+    if not config.is_paper and config.effective_rate_limit > C.NEW_KEY_REQUESTS_PER_SECOND:
+        check.warnings.append(
+            f"a new app key (issued since 2026-04-03) is limited to"
+            f" {C.NEW_KEY_REQUESTS_PER_SECOND:.0f} requests/s for its first"
+            f" {C.NEW_KEY_LIMITED_DAYS} days (KIS notice 2026-03-20): for those days set"
+            f" KIS_RATE_LIMIT={C.NEW_KEY_REQUESTS_PER_SECOND:.0f} (or rate_limit ="
+            f" {C.NEW_KEY_REQUESTS_PER_SECOND:.0f} in the profile); without it the client lowers"
+            f" its rate by itself after sustained EGW00201 answers, losing a few requests first"
+        )
 
 
 def _file_permissions(path: Path, check: _Check) -> None:

@@ -1,5 +1,8 @@
 """A real ``redis-server`` for tests: started on a free 127.0.0.1 port, stopped afterwards.
 
+Import the fixtures where they are used: ``from ._redis import own_redis_fixture,
+redis_server_fixture, redis_session_fixture``.
+
 Without ``redis-server`` on PATH the tests that use it skip, saying how to install it; with
 ``CI=true`` a missing server is a failure (CI installs it: ``.ci/run``).
 """
@@ -79,25 +82,26 @@ def _exe() -> str:
     return exe
 
 
-@pytest.fixture(scope="session")
-def _redis_session() -> Iterator[RedisServer]:
+@pytest.fixture(scope="session", name="redis_session")
+def redis_session_fixture() -> Iterator[RedisServer]:
+    """One Redis for the whole session."""
     server = RedisServer(_exe(), _free_port())
     server.start()
     yield server
     server.kill()
 
 
-@pytest.fixture
-def redis_server(_redis_session: RedisServer) -> RedisServer:
+@pytest.fixture(name="redis_server")
+def redis_server_fixture(redis_session: RedisServer) -> RedisServer:
     """The session's Redis, emptied before the test (restarted first if a test killed it)."""
-    if _redis_session.proc is None or _redis_session.proc.poll() is not None:
-        _redis_session.start()
-    _redis_session.client().flushall()
-    return _redis_session
+    if redis_session.proc is None or redis_session.proc.poll() is not None:
+        redis_session.start()
+    redis_session.client().flushall()
+    return redis_session
 
 
-@pytest.fixture
-def own_redis() -> Iterator[RedisServer]:
+@pytest.fixture(name="own_redis")
+def own_redis_fixture() -> Iterator[RedisServer]:
     """A Redis of the test's own, for tests that kill and restart it."""
     server = RedisServer(_exe(), _free_port())
     server.start()

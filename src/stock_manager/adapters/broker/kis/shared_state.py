@@ -70,7 +70,7 @@ from urllib.parse import urlsplit
 from . import constants as C
 from .auth import FileTokenStore, Token, TokenStore, key_digest
 from .errors import KISConfigError
-from .masking import mask_key
+from .masking import SECRET_FILTER, mask_key
 from .rate_limit import Budget
 
 if TYPE_CHECKING:
@@ -96,6 +96,8 @@ class FileBudget:
         self._fd: int | None = None
         self._pid = 0
         self._filelock: Any = None
+        self._broken: OSError | None = None
+        self._memory_tat = 0.0
 
     def _open(self) -> int:
         if self._fd is None or self._pid != os.getpid():  # a forked child needs its own fd
@@ -110,7 +112,22 @@ class FileBudget:
 
     def _update(self, step: Any) -> Any:
         with self._lock:
-            fd = self._open()
+            if self._broken is not None:
+                return self._in_memory(step)
+            try:
+                fd = self._open()
+            except OSError as exc:
+                # A path that cannot hold the file (a file where the folder goes, ...): this
+                # process keeps its own budget rather than failing every request.
+                self._broken = exc
+                log.warning(
+                    "rate budget file %s cannot be used (%s: %s): this process paces itself"
+                    " alone; fix the token cache folder to share the budget",
+                    self.path,
+                    type(exc).__name__,
+                    exc,
+                )
+                return self._in_memory(step)
             if fcntl is not None:
                 fcntl.flock(fd, fcntl.LOCK_EX)
             else:  # pragma: no cover - Windows
@@ -129,6 +146,11 @@ class FileBudget:
                     fcntl.flock(fd, fcntl.LOCK_UN)
                 else:  # pragma: no cover - Windows
                     self._filelock.release()
+
+    def _in_memory(self, step: Any) -> Any:
+        now = time.time()
+        self._memory_tat, result = step(self._memory_tat, now)
+        return result
 
     def reserve(self, interval: float, tolerance: float, not_before: float = 0.0) -> float:
         """Book a slot no earlier than wall time ``not_before``; return the wait for it."""
@@ -217,6 +239,9 @@ class RedisConnection:
                 " pip install 'stock-manager[redis]'"
             ) from None
         self.display = redis_display(url)
+        password = urlsplit(url).password
+        if password:
+            SECRET_FILTER.add(password)  # redis-py or a user's handler might echo the URL
         self.errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
         # No client-side retries: a lost server must be noticed in about a second, not after
         # several reconnect attempts while callers wait.
