@@ -302,7 +302,7 @@ class RedisConnection:
         with self._lock:
             was_down, self.up = not self.up, True
         if was_down:
-            log.warning("shared state: Redis at %s is back; using it again", self.display)
+            log.info("shared state: Redis at %s is back; using it again", self.display)
         return True
 
 
@@ -338,7 +338,7 @@ class RedisBudget:
     def _fallback_interval(self, interval: float) -> float:
         return interval * max(1, self._hosts) / C.REDIS_FALLBACK_SHARE
 
-    def _fall(self, exc: BaseException, interval: float) -> None:
+    def _enter_fallback(self) -> None:
         now = time.time()
         with self._lock:
             if not self._in_fallback:
@@ -347,6 +347,9 @@ class RedisBudget:
                 # last reply: count the time since then as booked too.
                 unseen = min(now - self._last_ok, C.REDIS_RETURN_GRACE_S)
                 self._floor = max(self._horizon, now) + unseen
+
+    def _fall(self, exc: BaseException, interval: float) -> None:
+        self._enter_fallback()
         rate = 1.0 / self._fallback_interval(interval)
         self._conn.lost(
             exc,
@@ -388,6 +391,8 @@ class RedisBudget:
                     local = self._fallback.reserve(self._fallback_interval(interval), tolerance)
                     wait = max(wait, local)
                 return wait
+        else:
+            self._enter_fallback()  # the token store may have noticed the loss first
         return self._fallback.reserve(
             self._fallback_interval(interval), tolerance, not_before=self._floor
         )
