@@ -178,3 +178,36 @@ def test_plain_limiters_do_not_adapt(clock: FakeClock) -> None:
     limiter = RateLimiter(20, clock=clock)
     _drive(limiter, clock, 30, refuse_every=2)
     assert limiter.effective_rate == 20
+
+
+# --- the send-log check right before sending --------------------------------------------------
+def test_admit_holds_actual_sends_to_the_limit_in_any_window(clock: FakeClock) -> None:
+    limiter = RateLimiter(20, clock=clock)
+    # Twenty paced slots, but the threads all woke up late and now send together:
+    assert [limiter.admit() for _ in range(20)] == [0.0] * 20
+    wait = limiter.admit()  # the 21st would make 21 in a second at KIS
+    assert wait == pytest.approx(1.0 + C.RATE_WINDOW_MARGIN_S)
+    clock.advance(wait)
+    assert limiter.admit() == 0.0
+
+
+def test_admit_costs_nothing_when_sends_are_on_time(clock: FakeClock) -> None:
+    limiter = RateLimiter(20, clock=clock)  # 51 ms apart: 20 of them span 1.02 s > 1.015 s
+    for _ in range(100):
+        clock.advance(limiter.reserve())
+        assert limiter.admit() == 0.0
+
+
+def test_client_waits_for_a_crowded_window(
+    make_client: Callable[..., KISRestClient],
+    fake: FakeKIS,
+    clock: FakeClock,
+    sleeps: SleepRecorder,
+) -> None:
+    limiter = RateLimiter(2, margin=0, burst=2, clock=clock)  # a burst of 2 fits in 0.5 s
+    client = make_client(journal=False, limiter=limiter)
+    for _ in range(3):
+        client.make_request("GET", RESV_CCNL, {})
+    # The third is paced at 0.5 s, then held until 1.015 s after the first actual send.
+    assert sum(sleeps.calls) == pytest.approx(1.0 + C.RATE_WINDOW_MARGIN_S)
+    assert fake.api_count() == 3

@@ -35,53 +35,52 @@ from .conftest import make_config
 INTERVAL = 1 / 20 + C.RATE_LIMIT_MARGIN_S
 
 
-def _slots(budget: FileBudget | RedisBudget, n: int) -> list[float]:
-    """Absolute send times of ``n`` reservations (wall clock)."""
-    out = []
-    for _ in range(n):
-        wait = budget.reserve(INTERVAL, 0.0)
-        out.append(time.time() + wait)
-    return out
+T = 1_800_000_000.0  # a fixed "now": every booking sees the same clock reading
 
 
-def _assert_spaced(times: list[float], interval: float, slack: float) -> None:
-    gaps = [b - a for a, b in itertools.pairwise(sorted(times))]
-    assert min(gaps) >= interval - slack, min(gaps)
+def _fixed() -> float:
+    return T
+
+
+def _assert_slots(waits: list[float], interval: float) -> None:
+    """Bookings made at one instant get the slots 0, 1, 2, ... intervals ahead, each once."""
+    assert sorted(waits) == pytest.approx([k * interval for k in range(len(waits))], abs=1e-4)
+
+
+def _book_in_threads(budgets: list[FileBudget], each: int) -> list[float]:
+    waits: list[float] = []
+    lock = threading.Lock()
+
+    def run(budget: FileBudget) -> None:
+        got = [budget.reserve(INTERVAL, 0.0) for _ in range(each)]
+        with lock:
+            waits.extend(got)
+
+    threads = [threading.Thread(target=run, args=(b,)) for b in budgets]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return waits
 
 
 # --- file backend -----------------------------------------------------------------------------
 def test_file_budget_is_private_and_shared_by_two_handles(tmp_path: Path) -> None:
     path = tmp_path / "tokens" / "budget-x.bin"
-    a, b = FileBudget(path), FileBudget(path)  # two open file descriptions, as two processes
-    times: list[float] = []
-    lock = threading.Lock()
-
-    def run(budget: FileBudget) -> None:
-        got = _slots(budget, 20)
-        with lock:
-            times.extend(got)
-
-    threads = [threading.Thread(target=run, args=(b_,)) for b_ in (a, b, a, b)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len(times) == 80
-    # Slots are booked one interval apart whoever books them (slack: time.time() readings).
-    _assert_spaced(times, INTERVAL, slack=0.005)
+    # two open file descriptions, as two processes have
+    a, b = FileBudget(path, clock=_fixed), FileBudget(path, clock=_fixed)
+    waits = _book_in_threads([a, b, a, b], each=20)
+    _assert_slots(waits, INTERVAL)
     assert path.stat().st_mode & 0o777 == 0o600
 
 
 _BOOKER = textwrap.dedent(
     """
-    import json, sys, time
+    import json, sys
     from stock_manager.adapters.broker.kis.shared_state import FileBudget
-    budget = FileBudget(sys.argv[1])
+    budget = FileBudget(sys.argv[1], clock=lambda: float(sys.argv[4]))
     sys.stdin.readline()
-    out = []
-    for _ in range(int(sys.argv[2])):
-        out.append(time.time() + budget.reserve(float(sys.argv[3]), 0.0))
-    print(json.dumps(out))
+    print(json.dumps([budget.reserve(float(sys.argv[3]), 0.0) for _ in range(int(sys.argv[2]))]))
     """
 )
 
@@ -90,7 +89,7 @@ def test_file_budget_across_processes(tmp_path: Path) -> None:
     path = tmp_path / "budget.bin"
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", _BOOKER, str(path), "15", str(INTERVAL)],
+            [sys.executable, "-c", _BOOKER, str(path), "15", str(INTERVAL), str(T)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -101,43 +100,21 @@ def test_file_budget_across_processes(tmp_path: Path) -> None:
         assert p.stdin is not None
         p.stdin.write("go\n")
         p.stdin.flush()
-    times = [t for p in procs for t in json.loads(p.communicate(timeout=60)[0])]
-    assert len(times) == 60
-    _assert_spaced(times, INTERVAL, slack=0.005)
+    waits = [w for p in procs for w in json.loads(p.communicate(timeout=60)[0])]
+    _assert_slots(waits, INTERVAL)  # 60 distinct slots: no booking was lost or doubled
 
 
-_HOLDER = textwrap.dedent(
-    """
-    import fcntl, os, sys, time
-    fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)
-    fcntl.flock(fd, fcntl.LOCK_EX)
-    print("held", flush=True)
-    time.sleep(60)
-    """
-)
-
-
-def test_a_killed_holder_does_not_block_the_budget(tmp_path: Path) -> None:
-    path = tmp_path / "budget.bin"
-    holder = subprocess.Popen(
-        [sys.executable, "-c", _HOLDER, str(path)], stdout=subprocess.PIPE, text=True
-    )
-    assert holder.stdout is not None
-    assert holder.stdout.readline().strip() == "held"
-    done = threading.Event()
-    budget = FileBudget(path)
-
-    def book() -> None:
-        budget.reserve(INTERVAL, 0.0)
-        done.set()
-
-    thread = threading.Thread(target=book)
-    thread.start()
-    assert not done.wait(0.3)  # blocked by the live holder ...
-    holder.kill()  # ... which dies holding the lock
-    holder.wait()
-    assert done.wait(10)  # the kernel released it
-    thread.join()
+def test_file_budget_send_log_holds_the_window(tmp_path: Path) -> None:
+    now = [T]
+    budget = FileBudget(tmp_path / "b.bin", clock=lambda: now[0])
+    other = FileBudget(tmp_path / "b.bin", clock=lambda: now[0])
+    for i in range(20):
+        now[0] = T + i * 0.01  # 20 sends within 0.2 s (late wake-ups crowd together)
+        assert (budget if i % 2 else other).admit(20, 1.015) == 0.0
+    now[0] = T + 0.5
+    assert budget.admit(20, 1.015) == pytest.approx(0.515)  # the 21st waits for the 1st
+    now[0] = T + 1.016
+    assert other.admit(20, 1.015) == 0.0
 
 
 def test_clients_of_one_key_share_the_file_budget(tmp_path: Path, fake: FakeKIS) -> None:
@@ -167,22 +144,31 @@ def test_redis_budget_spaces_two_hosts(tmp_path: Path, redis_server: RedisServer
         RedisBudget(conn, "t:ns", f"host{i}", FileBudget(tmp_path / f"h{i}" / "b.bin"))
         for i in range(2)
     ]
-    times: list[float] = []
+    slots: list[float] = []
     lock = threading.Lock()
 
     def run(budget: RedisBudget) -> None:
-        got = _slots(budget, 15)
+        got = [float(budget.reserve_in_redis(INTERVAL, 0.0)[3]) for _ in range(15)]
         with lock:
-            times.extend(got)
+            slots.extend(got)
 
     threads = [threading.Thread(target=run, args=(h,)) for h in hosts * 2]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert len(times) == 60
-    _assert_spaced(times, INTERVAL, slack=0.005)
-    assert hosts[0].hosts == 2
+    assert len(slots) == 60
+    gaps = [b - a for a, b in itertools.pairwise(sorted(slots))]
+    assert min(gaps) >= INTERVAL - 2e-6  # server-clock slots: never closer than the interval
+    assert hosts[0].reserve_in_redis(INTERVAL, 0.0)[2] == 2  # both hosts seen
+
+
+def test_redis_send_log_holds_the_window(redis_server: RedisServer, tmp_path: Path) -> None:
+    conn = RedisConnection(redis_server.url)
+    budget = RedisBudget(conn, "t:ns", "h", FileBudget(tmp_path / "b.bin"))
+    assert [budget.admit(3, 60.0) for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert 59.0 < budget.admit(3, 60.0) <= 60.0  # the 4th within the window must wait
+    assert redis_server.client().llen("t:ns:sent") == 3
 
 
 def test_redis_keys_are_hashed_and_hold_no_secret(
@@ -197,9 +183,13 @@ def test_redis_keys_are_hashed_and_hold_no_secret(
     digest = key_digest(config.effective_base_url, APP_KEY)
     assert keys
     assert all(k.startswith(f"{C.REDIS_KEY_PREFIX}:{digest}:") for k in keys)
-    dump = json.dumps(
-        {k: (r.get(k) if r.type(k) == "string" else r.zrange(k, 0, -1)) for k in keys}
-    )
+    values: dict[str, object] = {}
+    for k in keys:
+        kind = r.type(k)
+        values[k] = {"string": r.get, "list": r.lrange, "zset": r.zrange}[kind](
+            *([k] if kind == "string" else [k, 0, -1])
+        )
+    dump = json.dumps(values)
     assert APP_KEY not in dump
     assert APP_SECRET not in dump
     token = json.loads(r.get(f"{C.REDIS_KEY_PREFIX}:{digest}:token"))
@@ -333,7 +323,8 @@ def test_redis_lost_mid_run_falls_back_with_one_warning_and_returns(
     tmp_path: Path, own_redis: RedisServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     conn = RedisConnection(own_redis.url)
-    budget = RedisBudget(conn, "t:ns", "host-a", FileBudget(tmp_path / "b.bin"))
+    fallback = FileBudget(tmp_path / "b.bin", clock=_fixed)
+    budget = RedisBudget(conn, "t:ns", "host-a", fallback)
     other = RedisBudget(conn, "t:ns", "host-b", FileBudget(tmp_path / "other.bin"))
     budget.reserve(INTERVAL, 0.0)
     other.reserve(INTERVAL, 0.0)
@@ -341,19 +332,22 @@ def test_redis_lost_mid_run_falls_back_with_one_warning_and_returns(
     assert budget.hosts == 2
     own_redis.kill()
     caplog.set_level(logging.INFO, "stock_manager.kis.shared_state")
-    times = _slots(budget, 8)
+    waits = [budget.reserve(INTERVAL, 0.0) for _ in range(8)]
     lost = [r for r in caplog.records if "lost Redis" in r.getMessage()]
     assert len(lost) == 1  # one warning for the whole outage
+    assert lost[0].levelname == "WARNING"
     assert "127.0.0.1" in lost[0].getMessage()
     assert not conn.up
-    # Locally, at 90 % of half the rate: never more than the limit with the other host.
+    # This host alone, at 90 % of half the rate: with the other host, under the limit.
     fallback_interval = INTERVAL * 2 / C.REDIS_FALLBACK_SHARE
-    _assert_spaced(times, fallback_interval, slack=0.005)
+    gaps = [b - a for a, b in itertools.pairwise(waits)]
+    assert gaps == pytest.approx([fallback_interval] * 7, abs=1e-4)
     own_redis.start()
     time.sleep(C.REDIS_PROBE_INTERVAL_S + 0.1)
     budget.reserve(INTERVAL, 0.0)
     assert conn.up
     assert any("is back" in r.getMessage() for r in caplog.records)
+    assert len([r for r in caplog.records if r.levelname == "WARNING"]) == 1
     assert own_redis.client().exists("t:ns:tat")
 
 

@@ -409,6 +409,8 @@ class _Core:
             delay = self.limiter.reserve()
             if delay > 0:
                 yield Sleep(delay)
+            while (late := self.limiter.admit()) > 0:  # woke late: others' sends crowd in
+                yield Sleep(late)
             stage[0] = "send"
             result: SendResult = yield Send(self.build(call, token, hashkey))
             self.send_count += 1

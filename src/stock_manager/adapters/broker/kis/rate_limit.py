@@ -47,13 +47,18 @@ class Budget(Protocol):
     """Where the theoretical arrival time (TAT) of the next request lives.
 
     ``reserve`` books one slot ``interval`` seconds after the previous one and returns how long
-    the caller must wait for it; ``penalise`` pushes every later slot back by ``seconds``.
+    the caller must wait for it; ``penalise`` pushes every later slot back by ``seconds``;
+    ``admit`` is the check right before sending: ``0.0`` means "go now" (the send is logged),
+    a positive value means ``count`` sends already happened within ``window``: wait that long
+    and ask again.
     Implementations are atomic across every user of the budget (threads, processes, hosts).
     """
 
     def reserve(self, interval: float, tolerance: float) -> float: ...
 
     def penalise(self, seconds: float) -> None: ...
+
+    def admit(self, count: int, window: float) -> float: ...
 
 
 class MemoryBudget:
@@ -62,6 +67,7 @@ class MemoryBudget:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._tat = 0.0
+        self._sent: deque[float] = deque()
         self._lock = threading.Lock()
 
     def reserve(self, interval: float, tolerance: float) -> float:
@@ -77,6 +83,20 @@ class MemoryBudget:
         """Push every later slot back."""
         with self._lock:
             self._tat = max(self._tat, self._clock()) + seconds
+
+    def admit(self, count: int, window: float) -> float:
+        """``0.0`` and log the send, or how long until fewer than ``count`` sent in ``window``."""
+        with self._lock:
+            now = self._clock()
+            sent = self._sent
+            if len(sent) >= count:
+                oldest = sent[-count]
+                if now - oldest < window:
+                    return float(oldest + window - now)
+            sent.append(now)
+            while len(sent) > C.RATE_WINDOW_MAX_COUNT:
+                sent.popleft()
+            return 0.0
 
 
 class RateLimiter:
@@ -141,6 +161,17 @@ class RateLimiter:
             if self._adaptive:
                 self._observe(refused=False)
         return self._budget.reserve(interval, tolerance)
+
+    def admit(self) -> float:
+        """Right before sending: ``0.0`` = send now; else wait that long and call again.
+
+        Holds the *actual* sends to ``floor(rate)`` in any ``1 s + RATE_WINDOW_MARGIN_S``, which
+        the paced slots of :meth:`reserve` alone cannot promise when threads wake up late.
+        """
+        count = int(self._effective)
+        if count < 1 or count > C.RATE_WINDOW_MAX_COUNT:
+            return 0.0  # below 1/s the pacing is the window; far above, nothing to protect
+        return self._budget.admit(count, 1.0 + C.RATE_WINDOW_MARGIN_S)
 
     def penalise(self, seconds: float) -> None:
         """Push every later slot back, e.g. after the server said EGW00201."""

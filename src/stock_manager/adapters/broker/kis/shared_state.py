@@ -61,7 +61,7 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -71,7 +71,7 @@ from . import constants as C
 from .auth import FileTokenStore, Token, TokenStore, key_digest
 from .errors import KISConfigError
 from .masking import SECRET_FILTER, mask_key
-from .rate_limit import Budget
+from .rate_limit import Budget, MemoryBudget
 
 if TYPE_CHECKING:
     from .config import KISConfig
@@ -90,14 +90,16 @@ log = logging.getLogger("stock_manager.kis.shared_state")
 class FileBudget:
     """GCRA state in a private file, shared by every process of the host that uses it."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
         self.path = Path(path)
+        self._clock = clock  # wall time: every process of the host reads the same clock
         self._lock = threading.Lock()
         self._fd: int | None = None
         self._pid = 0
         self._filelock: Any = None
         self._broken: OSError | None = None
         self._memory_tat = 0.0
+        self._memory = MemoryBudget(clock)
 
     def _open(self) -> int:
         if self._fd is None or self._pid != os.getpid():  # a forked child needs its own fd
@@ -110,10 +112,10 @@ class FileBudget:
                 self._filelock = FileLock(str(self.path) + ".lock", thread_local=False)
         return self._fd
 
-    def _update(self, step: Any) -> Any:
+    def _update(self, step: Any, *args: Any) -> Any:
         with self._lock:
             if self._broken is not None:
-                return self._in_memory(step)
+                return self._in_memory(step, *args)
             try:
                 fd = self._open()
             except OSError as exc:
@@ -127,15 +129,17 @@ class FileBudget:
                     type(exc).__name__,
                     exc,
                 )
-                return self._in_memory(step)
+                return self._in_memory(step, *args)
             if fcntl is not None:
                 fcntl.flock(fd, fcntl.LOCK_EX)
             else:  # pragma: no cover - Windows
                 self._filelock.acquire()
             try:
+                if step is None:  # the send-log check (admit)
+                    return self._admit_locked(fd, *args)
                 raw = os.pread(fd, 8, 0)
                 tat = struct.unpack("<d", raw)[0] if len(raw) == 8 else 0.0
-                now = time.time()
+                now = self._clock()
                 if not math.isfinite(tat) or tat > now + C.SHARED_BUDGET_MAX_AHEAD_S:
                     tat = 0.0  # garbage, or the wall clock stepped back a long way
                 new_tat, result = step(tat, now)
@@ -147,10 +151,32 @@ class FileBudget:
                 else:  # pragma: no cover - Windows
                     self._filelock.release()
 
-    def _in_memory(self, step: Any) -> Any:
-        now = time.time()
+    def _in_memory(self, step: Any, *args: Any) -> Any:
+        if step is None:
+            return self._memory.admit(*args)
+        now = self._clock()
         self._memory_tat, result = step(self._memory_tat, now)
         return result
+
+    # Layout after the 8-byte TAT: the index of the next log entry (8 bytes), then a ring of
+    # RATE_WINDOW_MAX_COUNT send times (8 bytes each).
+    def _admit_locked(self, fd: int, count: int, window: float) -> float:
+        size = C.RATE_WINDOW_MAX_COUNT
+        raw = os.pread(fd, 8 + 8 * size, 8)
+        if len(raw) < 8 + 8 * size:
+            raw = raw.ljust(8 + 8 * size, b"\0")
+        index = struct.unpack_from("<q", raw, 0)[0] % size
+        now = self._clock()
+        oldest = struct.unpack_from("<d", raw, 8 + 8 * ((index - count) % size))[0]
+        if math.isfinite(oldest) and now - window < oldest <= now + window:
+            return float(oldest + window - now)
+        os.pwrite(fd, struct.pack("<q", index + 1), 8)
+        os.pwrite(fd, struct.pack("<d", now), 16 + 8 * index)
+        return 0.0
+
+    def admit(self, count: int, window: float) -> float:
+        """``0.0`` and log the send, or the wait until fewer than ``count`` sent in ``window``."""
+        return float(self._update(None, min(count, C.RATE_WINDOW_MAX_COUNT), window))
 
     def reserve(self, interval: float, tolerance: float, not_before: float = 0.0) -> float:
         """Book a slot no earlier than wall time ``not_before``; return the wait for it."""
@@ -179,8 +205,8 @@ class FileBudget:
 
 # --- Redis backend ----------------------------------------------------------------------------
 # KEYS[1] the TAT, KEYS[2] the hosts seen; ARGV: interval, tolerance, not_before (seconds from
-# now), host id, host TTL. Returns {wait, booked ahead, hosts} as strings (Lua numbers would be
-# truncated to integers on the way out).
+# now), host id, host TTL. Returns {wait, booked ahead, hosts, the slot in server time} (numbers
+# as strings: Lua numbers would be truncated to integers on the way out).
 _RESERVE_LUA = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
@@ -197,7 +223,7 @@ redis.call('ZADD', KEYS[2], now, ARGV[4])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[5]))
 redis.call('PEXPIRE', KEYS[2], math.ceil(tonumber(ARGV[5]) * 1000) + 60000)
 return {string.format('%.6f', wait), string.format('%.6f', new_tat - now),
-        redis.call('ZCARD', KEYS[2])}
+        redis.call('ZCARD', KEYS[2]), string.format('%.6f', tat)}
 """
 _PENALISE_LUA = """
 local t = redis.call('TIME')
@@ -208,6 +234,22 @@ local new_tat = tat + tonumber(ARGV[1])
 redis.call('SET', KEYS[1], string.format('%.6f', new_tat),
            'PX', math.ceil((new_tat - now) * 1000) + 60000)
 return string.format('%.6f', new_tat - now)
+"""
+# The send log: KEYS[1] a list of send times, newest first; ARGV: count, window. Returns the
+# wait as a string ("0" = logged, go).
+_ADMIT_LUA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local count = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local oldest = tonumber(redis.call('LINDEX', KEYS[1], count - 1) or '')
+if oldest and now - oldest < window then
+  return string.format('%.6f', oldest + window - now)
+end
+redis.call('LPUSH', KEYS[1], string.format('%.6f', now))
+redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[3]) - 1)
+redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000) + 60000)
+return '0'
 """
 # Release the issuance lock only if we still hold it (it may have expired and been retaken).
 _UNLOCK_LUA = """
@@ -322,6 +364,8 @@ class RedisBudget:
         self._fallback = fallback
         self._reserve = conn.client.register_script(_RESERVE_LUA)
         self._penalise = conn.client.register_script(_PENALISE_LUA)
+        self._admit = conn.client.register_script(_ADMIT_LUA)
+        self._sent_key = f"{namespace}:sent"
         self._lock = threading.Lock()
         self._hosts = 1
         self._horizon = 0.0  # wall time up to which Redis had booked slots (last we heard)
@@ -366,6 +410,17 @@ class RedisBudget:
                     C.REDIS_RETURN_GRACE_S, ahead + 2 * C.REDIS_PROBE_INTERVAL_S
                 )
 
+    def reserve_in_redis(
+        self, interval: float, tolerance: float, not_before: float = 0.0
+    ) -> tuple[str, str, int, str]:
+        """One run of the GCRA script: (wait, booked ahead, hosts, slot in server time)."""
+        reply = self._reserve(
+            keys=self._keys,
+            args=[interval, tolerance, not_before, self._host_id, C.REDIS_HOST_TTL_S],
+        )
+        wait_s, ahead_s, hosts, slot_s = reply
+        return str(wait_s), str(ahead_s), int(hosts), str(slot_s)
+
     def reserve(self, interval: float, tolerance: float) -> float:
         """Book a slot in Redis (or, while it is lost, in this host's file budget)."""
         conn = self._conn
@@ -374,10 +429,7 @@ class RedisBudget:
             grace = time.monotonic() < self._grace_until
             not_before = self._fallback.ahead() if grace else 0.0
             try:
-                wait_s, ahead_s, hosts = self._reserve(
-                    keys=self._keys,
-                    args=[interval, tolerance, not_before, self._host_id, C.REDIS_HOST_TTL_S],
-                )
+                wait_s, ahead_s, hosts, _ = self.reserve_in_redis(interval, tolerance, not_before)
             except conn.errors as exc:
                 self._fall(exc, interval)
             else:
@@ -396,6 +448,20 @@ class RedisBudget:
         return self._fallback.reserve(
             self._fallback_interval(interval), tolerance, not_before=self._floor
         )
+
+    def admit(self, count: int, window: float) -> float:
+        """The send-log check in Redis (or this host's share of it while Redis is lost)."""
+        if self._conn.up:
+            try:
+                return float(
+                    self._admit(
+                        keys=[self._sent_key], args=[count, window, C.RATE_WINDOW_MAX_COUNT]
+                    )
+                )
+            except self._conn.errors as exc:
+                self._fall(exc, 1.0 / max(count, 1))
+        local = max(1, int(count * C.REDIS_FALLBACK_SHARE / max(1, self._hosts)))
+        return self._fallback.admit(local, window)
 
     def penalise(self, seconds: float) -> None:
         """Push every later slot back (in Redis, or locally while it is lost)."""
