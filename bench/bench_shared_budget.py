@@ -231,7 +231,17 @@ def _scenario(
     ]
     span = duration
     accepted = len(in_span)
+    # arrivals at the gate per 0.5 s from the first one (``--timeline``)
+    bins: dict[int, list[int]] = {}
+    for r in records:
+        assert r.admitted is not None
+        b = bins.setdefault(int((r.admitted - first) / 0.5), [0, 0])
+        b[1 if r.msg_cd == "EGW00201" else 0] += 1
+    timeline = " ".join(
+        f"{k * 0.5:.1f}:{v[0]}" + (f"+{v[1]}R" if v[1] else "") for k, v in sorted(bins.items())
+    )
     return {
+        "timeline": timeline,
         "caller_egw00201": sum(r["egw00201"] for r in results),
         "caller_other": sum(r["other"] for r in results),
         "kinds": kinds,
@@ -295,6 +305,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--cancel", type=int, default=200)
+    parser.add_argument("--timeline", action="store_true", help="arrivals per 0.5 s")
     # worker mode
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     for name in ("base-url", "app-key", "app-secret", "account", "cache-dir", "shared-state"):
@@ -369,6 +380,8 @@ def main() -> None:
             " at the gate in any 1-s window, refused included (target <= 20)"
         )
         for name, r in rows:
+            if args.timeline:
+                print(f"  {name} admitted(+refused) per 0.5 s: {r['timeline']}")
             if r["kinds"]:
                 print(f"  {name}: caller errors {r['kinds']}")
             for text, count in r["warnings"].items():

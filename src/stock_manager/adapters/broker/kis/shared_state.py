@@ -451,7 +451,16 @@ class RedisBudget:
 
     def admit(self, count: int, window: float) -> float:
         """The send-log check in Redis (or this host's share of it while Redis is lost)."""
+        local = max(1, int(count * C.REDIS_FALLBACK_SHARE / max(1, self._hosts)))
         if self._conn.up:
+            self._back()
+            if time.monotonic() < self._grace_until:
+                # Just back: Redis's send log is empty after a restart and the other hosts may
+                # still be on their own. Threads that queued here during the outage must not
+                # all go at once: keep this host to its share until the grace period ends.
+                wait = self._fallback.admit(local, window)
+                if wait > 0:
+                    return wait
             try:
                 return float(
                     self._admit(
@@ -460,7 +469,8 @@ class RedisBudget:
                 )
             except self._conn.errors as exc:
                 self._fall(exc, 1.0 / max(count, 1))
-        local = max(1, int(count * C.REDIS_FALLBACK_SHARE / max(1, self._hosts)))
+        else:
+            self._enter_fallback()
         return self._fallback.admit(local, window)
 
     def penalise(self, seconds: float) -> None:
