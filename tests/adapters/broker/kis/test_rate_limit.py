@@ -211,3 +211,12 @@ def test_client_waits_for_a_crowded_window(
     # The third is paced at 0.5 s, then held until 1.015 s after the first actual send.
     assert sum(sleeps.calls) == pytest.approx(1.0 + C.RATE_WINDOW_MARGIN_S)
     assert fake.api_count() == 3
+
+
+def test_one_burst_of_egw00201_does_not_lower_the_rate(clock: FakeClock) -> None:
+    limiter = RateLimiter(20, clock=clock, adaptive=True)
+    _drive(limiter, clock, 5, refuse_every=0)
+    for _ in range(10):  # e.g. the moment a shared Redis was lost: all in one second
+        limiter.penalise(0.05)
+    _drive(limiter, clock, 10, refuse_every=0)
+    assert limiter.effective_rate == 20

@@ -35,6 +35,7 @@ NEW_KEY_LIMITED_DAYS: Final = 3
 RATE_ADAPT_WINDOW_S: Final = 10.0
 RATE_ADAPT_MIN_REFUSALS: Final = 5
 RATE_ADAPT_MIN_SHARE: Final = 0.05
+RATE_ADAPT_MIN_SECONDS: Final = 3  # ... spread over this many different seconds
 RATE_ADAPT_FACTOR: Final = 0.7  # each sustained episode multiplies the rate by this
 RATE_ADAPT_MIN_RATE: Final = 1.0  # never below this many requests/s
 

@@ -17,7 +17,8 @@ full-size burst followed by steady traffic does not.
 
 **Adaptive limit** (``adaptive=True``, what :func:`shared_limiter` builds): when KIS keeps
 answering EGW00201 — at least ``RATE_ADAPT_MIN_REFUSALS`` refusals that are at least
-``RATE_ADAPT_MIN_SHARE`` of the requests of one ``RATE_ADAPT_WINDOW_S`` window — the rate is
+``RATE_ADAPT_MIN_SHARE`` of the requests of one ``RATE_ADAPT_WINDOW_S`` window, in at least
+``RATE_ADAPT_MIN_SECONDS`` different seconds — the rate is
 multiplied by ``RATE_ADAPT_FACTOR`` (never below ``RATE_ADAPT_MIN_RATE``). The first time it
 logs one warning saying so and how to set ``KIS_RATE_LIMIT``; later steps are logged at INFO.
 The lowered rate stays until :meth:`RateLimiter.set_rate` is called (e.g. a new client with
@@ -192,8 +193,12 @@ class RateLimiter:
             return
         refusals = sum(1 for _, r in events if r)
         requests = sum(1 for _, r in events if not r)
-        if refusals < C.RATE_ADAPT_MIN_REFUSALS or refusals < C.RATE_ADAPT_MIN_SHARE * max(
-            requests, 1
+        seconds = len({int(t) for t, r in events if r})
+        if (
+            refusals < C.RATE_ADAPT_MIN_REFUSALS
+            or refusals < C.RATE_ADAPT_MIN_SHARE * max(requests, 1)
+            # one burst (a fault, a restart) is not a lower limit: refusals must recur
+            or seconds < C.RATE_ADAPT_MIN_SECONDS
         ):
             return
         old = self._effective

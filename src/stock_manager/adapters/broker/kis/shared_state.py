@@ -373,6 +373,7 @@ class RedisBudget:
         self._floor = 0.0  # fallback slots start here (wall time)
         self._grace_until = 0.0  # monotonic: honour the file budget too until then
         self._in_fallback = False
+        self._fell_at = -float("inf")  # monotonic: when this process lost Redis
 
     @property
     def hosts(self) -> int:
@@ -387,6 +388,7 @@ class RedisBudget:
         with self._lock:
             if not self._in_fallback:
                 self._in_fallback = True
+                self._fell_at = time.monotonic()
                 # Slots Redis granted are still being used; others may have booked since our
                 # last reply: count the time since then as booked too.
                 unseen = min(now - self._last_ok, C.REDIS_RETURN_GRACE_S)
@@ -471,6 +473,11 @@ class RedisBudget:
                 self._fall(exc, 1.0 / max(count, 1))
         else:
             self._enter_fallback()
+        # Sends admitted through Redis just before it was lost are in no local log: let a full
+        # window pass before the first local admission, so that no second holds both.
+        quiet = self._fell_at + window - time.monotonic()
+        if quiet > 0:
+            return quiet
         return self._fallback.admit(local, window)
 
     def penalise(self, seconds: float) -> None:
