@@ -306,6 +306,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--cancel", type=int, default=200)
     parser.add_argument("--timeline", action="store_true", help="arrivals per 0.5 s")
+    parser.add_argument("--json", dest="json_path", default="", help="also write figures here")
     # worker mode
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     for name in ("base-url", "app-key", "app-secret", "account", "cache-dir", "shared-state"):
@@ -394,6 +395,15 @@ def main() -> None:
             ("file", _bulk_cancel(emu, root / "bulk-file", "", n)),
             ("redis", _bulk_cancel(emu, root / "bulk-redis", redis_server.url, n)),
         ]
+        if args.json_path:
+            Path(args.json_path).write_text(
+                json.dumps(
+                    {
+                        "scenarios": {name: {k: v for k, v in r.items()} for name, r in rows},
+                        "bulk": dict(bulk),
+                    }
+                )
+            )
         for name, b in bulk:
             print(
                 f"4 bulk cancel of {n}, {name:<5}: {b['wall']:.2f} s, floor {b['floor']:.2f} s,"

@@ -438,7 +438,9 @@ class RedisBudget:
                 now = time.time()
                 wait = float(wait_s)
                 with self._lock:
-                    self._hosts = max(1, int(hosts))
+                    # A restarted Redis has forgotten the other hosts: until the grace period
+                    # ends (they have all come back by then), keep the count we knew.
+                    self._hosts = max(1, int(hosts), self._hosts if grace else 1)
                     self._horizon = max(self._horizon, now + float(ahead_s))
                     self._last_ok = now
                 if grace:
