@@ -20,6 +20,7 @@ import pytest
 
 import stock_manager
 from stock_manager.journal import (
+    SCHEMA_VERSION,
     JournalEntry,
     OrderJournal,
     Outcome,
@@ -194,7 +195,7 @@ def test_reopen_keeps_entries_and_schema_version(journal_path: Path) -> None:
         assert j.get(entry_id).intent == "place"
     conn = sqlite3.connect(journal_path)
     try:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     finally:
         conn.close()
@@ -519,3 +520,71 @@ def test_default_journal_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
 
     monkeypatch.delenv("XDG_STATE_HOME")
     assert default_journal_path() == expected
+
+
+# --- sent_at, credited references, continuation keys (issue 8) ---------------------------------
+def test_mark_sent_records_the_last_send_of_a_pending_entry(journal: OrderJournal) -> None:
+    entry_id = record(journal)
+    assert journal.get(entry_id).sent_at is None
+    assert journal.get(entry_id).last_sent_at == journal.get(entry_id).created_at
+    journal.mark_sent(entry_id)
+    first = journal.get(entry_id).sent_at
+    assert first is not None
+    journal.mark_sent(entry_id)  # a retry after a refusal that came before processing
+    second = journal.get(entry_id).sent_at
+    assert second is not None and second >= first
+    journal.complete(entry_id, outcome=Outcome.OK)
+    journal.mark_sent(entry_id)  # no effect once completed
+    assert journal.get(entry_id).sent_at == second
+
+
+def test_credited_lists_references_of_places_known_to_have_taken_effect(
+    journal: OrderJournal,
+) -> None:
+    ok = record(journal)
+    journal.complete(ok, outcome=Outcome.OK, reference="39607")
+    found = record(journal)
+    journal.mark_reconciled(found, applied=True, reference="39608")
+    lost = record(journal)
+    journal.mark_reconciled(lost, applied=False)
+    cancel = record(journal, intent="cancel", reference="39607")
+    journal.complete(cancel, outcome=Outcome.OK)
+    assert journal.credited("place") == {"39607": ok, "39608": found}
+    assert journal.credited("place", exclude=ok) == {"39608": found}
+
+
+def test_version_1_journal_is_migrated(journal_path: Path) -> None:
+    journal_path.parent.mkdir(parents=True)
+    conn = sqlite3.connect(journal_path)
+    conn.executescript(
+        """
+        CREATE TABLE journal (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, intent TEXT NOT NULL, tr_id TEXT NOT NULL,
+            method TEXT NOT NULL, path TEXT NOT NULL, request TEXT NOT NULL,
+            outcome TEXT NOT NULL, msg_cd TEXT NOT NULL DEFAULT '',
+            msg1 TEXT NOT NULL DEFAULT '', gt_uid TEXT NOT NULL DEFAULT '',
+            rt_cd TEXT NOT NULL DEFAULT '', result TEXT NOT NULL DEFAULT '{}',
+            error TEXT NOT NULL DEFAULT '', created_at TEXT NOT NULL, completed_at TEXT,
+            pid INTEGER NOT NULL, account TEXT NOT NULL DEFAULT '',
+            reference TEXT NOT NULL DEFAULT '', note TEXT NOT NULL DEFAULT ''
+        );
+        INSERT INTO journal (intent, tr_id, method, path, request, outcome, created_at, pid)
+        VALUES ('place', 'CTSC0008U', 'POST', '/x', '{}', 'pending',
+                '2026-01-01T00:00:00.000000+00:00', 1);
+        PRAGMA user_version = 1;
+        """
+    )
+    conn.close()
+    with OrderJournal(journal_path) as j:
+        (entry,) = j.pending()
+        assert entry.sent_at is None and entry.last_sent_at == entry.created_at
+        j.mark_sent(entry.id)
+        assert j.get(entry.id).sent_at is not None
+    conn = sqlite3.connect(journal_path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    conn.close()
+
+
+def test_continuation_keys_are_masked() -> None:
+    masked = mask_request({"CTX_AREA_FK200": "12345678!^01!^", "ctx_area_nk200": "  "})
+    assert masked == {"CTX_AREA_FK200": "***", "ctx_area_nk200": "  "}

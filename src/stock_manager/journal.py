@@ -43,7 +43,7 @@ __all__ = [
     "mask_request",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """Version of the on-disk schema, stored in ``PRAGMA user_version``."""
 
 MASK = "***"
@@ -64,11 +64,12 @@ _SECRET_KEYS = frozenset(
     }
 )
 _ACCOUNT_KEYS = frozenset({"cano"})
+_CONTINUATION_PREFIX = "ctxarea"
 _BEARER_RE = re.compile(r"(?i)\b(bearer)\s+[^\s\"',;]+")
 
 _COLUMNS = (
     "id, intent, tr_id, method, path, request, outcome, msg_cd, msg1, gt_uid, rt_cd, "
-    "result, error, created_at, completed_at, pid, account, reference, note"
+    "result, error, created_at, completed_at, pid, account, reference, note, sent_at"
 )
 
 
@@ -123,6 +124,13 @@ class JournalEntry:
     account: str
     reference: str
     note: str = ""
+    sent_at: datetime | None = None
+    """When the request last went on the wire (``None``: never, or a version-1 journal)."""
+
+    @property
+    def last_sent_at(self) -> datetime:
+        """The latest moment the request may have left: ``sent_at``, else ``created_at``."""
+        return self.sent_at or self.created_at
 
     @property
     def needs_reconcile(self) -> bool:
@@ -170,7 +178,8 @@ def mask_request(data: Mapping[str, Any]) -> dict[str, Any]:
     Values of credential keys (``appsecret``, ``appkey``, ``authorization``,
     ``access_token``, ``token``, ``secretkey``, compared case-insensitively, plus the
     KIS ``personalseckey`` and ``approval_key``) become ``"***"``; ``CANO`` values are
-    masked with :func:`mask_account`; ``"Bearer <token>"`` inside any string becomes
+    masked with :func:`mask_account`; non-blank ``CTX_AREA_*`` continuation keys (which
+    begin with the account number) become ``"***"``; ``"Bearer <token>"`` inside any string becomes
     ``"Bearer ***"``.  Everything else, including ``ACNT_PRDT_CD``, is kept.  Keys are
     converted to ``str``.  The input is not modified.
     """
@@ -181,6 +190,9 @@ def mask_request(data: Mapping[str, Any]) -> dict[str, Any]:
             masked[str(key)] = MASK
         elif norm in _ACCOUNT_KEYS and value is not None:
             masked[str(key)] = mask_account(value)
+        elif norm.startswith(_CONTINUATION_PREFIX) and isinstance(value, str) and value.strip():
+            # KIS's continuation keys (CTX_AREA_FK200 ...) begin with the account number.
+            masked[str(key)] = MASK
         else:
             masked[str(key)] = _mask_value(value)
     return masked
@@ -251,6 +263,9 @@ CREATE TABLE IF NOT EXISTS journal (
 CREATE INDEX IF NOT EXISTS journal_outcome ON journal (outcome);
 CREATE INDEX IF NOT EXISTS journal_created_at ON journal (created_at);
 """
+# Version 2: when the request last went on the wire. Reconcile's settle window counts from
+# there, not from the intent, which may precede the send by a token wait or back-off.
+_MIGRATE_2 = "ALTER TABLE journal ADD COLUMN sent_at TEXT"
 
 
 class OrderJournal:
@@ -353,6 +368,37 @@ class OrderJournal:
         assert entry_id is not None
         return entry_id
 
+    def mark_sent(self, entry_id: int) -> None:
+        """Record that the request of PENDING entry ``entry_id`` is going on the wire now.
+
+        Called before every attempt; committed before the first byte leaves, so the settle
+        window of :mod:`reconcile <stock_manager.adapters.broker.kis.reservations>` counts from
+        the last send even if the process dies right after it.
+        """
+        now = _ts(self._clock())
+        with self._transaction() as conn:
+            conn.execute(
+                "UPDATE journal SET sent_at = ? WHERE id = ? AND outcome = ?",
+                (now, entry_id, Outcome.PENDING.value),
+            )
+
+    def now(self) -> datetime:
+        """The journal's clock: the time base of ``created_at`` and ``sent_at``."""
+        return self._clock()
+
+    def credited(self, intent: str, *, exclude: int | None = None) -> dict[str, int]:
+        """``reference -> entry id`` of entries of ``intent`` known to have taken effect.
+
+        A place that KIS answered (OK) or that reconcile found (RECONCILED_APPLIED) owns its
+        reservation: reconcile must not credit that reservation to another entry.
+        """
+        rows = self._query(
+            f"SELECT {_COLUMNS} FROM journal WHERE intent = ? AND outcome IN (?, ?)"  # noqa: S608
+            " AND reference != ''",
+            (intent, Outcome.OK.value, Outcome.RECONCILED_APPLIED.value),
+        )
+        return {e.reference: e.id for e in rows if e.id != exclude}
+
     def complete(
         self,
         entry_id: int,
@@ -418,16 +464,20 @@ class OrderJournal:
                 ),
             )
 
-    def mark_reconciled(self, entry_id: int, *, applied: bool, note: str = "") -> None:
+    def mark_reconciled(
+        self, entry_id: int, *, applied: bool, note: str = "", reference: str | None = None
+    ) -> None:
         """Close a PENDING or UNKNOWN entry after checking it against the broker.
 
-        ``applied`` says whether the request took effect there.  Raises
+        ``applied`` says whether the request took effect there; ``reference`` (e.g. the
+        reservation a place turned out to have created) is stored with it.  Raises
         :class:`ValueError` if the entry already has a final outcome.
         """
         self.complete(
             entry_id,
             outcome=Outcome.RECONCILED_APPLIED if applied else Outcome.RECONCILED_NOT_APPLIED,
             note=note,
+            reference=reference,
         )
 
     # -- reading -------------------------------------------------------------------
@@ -530,6 +580,9 @@ class OrderJournal:
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         conn.execute(statement)
+            if version < 2:
+                conn.execute(_MIGRATE_2)
+            if version < SCHEMA_VERSION:
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
@@ -570,4 +623,5 @@ def _row_to_entry(row: tuple[Any, ...]) -> JournalEntry:
         account=row[16],
         reference=row[17],
         note=row[18],
+        sent_at=_parse_ts(row[19]),
     )

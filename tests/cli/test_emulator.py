@@ -4,6 +4,7 @@ console-script code path in a subprocess."""
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -335,3 +336,30 @@ def test_emulator_serve_and_the_emulator_option(home: Path) -> None:
             proc.stdout.close()
         if proc.stderr:
             proc.stderr.close()
+
+
+def test_reconcile_too_early_exits_3_with_the_time_and_wait_gets_a_verdict(
+    emu: ServedEmulator, emu_env: dict[str, str]
+) -> None:
+    """Finding 1 from the command line: no "not applied" inside the settle window."""
+    env = {**emu_env, "KIS_READ_TIMEOUT": "0.5"}
+    emu.faults.add("order-resv", "reset_before")  # never processed
+    sent = emu.requests.count(name="order-resv")
+    placed = run_cli(
+        "resv", "place", "051910", "--qty", "2", "--side", "buy", "--price", "300000",
+        "--window", "ignore", env=env,
+    )  # fmt: skip
+    entry_id = placed.one_line_error(3).rsplit(" ", 1)[-1]
+    early = run_cli("resv", "reconcile", entry_id, env=env)
+    line = early.one_line_error(3)
+    assert re.search(r"ask again after \d{4}-\d\d-\d\d \d\d:\d\d:\d\d KST", line), line
+    assert "do NOT resend" in line
+    assert [e["id"] for e in ok_json(run_cli("journal", "--pending", "--json", env=env))] == [
+        int(entry_id)
+    ]
+    # --wait polls (inquiries only) until the settle window is over, then gives the verdict.
+    waited = run_cli("resv", "reconcile", entry_id, "--wait", "--settle", "2", "--json", env=env)
+    assert waited.code == 0, waited
+    [verdict] = json.loads(waited.out)
+    assert verdict["applied"] is False and verdict["entry_id"] == int(entry_id)
+    assert emu.requests.count(name="order-resv") == sent + 1  # and nothing was re-sent

@@ -131,7 +131,7 @@ def test_tr_id_needs_no_config(env: dict[str, str]) -> None:
     line = results[6].one_line_error(2)
     assert "--action cancel" in line
     assert "--action modify" in line
-    assert "v1_국내주식-017" in results[7].one_line_error(2)
+    assert "unknown API ID 'v9_nothing'" in results[7].one_line_error(2)
 
 
 def test_config_check(env: dict[str, str]) -> None:

@@ -7,6 +7,7 @@ code   meaning
 1      KIS refused, the network failed, a runtime error (nothing wrong with the input)
 2      usage error or bad input (an unknown SEQ too): no order was sent
 3      an order request may or may not have been processed: reconcile before resending
+4      ``resv report``: a reservation was rejected or not processed (see the report)
 130    interrupted (Ctrl-C)
 =====  ===========================================================================
 

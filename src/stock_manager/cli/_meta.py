@@ -16,7 +16,8 @@ APP_HELP = (
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok, 1 API/runtime error, 2 usage or bad input (nothing was sent), "
-    "3 outcome unknown (run: stock-manager resv reconcile)."
+    "3 outcome unknown (run: stock-manager resv reconcile), "
+    "4 resv report: something was rejected or not processed."
 )
 
 #: (option as shown, help) of the global options, in display order.
@@ -42,10 +43,15 @@ HELP_YES = GLOBAL_OPTIONS[4][1]
 #: (command, one-line help) of the top-level commands, in display order.
 COMMANDS: tuple[tuple[str, str], ...] = (
     ("demo", "Walk the whole reservation lifecycle against a local emulator (no credentials)."),
-    ("resv", "Place, list, show, modify and cancel reservation orders; reconcile."),
+    (
+        "resv",
+        "Place, list, show, modify and cancel reservation orders; reconcile;"
+        " report, plan and apply standing reservations.",
+    ),
     ("journal", "Show the order journal (every order-changing request and its outcome)."),
     ("token", "Show or revoke the cached access token."),
     ("tr-id", "Look up the TR_ID of an API ID in the static catalog (needs no config)."),
+    ("api", "List, show and call any of the 276 KIS REST APIs (catalog + generic client)."),
     ("config", "Check the settings and show them masked."),
     ("emulator", "Run the local KIS emulator."),
 )

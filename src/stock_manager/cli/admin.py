@@ -201,15 +201,9 @@ def tr_id(
 ) -> None:
     """Print the TR_ID of an API from the static catalog (no settings, no network)."""
     st = state_of(ctx, json=json_)
-    from stock_manager.adapters.broker.kis.tr_ids import CATALOG
+    from ._catalog import tr_id_of
 
-    spec = CATALOG[api_id]
-    if spec.actions and action is None:
-        raise CLIError(
-            f"{spec.name} ({spec.api_id}) has one TR_ID per action",
-            hint="choose --action " + " or --action ".join(spec.actions),
-        )
-    value = spec.tr_id(paper=paper, action=action)
+    spec, value = tr_id_of(api_id, paper=paper, action=action)
     if st.json:
         emit_json(
             {

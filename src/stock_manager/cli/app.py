@@ -5,9 +5,11 @@
     stock-manager [--emulator URL] [--profile NAME] [--json] [--debug] [--yes] COMMAND
       demo
       resv place|list|show|modify|cancel|cancel-all|reconcile
+      resv report|cancel-order|modify-order|reconcile-orders|plan|apply   (cli/manager.py)
       journal
       token status|revoke
       tr-id API_ID
+      api list|show|call
       config check
       emulator serve
 
@@ -21,7 +23,7 @@ from typing import Annotated
 
 import typer
 
-from . import _meta, admin, demo, resv
+from . import _meta, admin, api, demo, resv
 from ._runtime import State
 
 __all__ = ["app"]
@@ -79,5 +81,6 @@ app.add_typer(resv.app, name="resv", help=_meta.COMMAND_HELP["resv"])
 app.command("journal", help=_meta.COMMAND_HELP["journal"], context_settings=CONTEXT)(admin.journal)
 app.add_typer(admin.token_app, name="token", help=_meta.COMMAND_HELP["token"])
 app.command("tr-id", help=_meta.COMMAND_HELP["tr-id"], context_settings=CONTEXT)(admin.tr_id)
+app.add_typer(api.app, name="api", help=_meta.COMMAND_HELP["api"])
 app.add_typer(admin.config_app, name="config", help=_meta.COMMAND_HELP["config"])
 app.add_typer(admin.emulator_app, name="emulator", help=_meta.COMMAND_HELP["emulator"])

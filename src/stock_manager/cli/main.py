@@ -72,6 +72,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.write(fast_help())
         return 0
     debug = _debug_requested(args)
+    try:
+        # tr-id and api list/show read only the catalog: answered without typer, and without
+        # the error formatter unless something goes wrong (start-up: bench_cli_startup.py).
+        from ._catalog import run_fast
+
+        fast = run_fast(args)
+    except BaseException as exc:
+        from ._errors import report
+
+        return report(exc, debug=debug)
+    if fast is not None:
+        return fast
     from ._errors import report
 
     try:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ._errors import EXIT_API, EXIT_UNKNOWN, CLIError
-from ._runtime import State, emit_json, parse_date, parse_price, state_of
+from ._runtime import State, emit_json, parse_date, state_of
 
 if TYPE_CHECKING:
     from stock_manager.adapters.broker.kis.reservations import Reservations
@@ -77,7 +77,9 @@ DryRunOpt = Annotated[
     typer.Option("--dry-run", help="Print the exact request (secrets masked) and send nothing."),
 ]
 SeqArg = Annotated[str, typer.Argument(metavar="SEQ", help="Reservation sequence number.")]
-QtyOpt = Annotated[int | None, typer.Option("--qty", "-q", help="Shares.", show_default=False)]
+# Quantities and prices reach the library as typed: it accepts ASCII digits only, so "1_0",
+# "1,0" or full-width digits are refused instead of being read as 10 (click's int() would).
+QtyOpt = Annotated[str | None, typer.Option("--qty", "-q", help="Shares.", show_default=False)]
 PriceOpt = Annotated[
     str | None,
     typer.Option(
@@ -146,7 +148,7 @@ def _print(st: State, message: str) -> None:
 def place(
     ctx: typer.Context,
     symbol: Annotated[str, typer.Argument(help="6-character stock code, e.g. 005930.")],
-    qty: Annotated[int, typer.Option("--qty", "-q", help="Shares.", show_default=False)],
+    qty: Annotated[str, typer.Option("--qty", "-q", help="Shares.", show_default=False)],
     side: Annotated[
         SideChoice,
         typer.Option("--side", case_sensitive=False, help="buy or sell.", show_default=False),
@@ -169,7 +171,7 @@ def place(
     args: dict[str, Any] = {
         "symbol": symbol,
         "qty": qty,
-        "price": parse_price(price),
+        "price": price,
         "side": side.value,
         "order_type": order_type.value,
         "end_date": parse_date(end_date, "--end-date"),
@@ -266,7 +268,7 @@ def modify(
     st = state_of(ctx, json=json_, yes=yes)
     changes: dict[str, Any] = {
         "qty": qty,
-        "price": parse_price(price),
+        "price": price,
         "order_type": order_type.value if order_type else None,
         "end_date": parse_date(end_date, "--end-date"),
     }
@@ -444,14 +446,33 @@ def reconcile(
         bool,
         typer.Option(
             "--force",
-            help="Judge ENTRY_ID even though the process that sent it still seems to run.",
+            help="Judge ENTRY_ID even though the process that sent it still seems to run"
+            " (it can be found applied, never 'not applied').",
         ),
     ] = False,
+    wait: Annotated[
+        bool,
+        typer.Option(
+            "--wait", help="Keep asking (inquiries only) until every outcome has a verdict."
+        ),
+    ] = False,
+    settle: Annotated[
+        float | None,
+        typer.Option(
+            "--settle",
+            min=0,
+            help="Seconds after the read timeout of the last send before 'not applied' can be"
+            " said [default: 30].",
+            show_default=False,
+        ),
+    ] = None,
     json_: JsonOpt = False,
 ) -> None:
     """Check journal entries against the reservation list: did the change take effect?
 
-    Sends only inquiries. Exit code 3 while some outcome still cannot be told.
+    Three answers: applied, not applied, still unknown. "Not applied" is said only once the
+    settle window after the send has passed; until then the entry stays pending and the time
+    to ask again is printed. Sends only inquiries. Exit code 3 while some outcome is unknown.
     """
     st = state_of(ctx, json=json_)
     if entry_id is not None and pending:
@@ -459,12 +480,15 @@ def reconcile(
     if force and entry_id is None:
         raise CLIError("--force needs an ENTRY_ID")
     with _reservations(st) as r:
+        if settle is not None:
+            r.settle_s = settle
         try:
-            results = (
-                [r.reconcile(entry_id, force=force)]
-                if entry_id is not None
-                else r.reconcile_pending()
-            )
+            results = _reconcile_round(r, entry_id, force)
+            while wait and (due := _next_check(results)) is not None:
+                _wait_until(st, due, sum(1 for res in results if res.applied is None))
+                again = {res.entry_id for res in results if res.retry_at is not None}
+                fresh = {res.entry_id: res for res in _reconcile_round(r, None, force, again)}
+                results = [fresh.get(res.entry_id, res) for res in results]
         except KeyError:
             raise CLIError(
                 f"no journal entry {entry_id}", hint="see: stock-manager journal"
@@ -477,8 +501,52 @@ def reconcile(
         st.out.print(reconcile_table(results))
     unknown = [res for res in results if res.applied is None]
     if unknown:
-        raise CLIError(
-            f"{len(unknown)} outcome(s) still unknown",
-            exit_code=EXIT_UNKNOWN,
-            hint="check the reservations with 'stock-manager resv list' and try again later",
+        due = _next_check(unknown)
+        when = (
+            f"ask again after {_kst(due)} (or use --wait)"
+            if due is not None
+            else "look at the reservations yourself: 'stock-manager resv list'"
         )
+        raise CLIError(
+            f"{len(unknown)} outcome(s) still unknown; do NOT resend",
+            exit_code=EXIT_UNKNOWN,
+            hint=when,
+        )
+
+
+def _reconcile_round(
+    r: Reservations, entry_id: int | None, force: bool, only: set[int] | None = None
+) -> list[Any]:
+    if only is not None:
+        return [r.reconcile(i, force=force) for i in sorted(only)]
+    return [r.reconcile(entry_id, force=force)] if entry_id is not None else r.reconcile_pending()
+
+
+def _next_check(results: list[Any]) -> Any:
+    """The earliest ``retry_at`` of the still-unknown results (``None``: waiting won't help)."""
+    times = [res.retry_at for res in results if res.applied is None and res.retry_at is not None]
+    return min(times) if times else None
+
+
+def _kst(moment: Any) -> str:
+    from stock_manager.adapters.broker.kis.reservations.models import KST
+
+    return str(moment.astimezone(KST).strftime("%Y-%m-%d %H:%M:%S KST"))
+
+
+def _wait_until(st: State, due: Any, unknown: int) -> None:
+    import time
+    from datetime import UTC, datetime
+
+    from stock_manager.adapters.broker.kis import constants as C
+
+    left = (due - datetime.now(UTC)).total_seconds()
+    st.warn(f"{unknown} outcome(s) not known yet; checking again at {_kst(due)}")
+    time.sleep(min(C.RECONCILE_POLL_MAX_S, max(0.2, left)))
+
+
+# --- reservation manager (report, the order a reservation became, plan/apply) ------------------
+# The commands live in cli/manager.py; they are registered here so that they sit under 'resv'.
+from . import manager as _manager  # noqa: E402
+
+_manager.register(app)

@@ -17,7 +17,8 @@ Public surface::
 
 Served: ``POST /oauth2/tokenP``, ``POST /oauth2/revokeP``, ``POST /uapi/hashkey``, the three
 reservation APIs (CTSC0008U place, CTSC0009U/CTSC0013U cancel/modify, CTSC0004R list), and
-minimal ordinary-order APIs (TTTC0013U/VTTC0013U modify/cancel, TTTC0084R revisable list).
+minimal ordinary-order APIs (TTTC0013U/VTTC0013U modify/cancel, TTTC0084R revisable list,
+TTTC0081R/CTSC9215R daily orders and fills: :mod:`stock_manager.emulator.orders`).
 Admin API under ``/_emulator/`` (see :mod:`stock_manager.emulator.admin`).
 
 Decisions where KIS is silent or uncertain:
@@ -54,7 +55,11 @@ Decisions where KIS is silent or uncertain:
 * Faults: connection resets are real TCP resets (SO_LINGER 0 + abort) under uvicorn; under
   ``httpx.ASGITransport`` the app raises ``httpx.RemoteProtocolError`` (reset) or
   ``httpx.ReadTimeout`` (hang) instead. ``hang`` holds the connection ``seconds`` and then
-  resets it; with ``commit=True`` the state change is applied before hanging.
+  resets it; with ``commit=True`` the state change is applied before hanging. ``late_commit``
+  answers nothing and applies the change ``seconds`` later (under ``ASGITransport`` the client
+  gets ``httpx.ReadTimeout`` at once); ``gateway_error`` answers EGW00001/00002/00301/00302 and
+  ``http_error`` a JSON or HTML 5xx, each with or without the change committed (see
+  :mod:`stock_manager.emulator.faults`).
 
 Response codes (``source`` "emulator" = chosen by the emulator because KIS documents none;
 "spec-3P" = seen only in third-party material; msg1 texts are restatements):

@@ -6,6 +6,7 @@
 | GET, DELETE | /_emulator/requests | request log / clear it |
 | GET, POST, DELETE | /_emulator/faults | list / add (``{"target","kind",...}``) / clear |
 | POST | /_emulator/process-day | ``{"outcomes": {"39607": "partial"}, "default": "filled"}`` |
+| POST | /_emulator/orders/fill | ``{"odno": "0000117057", "qty": 3, "price": 70000}`` |
 | POST | /_emulator/expire-tokens | expire every token now |
 | GET | /_emulator/clock | current emulator time |
 | POST | /_emulator/clock/advance | ``{"seconds": 61}`` |
@@ -89,6 +90,7 @@ async def _route(emu: Emulator, request: Request) -> tuple[int, Any]:
                 commit=bool(d.get("commit", False)),
                 status=int(d.get("status", 500)),
                 body=str(d.get("body", "json")),
+                code=str(d.get("code", "EGW00002")),
             )
             return 201, fault.doc()
         return 200, [f.doc() for f in emu.faults.list()]
@@ -96,6 +98,12 @@ async def _route(emu: Emulator, request: Request) -> tuple[int, Any]:
         d = await _json(request)
         outcomes = {str(k): str(v) for k, v in dict(d.get("outcomes") or {}).items()}
         return 200, emu.process_day(outcomes, str(d.get("default", "filled")))
+    if path == "/orders/fill" and method == "POST":
+        d = await _json(request)
+        price = d.get("price")
+        return 200, emu.fill_order(
+            str(d["odno"]), int(d["qty"]), int(price) if price is not None else None
+        )
     if path == "/expire-tokens" and method == "POST":
         return 200, {"expired": emu.expire_tokens()}
     if path == "/clock" and method == "GET":

@@ -29,7 +29,7 @@ from stock_manager.emulator import admin
 from stock_manager.emulator.clock import EmulatorClock
 from stock_manager.emulator.config import KST, EmulatorConfig
 from stock_manager.emulator.endpoints import BY_PATH, Endpoint
-from stock_manager.emulator.faults import Fault, FaultRegistry
+from stock_manager.emulator.faults import Fault, FaultRegistry, gateway_error_body
 from stock_manager.emulator.gateway import (
     RateLimiter,
     Reject,
@@ -43,6 +43,7 @@ from stock_manager.emulator.gateway import (
 from stock_manager.emulator.handlers import HANDLERS, Ctx, Reply, process_day
 from stock_manager.emulator.messages import MESSAGES, envelope
 from stock_manager.emulator.openapi import build_openapi
+from stock_manager.emulator.orders import fill_order  # also serves inquire-daily-ccld
 from stock_manager.emulator.requestlog import RequestLog, RequestRecord, stamp_admission
 from stock_manager.emulator.state import EmulatorState, Token
 from stock_manager.emulator.store_sqlite import SqliteStore
@@ -91,6 +92,10 @@ class Emulator:
     ) -> list[dict[str, str]]:
         """Turn every pending reservation into an ordinary order (see handlers.process_day)."""
         return process_day(self.state, self.clock.now(), outcomes, default)
+
+    def fill_order(self, odno: str, qty: int, price: int | None = None) -> dict[str, Any]:
+        """Fill more of an open ordinary order now (see :func:`orders.fill_order`)."""
+        return fill_order(self.state, odno, qty, price).doc()
 
     @property
     def token_issuances(self) -> int:
@@ -146,6 +151,9 @@ class Emulator:
             return
         fault = self.faults.take(path, ep.name, tr_id)
         raw = await request.body() if method == "POST" else b""
+        if fault is not None and fault.kind == "late_commit":
+            await self._late_commit(fault, receive, ep, headers, request, raw, tr_id)
+            return
         if fault is not None and await self._pre_fault(fault, scope, receive, send, ep, tr_id):
             return
         status, body, extra = self._process(ep, headers, request, raw)
@@ -330,15 +338,10 @@ class Emulator:
             self._log(method, ep.path, ep.name, tr_id, 0, None, kind)
             await self._hang(receive, fault.seconds)
             return True
-        if kind == "http_error":
-            if fault.body == "html":
-                html = HTML_ERROR.format(status=fault.status).encode()
-                await Response(html, fault.status, media_type="text/html")(scope, receive, send)
-                self._log(method, ep.path, ep.name, tr_id, fault.status, None, kind)
-            else:
-                _, body = envelope("EGW00002")
-                await _send_json(scope, receive, send, fault.status, dumps(body), {})
-                self._log(method, ep.path, ep.name, tr_id, fault.status, body, kind)
+        if kind in ("http_error", "gateway_error") and fault.commit:
+            return False  # answered after the state change (_post_fault)
+        if kind in ("http_error", "gateway_error"):
+            await self._error_reply(fault, scope, receive, send, ep, tr_id)
             return True
         if kind == "rate_limit":
             status, body = envelope("EGW00201")
@@ -372,11 +375,59 @@ class Emulator:
             await Response(cut, 200, media_type=JSON_TYPE)(scope, receive, send)
             self._log(method, ep.path, ep.name, tr_id, 200, body, kind)
             return True
+        if kind in ("http_error", "gateway_error"):  # commit=True: state already applied
+            await self._error_reply(fault, scope, receive, send, ep, tr_id)
+            return True
         if kind == "hang":  # commit=True: state already applied
             self._log(method, ep.path, ep.name, tr_id, 0, body, kind)
             await self._hang(receive, fault.seconds)
             return True
         return False
+
+    async def _error_reply(
+        self, fault: Fault, scope: Scope, receive: Receive, send: Send, ep: Endpoint, tr_id: str
+    ) -> None:
+        """Answer an ``http_error`` (JSON or HTML) or ``gateway_error`` fault."""
+        method = scope["method"]
+        if fault.kind == "http_error" and fault.body == "html":
+            html = HTML_ERROR.format(status=fault.status).encode()
+            await Response(html, fault.status, media_type="text/html")(scope, receive, send)
+            self._log(method, ep.path, ep.name, tr_id, fault.status, None, fault.kind)
+            return
+        if fault.kind == "gateway_error":
+            status, body = 500, gateway_error_body(fault.code)
+        else:
+            status, body = fault.status, envelope("EGW00002")[1]
+        await _send_json(scope, receive, send, status, dumps(body), {})
+        self._log(method, ep.path, ep.name, tr_id, status, body, fault.kind)
+
+    async def _late_commit(
+        self,
+        fault: Fault,
+        receive: Receive,
+        ep: Endpoint,
+        headers: Headers,
+        request: Request,
+        raw: bytes,
+        tr_id: str,
+    ) -> None:
+        """No answer; the change is committed ``fault.seconds`` later (see ``faults``)."""
+        self._log(ep.method, ep.path, ep.name, tr_id, 0, None, fault.kind)
+
+        def commit() -> None:
+            self._process(ep, headers, request, raw)
+
+        if _transport(receive) is None:
+            # ASGITransport has no read timeout: the caller's timeout "fires" now, and the
+            # request is still processed later, as a slow KIS would.
+            asyncio.get_running_loop().call_later(fault.seconds, commit)
+            raise httpx.ReadTimeout("emulated: no reply within the read timeout")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + fault.seconds
+        while not self.stopping and loop.time() < deadline:
+            await asyncio.sleep(min(0.02, max(0.0, deadline - loop.time())))
+        commit()
+        await self._drop(receive)
 
     async def _hang(self, receive: Receive, seconds: float) -> None:
         """Hold the connection without answering, then drop it.

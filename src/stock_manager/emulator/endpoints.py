@@ -119,6 +119,25 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         paged=True,
         custtype_required=True,
     ),
+    # Served by stock_manager.emulator.orders (the ordinary orders reservations become).
+    Endpoint(
+        "inquire-daily-ccld",
+        "GET",
+        f"{TRADING}/inquire-daily-ccld",
+        "주식일별주문체결조회",
+        tr_ids={
+            "TTTC0081R": "real",
+            "CTSC9215R": "real",
+            "VTTC0081R": "paper",
+            "VTSC9215R": "paper",
+        },
+        request_in="query",
+        request=F.DAILY_CCLD_QUERY,
+        output=F.DAILY_CCLD_ROW,
+        output_is_array=True,
+        top_level=F.DAILY_CCLD_TOP,
+        paged=True,
+    ),
 )
 
 BY_PATH: dict[str, Endpoint] = {e.path: e for e in ENDPOINTS}

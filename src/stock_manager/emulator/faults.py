@@ -4,6 +4,22 @@ A fault targets an endpoint by path (``/uapi/domestic-stock/v1/trading/order-res
 name (``order-resv``, ``tokenP``), by TR_ID (``CTSC0008U``) or ``*`` for everything. Attempt
 numbers count requests to that target **after the fault was added**, starting at 1, so a test
 can say "the 2nd order-resv call after this point resets".
+
+Kinds (``commit`` = the state change is applied before the misbehaviour):
+
+* ``delay`` — wait ``seconds``, then process and answer (a client with a shorter read timeout
+  gives up first; the change is still committed after the delay, as KIS would);
+* ``late_commit`` — no answer; the change is committed ``seconds`` later (under uvicorn the
+  connection is held that long then reset; under ``httpx.ASGITransport``, which has no
+  timeouts, the client is told ``ReadTimeout`` at once and the commit follows in the
+  background) — "delay past the read timeout, committed after the delay" in both transports;
+* ``hang`` (``commit`` optional), ``reset_before``, ``reset_after`` (committed), ``garbled``
+  (committed 200 cut in half);
+* ``http_error`` — ``status`` with a JSON EGW00002 envelope or an HTML page (``body``);
+  ``commit`` optional;
+* ``gateway_error`` — HTTP 500 with ``code`` (EGW00001, EGW00002, EGW00301 or EGW00302) in
+  the KIS envelope; ``commit`` optional;
+* ``rate_limit`` (EGW00201, never committed), ``expire_token`` (expire tokens, then process).
 """
 
 from __future__ import annotations
@@ -23,6 +39,8 @@ FaultKind = Literal[
     "garbled",
     "rate_limit",
     "expire_token",
+    "gateway_error",
+    "late_commit",
 ]
 FAULT_KINDS: tuple[str, ...] = (
     "delay",
@@ -33,9 +51,25 @@ FAULT_KINDS: tuple[str, ...] = (
     "garbled",
     "rate_limit",
     "expire_token",
+    "gateway_error",
+    "late_commit",
 )
 # Kinds that let the handler run (state committed) before misbehaving.
 COMMITTING_KINDS = frozenset({"reset_after", "garbled"})
+# ``gateway_error`` codes: KIS's gateway answers them (HTTP 500) without saying whether the
+# request reached the business layer (spec §4: "check the previous transaction").
+GATEWAY_ERROR_TEXT = {
+    "EGW00001": "일시적인 오류가 발생했습니다.",
+    "EGW00002": "서버 에러가 발생하였습니다.",
+    "EGW00301": "연결시간이 초과되었습니다. 이전 거래를 확인하세요.",
+    "EGW00302": "거래시간이 초과되었습니다. 이전 거래를 확인하세요.",
+}
+
+
+def gateway_error_body(code: str) -> dict[str, str]:
+    """The KIS envelope of a ``gateway_error`` fault."""
+    return {"rt_cd": "1", "msg_cd": code, "msg1": GATEWAY_ERROR_TEXT[code]}
+
 
 _ids = itertools.count(1)
 
@@ -56,6 +90,7 @@ class Fault:
     commit: bool = False
     status: int = 500
     body: str = "json"
+    code: str = "EGW00002"
     id: int = field(default_factory=lambda: next(_ids))
     seen: int = 0
     fired: int = 0
@@ -81,6 +116,7 @@ class Fault:
             "commit": self.commit,
             "status": self.status,
             "body": self.body,
+            "code": self.code,
             "seen": self.seen,
             "fired": self.fired,
         }
@@ -104,12 +140,15 @@ class FaultRegistry:
         commit: bool = False,
         status: int = 500,
         body: str = "json",
+        code: str = "EGW00002",
     ) -> Fault:
         """Arm a fault. ``attempts`` (int or list) or ``times`` (= attempts 1..times)."""
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; choose from {FAULT_KINDS}")
         if body not in ("json", "html"):
             raise ValueError("body must be 'json' or 'html'")
+        if code not in GATEWAY_ERROR_TEXT:
+            raise ValueError(f"code must be one of {sorted(GATEWAY_ERROR_TEXT)}")
         if times is not None:
             nums: tuple[int, ...] = tuple(range(1, times + 1))
         elif attempts is None:
@@ -128,6 +167,7 @@ class FaultRegistry:
             commit=commit,
             status=status,
             body=body,
+            code=code,
         )
         with self._lock:
             self._faults.append(fault)

@@ -214,3 +214,51 @@ ORD_DVSN_NAMES = {"00": "지정가", "01": "시장가", "02": "조건부지정�
 def symbol_name(pdno: str) -> str:
     """Korean short name for ``pdno`` (generic for unknown codes)."""
     return SYMBOL_NAMES.get(pdno, f"종목{pdno}")
+
+
+# --- 주식일별주문체결조회 (v1_국내주식-005), served by stock_manager.emulator.orders -------------
+DAILY_CCLD_QUERY = (
+    Field("CANO", "종합계좌번호", 8, True),
+    Field("ACNT_PRDT_CD", "계좌상품코드", 2, True),
+    Field("INQR_STRT_DT", "조회시작일자", 8, True, description="YYYYMMDD"),
+    Field("INQR_END_DT", "조회종료일자", 8, True, description="YYYYMMDD"),
+    Field("SLL_BUY_DVSN_CD", "매도매수구분코드", 2, allowed=("", "00", "01", "02")),
+    Field("PDNO", "상품번호", 12),
+    Field("ORD_GNO_BRNO", "주문채번지점번호", 5),
+    Field("ODNO", "주문번호", 10),
+    Field("CCLD_DVSN", "체결구분", 2, allowed=("", "00", "01", "02")),
+    Field("INQR_DVSN", "조회구분", 2, allowed=("", "00", "01")),
+    Field("INQR_DVSN_1", "조회구분1", 1, allowed=("", "1", "2")),
+    Field("INQR_DVSN_3", "조회구분3", 2),
+    Field("EXCG_ID_DVSN_CD", "거래소ID구분코드", 3, allowed=("", "KRX", "NXT", "SOR", "ALL")),
+    Field("CTX_AREA_FK100", "연속조회검색조건100", 100),
+    Field("CTX_AREA_NK100", "연속조회키100", 100),
+)
+DAILY_CCLD_ROW = (
+    Field("ord_dt", "주문일자", 8),
+    Field("ord_gno_brno", "주문채번지점번호", 5),
+    Field("odno", "주문번호", 10),
+    Field("orgn_odno", "원주문번호", 10),
+    Field("ord_dvsn_name", "주문구분명", 60),
+    Field("sll_buy_dvsn_cd", "매도매수구분코드", 2),
+    Field("sll_buy_dvsn_cd_name", "매도매수구분코드명", 60),
+    Field("pdno", "상품번호", 12),
+    Field("prdt_name", "상품명", 60),
+    Field("ord_qty", "주문수량", 10),
+    Field("ord_unpr", "주문단가", 19),
+    Field("ord_tmd", "주문시각", 6),
+    Field("tot_ccld_qty", "총체결수량", 10),
+    Field("avg_prvs", "평균가", 19),
+    Field("cncl_yn", "취소여부", 1),
+    Field("tot_ccld_amt", "총체결금액", 19),
+    Field("ord_dvsn_cd", "주문구분코드", 2),
+    Field("cnc_cfrm_qty", "취소확인수량", 10),
+    Field("rmn_qty", "잔여수량", 10),
+    Field("rjct_qty", "거부수량", 10),
+    Field("excg_id_dvsn_Cd", "거래소ID구분코드", 3),
+)
+DAILY_CCLD_TOP = (
+    Field("ctx_area_fk100", "연속조회검색조건100", 100),
+    Field("ctx_area_nk100", "연속조회키100", 100),
+    Field("output2", "응답상세2", 0, description="tot_ord_qty, tot_ccld_qty, tot_ccld_amt, ..."),
+)

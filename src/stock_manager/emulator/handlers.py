@@ -390,6 +390,7 @@ def revise_or_cancel_order(ctx: Ctx) -> Reply:
         orgn_odno=orig.odno,
         rvse_cncl=kind,
         psbl_qty=qty if kind == "01" else 0,
+        ord_dt=_ymd(ctx.now.date()),
     )
     orig.psbl_qty -= qty
     ctx.state.save_order(orig)
@@ -510,6 +511,7 @@ def process_day(
                     tot_ccld_amt=filled * price,
                     psbl_qty=remaining - filled,
                     source_seq=r.seq,
+                    ord_dt=day_s,
                 )
                 state.save_order(order)
                 r.odno = order.odno

@@ -107,6 +107,7 @@ class Order:
     tot_ccld_amt: int = 0
     psbl_qty: int = 0
     source_seq: int = 0
+    ord_dt: str = ""  # YYYYMMDD session day (read by 주식일별주문체결조회, emulator/orders.py)
 
     def psbl_row(self) -> dict[str, str]:
         """The 주식정정취소가능주문조회 output row."""

@@ -274,3 +274,22 @@ def local_kis_server(token_delay: float = 0.2) -> Iterator[_CountingServer]:
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+def complete(path: str, action: str | None = None, **values: str) -> dict[str, str]:
+    """Every required field of the API at ``path`` (for ``action``) with a valid dummy value.
+
+    Tests about retries, tokens or headers do not care about the body; the client refuses a
+    request that lacks a required field, so they send this.
+    """
+    from stock_manager.adapters.broker.kis import CATALOG
+
+    spec = CATALOG.by_path(path)
+    assert spec is not None, path
+    out: dict[str, str] = {}
+    for f in spec.fields:
+        if f.required and f.applies_to(action if spec.actions else None):
+            first = next(iter(f.allowed), "1") if f.allowed else "1"
+            out[f.name] = first[: f.length] if f.length else first
+    out.update({k.upper(): v for k, v in values.items()})
+    return out

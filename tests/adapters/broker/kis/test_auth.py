@@ -27,6 +27,8 @@ from stock_manager.adapters.broker.kis.errors import KISServerError, KISTranspor
 from ._support import (
     APP_KEY,
     APP_SECRET,
+    INQUIRY_PARAMS,
+    ORDER_PARAMS,
     RESV_CCNL,
     T0,
     TOKEN_PREFIX,
@@ -48,7 +50,7 @@ def test_first_request_issues_a_token_with_the_documented_body(
     make_client: Factory, fake: FakeKIS
 ) -> None:
     client = make_client(journal=False)
-    client.make_request("GET", RESV_CCNL, {"CANO": "12345678"})
+    client.make_request("GET", RESV_CCNL, INQUIRY_PARAMS)
     assert len(fake.token_requests) == 1
     token_request = fake.token_requests[0]
     assert token_request.method == "POST"
@@ -72,7 +74,7 @@ def test_twenty_threads_one_issuance(make_client: Factory, fake: FakeKIS) -> Non
     def worker() -> None:
         try:
             barrier.wait()
-            client.make_request("GET", RESV_CCNL, {})
+            client.make_request("GET", RESV_CCNL, INQUIRY_PARAMS)
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -109,10 +111,10 @@ def test_cache_file_is_private_and_holds_no_secret(
 
 def test_second_client_reuses_the_cached_token(make_client: Factory, fake: FakeKIS) -> None:
     first = make_client(journal=False)
-    first.make_request("GET", RESV_CCNL, {})
+    first.make_request("GET", RESV_CCNL, INQUIRY_PARAMS)
     second = make_client(journal=False)
     assert second.tokens.token is None
-    second.make_request("GET", RESV_CCNL, {})
+    second.make_request("GET", RESV_CCNL, INQUIRY_PARAMS)
     assert len(fake.token_requests) == 1
     assert second.tokens.issued_count == 0
     assert _bearer(fake.api_requests[1]) == fake.token_for(1)
@@ -139,11 +141,11 @@ def test_expiry_is_parsed_as_kst_and_refreshed_near_it(
     assert token.expires_at == datetime(2026, 1, 2, tzinfo=UTC).timestamp() == T0 + 86_400
 
     clock.now = token.expires_at - 301  # outside the 300 s refresh margin: reuse
-    client.make_request("GET", RESV_CCNL, {})
+    client.make_request("GET", RESV_CCNL, INQUIRY_PARAMS)
     assert len(fake.token_requests) == 1
 
     clock.now = token.expires_at - 299  # inside the margin: refresh before it runs out
-    client.make_request("GET", RESV_CCNL, {})
+    client.make_request("GET", RESV_CCNL, INQUIRY_PARAMS)
     assert len(fake.token_requests) == 2
     assert _bearer(fake.api_requests[-1]) == fake.token_for(2)
     assert sleeps.calls == []  # the last issuance was a day ago: no 1/min wait
@@ -166,7 +168,7 @@ def test_egw00123_reissues_once_and_retries_once(
     client.issue_token()
     clock.advance(120)
     fake.script(RESV_CCNL, gateway_error("EGW00123", "기간이 만료된 token 입니다."))
-    resp = client.make_request("GET", RESV_CCNL, {})
+    resp = client.make_request("GET", RESV_CCNL, INQUIRY_PARAMS)
     assert resp.rt_cd == "0"
     assert len(fake.token_requests) == 2
     assert fake.api_count() == 2
@@ -187,7 +189,7 @@ def test_egw00123_on_an_order_post_is_also_retried_once(
         "/uapi/domestic-stock/v1/trading/order-resv",
         httpx.Response(200, json={"rt_cd": "1", "msg_cd": "EGW00123", "msg1": "expired"}),
     )
-    resp = client.make_request("POST", "/uapi/domestic-stock/v1/trading/order-resv", {"A": "1"})
+    resp = client.make_request("POST", "/uapi/domestic-stock/v1/trading/order-resv", ORDER_PARAMS)
     assert resp.rt_cd == "0"
     assert fake.api_count() == 2
     assert len(fake.token_requests) == 2
@@ -205,7 +207,7 @@ def test_egw00121_twice_raises_auth_error_after_two_requests(
         gateway_error("EGW00121", "유효하지 않은 token 입니다."),
     )
     with pytest.raises(KISAuthError) as info:
-        client.make_request("GET", RESV_CCNL, {})
+        client.make_request("GET", RESV_CCNL, INQUIRY_PARAMS)
     assert info.value.msg_cd == "EGW00121"
     assert info.value.http_status == 500
     assert fake.api_count() == 2
@@ -219,7 +221,7 @@ def test_forced_reissue_within_a_minute_waits_the_remainder(
     client.issue_token()  # at T0
     clock.advance(20)
     fake.script(RESV_CCNL, gateway_error("EGW00123"))
-    client.make_request("GET", RESV_CCNL, {})
+    client.make_request("GET", RESV_CCNL, INQUIRY_PARAMS)
     assert sleeps.calls == [pytest.approx(40.0)]
     assert len(fake.token_requests) == 2
 
@@ -232,7 +234,7 @@ def test_forced_reissue_raises_when_the_wait_is_too_long(
     clock.advance(20)
     fake.script(RESV_CCNL, gateway_error("EGW00123"))
     with pytest.raises(TokenIssueRateLimitedError) as info:
-        client.make_request("GET", RESV_CCNL, {})
+        client.make_request("GET", RESV_CCNL, INQUIRY_PARAMS)
     assert info.value.retry_after == pytest.approx(40.0)
     assert info.value.msg_cd == "EGW00133"
     assert sleeps.calls == []
@@ -249,7 +251,7 @@ def test_one_minute_rule_counts_issuance_by_another_process(
     clock.advance(30)
     second = make_client(journal=False)
     fake.script(RESV_CCNL, gateway_error("EGW00121"))
-    second.make_request("GET", RESV_CCNL, {})
+    second.make_request("GET", RESV_CCNL, INQUIRY_PARAMS)
     assert sleeps.calls == [pytest.approx(30.0)]
     assert len(fake.token_requests) == 2
 
@@ -269,7 +271,7 @@ def test_http_403_egw00133_is_token_rate_limited(make_client: Factory, fake: Fak
     fake.token_replies.append(_egw00133())
     client = make_client(journal=False, token_issue_max_wait=30)
     with pytest.raises(TokenIssueRateLimitedError) as info:
-        client.make_request("GET", RESV_CCNL, {})
+        client.make_request("GET", RESV_CCNL, INQUIRY_PARAMS)
     assert info.value.msg_cd == "EGW00133"
     assert info.value.http_status == 403
     assert info.value.retry_after == 60.0
@@ -284,7 +286,7 @@ def test_http_403_egw00103_is_auth_error(make_client: Factory, fake: FakeKIS) ->
     )
     client = make_client(journal=False)
     with pytest.raises(KISAuthError) as info:
-        client.make_request("GET", RESV_CCNL, {})
+        client.make_request("GET", RESV_CCNL, INQUIRY_PARAMS)
     assert type(info.value) is KISAuthError
     assert info.value.msg_cd == "EGW00103"
     assert info.value.msg1 == "유효하지 않은 AppKey입니다."
@@ -347,10 +349,10 @@ _CHILD = textwrap.dedent(
     ))
     print("ready", flush=True)
     sys.stdin.readline()  # start line: both processes go at once
-    resp = client.make_request("GET", {path!r}, {{"CANO": "00000000"}})
+    resp = client.make_request("GET", {path!r}, {params!r})
     print(resp.rt_cd, client.tokens.issued_count, flush=True)
     """
-).format(app_key=APP_KEY, app_secret=APP_SECRET, path=RESV_CCNL)
+).format(app_key=APP_KEY, app_secret=APP_SECRET, path=RESV_CCNL, params=INQUIRY_PARAMS)
 
 
 def test_two_processes_share_one_issuance(tmp_path: Path) -> None:

@@ -31,6 +31,7 @@ from ._support import (
     FakeClock,
     FakeKIS,
     SleepRecorder,
+    complete,
     gateway_error,
     kis_json,
 )
@@ -53,12 +54,13 @@ async def test_twenty_tasks_one_issuance(make_async_client: Factory, fake: FakeK
 
 async def test_get_and_post_shapes(make_async_client: Factory, fake: FakeKIS) -> None:
     client = make_async_client(journal=False)
-    await client.make_request("GET", RESV_CCNL, {"cano": "1"})
-    await client.make_request("POST", RESV_RVSECNCL, {"rsvn_ord_seq": "9"}, action="modify")
+    await client.make_request("GET", RESV_CCNL, {**INQUIRY_PARAMS, "cano": "1"})
+    modify = complete(RESV_RVSECNCL, "modify", rsvn_ord_seq="9")
+    await client.make_request("POST", RESV_RVSECNCL, modify, action="modify")
     get, post = fake.api_requests
-    assert dict(get.url.params) == {"CANO": "1"}
+    assert dict(get.url.params)["CANO"] == "1"
     assert get.headers["tr_id"] == "CTSC0004R"
-    assert json.loads(post.content) == {"RSVN_ORD_SEQ": "9"}
+    assert json.loads(post.content)["RSVN_ORD_SEQ"] == "9"
     assert post.headers["tr_id"] == "CTSC0013U"
     assert post.headers["appkey"] == APP_KEY
     assert post.headers["appsecret"] == APP_SECRET
@@ -69,7 +71,7 @@ async def test_egw00201_retried_once(
 ) -> None:
     fake.script(RESV_CCNL, gateway_error("EGW00201"))
     client = make_async_client(journal=False)
-    resp = await client.make_request("GET", RESV_CCNL, {})
+    resp = await client.make_request("GET", RESV_CCNL, INQUIRY_PARAMS)
     assert resp.rt_cd == "0"
     assert fake.api_count() == 2
     assert sleeps.calls == [pytest.approx(0.075)]
@@ -79,7 +81,7 @@ async def test_egw00201_forever(make_async_client: Factory, fake: FakeKIS) -> No
     fake.script(RESV_CCNL, *[gateway_error("EGW00201") for _ in range(10)])
     client = make_async_client(journal=False, max_attempts=3)
     with pytest.raises(KISRateLimitError):
-        await client.make_request("GET", RESV_CCNL, {})
+        await client.make_request("GET", RESV_CCNL, INQUIRY_PARAMS)
     assert fake.api_count() == 3
 
 
@@ -100,7 +102,7 @@ async def test_post_read_timeout_is_unknown_and_sent_once(
 async def test_get_read_timeout_is_retried(make_async_client: Factory, fake: FakeKIS) -> None:
     fake.script(RESV_CCNL, httpx.ReadTimeout("timed out"))
     client = make_async_client(journal=False)
-    assert (await client.make_request("GET", RESV_CCNL, {})).rt_cd == "0"
+    assert (await client.make_request("GET", RESV_CCNL, INQUIRY_PARAMS)).rt_cd == "0"
     assert fake.api_count() == 2
 
 
@@ -112,7 +114,7 @@ async def test_token_reissue_once(
     clock.advance(120)
     fake.script(RESV_CCNL, gateway_error("EGW00123"), gateway_error("EGW00123"))
     with pytest.raises(KISAuthError):
-        await client.make_request("GET", RESV_CCNL, {})
+        await client.make_request("GET", RESV_CCNL, INQUIRY_PARAMS)
     assert fake.api_count() == 2
     assert len(fake.token_requests) == 2
 
@@ -135,11 +137,13 @@ async def test_paper_mode_refuses_before_the_network(
 ) -> None:
     client = make_async_client(mode="paper")
     with pytest.raises(PaperTradingNotSupportedError):
-        await client.make_request("POST", RESV_RVSECNCL, {}, action="cancel")
+        await client.make_request(
+            "POST", RESV_RVSECNCL, complete(RESV_RVSECNCL, "cancel"), action="cancel"
+        )
     with pytest.raises(PaperTradingNotSupportedError):
         await client.make_request("POST", RESV_RVSECNCL, {}, tr_id="CTSC0009U")
     with pytest.raises(PaperTradingNotSupportedError):
-        await client.make_request("GET", RESV_CCNL, {})
+        await client.make_request("GET", RESV_CCNL, INQUIRY_PARAMS)
     assert fake.requests == []
 
 
@@ -189,9 +193,9 @@ async def test_async_and_sync_share_the_token_cache(
     fake: FakeKIS,
 ) -> None:
     aclient = make_async_client(journal=False)
-    await aclient.make_request("GET", RESV_CCNL, {})
+    await aclient.make_request("GET", RESV_CCNL, INQUIRY_PARAMS)
     sync = make_client(journal=False)
-    sync.make_request("GET", RESV_CCNL, {})
+    sync.make_request("GET", RESV_CCNL, INQUIRY_PARAMS)
     assert len(fake.token_requests) == 1
     assert fake.api_count() == 2
 

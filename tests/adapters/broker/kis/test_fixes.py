@@ -21,6 +21,7 @@ from stock_manager.adapters.broker.kis.rate_limit import RateLimiter
 from stock_manager.journal import Outcome
 
 from ._support import (
+    INQUIRY_PARAMS,
     ORDER_PARAMS,
     RESV,
     RESV_CCNL,
@@ -74,7 +75,9 @@ def test_egw00201_slows_every_caller_of_the_app_key(
 
     limiter = Spy(20, margin=0, clock=clock)
     fake.script(RESV_CCNL, gateway_error("EGW00201"))
-    make_client(journal=False, limiter=limiter, rng=lambda: 0.5).make_request("GET", RESV_CCNL, {})
+    make_client(journal=False, limiter=limiter, rng=lambda: 0.5).make_request(
+        "GET", RESV_CCNL, INQUIRY_PARAMS
+    )
     assert penalties == [pytest.approx(0.075)]  # the back-off went into the shared limiter
     assert sleeps.calls == [pytest.approx(0.075 + 0.05)]  # and the caller waited through it
     assert fake.api_count() == 2
@@ -86,7 +89,7 @@ def test_tokens_and_child_loggers_are_scrubbed(
     # Before: the filter sat on "stock_manager.kis" only (not its children) and never knew
     # the access token.
     client = make_client(journal=False)
-    client.make_request("GET", RESV_CCNL, {})
+    client.make_request("GET", RESV_CCNL, INQUIRY_PARAMS)
     token = fake.token_for(1)
     with caplog.at_level(logging.DEBUG):
         for name in ("stock_manager.kis.auth", "stock_manager.kis.reservations", "httpcore"):

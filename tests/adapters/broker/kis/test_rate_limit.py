@@ -13,7 +13,7 @@ from stock_manager.adapters.broker.kis import AsyncKISRestClient, KISRestClient
 from stock_manager.adapters.broker.kis import constants as C
 from stock_manager.adapters.broker.kis.rate_limit import RateLimiter, shared_limiter
 
-from ._support import APP_KEY, RESV_CCNL, FakeClock, FakeKIS, SleepRecorder
+from ._support import APP_KEY, INQUIRY_PARAMS, RESV_CCNL, FakeClock, FakeKIS, SleepRecorder
 from .conftest import make_config
 
 
@@ -135,7 +135,7 @@ def test_client_waits_for_the_limiter(
 ) -> None:
     client = make_client(journal=False, limiter=RateLimiter(20, margin=0, clock=clock))
     for _ in range(3):
-        client.make_request("GET", RESV_CCNL, {})
+        client.make_request("GET", RESV_CCNL, INQUIRY_PARAMS)
     # Sleeping advances the fake clock, so each request waits one 50 ms slot.
     assert sleeps.calls == pytest.approx([0.05, 0.05])
     assert fake.api_count() == 3

@@ -26,6 +26,7 @@ from stock_manager.adapters.broker.kis import constants as C
 from stock_manager.journal import Outcome
 
 from ._support import (
+    INQUIRY_PARAMS,
     ORDER_PARAMS,
     RESV,
     RESV_CCNL,
@@ -33,6 +34,7 @@ from ._support import (
     RVSECNCL,
     FakeKIS,
     SleepRecorder,
+    complete,
     gateway_error,
     kis_json,
 )
@@ -66,7 +68,7 @@ def test_not_sent_errors_are_retried(
 ) -> None:
     fake.script(path, error)
     client = make_client()
-    resp = client.make_request(method, path, ORDER_PARAMS)
+    resp = client.make_request(method, path, complete(path))
     assert resp.rt_cd == "0"
     assert fake.api_count(path) == 2
     assert sleeps.calls == [pytest.approx(FIRST_BACKOFF)]
@@ -91,7 +93,7 @@ def test_egw00201_once_is_retried_exactly_once(
 ) -> None:
     fake.script(path, gateway_error("EGW00201", "초당 거래건수를 초과하였습니다."))
     client = make_client()
-    resp = client.make_request(method, path, ORDER_PARAMS)
+    resp = client.make_request(method, path, complete(path))
     assert resp.rt_cd == "0"
     assert fake.api_count() == 2
     assert sleeps.calls == [pytest.approx(FIRST_BACKOFF)]
@@ -103,7 +105,7 @@ def test_egw00201_forever_raises_rate_limit_after_max_attempts(
     fake.script(RESV_CCNL, *[gateway_error("EGW00201") for _ in range(20)])
     client = make_client(journal=False)
     with pytest.raises(KISRateLimitError) as info:
-        client.make_request("GET", RESV_CCNL, {})
+        client.make_request("GET", RESV_CCNL, INQUIRY_PARAMS)
     assert fake.api_count() == C.MAX_ATTEMPTS == 5
     assert len(sleeps.calls) == 4
     assert info.value.msg_cd == "EGW00201"
@@ -126,7 +128,7 @@ def test_seed_alias_egw00331_is_a_rate_limit(
 ) -> None:
     fake.script(RESV_CCNL, gateway_error("EGW00331"))
     client = make_client(journal=False)
-    assert client.make_request("GET", RESV_CCNL, {}).rt_cd == "0"
+    assert client.make_request("GET", RESV_CCNL, INQUIRY_PARAMS).rt_cd == "0"
     assert fake.api_count() == 2
     assert len(sleeps.calls) == 1
 
@@ -135,7 +137,7 @@ def test_seed_alias_egw00415_is_an_auth_error(make_client: Factory, fake: FakeKI
     fake.script(RESV_CCNL, gateway_error("EGW00415", "unauthorized"))
     client = make_client(journal=False)
     with pytest.raises(KISAuthError) as info:
-        client.make_request("GET", RESV_CCNL, {})
+        client.make_request("GET", RESV_CCNL, INQUIRY_PARAMS)
     assert info.value.msg_cd == "EGW00003"
     assert fake.api_count() == 1
 
@@ -144,7 +146,7 @@ def test_seed_alias_egw00223_is_a_gateway_error(make_client: Factory, fake: Fake
     fake.script(RESV_CCNL, gateway_error("EGW00223", "invalid params"))
     client = make_client(journal=False)
     with pytest.raises(KISGatewayError) as info:
-        client.make_request("GET", RESV_CCNL, {})
+        client.make_request("GET", RESV_CCNL, INQUIRY_PARAMS)
     assert type(info.value) is KISGatewayError
     assert info.value.msg_cd == "EGW00101"
     assert fake.api_count() == 1
@@ -197,8 +199,9 @@ def test_uncertain_cancel_and_modify_are_unknown_too(
 ) -> None:
     fake.script(RESV_RVSECNCL, httpx.ReadTimeout("read timed out"))
     client = make_client()
+    body = complete(RESV_RVSECNCL, action, RSVN_ORD_SEQ="7")
     with pytest.raises(OrderOutcomeUnknownError):
-        client.make_request("POST", RESV_RVSECNCL, {"RSVN_ORD_SEQ": "7"}, action=action)
+        client.make_request("POST", RESV_RVSECNCL, body, action=action)
     assert fake.api_count() == 1
 
 
@@ -222,7 +225,7 @@ def test_uncertain_get_is_retried(
 ) -> None:
     fake.script(RESV_CCNL, reply)
     client = make_client()
-    resp = client.make_request("GET", RESV_CCNL, {})
+    resp = client.make_request("GET", RESV_CCNL, INQUIRY_PARAMS)
     assert resp.rt_cd == "0"
     assert fake.api_count() == 2
     assert sleeps.calls == [pytest.approx(FIRST_BACKOFF)]
@@ -236,7 +239,7 @@ def test_uncertain_get_forever_is_server_error(
     fake.script(RESV_CCNL, *[httpx.Response(502, text="bad") for _ in range(10)])
     client = make_client(journal=False, max_attempts=4)
     with pytest.raises(KISServerError, match="HTTP 502"):
-        client.make_request("GET", RESV_CCNL, {})
+        client.make_request("GET", RESV_CCNL, INQUIRY_PARAMS)
     assert fake.api_count() == 4
     assert len(sleeps.calls) == 3
 
@@ -275,7 +278,7 @@ def test_business_rejection_on_get_is_not_retried(make_client: Factory, fake: Fa
     fake.script(RESV_CCNL, kis_json(rt_cd="7", msg_cd="OPSQ2001", msg1="시장코드 오류"))
     client = make_client(journal=False)
     with pytest.raises(KISBusinessError) as info:
-        client.make_request("GET", RESV_CCNL, {})
+        client.make_request("GET", RESV_CCNL, INQUIRY_PARAMS)
     assert info.value.rt_cd == "7"
     assert fake.api_count() == 1
 
@@ -290,7 +293,7 @@ def test_other_gateway_codes_fail_once(
     fake.script(RESV_CCNL, gateway_error(code))
     client = make_client(journal=False)
     with pytest.raises(cls):
-        client.make_request("GET", RESV_CCNL, {})
+        client.make_request("GET", RESV_CCNL, INQUIRY_PARAMS)
     assert fake.api_count() == 1
 
 
@@ -307,7 +310,7 @@ def test_local_protocol_error_is_not_retried(make_client: Factory, fake: FakeKIS
     fake.script(RESV_CCNL, httpx.LocalProtocolError("bad header"))
     client = make_client(journal=False)
     with pytest.raises(KISTransportError, match="not sent"):
-        client.make_request("GET", RESV_CCNL, {})
+        client.make_request("GET", RESV_CCNL, INQUIRY_PARAMS)
     assert fake.api_count() == 1
 
 
@@ -339,8 +342,9 @@ def test_paper_mode_refuses_real_only_before_any_request(
 
 def test_paper_mode_order_rvsecncl_works(make_client: Factory, fake: FakeKIS) -> None:
     client = make_client(mode="paper")
-    client.make_request("POST", RVSECNCL, {"RVSE_CNCL_DVSN_CD": "02"}, tr_id="VTTC0013U")
-    client.make_request("POST", RVSECNCL, {"RVSE_CNCL_DVSN_CD": "02"})
+    body = complete(RVSECNCL, RVSE_CNCL_DVSN_CD="02")
+    client.make_request("POST", RVSECNCL, body, tr_id="VTTC0013U")
+    client.make_request("POST", RVSECNCL, body)
     assert [r.headers["tr_id"] for r in fake.api_requests] == ["VTTC0013U", "VTTC0013U"]
     assert fake.api_requests[0].url.host == "openapivts.koreainvestment.com"
     assert fake.api_requests[0].url.port == 29443
@@ -368,7 +372,7 @@ def test_total_backoff_is_bounded(
     fake.script(RESV_CCNL, *[gateway_error("EGW00201") for _ in range(30)])
     client = make_client(journal=False, max_attempts=20, rng=lambda: 1.0)
     with pytest.raises(KISRateLimitError):
-        client.make_request("GET", RESV_CCNL, {})
+        client.make_request("GET", RESV_CCNL, INQUIRY_PARAMS)
     assert sleeps.calls == pytest.approx([0.1, 0.2, 0.4, 0.8, 1.6, 2.0, 2.0, 2.0])
     assert sum(sleeps.calls) <= C.BACKOFF_TOTAL_S
     assert fake.api_count() == 9

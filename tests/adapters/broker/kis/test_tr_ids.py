@@ -43,7 +43,7 @@ def test_catalog_covers_exactly_the_expected_apis() -> None:
     ids = set(CATALOG)
     assert {a for a, *_ in EXPECTED} <= ids
     assert {"인증-001", "인증-002", "Hashkey"} <= ids
-    assert len(CATALOG) == 8
+    assert len(CATALOG) == 336  # the whole portal export: 276 REST + 60 WebSocket
 
 
 def test_multi_tr_without_action_lists_both() -> None:
@@ -121,7 +121,7 @@ def test_lookup_by_path(path: str, api_id: str) -> None:
 
 
 def test_lookup_by_path_unknown() -> None:
-    assert CATALOG.by_path("/uapi/domestic-stock/v1/quotations/inquire-price") is None
+    assert CATALOG.by_path("/uapi/domestic-stock/v1/no-such-api") is None
 
 
 @pytest.mark.parametrize("api_id", ["v1_국내주식-018", "v1_국내주식-019", "v1_국내주식-018,019"])

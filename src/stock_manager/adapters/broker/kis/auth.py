@@ -33,7 +33,7 @@ import stat
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Protocol
@@ -63,7 +63,7 @@ KST = timezone(timedelta(hours=C.KST_UTC_OFFSET_HOURS))
 class Token:
     """An access token and the epoch seconds it was issued at and expires at."""
 
-    access_token: str
+    access_token: str = field(repr=False)  # a bearer credential: never in a repr
     expires_at: float
     issued_at: float
     token_type: str = "Bearer"

@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import random
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -112,6 +113,17 @@ class PreparedCall:
     tr_cont: str = ""
     extra_headers: dict[str, str] = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        # params carry CANO and extra headers may carry credentials: show them masked.
+        return (
+            f"PreparedCall(method={self.method!r}, path={self.path!r}, tr_id={self.tr_id!r},"
+            f" params={mask_body(self.params)!r}, is_order={self.is_order!r},"
+            f" intent={self.intent!r}, tr_cont={self.tr_cont!r},"
+            f" extra_headers={mask_headers(self.extra_headers.items())!r})"
+        )
+
+    __str__ = __repr__
+
     @property
     def api_name(self) -> str:
         """The API's Korean name, or its path when the catalog does not know it."""
@@ -132,6 +144,21 @@ def _to_str(value: Any) -> str:
     if isinstance(value, int | str):
         return str(value)
     raise KISValidationError(f"unsupported parameter value {value!r} ({type(value).__name__})")
+
+
+def _check_callable(spec: ApiSpec, verb: str) -> None:
+    """Refuse what ``make_request`` cannot send: websocket streams, OAuth, a wrong method."""
+    if spec.transport != "REST":
+        raise KISValidationError(
+            f"{spec.name} ({spec.api_id}) is a WebSocket stream ({spec.path}), not a REST API"
+        )
+    if spec.kind == "auth":
+        raise KISValidationError(
+            f"{spec.name} ({spec.api_id}) is called by the client itself"
+            " (issue_token/revoke_token; hashkey with KIS_USE_HASHKEY=true)"
+        )
+    if spec.method != verb:
+        raise KISValidationError(f"{spec.name} ({spec.path}) is a {spec.method} API, not {verb}")
 
 
 class _Core:
@@ -173,6 +200,9 @@ class _Core:
         )
         self._journal: OrderJournal | None = journal
         self._journal_opened = journal is not None
+        # Guards the lazy opening: the journal is published only once fully built, so no
+        # thread can see "opened" while the journal is still None and send unjournaled.
+        self._journal_lock = threading.Lock()
         self.send_count = 0
         SECRET_FILTER.add(config.kis_app_secret.get_secret_value())
         if config.kis_account_no:
@@ -182,19 +212,23 @@ class _Core:
     @property
     def journal(self) -> OrderJournal | None:
         """The order journal (opened on first use), or ``None`` when switched off."""
-        if not self._journal_opened:
-            self._journal_opened = True
-            if self.config.journal:
-                self._journal = OrderJournal(self.config.effective_journal_path)
-                stale = self._journal.needs_reconcile()
-                if stale:
-                    # A previous run died mid-request, or its outcome was unknown: say so once.
-                    log.warning(
-                        "%d order request(s) in the journal have an unknown outcome (ids %s);"
-                        " reconcile them: stock-manager resv reconcile --pending",
-                        len(stale),
-                        ", ".join(str(e.id) for e in stale[:10]),
-                    )
+        if self._journal_opened:  # fast path; set only after _journal is assigned
+            return self._journal
+        with self._journal_lock:
+            if not self._journal_opened:
+                if self.config.journal:
+                    journal = OrderJournal(self.config.effective_journal_path)
+                    stale = journal.needs_reconcile()
+                    if stale:
+                        # A previous run died mid-request, or its outcome is unknown: say so.
+                        log.warning(
+                            "%d order request(s) in the journal have an unknown outcome"
+                            " (ids %s); reconcile them: stock-manager resv reconcile --pending",
+                            len(stale),
+                            ", ".join(str(e.id) for e in stale[:10]),
+                        )
+                    self._journal = journal
+                self._journal_opened = True
         return self._journal
 
     # --- preparing ----------------------------------------------------------------------------
@@ -215,53 +249,45 @@ class _Core:
         tr_cont: str = "",
         headers: Mapping[str, str] | None = None,
         intent: str | None = None,
+        dry_run: bool = False,
     ) -> PreparedCall:
-        """Resolve and check a request locally. Raises a :class:`KISNotSentError` subclass."""
+        """Resolve and check a request locally. Raises a :class:`KISNotSentError` subclass.
+
+        Against the catalog: websocket/OAuth APIs and a wrong method are refused; so are an
+        unknown field, a missing required field and a value longer than its length (errors,
+        not warnings: KIS ignores a misspelt key, and an order without it is a different
+        order). ``dry_run`` lets ``<placeholder>`` values past the length check.
+        """
         verb = method.strip().upper()
         if verb not in {"GET", "POST"}:
             raise KISValidationError(f"KIS REST APIs use GET or POST, not {method!r}")
         path = self._path_of(url)
         spec = self.catalog.by_path(path)
+        paper = self.config.is_paper
         if tr_id:
             tr_id = tr_id.strip().upper()
             spec = spec or self.catalog.by_tr_id(tr_id)
-            if spec is not None and spec.action_of(tr_id) is None:
-                raise TRIDResolutionError(f"tr_id {tr_id} does not belong to {spec.path}")
-            if spec is not None and action is not None and spec.action_of(tr_id) != action:
-                raise TRIDResolutionError(
-                    f"tr_id {tr_id} is not the {action!r} TR_ID of {spec.name}"
-                    f" ({spec.tr_id(paper=self.config.is_paper, action=action)} is)"
-                )
-            if not self.config.is_paper and spec is not None and tr_id not in spec.real.values():
-                raise TRIDResolutionError(
-                    f"{tr_id} is a paper-trading TR_ID; real mode uses"
-                    f" {', '.join(spec.real.values())}"
-                )
-            if self.config.is_paper and spec is not None and not spec.paper_supported:
-                spec.tr_id(paper=True)  # raises PaperTradingNotSupportedError
-            if (
-                self.config.is_paper
-                and spec is not None
-                and tr_id in spec.real.values()
-                and tr_id not in (spec.paper or {}).values()
-            ):
-                raise PaperTradingNotSupportedError(
-                    f"{tr_id} is a real-trading TR_ID; paper mode uses"
-                    f" {', '.join((spec.paper or {}).values())}"
-                )
+            if spec is not None:
+                self._check_explicit_tr_id(spec, tr_id, action)
         elif spec is None:
             raise TRIDResolutionError(
                 f"no TR_ID is known for {path}; pass tr_id= (or add the API to the catalog)"
             )
-        else:
-            tr_id = spec.tr_id(paper=self.config.is_paper, action=action)
-        if spec is not None and spec.method != verb:
-            raise KISValidationError(
-                f"{spec.name} ({spec.path}) is a {spec.method} API, not {verb}"
-            )
+        if spec is not None:
+            _check_callable(spec, verb)
+        if not tr_id:
+            assert spec is not None
+            tr_id = spec.tr_id(paper=paper, action=action)
         clean = {str(k).upper(): _to_str(v) for k, v in (params or {}).items()}
-        is_order = verb == "POST" and (spec is None or spec.kind == "order")
         resolved_action = spec.action_of(tr_id) if spec else None
+        if spec is not None:
+            # Unknown field, missing required field, too long: refused before the network.
+            clean = spec.check_params(
+                {str(k): _to_str(v) for k, v in (params or {}).items()},
+                action=action or resolved_action,
+                dry_run=dry_run,
+            )
+        is_order = verb == "POST" and (spec is None or spec.kind == "order")
         return PreparedCall(
             method=verb,
             path=path,
@@ -275,6 +301,28 @@ class _Core:
             tr_cont=tr_cont.strip().upper(),
             extra_headers=dict(headers or {}),
         )
+
+    def _check_explicit_tr_id(self, spec: ApiSpec, tr_id: str, action: str | None) -> None:
+        """An explicit ``tr_id`` must be one of the API's, agree with ``action`` and the mode."""
+        paper = self.config.is_paper
+        if spec.action_of(tr_id) is None:
+            raise TRIDResolutionError(f"tr_id {tr_id} does not belong to {spec.path}")
+        if action is not None and spec.tr_id(paper=paper, action=action) != tr_id:
+            raise TRIDResolutionError(
+                f"tr_id {tr_id} is not the {action!r} TR_ID of {spec.name}"
+                f" ({spec.tr_id(paper=paper, action=action)} is)"
+            )
+        if not paper and tr_id not in spec.real.values():
+            raise TRIDResolutionError(
+                f"{tr_id} is a paper-trading TR_ID; real mode uses {', '.join(spec.real.values())}"
+            )
+        if paper and not spec.paper_supported:
+            spec.tr_id(paper=True)  # raises PaperTradingNotSupportedError
+        if paper and tr_id not in (spec.paper or {}).values():
+            raise PaperTradingNotSupportedError(
+                f"{tr_id} is a real-trading TR_ID; paper mode uses"
+                f" {', '.join((spec.paper or {}).values())}"
+            )
 
     def _path_of(self, url: str) -> str:
         url = url.strip()
@@ -351,7 +399,7 @@ class _Core:
         )
         stage = ["prepare"]
         try:
-            response = yield from self._retry_flow(call, stage)
+            response = yield from self._retry_flow(call, stage, journal, entry_id)
         except KISError as exc:
             exc.journal_id = entry_id
             if isinstance(exc, KISNotSentError) or stage[0] != "send":
@@ -393,7 +441,13 @@ class _Core:
         )
         return dataclasses.replace(response, journal_id=entry_id)
 
-    def _retry_flow(self, call: PreparedCall, stage: list[str] | None = None) -> Flow[KISResponse]:
+    def _retry_flow(
+        self,
+        call: PreparedCall,
+        stage: list[str] | None = None,
+        journal: OrderJournal | None = None,
+        entry_id: int = 0,
+    ) -> Flow[KISResponse]:
         # ``stage[0]`` tells the journal whether the latest failure happened while the API
         # request itself was out ("send") or before it (token, hashkey, limiter: "prepare").
         stage = stage if stage is not None else ["prepare"]
@@ -411,8 +465,12 @@ class _Core:
                 yield Sleep(delay)
             while (late := self.limiter.admit()) > 0:  # woke late: others' sends crowd in
                 yield Sleep(late)
+            request = self.build(call, token, hashkey)
+            if journal is not None:
+                # Committed before the first byte: reconcile's settle window starts here.
+                journal.mark_sent(entry_id)
             stage[0] = "send"
-            result: SendResult = yield Send(self.build(call, token, hashkey))
+            result: SendResult = yield Send(request)
             self.send_count += 1
             decision = self.classify(call, result)
             self._log(call, result, decision, attempt)
@@ -594,35 +652,83 @@ def _complete(journal: OrderJournal, entry_id: int, **fields: Any) -> None:
 
 
 class _Pager:
-    """Continuation state of a paged inquiry (``tr_cont`` + ``CTX_AREA_*`` keys)."""
+    """Continuation state of a paged inquiry, following the catalog's rule for the API.
 
-    def __init__(self, params: Mapping[str, Any], ctx_keys: tuple[str, str], max_pages: int):
+    * ``tr_cont`` usable (most paged APIs): a response header ``F``/``M`` means more; the
+      next request sends ``tr_cont: N`` and echoes the continuation keys, if the API has any.
+    * ``tr_cont`` unusable ("tr_cont를 이용한 다음조회 불가", e.g. 해외주식 미체결내역): only the
+      keys carry the position; another page is asked for while the response returns a
+      non-empty next key (``CTX_AREA_NK*``) that differs from the one sent.
+
+    Nothing is truncated silently: a page that does not advance raises, and so does reaching
+    ``max_pages`` (``None`` = no cap), naming the setting.
+    """
+
+    def __init__(
+        self,
+        params: Mapping[str, Any],
+        ctx_keys: tuple[str, ...],
+        max_pages: int | None,
+        use_tr_cont: bool = True,
+    ):
         self.params = {str(k).upper(): v for k, v in params.items()}
         for key in ctx_keys:
             self.params.setdefault(key, "")
         self.ctx_keys = ctx_keys
         self.max_pages = max_pages
+        self.use_tr_cont = use_tr_cont
         self.tr_cont = ""
         self.pages = 0
+
+    @classmethod
+    def for_call(
+        cls,
+        catalog: TRCatalog,
+        path: str,
+        tr_id: str | None,
+        params: Mapping[str, Any],
+        ctx_keys: tuple[str, ...] | None,
+        max_pages: int | None,
+    ) -> _Pager:
+        """A pager for ``path`` with the catalog's keys and rule unless ``ctx_keys`` is given."""
+        spec = catalog.by_path(urlsplit(path).path or path) or (
+            catalog.by_tr_id(tr_id) if tr_id else None
+        )
+        paging = spec.paging if spec is not None else None
+        if ctx_keys is None:
+            ctx_keys = paging.ctx_keys if paging else ("CTX_AREA_FK200", "CTX_AREA_NK200")
+        use_tr_cont = paging.tr_cont if paging else True
+        return cls(params, tuple(k.upper() for k in ctx_keys), max_pages, use_tr_cont)
 
     def advance(self, response: KISResponse) -> bool:
         """Record a page; return whether to ask for another."""
         self.pages += 1
-        if not response.has_next:
-            return False
         # Echo the keys exactly as received (padding included): the spec says "echo", and a
         # server that compares them byte for byte must not see them altered.
         new = {k: str(response.body.get(k) or "") for k in self.ctx_keys}
-        if self.tr_cont == "N" and all(new[k] == self.params.get(k) for k in self.ctx_keys):
+        nk = next((k for k in self.ctx_keys if "_NK" in k), None)
+        if self.use_tr_cont:
+            if not response.has_next:
+                return False
+            if (
+                self.tr_cont == "N"
+                and self.ctx_keys
+                and all(new[k] == self.params.get(k) for k in self.ctx_keys)
+            ):
+                raise KISServerError(
+                    f"paging does not advance: page {self.pages} repeated the continuation keys"
+                )
+        elif nk is None or not new[nk].strip() or new[nk] == self.params.get(nk):
+            # No key, or the same key again: KIS has nothing after this page.
+            return False
+        if self.max_pages is not None and self.pages >= self.max_pages:
             raise KISServerError(
-                f"paging does not advance: page {self.pages} repeated the continuation keys"
-            )
-        if self.pages >= self.max_pages:
-            raise KISServerError(
-                f"paging did not end after {self.max_pages} pages; narrow the query"
+                f"paging did not end after {self.max_pages} pages (max_pages="
+                f"{self.max_pages}; default constants.MAX_PAGES); narrow the query or pass"
+                " max_pages=None"
             )
         self.params.update(new)
-        self.tr_cont = "N"
+        self.tr_cont = "N" if self.use_tr_cont else ""
         return True
 
 
@@ -711,7 +817,7 @@ class _ClientBase:
         self, method: str, url: str, params: Mapping[str, Any] | None = None, **kw: Any
     ) -> dict[str, Any]:
         """The exact request that would be sent, secrets masked; sends nothing."""
-        return self._core.describe(self._core.prepare(method, url, params, **kw))
+        return self._core.describe(self._core.prepare(method, url, params, dry_run=True, **kw))
 
 
 class KISRestClient(_ClientBase):
@@ -790,15 +896,24 @@ class KISRestClient(_ClientBase):
         url: str,
         params: Mapping[str, Any],
         *,
-        ctx_keys: tuple[str, str] = ("CTX_AREA_FK200", "CTX_AREA_NK200"),
-        max_pages: int = C.MAX_PAGES,
+        ctx_keys: tuple[str, ...] | None = None,
+        max_pages: int | None = C.MAX_PAGES,
         tr_id: str | None = None,
+        action: str | None = None,
     ) -> Iterator[KISResponse]:
-        """Every page of a continued inquiry (``tr_cont`` F/M → ask again with ``N``)."""
-        pager = _Pager(params, ctx_keys, max_pages)
+        """Every page of a continued inquiry.
+
+        The continuation keys (``CTX_AREA_FK100``/``NK100``, ``FK200``/``NK200`` ...) and the
+        ``tr_cont`` rule come from the catalog (``ctx_keys`` overrides the keys); see
+        :class:`_Pager`. ``max_pages`` guards against a server that never ends (raises, never
+        truncates); ``None`` removes the cap.
+        """
+        pager = _Pager.for_call(
+            self._core.catalog, self._core._path_of(url), tr_id, params, ctx_keys, max_pages
+        )
         while True:
             response = self.make_request(
-                method, url, pager.params, tr_id=tr_id, tr_cont=pager.tr_cont
+                method, url, pager.params, tr_id=tr_id, action=action, tr_cont=pager.tr_cont
             )
             yield response
             if not pager.advance(response):
@@ -894,15 +1009,18 @@ class AsyncKISRestClient(_ClientBase):
         url: str,
         params: Mapping[str, Any],
         *,
-        ctx_keys: tuple[str, str] = ("CTX_AREA_FK200", "CTX_AREA_NK200"),
-        max_pages: int = C.MAX_PAGES,
+        ctx_keys: tuple[str, ...] | None = None,
+        max_pages: int | None = C.MAX_PAGES,
         tr_id: str | None = None,
+        action: str | None = None,
     ) -> AsyncIterator[KISResponse]:
         """Async :meth:`KISRestClient.iter_pages`."""
-        pager = _Pager(params, ctx_keys, max_pages)
+        pager = _Pager.for_call(
+            self._core.catalog, self._core._path_of(url), tr_id, params, ctx_keys, max_pages
+        )
         while True:
             response = await self.make_request(
-                method, url, pager.params, tr_id=tr_id, tr_cont=pager.tr_cont
+                method, url, pager.params, tr_id=tr_id, action=action, tr_cont=pager.tr_cont
             )
             yield response
             if not pager.advance(response):

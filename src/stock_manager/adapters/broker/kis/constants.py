@@ -102,8 +102,20 @@ RESERVATION_BLACKOUT: Final = ((23, 40), (0, 10))  # server initialisation
 # "Find this reservation" queries look this far back and ahead (reservations live ~31 days).
 RESERVATION_LOOKBACK_DAYS: Final = 40
 RESERVATION_LOOKAHEAD_DAYS: Final = 40
-# Clock difference tolerated between this machine and KIS when reconcile matches receipts.
-RECONCILE_CLOCK_SLACK_S: Final = 300.0
+# Clock difference tolerated between this machine and KIS when reconcile matches a place to a
+# reservation: only reservations KIS received after (last send - this) are candidates. NTP keeps
+# clocks within a second; 30 s also absorbs KIS's whole-second receipt times. A wider slack
+# lets an identical reservation placed just before ours be taken for ours.
+RECONCILE_CLOCK_SLACK_S: Final = 30.0
+# How long after the read timeout of the last send an order may still take effect at KIS (a
+# request can sit in KIS's queue after we stopped waiting). Until then reconcile never answers
+# "not applied", only "still unknown, ask again at ...".
+RECONCILE_SETTLE_S: Final = 30.0
+# ``resv reconcile --wait``: longest single sleep between two checks.
+RECONCILE_POLL_MAX_S: Final = 10.0
+# Manager (plan/apply): a place that is not in the book yet is only judged "never arrived" once
+# this long has passed since it was sent (the list may lag the order desk).
+MANAGER_PLACE_SETTLE_S: Final = 60.0
 BULK_CANCEL_CONCURRENCY: Final = 4  # enough to keep 20/s busy at ~200 ms latency
 
 # --- headers ----------------------------------------------------------------------------------

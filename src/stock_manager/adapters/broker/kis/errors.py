@@ -30,8 +30,7 @@ accepted as aliases (see :data:`CODE_ALIASES`) so code written from that page st
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 __all__ = [
     "CODE_ALIASES",
@@ -56,9 +55,12 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class CodeInfo:
-    """What a KIS message code means and what a user should do about it."""
+class CodeInfo(NamedTuple):
+    """What a KIS message code means and what a user should do about it.
+
+    (A NamedTuple, not a dataclass: importing ``dataclasses`` costs ~0.4x a bare interpreter
+    start, and ``stock-manager tr-id`` imports this module.)
+    """
 
     meaning: str
     advice: str

@@ -34,7 +34,10 @@ class CIDict(Mapping[str, Any]):
         return len(self._data)
 
     def __repr__(self) -> str:
-        return f"CIDict({self._data!r})"
+        # Masked: bodies carry CANO and continuation keys that begin with the account number.
+        from stock_manager.journal import mask_request
+
+        return f"CIDict({mask_request(self.to_dict())!r})"
 
     def to_dict(self) -> dict[str, Any]:
         """A plain ``dict`` (nested values converted too)."""
@@ -72,6 +75,14 @@ class KISResponse(Mapping[str, Any]):
     headers: CIDict = field(default_factory=CIDict)
     #: The order-journal entry of this request, when it was journaled.
     journal_id: int | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"KISResponse(http_status={self.http_status!r}, tr_id={self.tr_id!r},"
+            f" body={self.body!r}, headers={self.headers!r}, journal_id={self.journal_id!r})"
+        )
+
+    __str__ = __repr__
 
     def __getitem__(self, key: str) -> Any:
         return self.body[key]

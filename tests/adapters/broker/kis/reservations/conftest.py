@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,7 @@ from stock_manager.adapters.broker.kis.reservations import Reservations
 from stock_manager.adapters.broker.kis.reservations.models import KST
 from stock_manager.emulator import EmulatorConfig, run_emulator
 from stock_manager.emulator.server import ServedEmulator
+from stock_manager.journal import OrderJournal
 
 
 def evening() -> datetime:
@@ -42,10 +43,31 @@ def make_config(emu: ServedEmulator, tmp_path: Path, **overrides: object) -> KIS
     return KISConfig(**values)
 
 
+class ShiftClock:
+    """Real UTC time plus an offset the test moves: the journal's (and so the settle
+    window's) clock, so a test can step past the settle window without waiting for it."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += timedelta(seconds=seconds)
+
+
 @pytest.fixture
-def client(emu: ServedEmulator, tmp_path: Path) -> Iterator[KISRestClient]:
-    with KISRestClient(make_config(emu, tmp_path)) as c:
+def shift() -> ShiftClock:
+    return ShiftClock()
+
+
+@pytest.fixture
+def client(emu: ServedEmulator, tmp_path: Path, shift: ShiftClock) -> Iterator[KISRestClient]:
+    journal = OrderJournal(tmp_path / "journal.sqlite3", clock=shift)
+    with KISRestClient(make_config(emu, tmp_path), journal=journal) as c:
         yield c
+    journal.close()
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ from stock_manager.adapters.broker.kis.reservations import (
 from stock_manager.emulator.server import ServedEmulator
 from stock_manager.journal import Outcome
 
-from .conftest import evening, make_config
+from .conftest import ShiftClock, evening, make_config
 
 
 def test_place_then_list_shows_typed_row(resv: Reservations) -> None:
@@ -229,12 +229,17 @@ def test_commit_then_drop_place_is_found_by_reconcile(
 
 
 def test_reset_before_commit_reconciles_as_not_applied(
-    resv: Reservations, emu: ServedEmulator
+    resv: Reservations, emu: ServedEmulator, shift: ShiftClock
 ) -> None:
     seq = resv.place_reservation("005930", qty=1, price=70000).seq
     emu.faults.add("order-resv-rvsecncl", "reset_before")
     with pytest.raises(OrderOutcomeUnknownError) as info:
         resv.modify_reservation(seq, price=71000)
+    early = resv.reconcile(info.value.journal_id or 0)
+    # Too early to say "not applied": KIS could still be working on it.
+    assert early.applied is None and early.retry_at is not None
+    assert "ask again after" in early.detail
+    shift.advance(resv.client.config.read_timeout + resv.settle_s)
     result = resv.reconcile(info.value.journal_id or 0)
     assert result.applied is False
     assert resv.get_reservation(seq).price == Decimal(70000)
@@ -299,3 +304,41 @@ def test_async_client_in_process_over_asgi(tmp_path: Path) -> None:
 
     asyncio.run(main())
     assert emulator.requests.count(name="order-resv") == 1
+
+
+def test_bulk_cancel_as_the_first_requests_of_a_fresh_client_journals_every_post(
+    emu: ServedEmulator, tmp_path: Path
+) -> None:
+    # Before: the bulk-cancel threads raced the lazy journal opening and ~3 of 4 initial
+    # cancels went out with no journal entry (15 of 40 in library runs).
+    with KISRestClient(make_config(emu, tmp_path, journal=False)) as setup:
+        placer = Reservations(setup, clock=evening)
+        seqs = [placer.place_reservation("005930", 1 + i, 70000).seq for i in range(16)]
+    with KISRestClient(make_config(emu, tmp_path)) as fresh:
+        result = Reservations(fresh, clock=evening, concurrency=8).cancel_reservations(seqs=seqs)
+        assert result.succeeded == 16
+        assert fresh.journal is not None
+        entries = fresh.journal.entries()
+    posts = emu.requests.count(name="order-resv-rvsecncl")
+    assert posts == 16
+    assert len(entries) == posts
+    assert sorted(e.reference for e in entries) == sorted(seqs)
+    assert all(e.sent_at is not None for e in entries)
+
+
+def test_async_bulk_cancel_as_first_requests_journals_every_post(
+    emu: ServedEmulator, tmp_path: Path
+) -> None:
+    with KISRestClient(make_config(emu, tmp_path, journal=False)) as setup:
+        placer = Reservations(setup, clock=evening)
+        seqs = [placer.place_reservation("005930", 1 + i, 70000).seq for i in range(12)]
+
+    async def main() -> int:
+        async with AsyncKISRestClient(make_config(emu, tmp_path)) as fresh:
+            resv = AsyncReservations(fresh, clock=evening, concurrency=8)
+            result = await resv.cancel_reservations(seqs=seqs)
+            assert result.succeeded == 12
+            assert fresh.journal is not None
+            return len(fresh.journal.entries())
+
+    assert asyncio.run(main()) == emu.requests.count(name="order-resv-rvsecncl") == 12

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -171,3 +172,70 @@ def test_row_parsing_is_tolerant() -> None:
     assert row.seq == "42401" and row.order_date == date(2022, 5, 23)
     assert row.price == 6000 and row.filled_qty == 0 and row.end_date is None
     assert row.status == "pending"
+
+
+# --- finding 4: inputs no user meant are refused, before any request ----------------------------
+NOT_MEANT: list[tuple[dict[str, Any], str]] = [
+    ({"qty": True}, "qty"),  # bool is an int in Python: it booked 1 share
+    ({"qty": False}, "qty"),
+    ({"qty": "1,0"}, "qty"),  # read as 10
+    ({"qty": "1_0"}, "qty"),  # int("1_0") == 10
+    ({"qty": "１０"}, "qty"),  # full-width digits
+    ({"qty": "١٠"}, "qty"),  # Arabic-Indic digits
+    ({"qty": Decimal(10)}, "qty"),
+    ({"qty": 10.0}, "qty"),
+    ({"price": True}, "price"),
+    ({"price": "7_0000"}, "price"),
+    ({"price": "７００００"}, "price"),
+    ({"price": "70,00"}, "price"),
+    ({"price": Decimal("Infinity")}, "price"),  # escaped as a raw OverflowError
+    ({"price": Decimal("sNaN")}, "price"),  # escaped as a raw InvalidOperation
+    ({"price": Decimal("NaN")}, "price"),
+    ({"price": Decimal("-Infinity")}, "price"),
+    ({"symbol": "00ﬀ00"}, "symbol"),  # "ﬀ".upper() == "FF"
+    ({"end_date": 1767225600}, "end_date"),  # pydantic would read a Unix timestamp
+]
+
+
+@pytest.mark.parametrize(("change", "field"), NOT_MEANT)
+def test_inputs_no_user_meant_are_refused_naming_the_field(
+    resv: Reservations, count: Callable[..., int], change: dict[str, Any], field: str
+) -> None:
+    args: dict[str, Any] = {"symbol": "005930", "qty": 1, "price": 70000, "side": "buy"}
+    args.update(change)
+    with pytest.raises(KISValidationError, match=field):
+        resv.place_reservation(**args)
+    assert count() == 0
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"qty": True},
+        {"qty": "1_0"},
+        {"price": Decimal("Infinity")},
+        {"price": Decimal("sNaN")},
+        {"price": 70000.5},
+        {},
+        {"end_date": TODAY},
+    ],
+)
+def test_modify_validates_its_changes_before_listing(
+    resv: Reservations, count: Callable[..., int], change: dict[str, Any]
+) -> None:
+    # Before: the list GET went out first (186 GETs for modifies that were then refused).
+    with pytest.raises(KISValidationError):
+        resv.modify_reservation("39607", **change)
+    assert count() == 0
+    with pytest.raises(KISValidationError):
+        resv.describe_modify("39607", **change)
+    assert count() == 0
+
+
+def test_plain_and_grouped_ascii_digits_are_accepted(resv: Reservations) -> None:
+    seq = resv.place_reservation("005930", " 12 ", "70,000").seq
+    row = resv.get_reservation(seq)
+    assert (row.qty, row.price) == (12, Decimal(70000))
+    resv.modify_reservation(seq, qty="1,200", price=Decimal("71000.00"))
+    row = resv.get_reservation(seq)
+    assert (row.qty, row.price) == (1200, Decimal(71000))

@@ -13,6 +13,14 @@ Money-safety rules that live here:
 * success of modify/cancel needs ``rt_cd == "0"`` **and** ``NRML_PRCS_YN == "Y"``;
 * after :class:`OrderOutcomeUnknownError` nothing is resent: :meth:`Reservations.reconcile`
   lists the reservations and says whether the change took effect.
+
+Reconcile has three answers (``shared/design.md``): **applied** (the book shows the change, and
+for a place exactly one matching reservation, received after the send and credited to no other
+journal entry); **not applied** (the book does not show it *and* the settle window after the
+last send has passed *and* no live process still has it in flight); **still unknown** (anything
+else: too early — ``retry_at`` says when to ask again — or two candidates, listed, never
+guessed). The settle window is ``read_timeout + settle_s`` after the last send, measured with
+the journal's clock.
 """
 
 from __future__ import annotations
@@ -40,8 +48,10 @@ from ..errors import (
 )
 from ..masking import mask_body
 from ..response import KISResponse
+from ..tr_ids import CATALOG
 from .models import (
     KST,
+    OrderChanges,
     OrderTerms,
     OrderType,
     Reservation,
@@ -64,17 +74,20 @@ __all__ = [
     "ReservationNotFoundError",
     "ReservationReceipt",
     "Reservations",
+    "Verdict",
 ]
 
 log = logging.getLogger("stock_manager.kis.reservations")
 
-PATH_PLACE = "/uapi/domestic-stock/v1/trading/order-resv"
-PATH_RVSECNCL = "/uapi/domestic-stock/v1/trading/order-resv-rvsecncl"
-PATH_LIST = "/uapi/domestic-stock/v1/trading/order-resv-ccnl"
 _API_ID = {"place": "v1_국내주식-017", "change": "v1_국내주식-018,019", "list": "v1_국내주식-020"}
+# Paths, TR_IDs and field rules come from the API catalog (generated from the KIS spec).
+PATH_PLACE = CATALOG[_API_ID["place"]].path
+PATH_RVSECNCL = CATALOG[_API_ID["change"]].path
+PATH_LIST = CATALOG[_API_ID["list"]].path
 _LOOKBACK = timedelta(days=C.RESERVATION_LOOKBACK_DAYS)
 _LOOKAHEAD = timedelta(days=C.RESERVATION_LOOKAHEAD_DAYS)
 _CLOCK_SLACK = timedelta(seconds=C.RECONCILE_CLOCK_SLACK_S)
+Verdict = Literal["applied", "not_applied", "unknown"]
 
 
 class ReservationNotFoundError(KISValidationError):
@@ -143,13 +156,28 @@ class BulkCancelResult:
 
 @dataclass(frozen=True)
 class ReconcileResult:
-    """Whether a journaled change took effect: ``applied`` None when it cannot be told."""
+    """Whether a journaled change took effect: ``applied`` None when it cannot be told yet.
+
+    ``retry_at`` (with ``applied`` None) is when asking again can give a verdict: the end of
+    the settle window, or soon for an entry still in flight. It is ``None`` when waiting alone
+    will not help (two candidate reservations, listed in ``candidates``; the reservation is
+    gone from the list) — look at the reservations yourself.
+    """
 
     entry_id: int
     intent: str
     applied: bool | None
     detail: str
     reservation: Reservation | None = None
+    retry_at: datetime | None = None
+    candidates: tuple[str, ...] = ()
+
+    @property
+    def verdict(self) -> Verdict:
+        """``applied``, ``not_applied`` or ``unknown``."""
+        if self.applied is None:
+            return "unknown"
+        return "applied" if self.applied else "not_applied"
 
 
 Progress = Callable[[int, int, BulkCancelItem], None]
@@ -166,7 +194,7 @@ class _Plans:
 
     def guard(self, api: str) -> None:
         """Refuse real-only APIs in paper mode before anything else happens."""
-        if self.client.is_paper_trading:
+        if self.client.is_paper_trading and not CATALOG[_API_ID[api]].paper_supported:
             raise PaperTradingNotSupportedError(
                 f"reservation orders are real-trading only (KIS: 모의투자 미지원, {_API_ID[api]});"
                 " try them safely against the local emulator: stock-manager emulator serve"
@@ -340,54 +368,122 @@ class _Plans:
             return BulkCancelItem(seq, False, exc.msg_cd, exc.msg1, str(exc), exc.journal_id)
         return BulkCancelItem(seq, False, "", "", f"{type(exc).__name__}: {exc}")
 
-    def judge(self, entry: Any, rows: list[Reservation]) -> ReconcileResult:
-        """Decide from the current reservations whether a journaled change took effect."""
+    def check_changes(self, changes: Mapping[str, Any]) -> OrderChanges:
+        """Validate a modify's changes on their own, before anything is listed or sent."""
+        return OrderChanges.build("modification", today=self.today(), **changes)
+
+    def judge(
+        self,
+        entry: Any,
+        rows: list[Reservation],
+        *,
+        credited: Mapping[str, int],
+        settled: bool,
+        retry_at: datetime | None,
+    ) -> ReconcileResult:
+        """Decide from the current reservations whether a journaled change took effect.
+
+        ``settled``: the request can no longer take effect (settle window over, no live
+        process holds it), so absence means "not applied". ``credited``: reservations already
+        owned by other journal entries (seq → entry id).
+        """
         req: dict[str, Any] = entry.request
         intent = entry.intent
-        if intent == "cancel":
-            seq = str(req.get("RSVN_ORD_SEQ", ""))
-            row = next((r for r in rows if r.seq == seq), None)
-            if row is None:
-                return ReconcileResult(entry.id, intent, None, f"reservation {seq} not found")
-            applied = row.cancelled
-            detail = "cancelled" if applied else f"still {row.status}: the cancel did not happen"
-            return ReconcileResult(entry.id, intent, applied, detail, row)
-        if intent == "modify":
-            seq = str(req.get("RSVN_ORD_SEQ", ""))
-            row = next((r for r in rows if r.seq == seq), None)
-            if row is None:
-                return ReconcileResult(entry.id, intent, None, f"reservation {seq} not found")
-            applied = _matches(row, req)
-            detail = (
-                "the reservation carries the new terms"
-                if applied
-                else "the reservation still has its old terms"
+        eid = entry.id
+
+        def absent(what: str, row: Reservation | None = None) -> ReconcileResult:
+            if settled:
+                return ReconcileResult(eid, intent, False, what, row)
+            when = _fmt_time(retry_at)
+            return ReconcileResult(
+                eid,
+                intent,
+                None,
+                f"{what}; KIS may still be processing it: ask again after {when}",
+                row,
+                retry_at,
             )
-            return ReconcileResult(entry.id, intent, applied, detail, row)
-        if intent == "place":
-            since = entry.created_at - _CLOCK_SLACK
-            candidates = [r for r in rows if _matches(r, req) and _received_after(r, since)]
-            if not candidates:
+
+        if intent in ("cancel", "modify"):
+            seq = str(req.get("RSVN_ORD_SEQ", ""))
+            row = next((r for r in rows if r.seq == seq), None)
+            if row is None:
+                return ReconcileResult(eid, intent, None, f"reservation {seq} not found")
+            if intent == "cancel":
+                if row.cancelled:
+                    return ReconcileResult(eid, intent, True, "cancelled", row)
+                return absent(f"reservation {seq} is {row.status}, not cancelled", row)
+            if _matches(row, req):
                 return ReconcileResult(
-                    entry.id, intent, False, "no matching reservation was received"
+                    eid, intent, True, "the reservation carries the new terms", row
+                )
+            return absent(f"reservation {seq} still has its old terms", row)
+        if intent == "place":
+            since = entry.last_sent_at - _CLOCK_SLACK
+            candidates = [
+                r
+                for r in rows
+                if _matches(r, req) and _received_after(r, since) and r.seq not in credited
+            ]
+            if not candidates:
+                return absent("no matching reservation was received")
+            if len(candidates) > 1:
+                seqs = tuple(r.seq for r in candidates)
+                return ReconcileResult(
+                    eid,
+                    intent,
+                    None,
+                    f"{len(seqs)} identical reservations ({', '.join(seqs)}) were received after"
+                    " the send and none is credited to another journal entry: check them; at"
+                    " most one is this order's",
+                    candidates=seqs,
                 )
             row = candidates[0]
-            detail = f"placed as reservation {row.seq}"
-            if len(candidates) > 1:
-                detail += f" ({len(candidates)} identical reservations match; check them)"
-            return ReconcileResult(entry.id, intent, True, detail, row)
-        return ReconcileResult(entry.id, intent, None, f"cannot reconcile intent {intent!r}")
+            return ReconcileResult(eid, intent, True, f"placed as reservation {row.seq}", row)
+        return ReconcileResult(eid, intent, None, f"cannot reconcile intent {intent!r}")
+
+    def before_listing(
+        self, journal: Any, entry: Any, *, force: bool, settle_s: float
+    ) -> tuple[ReconcileResult | None, bool, datetime]:
+        """(answer without listing, settled, settle deadline) of journal ``entry``.
+
+        A final entry is answered from the journal. An entry in flight in a live process is
+        "still unknown" without a request, unless ``force`` (then it may be found applied,
+        but never "not applied" while its process lives).
+        """
+        deadline = entry.last_sent_at + timedelta(
+            seconds=self.client.config.read_timeout + settle_s
+        )
+        if not entry.needs_reconcile:
+            return _from_journal(entry), True, deadline
+        now = journal.now()
+        live = _in_flight(entry)
+        if live and not force:
+            soon = max(deadline, now + timedelta(seconds=1))
+            return (
+                ReconcileResult(
+                    entry.id,
+                    entry.intent,
+                    None,
+                    f"still in flight in process {entry.pid}; ask again after"
+                    f" {_fmt_time(soon)} (or force)",
+                    retry_at=soon,
+                ),
+                False,
+                deadline,
+            )
+        return None, (now >= deadline and not live), deadline
 
 
 def _seq(value: str | int) -> str:
-    s = str(value).strip()
-    if not s.isdigit() or len(s) > 10:
+    s = str(value).strip() if isinstance(value, str | int) and not isinstance(value, bool) else ""
+    if not (s.isascii() and s.isdigit()) or len(s) > 10:
         raise KISValidationError(f"reservation sequence number must be 1-10 digits, not {s!r}")
     return s
 
 
 def _changes(
-    qty: int | None,
+    qty: int | str | None,
     price: Decimal | int | str | None,
     order_type: OrderType | str | None,
     end_date: date | None,
@@ -466,10 +562,13 @@ class Reservations:
         window_policy: WindowPolicy = "warn",
         clock: Callable[[], datetime] | None = None,
         concurrency: int = C.BULK_CANCEL_CONCURRENCY,
+        settle_s: float = C.RECONCILE_SETTLE_S,
     ) -> None:
         self.client = client
         self._p = _Plans(client, window_policy, clock)
         self.concurrency = concurrency
+        #: Seconds after the last send's read timeout before reconcile may say "not applied".
+        self.settle_s = settle_s
 
     # place -------------------------------------------------------------------------------------
     def place_reservation(
@@ -535,15 +634,20 @@ class Reservations:
         self,
         seq: str | int,
         *,
-        qty: int | None = None,
+        qty: int | str | None = None,
         price: Decimal | int | str | None = None,
         order_type: OrderType | str | None = None,
         end_date: date | None = None,
         balance_type: str | None = None,
     ) -> ChangeResult:
-        """Modify a pending reservation (CTSC0013U), re-sending every term of the current one."""
-        current = self.get_reservation(seq)
+        """Modify a pending reservation (CTSC0013U), re-sending every term of the current one.
+
+        The changes are validated before the current reservation is even listed.
+        """
         changes = _changes(qty, price, order_type, end_date, balance_type)
+        self._p.guard("change")
+        self._p.check_changes(changes)
+        current = self.get_reservation(seq)
         body = self._p.plan_modify(current, changes)
         resp = self.client.make_request(
             "POST", PATH_RVSECNCL, body, action="modify", intent="modify"
@@ -564,14 +668,18 @@ class Reservations:
         """
         self._p.guard("change")
         body: dict[str, Any] = {**self._p.account(), "RSVN_ORD_SEQ": _seq(seq)}
-        names = {"qty": "ORD_QTY", "price": "ORD_UNPR", "order_type": "ORD_DVSN_CD"}
-        names |= {"end_date": "RSVN_ORD_END_DT"}
+        checked = self._p.check_changes(changes)  # what the real call would refuse
         for key in ("PDNO", "ORD_QTY", "ORD_UNPR", "SLL_BUY_DVSN_CD", "ORD_DVSN_CD"):
             body[key] = "<current>"
         body["ORD_OBJT_CBLC_DVSN_CD"] = "<current>"
-        for k, v in changes.items():
-            if v is not None and k in names:
-                body[names[k]] = _wire(k, v)
+        if checked.qty is not None:
+            body["ORD_QTY"] = str(checked.qty)
+        if checked.price is not None:
+            body["ORD_UNPR"] = format(checked.price.quantize(Decimal(1)), "f")
+        if checked.order_type is not None:
+            body["ORD_DVSN_CD"] = checked.order_type.value
+        if checked.end_date is not None:
+            body["RSVN_ORD_END_DT"] = _wire("end_date", checked.end_date)
         return self.client.describe("POST", PATH_RVSECNCL, body, action="modify")
 
     # bulk --------------------------------------------------------------------------------------
@@ -635,17 +743,27 @@ class Reservations:
     def reconcile(self, entry_id: int, *, force: bool = False) -> ReconcileResult:
         """Find out from the reservation list whether journal entry ``entry_id`` took effect.
 
-        Marks the entry reconciled in the journal when the answer is certain. An entry whose
-        process is still running is in flight, not lost: it is left alone unless ``force``.
+        Three answers (see the module docstring): ``applied`` True, False, or None with
+        ``retry_at`` saying when to ask again. Marks the entry reconciled in the journal only
+        when the answer is final. An entry whose process is still running is in flight, not
+        lost: it is not listed unless ``force``, and never judged "not applied".
         """
         journal = _journal(self.client)
         entry = journal.get(entry_id)
-        busy = None if force else _in_flight(entry)
-        if busy:
-            return busy
+        early, settled, deadline = self._p.before_listing(
+            journal, entry, force=force, settle_s=self.settle_s
+        )
+        if early:
+            return early
         start, end = _reconcile_window(entry)
         rows = list(self.list_reservations(start, end, include_cancelled=True))
-        result = self._p.judge(entry, rows)
+        result = self._p.judge(
+            entry,
+            rows,
+            credited=journal.credited("place", exclude=entry.id),
+            settled=settled,
+            retry_at=deadline,
+        )
         _record(journal, entry, result)
         return result
 
@@ -666,10 +784,13 @@ class AsyncReservations:
         window_policy: WindowPolicy = "warn",
         clock: Callable[[], datetime] | None = None,
         concurrency: int = C.BULK_CANCEL_CONCURRENCY,
+        settle_s: float = C.RECONCILE_SETTLE_S,
     ) -> None:
         self.client = client
         self._p = _Plans(client, window_policy, clock)
         self.concurrency = concurrency
+        #: Seconds after the last send's read timeout before reconcile may say "not applied".
+        self.settle_s = settle_s
 
     async def place_reservation(
         self,
@@ -734,15 +855,17 @@ class AsyncReservations:
         self,
         seq: str | int,
         *,
-        qty: int | None = None,
+        qty: int | str | None = None,
         price: Decimal | int | str | None = None,
         order_type: OrderType | str | None = None,
         end_date: date | None = None,
         balance_type: str | None = None,
     ) -> ChangeResult:
         """Async :meth:`Reservations.modify_reservation`."""
-        current = await self.get_reservation(seq)
         changes = _changes(qty, price, order_type, end_date, balance_type)
+        self._p.guard("change")
+        self._p.check_changes(changes)
+        current = await self.get_reservation(seq)
         body = self._p.plan_modify(current, changes)
         resp = await self.client.make_request(
             "POST", PATH_RVSECNCL, body, action="modify", intent="modify"
@@ -793,12 +916,20 @@ class AsyncReservations:
         """Async :meth:`Reservations.reconcile`."""
         journal = _journal(self.client)
         entry = journal.get(entry_id)
-        busy = None if force else _in_flight(entry)
-        if busy:
-            return busy
+        early, settled, deadline = self._p.before_listing(
+            journal, entry, force=force, settle_s=self.settle_s
+        )
+        if early:
+            return early
         start, end = _reconcile_window(entry)
         rows = [r async for r in self.list_reservations(start, end, include_cancelled=True)]
-        result = self._p.judge(entry, rows)
+        result = self._p.judge(
+            entry,
+            rows,
+            credited=journal.credited("place", exclude=entry.id),
+            settled=settled,
+            retry_at=deadline,
+        )
         _record(journal, entry, result)
         return result
 
@@ -849,28 +980,46 @@ def _wire(key: str, value: Any) -> str:
     return str(value)
 
 
-def _in_flight(entry: Any) -> ReconcileResult | None:
-    """A result saying "still in flight" when the entry's process is alive on this machine.
+def _in_flight(entry: Any) -> bool:
+    """Whether the entry is PENDING and its process is alive on this machine.
 
-    Reconciling it now could find nothing yet and mark it "not applied" just before KIS
-    accepts it. (A recycled pid can make a dead process look alive: ``force=True`` then.)
+    Judging it now could find nothing yet and mark it "not applied" just before KIS accepts
+    it. (A recycled pid can make a dead process look alive: ``force=True`` then.)
     """
     if entry.outcome is not Outcome.PENDING or not entry.pid:
-        return None
+        return False
+    if entry.pid == os.getpid():
+        return True  # another thread or task of this process is sending it
     try:
         os.kill(entry.pid, 0)
     except ProcessLookupError:
-        return None
+        return False
     except PermissionError:
-        pass  # alive, owned by someone else
+        return True  # alive, owned by someone else
     except OSError:
-        return None
+        return False
+    return True
+
+
+def _from_journal(entry: Any) -> ReconcileResult:
+    """The verdict an already-final journal entry carries (no request needed)."""
+    outcome = entry.outcome
+    applied = {
+        Outcome.OK: True,
+        Outcome.RECONCILED_APPLIED: True,
+        Outcome.REJECTED: False,
+        Outcome.NOT_SENT: False,
+        Outcome.RECONCILED_NOT_APPLIED: False,
+    }.get(outcome)
+    ref = f" (reservation {entry.reference})" if entry.reference else ""
+    note = f": {entry.note}" if entry.note else ""
     return ReconcileResult(
-        entry.id,
-        entry.intent,
-        None,
-        f"still in flight in process {entry.pid}; reconcile after it ends (or force)",
+        entry.id, entry.intent, applied, f"recorded in the journal as {outcome}{ref}{note}"
     )
+
+
+def _fmt_time(moment: datetime | None) -> str:
+    return moment.astimezone(KST).strftime("%Y-%m-%d %H:%M:%S KST") if moment else "-"
 
 
 def _journal(client: KISRestClient | AsyncKISRestClient) -> Any:
@@ -883,4 +1032,8 @@ def _journal(client: KISRestClient | AsyncKISRestClient) -> Any:
 def _record(journal: Any, entry: Any, result: ReconcileResult) -> None:
     if result.applied is None or not entry.needs_reconcile:
         return
-    journal.mark_reconciled(entry.id, applied=result.applied, note=result.detail)
+    ref = result.reservation.seq if result.reservation and entry.intent == "place" else None
+    try:
+        journal.mark_reconciled(entry.id, applied=result.applied, note=result.detail, reference=ref)
+    except ValueError:  # completed meanwhile by its own sender: its answer stands
+        log.info("journal entry %d was completed while being reconciled", entry.id)

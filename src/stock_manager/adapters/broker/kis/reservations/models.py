@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, time, timedelta, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -22,6 +22,7 @@ from ..errors import KISValidationError
 __all__ = [
     "KST",
     "BalanceType",
+    "OrderChanges",
     "OrderTerms",
     "OrderType",
     "Reservation",
@@ -164,6 +165,131 @@ def validation_error(exc: ValidationError, what: str) -> KISValidationError:
     return KISValidationError(f"invalid {what}: " + "; ".join(parts))
 
 
+_PLAIN_DIGITS = re.compile(r"[0-9]+", re.ASCII)
+_GROUPED_DIGITS = re.compile(r"[0-9]{1,3}(,[0-9]{3})+", re.ASCII)
+_FRACTION = re.compile(r"[0-9]+\.[0-9]*", re.ASCII)
+
+
+def _ascii_digits(value: str, what: str, fractional: str) -> int:
+    """``value`` as an int when it is ASCII digits, optionally grouped by thousands ("1,000").
+
+    "1,0", "1_0", "１０" (full-width) and "١٠" (Arabic-Indic) are refused: Python's ``int()``
+    and ``Decimal()`` read them as 10, and a user who typed them did not mean that.
+    """
+    text = value.strip(" \t")
+    if _PLAIN_DIGITS.fullmatch(text) or _GROUPED_DIGITS.fullmatch(text):
+        return int(text.replace(",", ""))
+    if _FRACTION.fullmatch(text):
+        raise ValueError(fractional)
+    raise ValueError(f"{what} must be written with the digits 0-9 only (e.g. 1000 or 1,000)")
+
+
+def strict_qty(v: object) -> object:
+    """A quantity: ``int`` (not ``bool``) or a string of ASCII digits."""
+    if isinstance(v, bool) or not isinstance(v, int | str):
+        raise ValueError(f"must be an int or a string of digits, not {type(v).__name__}")
+    if isinstance(v, str):
+        return _ascii_digits(v, "a quantity", "must be a whole number of shares")
+    return int(v)
+
+
+def strict_price(v: object) -> object:
+    """A price: ``int`` (not ``bool``), a finite whole ``Decimal`` or a string of ASCII digits."""
+    if isinstance(v, float):
+        raise ValueError("give prices as int, str or Decimal, not float")
+    if isinstance(v, bool) or not isinstance(v, int | str | Decimal):
+        raise ValueError(f"must be an int, Decimal or string of digits, not {type(v).__name__}")
+    if isinstance(v, str):
+        return Decimal(_ascii_digits(v, "a price", "KRW prices are whole won"))
+    if isinstance(v, Decimal):
+        if not v.is_finite():  # Infinity, NaN and sNaN: comparing sNaN would raise
+            raise ValueError("must be a finite number")
+        if abs(v) >= Decimal(10) ** 18:
+            raise ValueError("must be less than 10**18")
+        if v != v.to_integral_value():
+            raise ValueError("KRW prices are whole won")
+        return v
+    return Decimal(int(v))
+
+
+def strict_date(v: object) -> object:
+    """A date: ``date`` (not ``datetime``), ``None``, or ``YYYY-MM-DD`` / ``YYYYMMDD`` text.
+
+    Pydantic would also read numbers and numeric strings as Unix timestamps.
+    """
+    if v is None or (isinstance(v, date) and not isinstance(v, datetime)):
+        return v
+    if isinstance(v, str):
+        text = v.strip()
+        for fmt in ("%Y-%m-%d", "%Y%m%d"):
+            if len(text) == (10 if "-" in fmt else 8) and text.isascii():
+                try:
+                    return datetime.strptime(text, fmt).date()
+                except ValueError:
+                    continue
+        raise ValueError("must be a date written YYYY-MM-DD or YYYYMMDD")
+    raise ValueError(f"must be a date, not {type(v).__name__}")
+
+
+class OrderChanges(BaseModel):
+    """The changes of a modify, checked on their own before anything is sent or listed."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    qty: int | None = Field(default=None, gt=0, lt=10**10)
+    price: Decimal | None = Field(default=None, ge=0, lt=Decimal(10) ** 18)
+    order_type: OrderType | None = None
+    end_date: date | None = None
+    balance_type: BalanceType | None = None
+    today: date = Field(default_factory=today_kst, exclude=True)
+
+    @field_validator("qty", mode="before")
+    @classmethod
+    def _qty(cls, v: object) -> object:
+        return None if v is None else strict_qty(v)
+
+    @field_validator("price", mode="before")
+    @classmethod
+    def _price(cls, v: object) -> object:
+        return None if v is None else strict_price(v)
+
+    @field_validator("end_date", mode="before")
+    @classmethod
+    def _end(cls, v: object) -> object:
+        return strict_date(v)
+
+    @field_validator("order_type", mode="before")
+    @classmethod
+    def _type(cls, v: object) -> object:
+        return parse_order_type(v) if isinstance(v, str) else v
+
+    @model_validator(mode="after")
+    def _rules(self) -> OrderChanges:
+        if (
+            self.qty is None
+            and self.price is None
+            and self.order_type is None
+            and (self.end_date is None)
+        ):
+            raise ValueError("nothing to modify: give qty, price, order_type or end_date")
+        if self.end_date is not None:
+            if self.end_date <= self.today:
+                raise ValueError("end_date must be after today (KST)")
+            if self.end_date > self.today + timedelta(days=MAX_PERIOD_DAYS):
+                raise ValueError(f"end_date must be within {MAX_PERIOD_DAYS} days of today")
+        return self
+
+    @classmethod
+    def build(cls, what: str, **values: Any) -> OrderChanges:
+        """Validate ``values``, raising :class:`KISValidationError` with a readable message."""
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            raise validation_error(exc, what) from None
+        except KISValidationError as exc:
+            raise KISValidationError(f"invalid {what}: {exc}") from None
+
+
 def _digits(value: str) -> str:
     return value.replace(",", "").replace("_", "").strip()
 
@@ -191,6 +317,9 @@ class OrderTerms(BaseModel):
     @classmethod
     def _symbol(cls, v: object) -> object:
         if isinstance(v, str):
+            if not v.isascii():
+                # "ﬀ".upper() is "FF": only ASCII may be upper-cased into a code.
+                raise ValueError("must be a 6-character KRX code like 005930")
             v = v.strip().upper().removeprefix("A")
             # KRX codes: 6 digits, or 6 alphanumerics for newer listings (e.g. 0009K0).
             if not re.fullmatch(r"[0-9][0-9A-Z]{4}[0-9]", v):
@@ -200,28 +329,17 @@ class OrderTerms(BaseModel):
     @field_validator("qty", mode="before")
     @classmethod
     def _qty(cls, v: object) -> object:
-        if isinstance(v, str):
-            v = _digits(v)
-            if not v.isdigit():
-                raise ValueError("must be a whole number of shares")
-            return int(v)
-        if isinstance(v, float | Decimal) and v != int(v):
-            raise ValueError("must be a whole number of shares")
-        return v
+        return strict_qty(v)
 
     @field_validator("price", mode="before")
     @classmethod
     def _price(cls, v: object) -> object:
-        if isinstance(v, float):
-            raise ValueError("give prices as int, str or Decimal, not float")
-        if isinstance(v, str):
-            try:
-                v = Decimal(_digits(v) or "0")
-            except InvalidOperation:
-                raise ValueError("must be a number") from None
-        if isinstance(v, Decimal | int) and Decimal(v) != Decimal(v).to_integral_value():
-            raise ValueError("KRW prices are whole won")
-        return v
+        return strict_price(v)
+
+    @field_validator("end_date", "loan_date", mode="before")
+    @classmethod
+    def _dates(cls, v: object) -> object:
+        return strict_date(v)
 
     @field_validator("side", mode="before")
     @classmethod

@@ -1,0 +1,391 @@
+"""``stock-manager resv report|cancel-order|modify-order|plan|apply``: the reservation manager.
+
+Each command maps its options onto :class:`stock_manager.manager.ReservationManager` and
+formats the result; every decision is the library's.
+
+``STOCK_MANAGER_NOW`` (ISO date-time with offset, e.g. ``2026-11-23T16:00+09:00``) makes the
+manager's clock stand at that instant — for rehearsing against an emulator whose clock was
+moved (time travel). It is refused against a KIS host.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from ._errors import EXIT_API, EXIT_UNKNOWN, CLIError
+from ._runtime import State, emit_json, is_kis_host, parse_date, parse_price, state_of
+
+if TYPE_CHECKING:
+    from stock_manager.manager import ApplyResult, Plan, Report, ReservationManager
+
+__all__ = ["EXIT_ATTENTION", "register"]
+
+#: ``resv report``: something was rejected or not processed.
+EXIT_ATTENTION = 4
+NOW_ENV = "STOCK_MANAGER_NOW"
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="JSON on stdout.")]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+SeqArg = Annotated[str, typer.Argument(metavar="SEQ", help="Reservation sequence number.")]
+FileArg = Annotated[str, typer.Argument(metavar="FILE", help="TOML file of [[reservation]]s.")]
+PruneOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--prune",
+        metavar="SYMBOL",
+        help="Also cancel pending reservations of SYMBOL the file does not own (repeatable).",
+    ),
+]
+
+
+def _clock(base_url: str) -> Any:
+    raw = os.environ.get(NOW_ENV, "").strip()
+    if not raw:
+        return None
+    if is_kis_host(base_url):
+        raise CLIError(f"{NOW_ENV} is for emulators only; unset it to talk to KIS")
+    try:
+        at = datetime.fromisoformat(raw)
+    except ValueError:
+        raise CLIError(f"{NOW_ENV}: {raw!r} is not an ISO date-time") from None
+    if at.tzinfo is None:
+        raise CLIError(f"{NOW_ENV} needs an offset, e.g. 2026-11-23T16:00+09:00")
+    return lambda: at
+
+
+@contextmanager
+def _manager(st: State) -> Iterator[ReservationManager]:
+    from stock_manager.manager import ReservationManager
+
+    with st.client(need_account=True) as client:
+        m = ReservationManager(client, clock=_clock(client.base_url))
+        try:
+            yield m
+        finally:
+            m.close()
+
+
+def _money(value: Any) -> str:
+    return f"{int(value):,}" if value else "-"
+
+
+# --- report -------------------------------------------------------------------------------------
+def report(
+    ctx: typer.Context,
+    date_: Annotated[
+        str | None,
+        typer.Option(
+            "--date",
+            metavar="YYYY-MM-DD",
+            help="Session (default: the latest).",
+            show_default=False,
+        ),
+    ] = None,
+    notify_url: Annotated[
+        str | None,
+        typer.Option(
+            "--notify",
+            metavar="URL",
+            help="POST the JSON summary (with a 'text' field) to this webhook.",
+            show_default=False,
+        ),
+    ] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """The morning report: what KIS did with each reservation, and the fills of its order.
+
+    Exit code 4 when something was rejected or not processed (0 otherwise).
+    """
+    st = state_of(ctx, json=json_)
+    day = parse_date(date_, "--date")
+    if notify_url is not None and not notify_url.startswith(("http://", "https://")):
+        raise CLIError(f"--notify: {notify_url!r} is not an http(s) URL")
+    with _manager(st) as m:
+        rep = m.report(day)
+    if st.json:
+        emit_json(rep.to_dict())
+    else:
+        _print_report(st, rep)
+    if notify_url:
+        from stock_manager.manager import notify
+
+        problem = notify(notify_url, rep)
+        if problem:
+            st.warn(problem)
+    if rep.attention:
+        raise typer.Exit(EXIT_ATTENTION)
+
+
+def _print_report(st: State, rep: Report) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=f"reservations processed on {rep.date}", title_justify="left")
+    for col in ("seq", "symbol", "side", "qty", "price", "result", "odno", "state"):
+        table.add_column(col, justify="right" if col in ("qty", "price") else "left")
+    for col in ("filled", "avg", "remaining", "reason"):
+        table.add_column(col, justify="left" if col == "reason" else "right")
+    for r in rep.processed:
+        state = r.state + (" (open)" if r.open else "")
+        table.add_row(
+            r.seq,
+            f"{r.symbol} {escape(r.name)}".strip(),
+            r.side,
+            str(r.qty),
+            _money(r.price),
+            escape(r.result),
+            r.odno or "-",
+            state,
+            str(r.filled_qty),
+            _money(r.avg_price),
+            str(r.remaining_qty),
+            escape(r.reason),
+        )
+    st.out.print(table)
+    if rep.waiting:
+        waiting = Table(title="still waiting", title_justify="left")
+        for col in ("seq", "symbol", "side", "qty", "price", "end date", "ends soon"):
+            waiting.add_column(col)
+        soon = {r.seq for r in rep.ending_soon}
+        for r in rep.waiting:
+            waiting.add_row(
+                r.seq,
+                r.symbol,
+                r.side,
+                str(r.qty),
+                _money(r.price),
+                r.end_date.isoformat() if r.end_date else "one day",
+                "yes" if r.seq in soon else "",
+            )
+        st.out.print(waiting)
+    st.out.print(escape(rep.text), soft_wrap=True)
+
+
+# --- the ordinary order -------------------------------------------------------------------------
+def cancel_order(
+    ctx: typer.Context, seq: SeqArg, json_: JsonOpt = False, yes: YesOpt = False
+) -> None:
+    """Cancel the open remainder of today's order from reservation SEQ (TTTC0013U)."""
+    st = state_of(ctx, json=json_, yes=yes)
+    with _manager(st) as m:
+        st.confirm(m.client.base_url, f"cancel today's order from reservation {seq}")
+        with _unknown_hint():
+            result = m.cancel_order(seq)
+    _print_change(st, result)
+
+
+def modify_order(
+    ctx: typer.Context,
+    seq: SeqArg,
+    price: Annotated[str, typer.Option("--price", "-p", help="New price in won.")],
+    json_: JsonOpt = False,
+    yes: YesOpt = False,
+) -> None:
+    """Re-price the open remainder of today's order from reservation SEQ (TTTC0013U)."""
+    st = state_of(ctx, json=json_, yes=yes)
+    p = parse_price(price)
+    assert p is not None
+    with _manager(st) as m:
+        st.confirm(m.client.base_url, f"re-price today's order from reservation {seq} to {p}")
+        with _unknown_hint():
+            result = m.modify_order(seq, p)
+    _print_change(st, result)
+
+
+@contextmanager
+def _unknown_hint() -> Iterator[None]:
+    """An order change whose outcome is unknown is settled by reconcile-orders."""
+    from stock_manager.adapters.broker.kis.errors import OrderOutcomeUnknownError
+
+    try:
+        yield
+    except OrderOutcomeUnknownError as exc:
+        raise CLIError(
+            str(exc),
+            exit_code=EXIT_UNKNOWN,
+            hint="do NOT resend; run: stock-manager resv reconcile-orders",
+        ) from None
+
+
+def reconcile_orders(ctx: typer.Context, json_: JsonOpt = False) -> None:
+    """Settle cancel-order/modify-order requests whose outcome is unknown (reads only).
+
+    Exit code 3 while some outcome still cannot be told.
+    """
+    st = state_of(ctx, json=json_)
+    with _manager(st) as m:
+        results = m.reconcile_orders()
+    if st.json:
+        emit_json(results)
+    else:
+        from ._render import reconcile_table
+
+        st.out.print(reconcile_table(results))
+    unknown = [r for r in results if r.applied is None]
+    if unknown:
+        raise CLIError(f"{len(unknown)} outcome(s) still unknown", exit_code=EXIT_UNKNOWN)
+
+
+def _print_change(st: State, result: Any) -> None:
+    if st.json:
+        emit_json(result)
+        return
+    verb = "cancelled" if result.action == "cancel" else f"re-priced to {result.price}"
+    st.out.print(
+        f"[green]✓[/] order {result.target_odno} (from reservation {result.seq}): {result.qty}"
+        f" open share(s) {verb} as order {result.new_odno} — {result.msg_cd} {result.msg1}"
+        + (f" (journal #{result.journal_id})" if result.journal_id else ""),
+        soft_wrap=True,
+    )
+
+
+# --- plan / apply -------------------------------------------------------------------------------
+def plan(ctx: typer.Context, file: FileArg, prune: PruneOpt = None, json_: JsonOpt = False) -> None:
+    """What 'apply FILE' would do now, and why (sends only reads)."""
+    from stock_manager.manager import load_spec
+
+    st = state_of(ctx, json=json_)
+    spec = load_spec(file)  # every problem, with line numbers, before any request
+    with _manager(st) as m:
+        p = m.plan(spec, prune=prune or ())
+    if st.json:
+        emit_json(_plan_json(p))
+        return
+    _print_plan(st, p)
+
+
+def _plan_json(p: Plan) -> dict[str, Any]:
+    from ._runtime import to_jsonable
+
+    return {
+        "namespace": p.namespace,
+        "order_day": p.order_day.isoformat(),
+        "counts": p.counts(),
+        "items": [{**to_jsonable(i), "sends": i.sends} for i in p.items],
+    }
+
+
+def _print_plan(st: State, p: Plan) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=f"plan for {p.namespace} (orders go out on {p.order_day})")
+    for col in ("action", "id", "seq", "terms", "end", "reason"):
+        table.add_column(col)
+    for i in p.items:
+        terms = f"{i.side} {i.qty} x {i.symbol} @ {_money(i.price)}" if i.symbol else ""
+        table.add_row(
+            i.action,
+            i.id or "-",
+            i.seq or "",
+            terms,
+            i.end_date.isoformat() if i.end_date else "",
+            escape(i.reason),
+        )
+    st.out.print(table)
+    c = p.counts()
+    st.out.print(
+        f"{c['place']} to place, {c['modify']} to modify, {c['cancel']} to cancel,"
+        f" {c['renew']} to renew, {c['keep']} kept"
+        + (f", {c['wait']} in flight elsewhere" if c["wait"] else ""),
+        soft_wrap=True,
+    )
+
+
+def apply(
+    ctx: typer.Context,
+    file: FileArg,
+    prune: PruneOpt = None,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Outside the entry window, wait for it to open.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the plan and the exact requests; send none.")
+    ] = False,
+    json_: JsonOpt = False,
+    yes: YesOpt = False,
+) -> None:
+    """Make the live reservations match FILE (journaled; re-running is safe).
+
+    Exit code 1 when some item failed, 3 when the outcome of some is unknown.
+    """
+    from stock_manager.manager import load_spec
+
+    st = state_of(ctx, json=json_, yes=yes)
+    spec = load_spec(file)
+    with _manager(st) as m:
+        if not dry_run:
+            st.confirm(m.client.base_url, f"apply {file} to the live reservations")
+        result = m.apply(spec, prune=prune or (), wait=wait, dry_run=dry_run)
+    if st.json:
+        emit_json(_apply_json(result))
+    else:
+        _print_apply(st, result)
+    if result.unknown:
+        raise CLIError(
+            f"{result.unknown} item(s) may or may not have been processed",
+            exit_code=EXIT_UNKNOWN,
+            hint="run apply again: it settles them from the book without placing twice",
+        )
+    if result.failed:
+        raise CLIError(f"{result.failed} item(s) failed", exit_code=EXIT_API)
+
+
+def _apply_json(r: ApplyResult) -> dict[str, Any]:
+    from ._runtime import to_jsonable
+
+    return {
+        **_plan_json(r.plan),
+        "dry_run": r.dry_run,
+        "reconciled": list(r.reconciled),
+        "order_requests": r.order_requests,
+        "results": [
+            {
+                "action": i.item.action,
+                "id": i.item.id,
+                "seq": i.seq,
+                "ok": i.ok,
+                "detail": i.detail,
+                "journal_id": i.journal_id,
+            }
+            for i in r.items
+        ],
+        "requests": to_jsonable(list(r.described)),
+    }
+
+
+def _print_apply(st: State, r: ApplyResult) -> None:
+    from rich.markup import escape
+
+    for line in r.reconciled:
+        st.out.print(f"[cyan]reconciled:[/] {escape(line)}", soft_wrap=True)
+    _print_plan(st, r.plan)
+    if r.dry_run:
+        from ._render import request_panel
+
+        for item in r.described:
+            st.out.print(request_panel(item))
+        st.out.print("dry run: nothing was sent")
+        return
+    for i in r.items:
+        mark = "[green]✓[/]" if i.ok else ("[yellow]?[/]" if i.ok is None else "[red]✗[/]")
+        st.out.print(
+            f"{mark} {i.item.action} {i.item.id or i.item.seq}: {escape(i.detail)}", soft_wrap=True
+        )
+    st.out.print(f"{r.order_requests} order request(s) sent", soft_wrap=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the manager's commands to the ``resv`` group."""
+    app.command("report")(report)
+    app.command("cancel-order")(cancel_order)
+    app.command("modify-order")(modify_order)
+    app.command("reconcile-orders")(reconcile_orders)
+    app.command("plan")(plan)
+    app.command("apply")(apply)

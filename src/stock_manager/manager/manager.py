@@ -1,0 +1,730 @@
+"""The reservation manager: morning report, the order a reservation became, plan/apply.
+
+:class:`ReservationManager` (blocking) and :class:`AsyncReservationManager` are thin drivers:
+every decision is a pure function of :mod:`.plan`, :mod:`.report` and :mod:`.orders`; the
+drivers only fetch (reservation list, daily orders), send (through the journaled client and
+:class:`~stock_manager.adapters.broker.kis.reservations.Reservations`) and record id links.
+
+Money-safety rules that live here:
+
+* a place is linked to its declared id in the link store *before* it is sent; after a crash
+  the next run adopts the reservation from the book or, when the book does not show it and the
+  process is gone, places it — never both;
+* outcome unknown (timeout after sending) leaves the link ``placing``: the next run decides
+  from the book, nothing is resent blindly;
+* only one ``apply`` per link store runs at a time (a file lock);
+* reservations not linked to a declared id are never touched unless ``prune`` names their
+  symbol.
+"""
+
+from __future__ import annotations
+
+import time as _time
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal, cast
+
+import httpx
+from filelock import FileLock, Timeout
+
+from stock_manager.adapters.broker.kis import constants as C
+from stock_manager.adapters.broker.kis.client import AsyncKISRestClient, KISRestClient
+from stock_manager.adapters.broker.kis.errors import (
+    KISError,
+    KISValidationError,
+    OrderOutcomeUnknownError,
+)
+from stock_manager.adapters.broker.kis.reservations import (
+    AsyncReservations,
+    ReconcileResult,
+    Reservation,
+    Reservations,
+)
+from stock_manager.adapters.broker.kis.reservations.models import KST
+
+from .calendar import Calendar, default_calendar
+from .links import LinkStore, default_links_path
+from .orders import (
+    PATH_DAILY_CCLD,
+    PATH_ORDER_RVSECNCL,
+    DailyOrder,
+    OrderFills,
+    daily_ccld_params,
+    daily_ccld_tr_id,
+    fills_of,
+    judge_order_change,
+    order_change_body,
+)
+from .plan import Plan, PlanItem, _alive, is_live, make_plan, order_day, reconcile_links
+from .report import Report, build_report, latest_session
+from .spec import StandingSpec
+
+__all__ = [
+    "ApplyItem",
+    "ApplyResult",
+    "AsyncReservationManager",
+    "ManagerBusyError",
+    "OrderChangeResult",
+    "OutsideWindowError",
+    "ReservationManager",
+    "notify",
+]
+
+_BOOK_DAYS = timedelta(days=C.RESERVATION_LOOKBACK_DAYS)
+#: Journal intents of the 정정/취소 requests for the ordinary order a reservation became.
+ORDER_INTENTS = ("order-cancel", "order-modify")
+RESERVATION_INTENTS = ("place", "modify", "cancel")
+_CTX100 = ("CTX_AREA_FK100", "CTX_AREA_NK100")
+NOTIFY_TIMEOUT_S = 10.0
+MAX_WAIT_ROUNDS = 4  # --wait re-checks the window this many times at most
+
+
+class OutsideWindowError(KISValidationError):
+    """``apply`` outside the reservation entry window; ``opens_at`` is the next opening."""
+
+    def __init__(self, now: datetime, opens_at: datetime) -> None:
+        self.opens_at = opens_at
+        super().__init__(
+            f"outside the reservation entry window (it is {now.astimezone(KST):%Y-%m-%d %H:%M}"
+            f" KST); the next window opens {opens_at.astimezone(KST):%Y-%m-%d %H:%M} KST"
+            " — run again then, or pass --wait"
+        )
+
+
+class ManagerBusyError(KISValidationError):
+    """Another ``apply`` holds the link store."""
+
+
+@dataclass(frozen=True)
+class OrderChangeResult:
+    """A cancel or re-price of the ordinary order a reservation became."""
+
+    seq: str
+    action: Literal["cancel", "modify"]
+    odno: str  # the order the reservation became
+    target_odno: str  # the order the request named (the latest 정정 of it)
+    new_odno: str  # the 정정/취소 order KIS created
+    qty: int  # the open quantity cancelled / re-priced
+    msg_cd: str
+    msg1: str
+    journal_id: int | None = None
+    price: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class ApplyItem:
+    """Result of one plan item: ``ok`` None when the outcome is unknown."""
+
+    item: PlanItem
+    ok: bool | None
+    seq: str = ""
+    detail: str = ""
+    journal_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """What ``apply`` did."""
+
+    plan: Plan
+    items: tuple[ApplyItem, ...]
+    reconciled: tuple[str, ...] = ()
+    dry_run: bool = False
+    described: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+
+    @property
+    def order_requests(self) -> int:
+        """Order requests sent (or attempted) by this run."""
+        return 0 if self.dry_run else sum(1 for i in self.items if i.item.sends)
+
+    @property
+    def failed(self) -> int:
+        """Items KIS refused or that could not be sent."""
+        return sum(1 for i in self.items if i.ok is False)
+
+    @property
+    def unknown(self) -> int:
+        """Items whose outcome is unknown (the next run settles them from the book)."""
+        return sum(1 for i in self.items if i.ok is None)
+
+
+# --- pure helpers shared by both drivers ------------------------------------------------------
+class _Core:
+    def __init__(
+        self,
+        client: KISRestClient | AsyncKISRestClient,
+        calendar: Calendar | None,
+        clock: Callable[[], datetime] | None,
+        links_path: str | Path | None,
+    ) -> None:
+        self.client = client
+        self.calendar = calendar or default_calendar()
+        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(KST))
+        self._links_path = Path(links_path) if links_path else None
+        self._links: LinkStore | None = None
+
+    @property
+    def links_path(self) -> Path:
+        return self._links_path or default_links_path(self.client.config.effective_journal_path)
+
+    @property
+    def links(self) -> LinkStore:
+        if self._links is None:
+            self._links = LinkStore(self.links_path)
+        return self._links
+
+    def now(self) -> datetime:
+        return self.clock().astimezone(KST)
+
+    @property
+    def calendar_source(self) -> str:
+        return str(getattr(self.calendar, "source", type(self.calendar).__name__))
+
+    def account(self) -> dict[str, str]:
+        cfg = self.client.config
+        return {"CANO": cfg.cano, "ACNT_PRDT_CD": cfg.acnt_prdt_cd}
+
+    def book_range(self) -> tuple[date, date]:
+        today = self.now().date()
+        return today - _BOOK_DAYS, today + _BOOK_DAYS
+
+    def orders_call(self, start: date, end: date, odno: str = "") -> tuple[dict[str, str], str]:
+        params = daily_ccld_params(self.account(), start, end, odno=odno)
+        tr_id = daily_ccld_tr_id(start, self.now().date(), paper=self.client.is_paper_trading)
+        return params, tr_id
+
+    def window(self, wait: bool) -> float:
+        """Seconds to sleep before the window opens (0: inside); raise when not waiting."""
+        now = self.now()
+        inside, opens = self.calendar.window(now)
+        if inside:
+            return 0.0
+        if not wait:
+            raise OutsideWindowError(now, opens)
+        return max(1.0, (opens - now).total_seconds())
+
+    def reconcile(self, spec: StandingSpec, book: Sequence[Reservation], persist: bool) -> Any:
+        n = order_day(self.calendar, self.now())
+        links = self.links.links(spec.name)
+        updates = reconcile_links(links, book, self.links.all_seqs(), n, now=self.now())
+        if persist:
+            for u in updates:
+                if u.fields:
+                    self.links.update(u.link_id, **u.fields)
+            links = self.links.links(spec.name)
+        else:
+            links = _apply_in_memory(links, updates)
+        return links, tuple(u.detail for u in updates if u.detail)
+
+    def plan(
+        self, spec: StandingSpec, book: Sequence[Reservation], prune: Iterable[str], persist: bool
+    ) -> tuple[Plan, tuple[str, ...]]:
+        links, details = self.reconcile(spec, book, persist)
+        linked = {link.seq for link in links if link.seq} | self.links.all_seqs()
+        plan = make_plan(spec, links, book, linked, self.calendar, self.now(), prune=prune)
+        return plan, details
+
+    def stale_entries(self) -> list[Any]:
+        """Reservation requests of the journal whose outcome is still open."""
+        journal = self.client.journal
+        if journal is None:
+            return []
+        return [e for e in journal.needs_reconcile() if e.intent in RESERVATION_INTENTS]
+
+    def order_entries(self) -> list[Any]:
+        journal = self.client.journal
+        if journal is None:
+            raise KISValidationError("the order journal is switched off (KIS_JOURNAL=false)")
+        return [e for e in journal.needs_reconcile() if e.intent in ORDER_INTENTS]
+
+    def entry_days(self, entry: Any) -> tuple[date, date]:
+        """The days whose orders can show ``entry``: its send day through today (the
+        journal's clock and the manager's may differ, e.g. against a time-travelling emulator).
+        """
+        sent = entry.created_at.astimezone(KST).date()
+        today = self.now().date()
+        return min(sent, today), max(sent, today)
+
+    def judge(self, entry: Any, orders: list[DailyOrder]) -> ReconcileResult:
+        if entry.pid and _alive(entry.pid):
+            return ReconcileResult(entry.id, entry.intent, None, "still in flight elsewhere")
+        applied, detail = judge_order_change(entry.request, orders)
+        if applied is not None and self.client.journal is not None:
+            self.client.journal.mark_reconciled(entry.id, applied=applied, note=detail)
+        return ReconcileResult(entry.id, entry.intent, applied, detail)
+
+    def report(self, day: date, book: Sequence[Reservation], orders: list[DailyOrder]) -> Report:
+        return build_report(
+            day,
+            self.now(),
+            book,
+            orders,
+            self.calendar,
+            account=self.client.config.masked_account,
+            calendar_source=self.calendar_source,
+        )
+
+    @contextmanager
+    def lock(self) -> Any:
+        path = str(self.links_path) + ".lock"
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(path, timeout=0)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise ManagerBusyError(
+                f"another apply is running (lock {path}); wait for it to finish"
+            ) from None
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def place_args(self, item: PlanItem) -> dict[str, Any]:
+        return {
+            "symbol": item.symbol,
+            "qty": item.qty,
+            "price": item.price,
+            "side": item.side,
+            "order_type": item.order_type,
+            "end_date": item.end_date,
+            "balance_type": item.balance_type,
+        }
+
+    def modify_args(self, item: PlanItem) -> dict[str, Any]:
+        return {
+            "qty": item.qty,
+            "price": item.price,
+            "order_type": item.order_type,
+            "end_date": item.end_date,
+            "balance_type": item.balance_type,
+        }
+
+    def begin_place(self, ns: str, item: PlanItem) -> int:
+        return self.links.begin_place(ns, item.id, item.spec_hash, item.terms(), self.now())
+
+    def placed(
+        self, link_id: int, item: PlanItem, seq: str | None, exc: BaseException | None
+    ) -> ApplyItem:
+        if exc is None:
+            self.links.update(link_id, seq=seq or "", state="live")
+            return ApplyItem(item, True, seq or "", f"placed as reservation {seq}")
+        if isinstance(exc, OrderOutcomeUnknownError):
+            # The link stays "placing": the next run adopts the reservation or places it.
+            return ApplyItem(item, None, "", f"outcome unknown: {exc}", exc.journal_id)
+        self.links.update(link_id, state="failed", note=_short(exc))
+        return ApplyItem(item, False, "", _short(exc), getattr(exc, "journal_id", None))
+
+    def changed(self, item: PlanItem, result: Any, exc: BaseException | None) -> ApplyItem:
+        if exc is not None:
+            ok = None if isinstance(exc, OrderOutcomeUnknownError) else False
+            return ApplyItem(item, ok, item.seq, _short(exc), getattr(exc, "journal_id", None))
+        if item.link_id:
+            if item.action == "cancel":
+                self.links.update(item.link_id, state="ended", outcome="cancelled")
+            else:
+                terms = item.terms()
+                if item.end_date is None:
+                    terms.pop("end_date")
+                self.links.update(item.link_id, spec_hash=item.spec_hash, **terms)
+        verb = "cancelled" if item.action == "cancel" else "modified"
+        return ApplyItem(item, True, item.seq, f"{verb} reservation {item.seq}", result.journal_id)
+
+
+def _describe(r: Reservations, core: _Core, item: PlanItem) -> dict[str, Any]:
+    """The exact request of a plan item (masked); sends nothing."""
+    if item.action in ("place", "renew"):
+        return r.describe_place(**core.place_args(item))
+    if item.action == "cancel":
+        return r.describe_cancel(item.seq)
+    return r.describe_modify(item.seq, **core.modify_args(item))
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def _apply_in_memory(links: Sequence[Any], updates: Sequence[Any]) -> list[Any]:
+    import dataclasses
+
+    by_id = {u.link_id: u.fields for u in updates}
+    return [dataclasses.replace(link, **by_id.get(link.id, {})) for link in links]
+
+
+def _change_result(
+    seq: str,
+    action: Literal["cancel", "modify"],
+    fills: OrderFills,
+    resp: Any,
+    price: Decimal | None,
+) -> OrderChangeResult:
+    return OrderChangeResult(
+        seq=seq,
+        action=action,
+        odno=fills.odno,
+        target_odno=fills.live_odno,
+        new_odno=str(resp.first().get("ODNO", "") or ""),
+        qty=fills.remaining_qty,
+        msg_cd=resp.msg_cd,
+        msg1=resp.msg1,
+        journal_id=resp.journal_id,
+        price=price,
+    )
+
+
+def _order_of(r: Reservation, orders: list[DailyOrder], day: date) -> OrderFills:
+    if not r.order_no:
+        raise KISValidationError(
+            f"reservation {r.seq} has not become an order (status {r.status},"
+            f" result {r.result or '-'}); cancel the reservation itself instead"
+        )
+    fills = fills_of(r.order_no, orders)
+    if not fills.found:
+        raise KISValidationError(
+            f"order {r.order_no} of reservation {r.seq} is not among the orders of {day}"
+            " (orders only live for their session)"
+        )
+    return fills
+
+
+def notify(url: str, report: Report, *, timeout: float = NOTIFY_TIMEOUT_S) -> str | None:
+    """POST the report's JSON (with ``text``) to a webhook; the error text, or None if sent.
+
+    The payload is :meth:`Report.to_dict`: no secrets, the account number masked.
+    """
+    try:
+        resp = httpx.post(url, json=report.to_dict(), timeout=timeout)
+    except httpx.HTTPError as exc:
+        return f"notify failed: {type(exc).__name__}: {exc}"
+    if resp.status_code >= 300:
+        return f"notify failed: HTTP {resp.status_code}"
+    return None
+
+
+# --- blocking ---------------------------------------------------------------------------------
+class ReservationManager:
+    """Report, order-of-reservation and plan/apply over a :class:`KISRestClient`.
+
+    ``calendar`` defaults to :func:`default_calendar`; ``clock`` (aware datetimes) and
+    ``sleep`` are injectable; the id links live in ``links_path`` (default: beside the
+    journal).
+    """
+
+    def __init__(
+        self,
+        client: KISRestClient,
+        *,
+        calendar: Calendar | None = None,
+        clock: Callable[[], datetime] | None = None,
+        sleep: Callable[[float], None] = _time.sleep,
+        links_path: str | Path | None = None,
+    ) -> None:
+        self.client = client
+        self._c = _Core(client, calendar, clock, links_path)
+        self.calendar = self._c.calendar
+        self._sleep = sleep
+        # The manager checks the window itself (with the calendar); the library must not warn.
+        self.reservations = Reservations(client, window_policy="ignore", clock=self._c.clock)
+
+    def close(self) -> None:
+        """Close the link store (the client belongs to the caller)."""
+        if self._c._links is not None:
+            self._c._links.close()
+
+    # reads ---------------------------------------------------------------------------------
+    def book(self) -> list[Reservation]:
+        """Every reservation of the last and next 40 days, cancelled ones included."""
+        start, end = self._c.book_range()
+        return list(self.reservations.list_reservations(start, end, include_cancelled=True))
+
+    def daily_orders(self, start: date, end: date | None = None) -> list[DailyOrder]:
+        """Every ordinary order (and 정정/취소) of ``start``..``end`` with its fills."""
+        params, tr_id = self._c.orders_call(start, end or start)
+        out: list[DailyOrder] = []
+        for page in self.client.iter_pages(
+            "GET", PATH_DAILY_CCLD, params, ctx_keys=_CTX100, tr_id=tr_id
+        ):
+            out.extend(DailyOrder.from_row(r) for r in page.rows("output1"))
+        return out
+
+    def report(self, day: date | None = None) -> Report:
+        """The report of session ``day`` (default: the latest session)."""
+        d = day or latest_session(self.calendar, self._c.now())
+        return self._c.report(d, self.book(), self.daily_orders(d))
+
+    # the order a reservation became --------------------------------------------------------
+    def order_of(self, seq: str | int) -> tuple[Reservation, OrderFills]:
+        """Reservation ``seq`` and the fills of today's order it became."""
+        r = self.reservations.get_reservation(seq)
+        today = self._c.now().date()
+        return r, _order_of(r, self.daily_orders(today), today)
+
+    def cancel_order(self, seq: str | int) -> OrderChangeResult:
+        """Cancel the open remainder of today's order from reservation ``seq`` (TTTC0013U)."""
+        r, fills = self.order_of(seq)
+        body = order_change_body(self._c.account(), fills, "cancel")
+        resp = self.client.make_request("POST", PATH_ORDER_RVSECNCL, body, intent="order-cancel")
+        return _change_result(r.seq, "cancel", fills, resp, None)
+
+    def modify_order(self, seq: str | int, price: Decimal | int | str) -> OrderChangeResult:
+        """Re-price the open remainder of today's order from reservation ``seq``."""
+        p = Decimal(str(price))
+        r, fills = self.order_of(seq)
+        body = order_change_body(self._c.account(), fills, "modify", p)
+        resp = self.client.make_request("POST", PATH_ORDER_RVSECNCL, body, intent="order-modify")
+        return _change_result(r.seq, "modify", fills, resp, p)
+
+    def reconcile_orders(self) -> list[ReconcileResult]:
+        """Settle journaled order 정정/취소 requests whose outcome is unknown, from the
+        orders of the day they were sent (marks the journal when the answer is certain)."""
+        out = []
+        for entry in self._c.order_entries():
+            out.append(self._c.judge(entry, self.daily_orders(*self._c.entry_days(entry))))
+        return out
+
+    # plan / apply --------------------------------------------------------------------------
+    def plan(self, spec: StandingSpec, *, prune: Iterable[str] = ()) -> Plan:
+        """What :meth:`apply` would do now (sends only reads; writes nothing)."""
+        plan, _ = self._c.plan(spec, self.book(), prune, persist=False)
+        return plan
+
+    def apply(
+        self,
+        spec: StandingSpec,
+        *,
+        prune: Iterable[str] = (),
+        wait: bool = False,
+        dry_run: bool = False,
+        progress: Callable[[ApplyItem], None] | None = None,
+    ) -> ApplyResult:
+        """Converge the book to ``spec`` through the journal (see the module docstring)."""
+        if not dry_run:
+            for _ in range(MAX_WAIT_ROUNDS):
+                pause = self._c.window(wait)
+                if not pause:
+                    break
+                self._sleep(pause)
+            else:
+                self._c.window(False)
+        with self._c.lock():
+            settled = () if dry_run else self._settle_journal()
+            book = self.book()
+            plan, details = self._c.plan(spec, book, prune, persist=not dry_run)
+            details = settled + details
+            if dry_run:
+                described = tuple(self._describe(i) for i in plan.changes)
+                return ApplyResult(plan, (), details, True, described)
+            rows = {r.seq: r for r in book}
+            results: list[ApplyItem] = []
+            for item in plan.changes:
+                result = self._execute(spec.name, item, rows)
+                results.append(result)
+                if progress:
+                    progress(result)
+            return ApplyResult(plan, tuple(results), details)
+
+    def _describe(self, item: PlanItem) -> dict[str, Any]:
+        return _describe(self.reservations, self._c, item)
+
+    def _settle_journal(self) -> tuple[str, ...]:
+        """Reconcile reservation requests an earlier run left pending/unknown (reads only)."""
+        out: list[str] = []
+        for entry in self._c.stale_entries():
+            try:
+                result = self.reservations.reconcile(entry.id)
+            except KISError as exc:
+                out.append(f"journal #{entry.id} ({entry.intent}): not reconciled: {exc}")
+                continue
+            out.append(f"journal #{entry.id} ({entry.intent}): {result.detail}")
+        return tuple(out)
+
+    def _execute(self, ns: str, item: PlanItem, rows: dict[str, Reservation]) -> ApplyItem:
+        if item.action in ("place", "renew"):
+            link_id = self._c.begin_place(ns, item)
+            try:
+                receipt = self.reservations.place_reservation(**self._c.place_args(item))
+            except KISError as exc:
+                return self._c.placed(link_id, item, None, exc)
+            done = self._c.placed(link_id, item, receipt.seq, None)
+            return ApplyItem(item, True, receipt.seq, done.detail, receipt.journal_id)
+        try:
+            if item.action == "cancel":
+                result: Any = self.reservations.cancel_reservation(
+                    item.seq, current=rows.get(item.seq)
+                )
+            else:
+                result = self.reservations.modify_reservation(item.seq, **self._c.modify_args(item))
+        except KISError as exc:
+            return self._c.changed(item, None, exc)
+        return self._c.changed(item, result, None)
+
+
+# --- async ------------------------------------------------------------------------------------
+class AsyncReservationManager:
+    """:class:`ReservationManager` over :class:`AsyncKISRestClient` (same pure steps)."""
+
+    def __init__(
+        self,
+        client: AsyncKISRestClient,
+        *,
+        calendar: Calendar | None = None,
+        clock: Callable[[], datetime] | None = None,
+        sleep: Callable[[float], Any] | None = None,
+        links_path: str | Path | None = None,
+    ) -> None:
+        import asyncio
+
+        self.client = client
+        self._c = _Core(client, calendar, clock, links_path)
+        self.calendar = self._c.calendar
+        self._sleep = sleep or asyncio.sleep
+        self.reservations = AsyncReservations(client, window_policy="ignore", clock=self._c.clock)
+
+    def close(self) -> None:
+        """Close the link store."""
+        if self._c._links is not None:
+            self._c._links.close()
+
+    async def book(self) -> list[Reservation]:
+        """Async :meth:`ReservationManager.book`."""
+        start, end = self._c.book_range()
+        return [
+            r async for r in self.reservations.list_reservations(start, end, include_cancelled=True)
+        ]
+
+    async def daily_orders(self, start: date, end: date | None = None) -> list[DailyOrder]:
+        """Async :meth:`ReservationManager.daily_orders`."""
+        params, tr_id = self._c.orders_call(start, end or start)
+        out: list[DailyOrder] = []
+        async for page in self.client.iter_pages(
+            "GET", PATH_DAILY_CCLD, params, ctx_keys=_CTX100, tr_id=tr_id
+        ):
+            out.extend(DailyOrder.from_row(r) for r in page.rows("output1"))
+        return out
+
+    async def report(self, day: date | None = None) -> Report:
+        """Async :meth:`ReservationManager.report`."""
+        d = day or latest_session(self.calendar, self._c.now())
+        return self._c.report(d, await self.book(), await self.daily_orders(d))
+
+    async def order_of(self, seq: str | int) -> tuple[Reservation, OrderFills]:
+        """Async :meth:`ReservationManager.order_of`."""
+        r = await self.reservations.get_reservation(seq)
+        today = self._c.now().date()
+        return r, _order_of(r, await self.daily_orders(today), today)
+
+    async def cancel_order(self, seq: str | int) -> OrderChangeResult:
+        """Async :meth:`ReservationManager.cancel_order`."""
+        r, fills = await self.order_of(seq)
+        body = order_change_body(self._c.account(), fills, "cancel")
+        resp = await self.client.make_request(
+            "POST", PATH_ORDER_RVSECNCL, body, intent="order-cancel"
+        )
+        return _change_result(r.seq, "cancel", fills, resp, None)
+
+    async def modify_order(self, seq: str | int, price: Decimal | int | str) -> OrderChangeResult:
+        """Async :meth:`ReservationManager.modify_order`."""
+        p = Decimal(str(price))
+        r, fills = await self.order_of(seq)
+        body = order_change_body(self._c.account(), fills, "modify", p)
+        resp = await self.client.make_request(
+            "POST", PATH_ORDER_RVSECNCL, body, intent="order-modify"
+        )
+        return _change_result(r.seq, "modify", fills, resp, p)
+
+    async def reconcile_orders(self) -> list[ReconcileResult]:
+        """Async :meth:`ReservationManager.reconcile_orders`."""
+        out = []
+        for entry in self._c.order_entries():
+            orders = await self.daily_orders(*self._c.entry_days(entry))
+            out.append(self._c.judge(entry, orders))
+        return out
+
+    async def plan(self, spec: StandingSpec, *, prune: Iterable[str] = ()) -> Plan:
+        """Async :meth:`ReservationManager.plan`."""
+        plan, _ = self._c.plan(spec, await self.book(), prune, persist=False)
+        return plan
+
+    async def apply(
+        self,
+        spec: StandingSpec,
+        *,
+        prune: Iterable[str] = (),
+        wait: bool = False,
+        dry_run: bool = False,
+        progress: Callable[[ApplyItem], None] | None = None,
+    ) -> ApplyResult:
+        """Async :meth:`ReservationManager.apply` (items run one after another)."""
+        if not dry_run:
+            for _ in range(MAX_WAIT_ROUNDS):
+                pause = self._c.window(wait)
+                if not pause:
+                    break
+                await self._sleep(pause)
+            else:
+                self._c.window(False)
+        with self._c.lock():
+            settled = () if dry_run else await self._settle_journal()
+            book = await self.book()
+            plan, details = self._c.plan(spec, book, prune, persist=not dry_run)
+            details = settled + details
+            if dry_run:
+                # The describe_* functions send nothing and only need ``client.describe``,
+                # which both client kinds share: the blocking Reservations builds them.
+                describer = Reservations(
+                    cast(Any, self.client), window_policy="ignore", clock=self._c.clock
+                )
+                described = tuple(_describe(describer, self._c, i) for i in plan.changes)
+                return ApplyResult(plan, (), details, True, described)
+            rows = {r.seq: r for r in book}
+            results: list[ApplyItem] = []
+            for item in plan.changes:
+                result = await self._execute(spec.name, item, rows)
+                results.append(result)
+                if progress:
+                    progress(result)
+            return ApplyResult(plan, tuple(results), details)
+
+    async def _settle_journal(self) -> tuple[str, ...]:
+        """Async :meth:`ReservationManager._settle_journal`."""
+        out: list[str] = []
+        for entry in self._c.stale_entries():
+            try:
+                result = await self.reservations.reconcile(entry.id)
+            except KISError as exc:
+                out.append(f"journal #{entry.id} ({entry.intent}): not reconciled: {exc}")
+                continue
+            out.append(f"journal #{entry.id} ({entry.intent}): {result.detail}")
+        return tuple(out)
+
+    async def _execute(self, ns: str, item: PlanItem, rows: dict[str, Reservation]) -> ApplyItem:
+        if item.action in ("place", "renew"):
+            link_id = self._c.begin_place(ns, item)
+            try:
+                receipt = await self.reservations.place_reservation(**self._c.place_args(item))
+            except KISError as exc:
+                return self._c.placed(link_id, item, None, exc)
+            done = self._c.placed(link_id, item, receipt.seq, None)
+            return ApplyItem(item, True, receipt.seq, done.detail, receipt.journal_id)
+        try:
+            if item.action == "cancel":
+                result: Any = await self.reservations.cancel_reservation(
+                    item.seq, current=rows.get(item.seq)
+                )
+            else:
+                result = await self.reservations.modify_reservation(
+                    item.seq, **self._c.modify_args(item)
+                )
+        except KISError as exc:
+            return self._c.changed(item, None, exc)
+        return self._c.changed(item, result, None)
+
+
+def live_rows(book: Iterable[Reservation], next_day: date) -> list[Reservation]:
+    """The reservations KIS will still send (helper for displays)."""
+    return [r for r in book if is_live(r, next_day)]

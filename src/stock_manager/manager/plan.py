@@ -1,0 +1,499 @@
+"""Declared state × observed book × id links → a plan (pure functions, no I/O).
+
+The shape is Terraform's: :func:`reconcile_links` brings the links up to date with the live
+book, :func:`make_plan` diffs the declarations against it and says, per item, what ``apply``
+would do and why:
+
+* **place**  — declared, never placed (or the declaration changed after the last one ended);
+* **modify** — the declaration (or the live reservation, changed outside the file) differs;
+* **cancel** — no longer declared, a duplicate for the same id, past ``until``, or not owned
+  by the file but named by ``--prune SYMBOL``;
+* **renew**  — ``renew = true`` and the last one ended unfilled, partly filled or expired:
+  a new reservation for the still-unfilled quantity, ending on an open day;
+* **keep**   — nothing to do (up to date, done, rejected until the declaration changes, ...).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any, Literal
+
+from stock_manager.adapters.broker.kis import constants as C
+from stock_manager.adapters.broker.kis.reservations.models import KST, Reservation
+
+from .calendar import Calendar, nth_open_day
+from .links import Link
+from .spec import Declaration, StandingSpec
+
+__all__ = [
+    "Action",
+    "LinkUpdate",
+    "Plan",
+    "PlanItem",
+    "desired_end",
+    "is_live",
+    "make_plan",
+    "order_day",
+    "reconcile_links",
+]
+
+Action = Literal["place", "modify", "cancel", "renew", "keep", "wait"]
+REJECTED = "거부"
+# How far a placing link's receipt may precede its recorded intent (clock skew with KIS).
+_SLACK = timedelta(seconds=C.RECONCILE_CLOCK_SLACK_S)
+_SETTLE = timedelta(seconds=C.MANAGER_PLACE_SETTLE_S)
+
+
+@dataclass(frozen=True)
+class PlanItem:
+    """One line of a plan."""
+
+    action: Action
+    id: str  # declared id ("" for a reservation not owned by the file)
+    reason: str
+    seq: str = ""  # the reservation acted on (modify/cancel/keep)
+    symbol: str = ""
+    side: str = ""  # buy / sell
+    qty: int = 0
+    price: Decimal = Decimal(0)
+    order_type: str = ""  # KIS code 00/01/02/05
+    balance_type: str = "10"
+    end_date: date | None = None  # None: one-day reservation (일반예약)
+    spec_hash: str = ""
+    link_id: int = 0  # the link a modify/cancel updates
+    attention: bool = False  # the user should look at this (rejected, not processed, ...)
+
+    @property
+    def sends(self) -> bool:
+        """Whether applying this item sends an order request."""
+        return self.action in ("place", "modify", "cancel", "renew")
+
+    def terms(self) -> dict[str, Any]:
+        """Terms as stored in a link."""
+        return {
+            "symbol": self.symbol,
+            "side": "01" if self.side == "sell" else "02",
+            "qty": self.qty,
+            "price": format(self.price.quantize(Decimal(1)), "f"),
+            "order_type": self.order_type,
+            "end_date": self.end_date.strftime("%Y%m%d") if self.end_date else "",
+        }
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What apply would do, in execution order (cancels, modifies, then places/renewals)."""
+
+    namespace: str
+    items: tuple[PlanItem, ...]
+    order_day: date
+    notes: tuple[str, ...] = ()
+
+    @property
+    def changes(self) -> tuple[PlanItem, ...]:
+        """The items that send an order request."""
+        return tuple(i for i in self.items if i.sends)
+
+    def counts(self) -> dict[str, int]:
+        """How many items of each action."""
+        out = dict.fromkeys(("place", "modify", "cancel", "renew", "keep", "wait"), 0)
+        for i in self.items:
+            out[i.action] += 1
+        return out
+
+
+@dataclass(frozen=True)
+class LinkUpdate:
+    """A change to a link found while reconciling it with the book."""
+
+    link_id: int
+    fields: dict[str, Any] = field(default_factory=dict)
+    detail: str = ""
+
+
+# --- dates ------------------------------------------------------------------------------------
+def order_day(calendar: Calendar, now: datetime) -> date:
+    """The open day a reservation entered at ``now`` is sent on."""
+    local = now.astimezone(KST)
+    today = local.date()
+    if calendar.is_open(today) and local.time() < time(*C.RESERVATION_WINDOW_CLOSE):
+        return today
+    return calendar.next_open_day(today)
+
+
+def _snap_back(calendar: Calendar, d: date) -> date:
+    while not calendar.is_open(d):
+        d -= timedelta(days=1)
+    return d
+
+
+def desired_end(decl: Declaration, calendar: Calendar, now: datetime) -> date | None:
+    """End date of a reservation placed now for ``decl``; None for a one-day reservation.
+
+    ``days = N``: the N-th open day counting the order day as the first; ``until``: that day
+    at the latest; both: the earlier. Capped at 30 days from today (KIS) and snapped back to
+    an open day; anything not after the order day becomes a one-day reservation.
+    """
+    n = order_day(calendar, now)
+    today = now.astimezone(KST).date()
+    ends: list[date] = []
+    if decl.days:
+        ends.append(nth_open_day(calendar, n, decl.days - 1) if decl.days > 1 else n)
+    if decl.until:
+        ends.append(decl.until)
+    if not ends:
+        return None
+    end = min([*ends, today + timedelta(days=C.RESERVATION_MAX_PERIOD_DAYS)])
+    end = _snap_back(calendar, end)
+    return end if end > n and end > today else None
+
+
+def is_live(row: Reservation, next_order_day: date) -> bool:
+    """Whether KIS will still send this reservation (pending, or a running period one)."""
+    if row.cancelled or row.result == REJECTED:
+        return False
+    if row.qty and row.filled_qty >= row.qty:
+        return False
+    if row.is_pending:
+        return True
+    return row.end_date is not None and row.end_date >= next_order_day
+
+
+def _outcome(row: Reservation) -> str:
+    if row.cancelled:
+        return "cancelled"
+    if row.result == REJECTED:
+        return "rejected"
+    if row.qty and row.filled_qty >= row.qty:
+        return "filled"
+    if row.filled_qty:
+        return "partial"
+    return "unfilled"
+
+
+def _matches(row: Reservation, link: Link) -> bool:
+    price = format(row.price.quantize(Decimal(1)), "f")
+    end = row.end_date.strftime("%Y%m%d") if row.end_date else ""
+    return (
+        row.symbol == link.symbol
+        and (row.side.value if row.side else "") == link.side
+        and row.qty == link.qty
+        and price == link.price
+        and row.order_type == link.order_type
+        and end == link.end_date
+    )
+
+
+def _received_at(row: Reservation) -> datetime | None:
+    if row.receipt_date is None:
+        return None
+    t = (row.receipt_time or "000000").ljust(6, "0")[:6]
+    try:
+        at = datetime.strptime(row.receipt_date.strftime("%Y%m%d") + t, "%Y%m%d%H%M%S")
+    except ValueError:
+        return None
+    return at.replace(tzinfo=KST)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # our own earlier attempt in this process has finished
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+# --- reconcile --------------------------------------------------------------------------------
+def reconcile_links(
+    links: Sequence[Link],
+    book: Iterable[Reservation],
+    linked_seqs: set[str],
+    next_order_day: date,
+    *,
+    now: datetime | None = None,
+    alive: Any = _alive,
+) -> list[LinkUpdate]:
+    """Bring ``links`` up to date with the live book (adopt, end, or drop them).
+
+    A ``placing`` link the book does not show is dropped (and placed again by the plan) only
+    when its process is gone **and** :data:`MANAGER_PLACE_SETTLE_S` has passed since it was
+    recorded; until then it stays, and the plan says "wait".
+    """
+    rows = {r.seq: r for r in book}
+    taken = set(linked_seqs)
+    updates: list[LinkUpdate] = []
+    for link in links:
+        if link.state == "placing":
+            since = link.created_at - _SLACK
+            found = sorted(
+                (
+                    r
+                    for r in rows.values()
+                    if r.seq not in taken
+                    and _matches(r, link)
+                    and ((at := _received_at(r)) is None or at >= since)
+                ),
+                key=lambda r: int(r.seq) if r.seq.isdigit() else 0,
+            )
+            if found:
+                row = found[0]
+                taken.add(row.seq)
+                updates.append(
+                    LinkUpdate(
+                        link.id,
+                        {"seq": row.seq, "state": "live"},
+                        f"{link.decl_id}: adopted reservation {row.seq} placed by an earlier run",
+                    )
+                )
+            elif not alive(link.pid) and (now is None or now - link.created_at >= _SETTLE):
+                updates.append(
+                    LinkUpdate(
+                        link.id,
+                        {"state": "failed", "note": "not in the book: the place never arrived"},
+                        f"{link.decl_id}: an earlier place did not reach KIS; it will be placed",
+                    )
+                )
+            continue
+        if link.state != "live":
+            continue
+        found_row = rows.get(link.seq)
+        if found_row is None:
+            updates.append(
+                LinkUpdate(
+                    link.id,
+                    {"state": "ended", "outcome": "gone"},
+                    f"{link.decl_id}: reservation {link.seq} is no longer listed",
+                )
+            )
+            continue
+        row = found_row
+        if is_live(row, next_order_day):
+            if row.filled_qty != link.filled_qty:
+                updates.append(LinkUpdate(link.id, {"filled_qty": row.filled_qty}))
+            continue
+        updates.append(
+            LinkUpdate(
+                link.id,
+                {"state": "ended", "outcome": _outcome(row), "filled_qty": row.filled_qty},
+                f"{link.decl_id}: reservation {link.seq} ended ({_outcome(row)})",
+            )
+        )
+    return updates
+
+
+# --- plan -------------------------------------------------------------------------------------
+def _item(
+    action: Action,
+    decl: Declaration,
+    reason: str,
+    calendar: Calendar,
+    now: datetime,
+    *,
+    qty: int | None = None,
+    seq: str = "",
+    link_id: int = 0,
+) -> PlanItem:
+    return PlanItem(
+        action=action,
+        id=decl.id,
+        reason=reason,
+        seq=seq,
+        symbol=decl.symbol,
+        side=decl.side.label,
+        qty=decl.qty if qty is None else qty,
+        price=decl.price,
+        order_type=decl.order_type.value,
+        balance_type=decl.balance_type.value,
+        end_date=desired_end(decl, calendar, now) if action != "keep" else None,
+        spec_hash=decl.spec_hash,
+        link_id=link_id,
+    )
+
+
+def _keep(decl_id: str, reason: str, seq: str = "", *, attention: bool = False) -> PlanItem:
+    return PlanItem("keep", decl_id, reason, seq=seq, attention=attention)
+
+
+def _cancel(row: Reservation, decl_id: str, reason: str, link_id: int = 0) -> PlanItem:
+    return PlanItem(
+        "cancel",
+        decl_id,
+        reason,
+        seq=row.seq,
+        symbol=row.symbol,
+        side=row.side.label if row.side else "",
+        qty=row.qty,
+        price=row.price,
+        order_type=row.order_type,
+        end_date=row.end_date,
+        link_id=link_id,
+    )
+
+
+def _differs(row: Reservation, link: Link, decl: Declaration) -> str:
+    """Why the live reservation must be modified ('' when it need not)."""
+    if link.spec_hash != decl.spec_hash:
+        return "the declaration changed"
+    if not _matches(row, link):
+        return "the reservation was changed outside the file"
+    return ""
+
+
+def make_plan(
+    spec: StandingSpec,
+    links: Sequence[Link],
+    book: Iterable[Reservation],
+    linked_seqs: set[str],
+    calendar: Calendar,
+    now: datetime,
+    *,
+    prune: Iterable[str] = (),
+) -> Plan:
+    """The plan for ``spec`` against the (already reconciled) ``links`` and ``book``."""
+    rows = {r.seq: r for r in book}
+    n = order_day(calendar, now)
+    decls = spec.by_id()
+    cancels: list[PlanItem] = []
+    modifies: list[PlanItem] = []
+    places: list[PlanItem] = []
+    keeps: list[PlanItem] = []
+    by_id: dict[str, list[Link]] = {}
+    for link in links:
+        by_id.setdefault(link.decl_id, []).append(link)
+
+    # Links of ids no longer declared: cancel what is still live.
+    for decl_id, its in by_id.items():
+        if decl_id in decls:
+            continue
+        for link in its:
+            row = rows.get(link.seq)
+            if link.state == "live" and row is not None and is_live(row, n):
+                if row.is_pending:
+                    cancels.append(_cancel(row, decl_id, "no longer declared", link.id))
+                else:
+                    keeps.append(
+                        _keep(decl_id, "no longer declared, but already sent today", row.seq)
+                    )
+
+    for decl in spec.declarations:
+        its = by_id.get(decl.id, [])
+        if any(link.state == "placing" for link in its):
+            keeps.append(
+                PlanItem(
+                    "wait",
+                    decl.id,
+                    "an earlier place is not in the book yet (in flight, or settling);"
+                    " run apply again in a minute",
+                    attention=True,
+                )
+            )
+            continue
+        live = [
+            (link, rows[link.seq])
+            for link in its
+            if link.state == "live" and link.seq in rows and is_live(rows[link.seq], n)
+        ]
+        if len(live) > 1:
+            live.sort(key=lambda lr: (not _matches(lr[1], lr[0]), int(lr[1].seq)))
+            for link, row in live[1:]:
+                if row.is_pending:
+                    cancels.append(_cancel(row, decl.id, "a duplicate for the same id", link.id))
+            live = live[:1]
+        if live:
+            link, row = live[0]
+            if decl.until and decl.until < n:
+                if row.is_pending:
+                    cancels.append(_cancel(row, decl.id, f"until {decl.until} has passed", link.id))
+                else:
+                    keeps.append(_keep(decl.id, f"until {decl.until} has passed", row.seq))
+                continue
+            why = _differs(row, link, decl)
+            if not why:
+                keeps.append(_keep(decl.id, f"up to date (reservation {row.seq})", row.seq))
+            elif not row.is_pending:
+                keeps.append(
+                    _keep(decl.id, f"{why}, but {row.seq} was already sent today", row.seq)
+                )
+            else:
+                remaining = max(1, decl.qty - _filled_before(its, decl, exclude=link.id))
+                modifies.append(
+                    _item(
+                        "modify",
+                        decl,
+                        why,
+                        calendar,
+                        now,
+                        qty=remaining,
+                        seq=row.seq,
+                        link_id=link.id,
+                    )
+                )
+            continue
+        # Nothing live for this id.
+        ended = [link for link in its if link.state == "ended"]
+        if decl.until and decl.until < n:
+            keeps.append(_keep(decl.id, f"until {decl.until} has passed"))
+            continue
+        same = [link for link in ended if link.spec_hash == decl.spec_hash]
+        if not same:
+            reason = "declared, not placed" if not ended else "the declaration changed"
+            places.append(_item("place", decl, reason, calendar, now))
+            continue
+        last = same[-1]
+        filled = sum(link.filled_qty for link in same)
+        remaining = decl.qty - filled
+        if remaining <= 0:
+            keeps.append(_keep(decl.id, f"done: {filled} of {decl.qty} filled", last.seq))
+        elif last.outcome == "rejected":
+            keeps.append(
+                _keep(
+                    decl.id,
+                    f"reservation {last.seq} was rejected; change the declaration to try again",
+                    last.seq,
+                    attention=True,
+                )
+            )
+        elif not decl.renew:
+            keeps.append(
+                _keep(
+                    decl.id, f"reservation {last.seq} ended {last.outcome}; renew = false", last.seq
+                )
+            )
+        else:
+            places.append(
+                _item(
+                    "renew",
+                    decl,
+                    f"reservation {last.seq} ended {last.outcome}; {remaining} of {decl.qty}"
+                    " still to fill",
+                    calendar,
+                    now,
+                    qty=remaining,
+                )
+            )
+
+    prune_set = {s.strip().upper() for s in prune if s.strip()}
+    if prune_set:
+        for row in sorted(rows.values(), key=lambda r: r.seq):
+            if row.seq in linked_seqs or row.symbol not in prune_set or not row.is_pending:
+                continue
+            cancels.append(_cancel(row, "", f"not owned by the file; --prune {row.symbol}"))
+    return Plan(spec.name, (*cancels, *modifies, *places, *keeps), n)
+
+
+def _filled_before(its: Sequence[Link], decl: Declaration, *, exclude: int) -> int:
+    return sum(
+        link.filled_qty
+        for link in its
+        if link.id != exclude and link.state == "ended" and link.spec_hash == decl.spec_hash
+    )

@@ -1,0 +1,298 @@
+"""The reservation manager through the real command line, over a simulated week.
+
+The emulator runs in this process with its window rules on and its clock frozen; every CLI run
+gets the same instant through ``STOCK_MANAGER_NOW`` (time travel moves both).
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stock_manager.adapters.broker.kis.reservations.models import KST
+from stock_manager.emulator import EmulatorConfig, ServedEmulator, run_emulator
+
+from .conftest import Result, kis_env, run_cli
+
+ORDER_ENDPOINTS = ("order-resv", "order-resv-rvsecncl", "order-rvsecncl")
+MONDAY_EVENING = datetime(2026, 12, 7, 16, 0, tzinfo=KST)
+
+SPEC = """
+name = "week"
+
+[[reservation]]
+id = "samsung-dip"
+symbol = "005930"
+side = "buy"
+qty = 10
+price = 69000
+
+[[reservation]]
+id = "hynix-add"
+symbol = "000660"
+side = "buy"
+qty = 10
+price = 180000
+renew = true
+
+[[reservation]]
+id = "naver-trim"
+symbol = "035420"
+side = "sell"
+qty = 4
+price = 200000
+renew = true
+"""
+
+
+def at(day: int, hour: int, minute: int = 0) -> datetime:
+    """2026-12-<day> hour:minute KST (a future week: see tests/manager/conftest.py)."""
+    return datetime(2026, 12, day, hour, minute, tzinfo=KST)
+
+
+@pytest.fixture
+def wemu() -> Iterator[ServedEmulator]:
+    config = EmulatorConfig.demo(
+        seed=1313,
+        rate_limit_per_s=None,
+        token_issue_interval_s=0,
+        token_lifetime_s=60 * 86400,
+        enforce_window=True,
+        clock=lambda: MONDAY_EVENING,
+    )
+    with run_emulator(config) as served:
+        served.clock.freeze(MONDAY_EVENING)
+        yield served
+
+
+@pytest.fixture
+def week_env(wemu: ServedEmulator, home: Path) -> dict[str, str]:
+    return kis_env(wemu, home)
+
+
+@pytest.fixture
+def spec_file(home: Path) -> Path:
+    path = home / "standing.toml"
+    path.write_text(SPEC, encoding="utf-8")
+    return path
+
+
+def travel(emu: ServedEmulator, env: dict[str, str], when: datetime) -> None:
+    """Move the emulator's clock and the CLI's to ``when``."""
+    emu.clock.freeze(when)
+    env["STOCK_MANAGER_NOW"] = when.isoformat()
+
+
+def order_requests(emu: ServedEmulator) -> int:
+    return sum(emu.requests.count(name=n) for n in ORDER_ENDPOINTS)
+
+
+def cli(env: dict[str, str], *args: str) -> Result:
+    return run_cli(*args, env=env)
+
+
+def json_of(result: Result, code: int = 0) -> Any:
+    assert result.code == code, result
+    return json.loads(result.out)
+
+
+def test_week_through_the_cli(
+    wemu: ServedEmulator, week_env: dict[str, str], spec_file: Path, home: Path
+) -> None:
+    env = week_env
+    travel(wemu, env, at(7, 16))
+
+    # Monday evening: apply places three.
+    first = json_of(cli(env, "resv", "apply", str(spec_file), "--json"))
+    assert [r["action"] for r in first["results"]] == ["place"] * 3
+    assert all(r["ok"] for r in first["results"])
+    assert first["order_requests"] == 3
+    assert order_requests(wemu) == 3
+    seqs = {r["id"]: r["seq"] for r in first["results"]}
+
+    # A second apply with nothing changed sends zero order requests.
+    second = json_of(cli(env, "resv", "apply", str(spec_file), "--json"))
+    assert second["order_requests"] == 0
+    assert order_requests(wemu) == 3
+
+    # Tuesday's processing: one filled, one partly filled, one rejected.
+    wemu.clock.freeze(at(8, 7, 0))
+    wemu.process_day(
+        {
+            seqs["samsung-dip"]: "filled",
+            seqs["hynix-add"]: "partial",
+            seqs["naver-trim"]: "rejected",
+        }
+    )
+
+    # Tuesday morning: the report prints them with their fills and exits 4.
+    travel(wemu, env, at(8, 8, 40))
+    human = cli(env, "resv", "report")
+    assert human.code == 4, human
+    assert "filled" in human.out and "partial" in human.out and "rejected" in human.out
+    assert "sent 2 · filled 1 · partly filled 1 · rejected 1" in human.out
+    report = json_of(cli(env, "resv", "report", "--json"), code=4)
+    rows = {r["seq"]: r for r in report["processed"]}
+    hynix = rows[seqs["hynix-add"]]
+    assert (hynix["state"], hynix["filled_qty"], hynix["remaining_qty"]) == ("partial", 5, 5)
+    assert hynix["avg_price"] == "180000"
+    assert rows[seqs["samsung-dip"]]["filled_qty"] == 10
+    assert rows[seqs["naver-trim"]]["reason"]
+    assert report["attention"] is True
+    assert report["schema"] == 1
+
+    # Outside the window apply refuses and names the next opening.
+    travel(wemu, env, at(8, 10, 0))
+    refused = cli(env, "resv", "apply", str(spec_file))
+    line = refused.one_line_error(code=2)
+    assert "2026-12-08 15:40" in line
+
+    # cancel-order cancels the rest of the partial fill.
+    cancelled = json_of(cli(env, "resv", "cancel-order", seqs["hynix-add"], "--json"))
+    assert cancelled["qty"] == 5
+    assert cancelled["journal_id"] >= 1
+    journal = json_of(cli(env, "journal", "--json"))
+    entries = journal if isinstance(journal, list) else journal.get("entries", [])
+    assert any(e.get("intent") == "order-cancel" for e in entries), entries
+    after = json_of(cli(env, "resv", "report", "--json"), code=4)
+    hynix = next(r for r in after["processed"] if r["seq"] == seqs["hynix-add"])
+    assert (hynix["remaining_qty"], hynix["cancelled_qty"]) == (0, 5)
+
+    # Tuesday evening: only the partly filled one is renewed (for the unfilled 5).
+    travel(wemu, env, at(8, 16, 0))
+    before = order_requests(wemu)
+    evening = json_of(cli(env, "resv", "apply", str(spec_file), "--json"))
+    assert [(r["action"], r["id"]) for r in evening["results"]] == [("renew", "hynix-add")]
+    assert order_requests(wemu) == before + 1
+    renewed = next(i for i in evening["items"] if i["id"] == "hynix-add")
+    assert renewed["qty"] == 5
+    again = json_of(cli(env, "resv", "apply", str(spec_file), "--json"))
+    assert again["order_requests"] == 0
+    assert order_requests(wemu) == before + 1
+
+    # Wednesday's processing fills the renewal.
+    wemu.clock.freeze(at(9, 7, 0))
+    assert [r["outcome"] for r in wemu.process_day()] == ["filled"]
+
+    # A closed day is skipped: on Saturday the latest session is Friday's; a plan made on
+    # Friday evening sends its orders on Monday.
+    travel(wemu, env, at(12, 9, 0))
+    saturday = json_of(cli(env, "resv", "report", "--json"), code=0)
+    assert saturday["date"] == "2026-12-11"
+    assert saturday["processed"] == []
+    travel(wemu, env, at(11, 16, 0))
+    friday_plan = json_of(cli(env, "resv", "plan", str(spec_file), "--json"))
+    assert friday_plan["order_day"] == "2026-12-14"
+
+
+def test_spec_errors_have_line_numbers(week_env: dict[str, str], home: Path) -> None:
+    bad = home / "bad.toml"
+    bad.write_text(
+        '[[reservation]]\nid = "a"\nsymbol = "005930"\nside = "buy"\nqty = 10\nprice = 69000\n'
+        '\n[[reservation]]\nid = "b"\nsymbol = "00593"\nside = "hold"\nqty = 1\n'
+        '\n[[reservation]]\nid = "a"\nsymbol = "000660"\nside = "sell"\nqty = 1\nprice = 1\n'
+        "colour = 3\n",
+        encoding="utf-8",
+    )
+    result = cli(week_env, "resv", "plan", str(bad))
+    line = result.one_line_error(code=2)
+    assert "line 10" in line  # symbol = "00593"
+    assert "line 11" in line  # side = "hold"
+    assert "line 15" in line  # duplicate id
+    assert "line 20" in line  # unknown key colour
+
+
+def test_kill_apply_midway_then_rerun_finishes_without_duplicates(
+    wemu: ServedEmulator, week_env: dict[str, str], spec_file: Path
+) -> None:
+    env = week_env
+    travel(wemu, env, at(7, 16))
+    # The second place is committed by the emulator, then the connection hangs: the process
+    # is killed while that request is out, its outcome unknown to it.
+    wemu.faults.add("order-resv", "hang", 2, seconds=60, commit=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "stock_manager.cli", "resv", "apply", str(spec_file), "--json"],
+        env=env,
+        cwd=env["HOME"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not any(r.fault == "hang" for r in wemu.requests):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the hang was never reached"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    wemu.faults.clear()
+    assert wemu.requests.count(name="order-resv") == 2
+    assert len(wemu.state.reservations) == 2  # the killed run placed two
+
+    travel(wemu, env, at(7, 16, 2))  # past the settle window of the interrupted place
+    rerun = json_of(cli(env, "resv", "apply", str(spec_file), "--json"))
+    assert any("adopted" in line for line in rerun["reconciled"]), rerun
+    # ...and the journal entry the killed run left pending is settled from the book.
+    assert any("(place): placed as reservation" in line for line in rerun["reconciled"]), rerun
+    journal = json_of(cli(env, "journal", "--pending", "--json"))
+    pending = journal if isinstance(journal, list) else journal.get("entries", [])
+    assert pending == [], pending
+    assert [(r["action"], r["id"]) for r in rerun["results"]] == [("place", "naver-trim")]
+    assert rerun["order_requests"] == 1
+    symbols = sorted(r.pdno for r in wemu.state.reservations.values())
+    assert symbols == ["000660", "005930", "035420"]  # one each: nothing placed twice
+    final = json_of(cli(env, "resv", "apply", str(spec_file), "--json"))
+    assert final["order_requests"] == 0
+
+
+def test_report_notify(wemu: ServedEmulator, week_env: dict[str, str], spec_file: Path) -> None:
+    import socket
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    received: list[dict[str, Any]] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("content-length", "0"))
+            received.append(json.loads(self.rfile.read(length)))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    env = week_env
+    travel(wemu, env, at(7, 16))
+    json_of(cli(env, "resv", "apply", str(spec_file), "--json"))
+    wemu.clock.freeze(at(8, 7, 0))
+    wemu.process_day(default="filled")
+    travel(wemu, env, at(8, 8, 40))
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        ok = cli(env, "resv", "report", "--notify", f"http://127.0.0.1:{server.server_port}/h")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert ok.code == 0, ok
+    assert len(received) == 1
+    assert received[0]["text"].startswith("2026-12-08: sent 3 · filled 3")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+    failed = cli(env, "resv", "report", "--notify", f"http://127.0.0.1:{dead}/h")
+    assert failed.code == 0, failed  # a failed POST is reported, not fatal
+    assert "notify failed" in failed.err
