@@ -402,8 +402,8 @@ def test_directory_at_the_cache_file_path_is_a_config_error_and_the_token_still_
     client = make_client(journal=False)
     client.tokens.path.mkdir(parents=True)
     with caplog.at_level("WARNING", "stock_manager.kis.auth"):
-        assert client.make_request("GET", RESV_CCNL, {}).rt_cd == "0"
-        assert client.make_request("GET", RESV_CCNL, {}).rt_cd == "0"
+        assert client.make_request("GET", RESV_CCNL, INQUIRY_PARAMS).rt_cd == "0"
+        assert client.make_request("GET", RESV_CCNL, INQUIRY_PARAMS).rt_cd == "0"
     assert len(fake.token_requests) == 1  # kept in memory for the run
     assert isinstance(client.tokens.cache_error, KISConfigError)
     assert str(client.tokens.path) in str(client.tokens.cache_error)
@@ -419,8 +419,8 @@ def test_file_at_the_cache_folder_path_is_a_config_error_and_the_token_still_wor
     folder = tmp_path / "tokens"
     folder.write_text("not a folder")
     client = make_client(journal=False)
-    assert client.make_request("GET", RESV_CCNL, {}).rt_cd == "0"
-    assert client.make_request("GET", RESV_CCNL, {}).rt_cd == "0"
+    assert client.make_request("GET", RESV_CCNL, INQUIRY_PARAMS).rt_cd == "0"
+    assert client.make_request("GET", RESV_CCNL, INQUIRY_PARAMS).rt_cd == "0"
     assert len(fake.token_requests) == 1
     assert client.tokens.cache_error is not None
     assert str(folder) in str(client.tokens.cache_error)
@@ -479,7 +479,7 @@ def test_egw00133_answer_waits_the_minute_out(
     fake.token_replies.append(_egw00133())
     client = make_client(journal=False)
     with caplog.at_level("WARNING", "stock_manager.kis.auth"):
-        assert client.make_request("GET", RESV_CCNL, {}).rt_cd == "0"
+        assert client.make_request("GET", RESV_CCNL, INQUIRY_PARAMS).rt_cd == "0"
     assert sleeps.calls == [pytest.approx(60.0)]
     assert len(fake.token_requests) == 2
     assert any("waiting 60 s" in r.getMessage() for r in caplog.records)

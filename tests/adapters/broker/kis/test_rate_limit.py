@@ -207,7 +207,7 @@ def test_client_waits_for_a_crowded_window(
     limiter = RateLimiter(2, margin=0, burst=2, clock=clock)  # a burst of 2 fits in 0.5 s
     client = make_client(journal=False, limiter=limiter)
     for _ in range(3):
-        client.make_request("GET", RESV_CCNL, {})
+        client.make_request("GET", RESV_CCNL, INQUIRY_PARAMS)
     # The third is paced at 0.5 s, then held until 1.015 s after the first actual send.
     assert sum(sleeps.calls) == pytest.approx(1.0 + C.RATE_WINDOW_MARGIN_S)
     assert fake.api_count() == 3

@@ -29,7 +29,7 @@ from stock_manager.adapters.broker.kis.shared_state import (
 )
 
 from ._redis import RedisServer
-from ._support import APP_KEY, APP_SECRET, RESV_CCNL, FakeKIS, local_kis_server
+from ._support import APP_KEY, APP_SECRET, INQUIRY_PARAMS, RESV_CCNL, FakeKIS, local_kis_server
 from .conftest import make_config
 
 INTERVAL = 1 / 20 + C.RATE_LIMIT_MARGIN_S
@@ -176,7 +176,7 @@ def test_redis_keys_are_hashed_and_hold_no_secret(
 ) -> None:
     config = _redis_config(tmp_path, redis_server.url)
     with KISRestClient(config, transport=fake.transport) as client:
-        client.make_request("GET", RESV_CCNL, {})
+        client.make_request("GET", RESV_CCNL, INQUIRY_PARAMS)
         assert isinstance(client.tokens.store, RedisTokenStore)
     r = redis_server.client()
     keys = r.keys("*")
@@ -231,10 +231,10 @@ _ISSUER = textwrap.dedent(
     ))
     print("ready", flush=True)
     sys.stdin.readline()
-    resp = client.make_request("GET", {path!r}, {{"CANO": "00000000"}})
+    resp = client.make_request("GET", {path!r}, {params!r})
     print(resp.rt_cd, client.tokens.issued_count, flush=True)
     """
-).format(app_key=APP_KEY, app_secret=APP_SECRET, path=RESV_CCNL)
+).format(app_key=APP_KEY, app_secret=APP_SECRET, path=RESV_CCNL, params=INQUIRY_PARAMS)
 
 
 def test_two_hosts_one_issuance_through_redis(tmp_path: Path, redis_server: RedisServer) -> None:
@@ -388,5 +388,5 @@ def test_env_selects_redis(
         config.model_copy(update={"token_cache_dir": tmp_path / "t"}), transport=fake.transport
     ) as client:
         assert isinstance(client.limiter.budget, RedisBudget)
-        client.make_request("GET", RESV_CCNL, {})
+        client.make_request("GET", RESV_CCNL, INQUIRY_PARAMS)
     assert httpx.URL(fake.token_requests[0].url).path == "/oauth2/tokenP"
