@@ -390,3 +390,22 @@ def test_env_selects_redis(
         assert isinstance(client.limiter.budget, RedisBudget)
         client.make_request("GET", RESV_CCNL, INQUIRY_PARAMS)
     assert httpx.URL(fake.token_requests[0].url).path == "/oauth2/tokenP"
+
+
+def test_redis_is_imported_only_when_a_redis_url_is_set(tmp_path: Path) -> None:
+    code = textwrap.dedent(
+        f"""
+        import sys
+        from stock_manager.adapters.broker.kis import KISConfig, KISRestClient
+        client = KISRestClient(KISConfig(
+            kis_app_key={APP_KEY!r}, kis_app_secret={APP_SECRET!r},
+            token_cache_dir={str(tmp_path / "t")!r}, journal=False,
+        ))
+        client.limiter.reserve()
+        print("redis" in sys.modules)
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert out.stdout.strip() == "False"
