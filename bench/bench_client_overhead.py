@@ -1,15 +1,23 @@
-"""Per-request overhead of ``KISRestClient`` over a bare ``httpx.Client``.
+"""Per-page cost of the client's layers over a bare ``httpx.Client``, one 20-row page each.
 
-A tiny KIS stand-in runs on 127.0.0.1 in a child process (so it does not compete with the
-measured code for the GIL). Both sides send the same GET (headers, query) to the same endpoint
-and parse the JSON reply; they are measured interleaved, in alternating blocks, and the median
-block is reported::
+The emulator runs in a child process (so it does not compete with the measured code for the
+GIL) with its rate limiter off, holding exactly 20 reservations: one CTSC0004R page. Every
+contender fetches that page and parses it; they are measured interleaved, in blocks whose
+order rotates each round, and the median block of each is reported::
 
-    .venv/bin/python bench/bench_client_overhead.py [--rounds 9] [--block 200] [--profile]
+    .venv/bin/python bench/bench_client_overhead.py [--rounds 9] [--block 100] [--profile]
 
-The rate limiter is effectively off (``RateLimiter(1e9, margin=0)``) and the journal is off,
-so the figure is the client's own cost: TR_ID resolution, token look-up, flow driving, envelope
-classification and case-insensitive wrapping of the body. Prints; never fails on the target.
+Contenders:
+
+* raw ``httpx.Client``: GET with the KIS headers, ``response.json()``, check ``rt_cd`` — the floor;
+* ``make_request``: TR_ID resolution, token, flow, classification, case-insensitive body;
+* typed ``list_reservations``: the above plus one :class:`Reservation` per row (target 1.3x);
+* python-kis ``PyKis.fetch`` (its generic dynamic-dict fetch), when the optional ``bench``
+  extra is installed (``pip install -e '.[bench]'``); pointed at the emulator by patching its
+  host constant, its limiter lifted the same way.
+
+Our limiter is off (``RateLimiter(1e9, margin=0)``) and the journal is off, so the figures are
+the client's own cost. Prints the ratios and the targets; never fails on a target.
 """
 
 from __future__ import annotations
@@ -18,195 +26,166 @@ import argparse
 import cProfile
 import io
 import json
+import logging
 import pstats
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import httpx
 
-from stock_manager.adapters.broker.kis import KISConfig, KISRestClient
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _emuproc import ACCOUNT, APP_KEY, APP_SECRET, EmulatorProcess, evening, seed
+from stock_manager.adapters.broker.kis import KISRestClient
 from stock_manager.adapters.broker.kis import constants as C
 from stock_manager.adapters.broker.kis.rate_limit import RateLimiter
+from stock_manager.adapters.broker.kis.reservations import Reservations
 
 PATH = "/uapi/domestic-stock/v1/trading/order-resv-ccnl"
-APP_KEY = "PSbenchKEY0123456789abcdefghijklmnop"
-APP_SECRET = "bench-secret-" + "s" * 100
-TARGET = 1.3
+ROWS = 20
+TARGETS = {"make_request": 1.15, "typed list_reservations": 1.3}
 
-PARAMS = {
-    "RSVN_ORD_ORD_DT": "20260101",
-    "RSVN_ORD_END_DT": "20260131",
-    "RSVN_ORD_SEQ": "",
-    "TMNL_MDIA_KIND_CD": "00",
-    "CANO": "12345678",
-    "ACNT_PRDT_CD": "01",
-    "PRCS_DVSN_CD": "0",
-    "CNCL_YN": "Y",
-    "PDNO": "",
-    "SLL_BUY_DVSN_CD": "",
-    "CTX_AREA_FK200": "",
-    "CTX_AREA_NK200": "",
-}
-
-_ENVELOPE = json.dumps(
-    {
-        "rt_cd": "0",
-        "msg_cd": "KIOK0460",
-        "msg1": "조회 되었습니다. (마지막 자료)",
-        "ctx_area_fk200": "",
-        "ctx_area_nk200": "",
-        "output": [
-            {"rsvn_ord_seq": "42401", "pdno": "005940", "ord_rsvn_qty": "1", "prcs_rslt": "미처리"}
-        ],
-    }
-).encode()
-_TOKEN = json.dumps(
-    {
-        "access_token": "bench-token",
-        "token_type": "Bearer",
-        "expires_in": 86400,
-        "access_token_token_expired": "2099-12-31 23:59:59",
-    }
-).encode()
+Fetch = Callable[[], int]  # one page; returns the number of rows seen
 
 
-# --- the server (child process) ---------------------------------------------------------------
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def _reply(self, body: bytes, headers: dict[str, str] | None = None) -> None:
-        self.send_response(200)
-        self.send_header("content-type", "application/json; charset=utf-8")
-        self.send_header("content-length", str(len(body)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_GET(self) -> None:
-        self._reply(_ENVELOPE, {"tr_id": "CTSC0004R", "tr_cont": "D"})
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("content-length") or 0))
-        self._reply(_TOKEN)
-
-
-def serve() -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    print(server.server_address[1], flush=True)
-    server.serve_forever()
-
-
-# --- the measurement --------------------------------------------------------------------------
-def _raw_block(http: httpx.Client, url: str, headers: dict[str, str], n: int) -> float:
-    start = time.perf_counter()
+def _block(fetch: Fetch, n: int) -> tuple[float, float]:
+    """Wall and CPU (this process) microseconds per page over ``n`` pages."""
+    start, cpu = time.perf_counter(), time.process_time()
     for _ in range(n):
-        r = http.get(url, params=PARAMS, headers=headers)
-        body = r.json()
-        if body["rt_cd"] != "0":
-            raise RuntimeError("raw request failed")
-    return (time.perf_counter() - start) / n * 1e6
+        if fetch() != ROWS:
+            raise RuntimeError("wrong page")
+    return (time.perf_counter() - start) / n * 1e6, (time.process_time() - cpu) / n * 1e6
 
 
-def _client_block(client: KISRestClient, n: int) -> float:
-    start = time.perf_counter()
-    for _ in range(n):
-        resp = client.make_request("GET", PATH, PARAMS)
-        if resp.rt_cd != "0":
-            raise RuntimeError("client request failed")
-    return (time.perf_counter() - start) / n * 1e6
+def _python_kis(base_url: str, token: str, params: dict[str, str], tmp: Path) -> Fetch | None:
+    """python-kis's generic fetch against the emulator, or ``None`` when it is not installed."""
+    try:
+        import pykis.kis as pykis_kis
+        from pykis import PyKis
+        from pykis.utils.rate_limit import RateLimiter as PyKisLimiter
+    except ImportError:
+        return None
+    logging.getLogger("pykis").setLevel(logging.WARNING)
+    pykis_kis.REAL_DOMAIN = base_url  # its only host setting
+    # Hand it our token (the emulator, like KIS, issues one a minute).
+    token_file = tmp / "python-kis-token.json"
+    token_file.write_text(
+        json.dumps(
+            {
+                "access_token": token,
+                "token_type": "Bearer",
+                "access_token_token_expired": "2099-12-31 00:00:00",
+                "expires_in": 86400,
+            }
+        )
+    )
+    kis = PyKis(
+        id="bench",
+        account=ACCOUNT,
+        appkey=APP_KEY,
+        secretkey=APP_SECRET,
+        token=str(token_file),
+        use_websocket=False,
+        keep_token=False,
+    )
+    kis._rate_limiters["real"] = PyKisLimiter(10**9, 1)  # as our limiter: lifted
+
+    def fetch() -> int:
+        return len(kis.fetch(PATH, params=params, api="CTSC0004R").output)
+
+    return fetch
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=9)
-    parser.add_argument("--block", type=int, default=200)
-    parser.add_argument("--profile", action="store_true", help="cProfile the client side")
-    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--block", type=int, default=100, help="pages per block")
+    parser.add_argument("--profile", action="store_true", help="cProfile the typed path")
     args = parser.parse_args()
-    if args.serve:
-        serve()
-        return 0
 
-    proc = subprocess.Popen(
-        [sys.executable, __file__, "--serve"], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert proc.stdout is not None
-        port = int(proc.stdout.readline())
-        base = f"http://127.0.0.1:{port}"
-        with tempfile.TemporaryDirectory() as tmp:
-            config = KISConfig(
-                kis_app_key=APP_KEY,
-                kis_app_secret=APP_SECRET,
-                kis_account_no="12345678-01",
-                base_url=base,
-                token_cache_dir=Path(tmp) / "tokens",
-                journal=False,
+    with EmulatorProcess() as emu, tempfile.TemporaryDirectory() as tmp:
+        config = emu.config(Path(tmp) / "tokens")
+        with (
+            KISRestClient(config, limiter=RateLimiter(1e9, margin=0)) as client,
+            httpx.Client(
+                timeout=httpx.Timeout(C.READ_TIMEOUT_S, connect=C.CONNECT_TIMEOUT_S)
+            ) as raw,
+        ):
+            seed(client, ROWS)
+            resv = Reservations(client, clock=evening)
+            params = resv._p.list_params(None, None, None, None, None, "all", False)
+            token = client.issue_token()
+            headers = {
+                "content-type": C.CONTENT_TYPE,
+                "authorization": f"Bearer {token}",
+                "appkey": APP_KEY,
+                "appsecret": APP_SECRET,
+                "tr_id": "CTSC0004R",
+                "custtype": "P",
+                "user-agent": C.USER_AGENT,
+            }
+            url = emu.base_url + PATH
+
+            def raw_fetch() -> int:
+                body = raw.get(url, params=params, headers=headers).json()
+                if body["rt_cd"] != "0":
+                    raise RuntimeError("raw request failed")
+                return len(body["output"])
+
+            def make_request() -> int:
+                return len(client.make_request("GET", PATH, params).rows())
+
+            def typed() -> int:
+                return len(list(resv.list_reservations()))
+
+            fetches: dict[str, Fetch] = {
+                "raw httpx": raw_fetch,
+                "make_request": make_request,
+                "typed list_reservations": typed,
+            }
+            pk = _python_kis(emu.base_url, token, params, Path(tmp))
+            if pk is not None:
+                fetches["python-kis fetch"] = pk
+            names = list(fetches)
+            for name in names:  # warm up every connection and cache
+                _block(fetches[name], 30)
+            times: dict[str, list[float]] = {name: [] for name in names}
+            cpu: dict[str, list[float]] = {name: [] for name in names}
+            for i in range(args.rounds):
+                # Rotate the order so that drift in machine load hits every contender alike.
+                for name in names[i % len(names) :] + names[: i % len(names)]:
+                    wall, used = _block(fetches[name], args.block)
+                    times[name].append(wall)
+                    cpu[name].append(used)
+            base = statistics.median(times["raw httpx"])
+            cpu_base = statistics.median(cpu["raw httpx"])
+            print(
+                f"one {ROWS}-row CTSC0004R page against the emulator (child process, limiters"
+                f" off); {args.rounds} interleaved rounds x {args.block} pages, medians."
+                " CPU = this process's CPU time per page (the emulator's is not in it)."
             )
-            timeout = httpx.Timeout(
-                connect=C.CONNECT_TIMEOUT_S,
-                read=C.READ_TIMEOUT_S,
-                write=C.WRITE_TIMEOUT_S,
-                pool=C.POOL_TIMEOUT_S,
-            )
-            with (
-                KISRestClient(config, limiter=RateLimiter(1e9, margin=0)) as client,
-                httpx.Client(timeout=timeout) as raw,
-            ):
-                token = client.issue_token()
-                headers = {
-                    "content-type": C.CONTENT_TYPE,
-                    "authorization": f"Bearer {token}",
-                    "appkey": APP_KEY,
-                    "appsecret": APP_SECRET,
-                    "tr_id": "CTSC0004R",
-                    "custtype": "P",
-                    "user-agent": C.USER_AGENT,
-                }
-                url = base + PATH
-                _raw_block(raw, url, headers, 50)  # warm up both connections
-                _client_block(client, 50)
-                raw_us: list[float] = []
-                kis_us: list[float] = []
-                for i in range(args.rounds):
-                    # Alternate which side goes first so drift hits both equally.
-                    if i % 2 == 0:
-                        raw_us.append(_raw_block(raw, url, headers, args.block))
-                        kis_us.append(_client_block(client, args.block))
-                    else:
-                        kis_us.append(_client_block(client, args.block))
-                        raw_us.append(_raw_block(raw, url, headers, args.block))
-                raw_med = statistics.median(raw_us)
-                kis_med = statistics.median(kis_us)
-                ratio = kis_med / raw_med
+            for name in names:
+                med, used = statistics.median(times[name]), statistics.median(cpu[name])
+                target = TARGETS.get(name)
+                note = f"  (target <= {target}x)" if target else ""
                 print(
-                    f"client overhead: raw {raw_med:.0f} us/req,"
-                    f" KISRestClient {kis_med:.0f} us/req, ratio {ratio:.2f}x (target <= {TARGET}x)"
-                    f"  [{args.rounds} rounds x {args.block} req, medians;"
-                    f" extra {kis_med - raw_med:.0f} us/req]"
+                    f"  {name:<26} {med:7.0f} us/page  {med / base:5.2f}x raw"
+                    f"   CPU {used:5.0f} us  {used / cpu_base:5.2f}x{note}"
                 )
-                if args.profile or ratio > TARGET:
-                    profiler = cProfile.Profile()
-                    profiler.enable()
-                    _client_block(client, args.block * 2)
-                    profiler.disable()
-                    out = io.StringIO()
-                    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(20)
-                    print(out.getvalue())
-    finally:
-        proc.terminate()
-        proc.wait(5)
+            if pk is None:
+                print("  python-kis: not installed (pip install -e '.[bench]'); not measured")
+            if args.profile:
+                profiler = cProfile.Profile()
+                profiler.enable()
+                _block(typed, args.block * 3)
+                profiler.disable()
+                out = io.StringIO()
+                pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(25)
+                print(out.getvalue())
     return 0
 
 

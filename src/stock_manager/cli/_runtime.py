@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -32,7 +32,9 @@ if TYPE_CHECKING:
 __all__ = [
     "State",
     "config_file",
+    "configure_logging",
     "emit_json",
+    "emit_json_stream",
     "is_kis_host",
     "load_profile",
     "parse_date",
@@ -162,6 +164,40 @@ def emit_json(obj: Any) -> None:
     """Write ``obj`` as JSON to stdout — the only thing a ``--json`` command prints there."""
     sys.stdout.write(json.dumps(to_jsonable(obj), ensure_ascii=False, indent=2) + "\n")
     sys.stdout.flush()
+
+
+def emit_json_stream(items: Iterable[Any]) -> int:
+    """Write ``items`` as one JSON array to stdout, an item at a time; return how many.
+
+    The text is exactly what :func:`emit_json` prints for ``list(items)``, but memory stays flat
+    however long the listing is. ``[`` is written only once the first item has arrived, so an
+    error on the first page leaves stdout empty (as with :func:`emit_json`).
+    """
+    write = sys.stdout.write
+    count = 0
+    for item in items:
+        text = json.dumps(to_jsonable(item), ensure_ascii=False, indent=2)
+        write(("[\n  " if count == 0 else ",\n  ") + text.replace("\n", "\n  "))
+        count += 1
+    write("\n]\n" if count else "[]\n")
+    sys.stdout.flush()
+    return count
+
+
+def configure_logging(debug: bool) -> None:
+    """Debug logs on stderr with ``--debug``; otherwise keep the library's warnings quiet.
+
+    The library logs warnings (e.g. "outside the reservation window") that the commands
+    already show in their own words. The same as the typer callback ``app._global`` does, for
+    the typer-free fast path of :mod:`._fast`.
+    """
+    import logging
+
+    if debug:
+        logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
+    else:
+        logging.getLogger("stock_manager").addHandler(logging.NullHandler())
+        logging.getLogger("stock_manager").propagate = False
 
 
 def _make_console(*, stderr: bool) -> Console:

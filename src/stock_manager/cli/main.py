@@ -4,10 +4,12 @@ Start-up is what a user feels most often, so this module imports nothing heavy:
 
 * ``stock-manager`` / ``stock-manager --help`` / ``-h`` print the top-level help from the
   table in :mod:`._meta` without importing typer at all (typer alone costs ~7x a bare
-  ``python -c pass``; with its rich help formatter ~15x). Every other invocation, including
-  ``stock-manager resv --help``, goes through typer.
-* typer/rich are imported when a command is dispatched; httpx, pydantic-settings, the KIS
-  library and the emulator only inside the command that needs them.
+  ``python -c pass``; with its rich help formatter ~15x).
+* ``stock-manager COMMAND ... --help`` prints the text typer would, pre-rendered into
+  :mod:`._helptext`; ``stock-manager [global options] resv list [options]`` is parsed and run
+  without typer (both in :mod:`._fast`). ``STOCK_MANAGER_NO_FAST=1`` turns these off.
+* Every other invocation goes through typer, imported when the command is dispatched; httpx,
+  pydantic-settings, the KIS library and the emulator only inside the command that needs them.
 
 All exceptions end here and become an exit code (see :mod:`._errors`): 0 ok, 1 API/runtime
 error, 2 usage/bad input, 3 outcome unknown. Without ``--debug`` an error is one line on
@@ -71,6 +73,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if tuple(args) in _HELP_ARGS:
         sys.stdout.write(fast_help())
         return 0
+    from . import _fast
+
+    if _fast.enabled():
+        text = _fast.static_help(args)  # every command's --help, pre-rendered
+        if text is not None:
+            sys.stdout.write(text)
+            return 0
     debug = _debug_requested(args)
     try:
         # tr-id and api list/show read only the catalog: answered without typer, and without
@@ -84,9 +93,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return report(exc, debug=debug)
     if fast is not None:
         return fast
+    # httpx imports its own command line (click, pygments, rich.syntax ...) when click is
+    # installed; this process never runs it. A None entry makes httpx take its documented
+    # "CLI not installed" fallback: ~3x `python -c pass` saved on every command that talks HTTP.
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
     from ._errors import report
 
     try:
+        code = _fast.dispatch(args)  # `resv list` without typer
+        if code is not None:
+            return code
         from typer.main import get_command
 
         from .app import app
@@ -96,8 +112,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         # and library errors share one formatter and one exit-code table.
         result = command.main(args=args, prog_name=_meta.PROG, standalone_mode=False)
         return result if isinstance(result, int) else 0
+    except BrokenPipeError:
+        # `stock-manager resv list | head`: the reader has what it wanted (listings stream).
+        _stdout_to_devnull()
+        return 0
     except BaseException as exc:  # the single place where every error ends up
         return report(exc, debug=debug)
+
+
+def _stdout_to_devnull() -> None:
+    # So that the interpreter's final flush of stdout does not complain again.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def run() -> NoReturn:
@@ -106,9 +132,7 @@ def run() -> NoReturn:
     try:
         sys.stdout.flush()
     except (BrokenPipeError, ValueError):  # `stock-manager ... | head`: not an error
-        # Point stdout at devnull so the interpreter's final flush does not complain again.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        _stdout_to_devnull()
     sys.exit(code)
 
 

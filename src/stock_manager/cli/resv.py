@@ -216,25 +216,18 @@ def list_(
     json_: JsonOpt = False,
 ) -> None:
     """List reservations (CTSC0004R, every page)."""
-    st = state_of(ctx, json=json_)
-    start, end = parse_date(from_, "--from"), parse_date(to, "--to")
-    with _reservations(st) as r:
-        rows = list(
-            r.list_reservations(
-                start,
-                end,
-                symbol=symbol,
-                side=side.value if side else None,
-                status=status.value,
-                include_cancelled=include_cancelled,
-            )
-        )
-    if st.json:
-        emit_json(rows)
-        return
-    from ._render import reservations_table
+    from ._fast import resv_list
 
-    st.out.print(reservations_table(rows))
+    # The body is shared with the typer-free fast path of `resv list` (see ._fast).
+    resv_list(
+        state_of(ctx, json=json_),
+        start=from_,
+        end=to,
+        symbol=symbol,
+        side=side.value if side else None,
+        status=status.value,
+        include_cancelled=include_cancelled,
+    )
 
 
 @app.command("show")

@@ -63,7 +63,7 @@ from .errors import (
 )
 from .masking import SECRET_FILTER, mask_body, mask_headers
 from .rate_limit import RateLimiter, shared_limiter
-from .response import CIDict, KISResponse, ci
+from .response import CIDict, KISResponse, loads_ci
 from .shared_state import open_shared_state
 from .tr_ids import CATALOG, ApiSpec, TRCatalog
 
@@ -546,10 +546,10 @@ class _Core:
         where["http_status"] = status
         where["gt_uid"] = response.headers.get("gt_uid", "")
         try:
-            body = response.json()
+            body = loads_ci(response.content)
         except ValueError:
             body = None
-        if not isinstance(body, dict):
+        if not isinstance(body, CIDict):
             if 400 <= status < 500:
                 return _Decision(
                     _Kind.FAIL,
@@ -591,7 +591,7 @@ class _Core:
                 response=KISResponse(
                     http_status=status,
                     tr_id=call.tr_id,
-                    body=ci(body),
+                    body=body,
                     headers=CIDict({k.lower(): v for k, v in response.headers.items()}),
                 ),
             )

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import json
+from collections.abc import ItemsView, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["CIDict", "KISResponse", "ci"]
+__all__ = ["CIDict", "KISResponse", "ci", "loads_ci"]
 
 
 class CIDict(Mapping[str, Any]):
@@ -15,17 +16,42 @@ class CIDict(Mapping[str, Any]):
     Iteration yields the keys as the server sent them.
     """
 
+    # ``_lower`` (lower-case key -> key as sent) is built on the first look-up: a typed row
+    # parser only iterates ``items()``, and most rows of a page are never looked up by key.
     __slots__ = ("_data", "_lower")
 
     def __init__(self, data: Mapping[str, Any] | None = None) -> None:
         self._data: dict[str, Any] = dict(data or {})
-        self._lower = {k.lower(): k for k in self._data}
+        self._lower: dict[str, str] | None = None
+
+    @classmethod
+    def _adopt(cls, data: dict[str, Any]) -> CIDict:
+        """Wrap a dict this module just built, without copying it."""
+        self = cls.__new__(cls)
+        self._data = data
+        self._lower = None
+        return self
+
+    def _keys_by_lower(self) -> dict[str, str]:
+        lower = self._lower
+        if lower is None:
+            lower = self._lower = {k.lower(): k for k in self._data}
+        return lower
 
     def __getitem__(self, key: str) -> Any:
-        return self._data[self._lower[key.lower()]]
+        return self._data[self._keys_by_lower()[key.lower()]]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """``self[key]`` or ``default`` (any key case)."""
+        name = self._keys_by_lower().get(key.lower()) if isinstance(key, str) else None
+        return default if name is None else self._data[name]
+
+    def items(self) -> ItemsView[str, Any]:
+        """``(key as sent, value)`` pairs."""
+        return self._data.items()
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and key.lower() in self._lower
+        return isinstance(key, str) and key.lower() in self._keys_by_lower()
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._data)
@@ -52,13 +78,32 @@ def _plain(value: Any) -> Any:
     return value
 
 
+# JSON scalars: ``ci`` passes them through with one set look-up instead of two ``isinstance``
+# checks against ABCs (a 20-row page has ~450 of them; that was 0.1 ms a page).
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def ci(value: Any) -> Any:
     """Wrap every mapping inside ``value`` (recursively) in a :class:`CIDict`."""
-    if isinstance(value, Mapping):
-        return CIDict({k: ci(v) for k, v in value.items()})
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind is dict or isinstance(value, Mapping):
+        return CIDict._adopt({k: v if type(v) in _SCALARS else ci(v) for k, v in value.items()})
+    if kind is list:
+        return [v if type(v) in _SCALARS else ci(v) for v in value]
     if isinstance(value, list):
         return [ci(v) for v in value]
     return value
+
+
+def loads_ci(content: bytes | str) -> Any:
+    """Parse JSON with every object already a :class:`CIDict`.
+
+    The decoder hands each object to ``CIDict._adopt`` as it builds it: one call per object
+    instead of walking the parsed tree again (which ``ci`` has to do).
+    """
+    return json.loads(content, object_hook=CIDict._adopt)
 
 
 @dataclass(frozen=True)

@@ -405,6 +405,10 @@ def _parse_date(v: object) -> object:
         s = v.strip()
         if not s or s.strip("0") == "":
             return None
+        if len(s) == 8 and s.isdigit():
+            # Slicing is ~10x faster than strptime (2 dates a row, 20 rows a page); date()
+            # still rejects a month 13 or a 31 February.
+            return date(int(s[:4]), int(s[4:6]), int(s[6:]))
         return datetime.strptime(s, "%Y%m%d").date()
     return v
 
@@ -438,6 +442,39 @@ _ROW_FIELDS: Mapping[str, str] = {
     "rsvn_end_dt": "end_date",
     "loan_dt": "loan_date",
 }
+
+_DATE_MEMO: dict[str, object] = {}
+_DATE_MEMO_SIZE = 4096
+
+
+def _row_date(v: object) -> object:
+    """:func:`_parse_date`, remembered: the rows of a page repeat the same few dates."""
+    if type(v) is not str:
+        return _parse_date(v)
+    parsed = _DATE_MEMO.get(v)
+    if parsed is None:
+        parsed = _parse_date(v)
+        if len(_DATE_MEMO) < _DATE_MEMO_SIZE:
+            _DATE_MEMO[v] = parsed
+    return parsed
+
+
+def _row_num(v: object) -> object:
+    """:func:`_num`, skipped for the usual plain digits (pydantic parses those itself)."""
+    return v if type(v) is str and v.isdigit() else _num(v)
+
+
+_ROW_CONVERT: Mapping[str, Callable[[object], object]] = {
+    **dict.fromkeys(
+        ("order_date", "receipt_date", "cancel_date", "end_date", "loan_date"), _row_date
+    ),
+    **dict.fromkeys(("qty", "filled_qty", "price", "filled_amount"), _row_num),
+}
+# Key as KIS may spell it (lower or upper case) -> (field, converter). Mixed-case keys fall back
+# to ``key.lower()``. ``cncl_rcit_tmd`` is read only to tell whether the row was cancelled.
+_ROW_PLAN: dict[str, tuple[str, Callable[[object], object] | None]] = {}
+for _key, _name in (*_ROW_FIELDS.items(), ("cncl_rcit_tmd", "_cancel_time")):
+    _ROW_PLAN[_key] = _ROW_PLAN[_key.upper()] = (_name, _ROW_CONVERT.get(_name))
 
 
 class Reservation(BaseModel):
@@ -473,22 +510,22 @@ class Reservation(BaseModel):
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Reservation:
         """Parse a KIS row (any key case, string values, blanks)."""
-        low = {str(k).lower(): v for k, v in row.items()}
+        # One pass over the row as sent; a blank value leaves the field at its default (the
+        # same as parsing the blank), which skips half the converter calls of a typical row.
         data: dict[str, Any] = {}
-        for key, name in _ROW_FIELDS.items():
-            if key in low:
-                value = low[key]
-                data[name] = value.strip() if isinstance(value, str) else value
-        for name in ("order_date", "receipt_date", "cancel_date", "end_date", "loan_date"):
-            if name in data:
-                data[name] = _parse_date(data[name])
-        for name in ("qty", "filled_qty", "price", "filled_amount"):
-            if name in data:
-                data[name] = _num(data[name])
+        for key, value in row.items():
+            plan = _ROW_PLAN.get(key) or _ROW_PLAN.get(str(key).lower())
+            if plan is None:
+                continue
+            name, convert = plan
+            if isinstance(value, str):
+                value = value.strip()
+            if not value and name != "seq":
+                continue
+            data[name] = value if convert is None else convert(value)
+        cancel_time = data.pop("_cancel_time", "")
         data["side"] = _blank_to_none(data.get("side"))
-        data["cancelled"] = data.get("cancel_date") is not None or bool(
-            str(low.get("cncl_rcit_tmd", "")).strip()
-        )
+        data["cancelled"] = data.get("cancel_date") is not None or bool(str(cancel_time))
         return cls.model_validate(data)
 
     @property
