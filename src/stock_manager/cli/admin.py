@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from ._errors import EXIT_USAGE, CLIError
-from ._runtime import State, config_file, emit_json, is_kis_host, state_of
+from ._runtime import State, config_file, emit_json, is_kis_host, show_sharing_warnings, state_of
 
 __all__ = [
     "config_app",
@@ -26,32 +26,6 @@ __all__ = [
     "token_app",
     "tr_id",
 ]
-
-# Library warnings no command shows in its own words: waiting out KIS's token minute, a token
-# cache path that cannot be used, Redis lost or back, the rate lowered after EGW00201 (#9).
-_SHOWN_LOGGERS = (
-    "stock_manager.kis.auth",
-    "stock_manager.kis.shared_state",
-    "stock_manager.kis.rate_limit",
-)
-
-
-def show_sharing_warnings() -> None:
-    """Print those loggers' warnings on stderr as ``warning: ...`` (secrets scrubbed)."""
-    import logging
-    import sys
-
-    from stock_manager.adapters.broker.kis.masking import SECRET_FILTER
-
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setLevel(logging.WARNING)
-    handler.setFormatter(logging.Formatter("warning: %(message)s"))
-    handler.addFilter(SECRET_FILTER)
-    for name in _SHOWN_LOGGERS:
-        logger = logging.getLogger(name)
-        if not any(getattr(h, "_stock_manager_cli", False) for h in logger.handlers):
-            handler._stock_manager_cli = True  # type: ignore[attr-defined]
-            logger.addHandler(handler)
 
 
 _CONTEXT = {"help_option_names": ["-h", "--help"]}
