@@ -23,6 +23,7 @@ from stock_manager.adapters.broker.kis import KISConfig, KISRestClient
 from stock_manager.adapters.broker.kis.reservations import Reservations
 from stock_manager.adapters.broker.kis.reservations.models import KST
 from stock_manager.emulator import EmulatorConfig, run_emulator
+from stock_manager.emulator.krx_calendar import start_inside_window
 from stock_manager.emulator.server import ServedEmulator
 
 RATE = 20.0
@@ -55,7 +56,8 @@ def time_bulk_cancel(emu: ServedEmulator, client: KISRestClient, n: int) -> dict
 
 def _run(n: int, with_listing: bool) -> None:
     # The emulator enforces KIS's 20/s per app key; the client runs at its default real limit.
-    with run_emulator(EmulatorConfig.demo(seed=1)) as emu, tempfile.TemporaryDirectory() as tmp:
+    config = EmulatorConfig.demo(seed=1, start_at=start_inside_window())
+    with run_emulator(config) as emu, tempfile.TemporaryDirectory() as tmp:
         cfg = KISConfig(
             kis_app_key=emu.config.app_key,
             kis_app_secret=emu.config.app_secret,

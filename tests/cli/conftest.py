@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from stock_manager.emulator import EmulatorConfig, ServedEmulator, run_emulator
+from stock_manager.emulator.krx_calendar import start_inside_window
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,13 @@ def env(home: Path) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def emu() -> Iterator[ServedEmulator]:
     """One emulator for the CLI tests: no rate limit, tokens may be re-issued at once."""
-    config = EmulatorConfig.demo(seed=20260715, rate_limit_per_s=None, token_issue_interval_s=0)
+    # The clock starts inside the reservation window (the emulator enforces it like KIS).
+    config = EmulatorConfig.demo(
+        seed=20260715,
+        rate_limit_per_s=None,
+        token_issue_interval_s=0,
+        start_at=start_inside_window(),
+    )
     with run_emulator(config) as served:
         yield served
 

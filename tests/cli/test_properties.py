@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from stock_manager.cli.main import main
 from stock_manager.emulator import EmulatorConfig, ServedEmulator, run_emulator
+from stock_manager.emulator.krx_calendar import start_inside_window
 
 from .conftest import kis_env
 
@@ -39,7 +40,12 @@ def meant(text: str) -> int | None:
 @pytest.fixture(scope="module")
 def cli_emu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedEmulator]:
     home = tmp_path_factory.mktemp("props-home")
-    config = EmulatorConfig.demo(seed=77, rate_limit_per_s=None, token_issue_interval_s=0)
+    config = EmulatorConfig.demo(
+        seed=77,
+        rate_limit_per_s=None,
+        token_issue_interval_s=0,
+        start_at=start_inside_window(),  # the emulator enforces the reservation window
+    )
     with run_emulator(config) as served:
         saved = dict(os.environ)
         os.environ.clear()

@@ -27,4 +27,8 @@ def kis(emu: ServedEmulator) -> Iterator[Kis]:
     with httpx.Client(base_url=emu.base_url, timeout=5) as client:
         helper = Kis(client, emu.config)
         helper.login()
+        # tokenP counts against the per-second budget (as at KIS); start each test with a
+        # clean budget so rate tests can count from zero in the frozen instant.
+        emu.limiter.reset()
+        emu.token_limiter.reset()
         yield helper

@@ -165,6 +165,12 @@ def test_admin_api(emu: ServedEmulator, kis: Kis) -> None:
 
 def test_unknown_path_and_method(kis: Kis) -> None:
     r = kis.http.get("/uapi/domestic-stock/v1/trading/nothing", headers=kis.headers("CTSC0004R"))
+    assert (r.status_code, r.json()["msg_cd"]) == (501, "EMU00501")
+    assert (
+        r.headers["X-Emulator-Detail"]
+        == "not emulated: GET /uapi/domestic-stock/v1/trading/nothing"
+    )
+    r = kis.http.get("/somewhere/else")
     assert (r.status_code, r.json()["msg_cd"]) == (404, "OPSQ0002")
     r = kis.http.get(RESV, headers=kis.headers("CTSC0008U"))
     assert (r.status_code, r.json()["rt_cd"]) == (405, "1")

@@ -14,7 +14,8 @@ def test_paging_45_rows(emu: ServedEmulator, kis: Kis) -> None:
     while True:
         data = r.json()
         assert data["rt_cd"] == "0"
-        assert data["msg_cd"] == "KIOK0460"
+        more = r.headers["tr_cont"] in ("F", "M")
+        assert data["msg_cd"] == ("KIOK0500" if more else "KIOK0460")
         assert len(data["ctx_area_fk200"]) == 200
         assert len(data["ctx_area_nk200"]) == 200
         sizes.append(len(data["output"]))

@@ -21,14 +21,15 @@ def test_paper_mode_rejects_real_only_tr_ids() -> None:
     with run_emulator(cfg) as emu, httpx.Client(base_url=emu.base_url) as client:
         kis = Kis(client, cfg)
         kis.login()
+        emu.clock.advance(1)  # tokenP used one of the 2 calls of this second
         r = kis.place()
         assert r.status_code == 500
-        assert r.json()["msg_cd"] == "EGW00213"
-        assert r.json()["msg1"].startswith("모의투자 TR 이 아닙니다.")
+        assert r.json()["msg_cd"] == "EGW02006"
+        assert r.json()["msg1"] == "모의투자 TR 이 아닙니다"  # gateway errors are not padded
         emu.clock.advance(1)
         for tr_id, path in (("CTSC0004R", RESV_CCNL), ("CTSC0009U", RESV_RVSECNCL)):
             r = client.post(path, json={}, headers=kis.headers(tr_id))
-            assert r.json()["msg_cd"] in ("EGW00213", "EGW00101")
+            assert r.json()["msg_cd"] in ("EGW02006", "EGW00101")
         assert emu.state.reservations == {}
         emu.clock.advance(1)
         # The paper TR_ID of 주식주문(정정취소) passes the gateway (no such order → business error).
@@ -43,7 +44,7 @@ def test_paper_mode_rejects_real_only_tr_ids() -> None:
             json={},
             headers=kis.headers("TTTC0013U"),
         )
-        assert r.json()["msg_cd"] == "EGW00213"
+        assert r.json()["msg_cd"] == "EGW02006"
 
 
 def test_paper_rate_limit_two_per_second() -> None:
@@ -51,9 +52,10 @@ def test_paper_rate_limit_two_per_second() -> None:
     with run_emulator(cfg) as emu, httpx.Client(base_url=emu.base_url) as client:
         kis = Kis(client, cfg)
         kis.login()
+        emu.clock.advance(1)
         assert [kis.place().json()["msg_cd"] for _ in range(3)] == [
-            "EGW00213",
-            "EGW00213",
+            "EGW02006",
+            "EGW02006",
             "EGW00201",
         ]
 

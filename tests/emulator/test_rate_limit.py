@@ -48,12 +48,35 @@ def test_rejections_do_not_count(emu: ServedEmulator, kis: Kis) -> None:
     assert all(kis.query().status_code == 200 for _ in range(20))
 
 
-def test_token_and_hashkey_not_limited(emu: ServedEmulator, kis: Kis) -> None:
-    for _ in range(20):
-        kis.query()
+def test_token_and_hashkey_count_against_the_budget(emu: ServedEmulator, kis: Kis) -> None:
     headers = {"appkey": kis.config.app_key, "appsecret": kis.config.app_secret}
     assert kis.http.post("/uapi/hashkey", json={"A": "1"}, headers=headers).status_code == 200
-    assert kis.issue().json()["error_code"] == "EGW00133"  # its own 1/min rule, not EGW00201
+    for _ in range(19):
+        assert kis.query().status_code == 200
+    # The hashkey call was the 1st of 20: the budget is spent for every kind of call.
+    assert kis.query().json()["msg_cd"] == "EGW00201"
+    r = kis.http.post("/uapi/hashkey", json={"A": "1"}, headers=headers)
+    assert (r.status_code, r.json()["msg_cd"]) == (500, "EGW00201")
+    r = kis.issue()
+    assert (r.status_code, r.json()["error_code"]) == (403, "EGW00201")
+    emu.clock.advance(1.0)
+    assert kis.issue().json()["error_code"] == "EGW00133"  # then its own 1/min rule
+
+
+def test_token_endpoint_one_call_per_second() -> None:
+    import httpx
+
+    from stock_manager.emulator import run_emulator
+    from tests.emulator.helpers import frozen_config
+
+    cfg = frozen_config(token_issue_interval_s=0)
+    with run_emulator(cfg) as emu, httpx.Client(base_url=emu.base_url) as client:
+        kis = Kis(client, cfg)
+        assert kis.issue().status_code == 200
+        r = kis.issue()
+        assert (r.status_code, r.json()["error_code"]) == (403, "EGW00201")
+        emu.clock.advance(1.0)
+        assert kis.issue().status_code == 200
 
 
 def test_real_clock_tight_loop() -> None:

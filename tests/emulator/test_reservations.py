@@ -24,8 +24,7 @@ def test_place_success_envelope(kis: Kis) -> None:
     data = r.json()
     assert data["rt_cd"] == "0"
     assert data["msg_cd"] == "APBK2938"
-    assert data["msg1"].startswith("예약주문이 접수되었습니다.")
-    assert data["msg1"].endswith(" ")  # padded like KIS
+    assert data["msg1"] == "예약주문이 접수되었습니다."  # POST answers are not padded
     assert set(data["output"]) == {"RSVN_ORD_SEQ"}
     assert data["output"]["RSVN_ORD_SEQ"].isdigit()
 
@@ -109,8 +108,8 @@ def test_place_valid_variants(kis: Kis) -> None:
     kis.place_ok(ORD_DVSN_CD="01", ORD_UNPR="0")
     kis.place_ok(ORD_DVSN_CD="05", ORD_UNPR="0", SLL_BUY_DVSN_CD="01")
     kis.place_ok(ORD_DVSN_CD="02", SLL_BUY_DVSN_CD="01", ORD_OBJT_CBLC_DVSN_CD="21")
-    seq = kis.place_ok(RSVN_ORD_END_DT="20261220")
-    assert kis.row(seq)["rsvn_end_dt"] == "20261220"
+    seq = kis.place_ok(RSVN_ORD_END_DT="20261221")  # a Monday (20261220 is a Sunday)
+    assert kis.row(seq)["rsvn_end_dt"] == "20261221"
     assert len(kis.list_all()) == 4
 
 
@@ -159,11 +158,8 @@ def test_period_reservation_limit() -> None:
             kis.place_ok(RSVN_ORD_END_DT="20261210")
 
 
-@pytest.mark.parametrize(
-    ("hour", "minute", "code"),
-    [(10, 0, "APBK8013"), (23, 45, "APBK8014"), (0, 5, "APBK8014")],
-)
-def test_entry_window_enforced(hour: int, minute: int, code: str) -> None:
+@pytest.mark.parametrize(("hour", "minute"), [(10, 0), (23, 45), (0, 5), (7, 30), (15, 39)])
+def test_entry_window_enforced(hour: int, minute: int) -> None:
     at = FROZEN.replace(hour=hour, minute=minute)
     cfg = frozen_config(clock=lambda: at, enforce_window=True)
     with run_emulator(cfg) as emu:
@@ -172,7 +168,12 @@ def test_entry_window_enforced(hour: int, minute: int, code: str) -> None:
         with httpx.Client(base_url=emu.base_url) as client:
             kis = Kis(client, emu.config)
             kis.login()
-            assert kis.place().json()["msg_cd"] == code
+            r = kis.place()
+            assert r.json()["msg_cd"] == "KIER3672"
+            assert (
+                r.json()["msg1"] == "예약주문은 15:40분 이후부터 익영업일 07:30분까지만 가능합니다"
+            )
+            assert r.headers["X-Emulator-Detail"]
 
 
 def test_entry_window_open(config: EmulatorConfig) -> None:
@@ -187,8 +188,10 @@ def test_entry_window_open(config: EmulatorConfig) -> None:
                 kis.place_ok()
 
 
-def test_entry_window_off_by_default(emu: ServedEmulator, kis: Kis) -> None:
+def test_entry_window_on_by_default_and_switchable(emu: ServedEmulator, kis: Kis) -> None:
     emu.clock.advance(-8 * 3600)  # 10:00 on a weekday
+    assert kis.place().json()["msg_cd"] == "KIER3672"
+    emu.config.enforce_window = False
     kis.place_ok()
 
 

@@ -355,6 +355,37 @@ def emulator_serve(
     no_rate_limit: Annotated[
         bool, typer.Option("--no-rate-limit", help="Switch the 20/2 req/s limit off.")
     ] = False,
+    clock: Annotated[
+        str | None,
+        typer.Option(
+            "--clock",
+            metavar="2026-12-01T16:00+09:00",
+            help="Start the emulator clock at this instant (it keeps running).",
+            show_default=False,
+        ),
+    ] = None,
+    no_window: Annotated[
+        bool,
+        typer.Option("--no-window", help="Accept reservations at any hour (KIS does not)."),
+    ] = False,
+    closed_days: Annotated[
+        str | None,
+        typer.Option(
+            "--closed-days",
+            metavar="2026-12-02,2026-12-03",
+            help="Extra KRX closed days (comma separated).",
+            show_default=False,
+        ),
+    ] = None,
+    late_days: Annotated[
+        str | None,
+        typer.Option(
+            "--late-days",
+            metavar="2026-12-04",
+            help="Extra late-session days (session and reservation window one hour later).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the local KIS emulator in the foreground (Ctrl-C stops it).
 
@@ -362,7 +393,17 @@ def emulator_serve(
     the banner prints the exports that point this CLI at it.
     """
     from stock_manager.emulator import serve
+    from stock_manager.emulator.krx_calendar import parse_days, parse_instant
 
+    try:
+        extra: dict[str, Any] = {
+            "start_at": parse_instant(clock) if clock else None,
+            "closed_days": parse_days(closed_days or ""),
+            "late_days": parse_days(late_days or ""),
+            "enforce_window": not no_window,
+        }
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
     if host not in ("127.0.0.1", "localhost", "::1"):
         typer.echo(f"warning: the emulator listens on {host}, not only on this machine", err=True)
     serve(
@@ -374,4 +415,5 @@ def emulator_serve(
         mode=mode.value,
         state_file=state,
         rate_limit=0 if no_rate_limit else None,
+        **extra,
     )

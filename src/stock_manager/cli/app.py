@@ -6,6 +6,7 @@
       demo
       resv place|list|show|modify|cancel|cancel-all|reconcile
       resv report|cancel-order|modify-order|reconcile-orders|plan|apply   (cli/manager.py)
+      calendar [--from DATE] [--days N]
       journal
       token status|revoke
       tr-id API_ID
@@ -25,6 +26,7 @@ import typer
 
 from . import _meta, admin, api, demo, resv
 from ._runtime import State
+from .calendar import calendar
 
 __all__ = ["app"]
 
@@ -78,6 +80,7 @@ def _global(
 
 app.command("demo", help=_meta.COMMAND_HELP["demo"], context_settings=CONTEXT)(demo.demo)
 app.add_typer(resv.app, name="resv", help=_meta.COMMAND_HELP["resv"])
+app.command("calendar", help=_meta.COMMAND_HELP["calendar"], context_settings=CONTEXT)(calendar)
 app.command("journal", help=_meta.COMMAND_HELP["journal"], context_settings=CONTEXT)(admin.journal)
 app.add_typer(admin.token_app, name="token", help=_meta.COMMAND_HELP["token"])
 app.command("tr-id", help=_meta.COMMAND_HELP["tr-id"], context_settings=CONTEXT)(admin.tr_id)

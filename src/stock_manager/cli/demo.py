@@ -37,10 +37,14 @@ def demo(
     """Walk the reservation lifecycle against a local emulator (no credentials, no network)."""
     st = state_of(ctx, json=json_)
     from stock_manager.emulator import EmulatorConfig, run_emulator
+    from stock_manager.emulator.krx_calendar import start_inside_window
 
+    # The emulator enforces KIS's reservation window; start its clock where it next opens
+    # (15:45 KST the same day when needed) so the demo works at any hour.
+    config = EmulatorConfig.demo(start_at=start_inside_window())
     with (
         tempfile.TemporaryDirectory(prefix="stock-manager-demo-") as tmp,
-        run_emulator(EmulatorConfig.demo(), host="127.0.0.1", port=0) as emu,
+        run_emulator(config, host="127.0.0.1", port=0) as emu,
     ):
         summary = _walk(st, emu, Path(tmp))
     if st.json:
@@ -109,7 +113,8 @@ def _walk(st: State, emu: Any, tmp: Path) -> dict[str, Any]:
         seqs: list[str] = []
         today = today_kst()
         for symbol, side, qty, price, kind, days in _ORDERS:
-            end = today + timedelta(days=days) if days else None
+            # KIS refuses an end date on a closed day: move it to the next open day.
+            end = emu.calendar.open_on_or_after(today + timedelta(days=days)) if days else None
             receipt = r.place_reservation(
                 symbol, qty=qty, price=price, side=side, order_type=kind, end_date=end
             )

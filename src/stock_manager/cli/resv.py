@@ -61,6 +61,13 @@ class StatusChoice(StrEnum):
     pending = "pending"
 
 
+class EndPolicyChoice(StrEnum):
+    """``--end-date-policy`` values: what to do with an end date KIS would reject."""
+
+    snap = "snap"
+    refuse = "refuse"
+
+
 class WindowChoice(StrEnum):
     """``--window`` values: what to do outside the 15:40-07:30 KST entry window."""
 
@@ -102,6 +109,36 @@ EndDateOpt = Annotated[
         show_default=False,
     ),
 ]
+DaysOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--days",
+        min=1,
+        help="Period reservation for N open days (instead of --end-date; 1 = one-day).",
+        show_default=False,
+    ),
+]
+EndPolicyOpt = Annotated[
+    EndPolicyChoice,
+    typer.Option(
+        "--end-date-policy",
+        case_sensitive=False,
+        help="End date on a closed day or past the 30-day limit: snap back to the last open"
+        " day (with a warning) or refuse.",
+    ),
+]
+CheckOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--check/--no-check",
+        help="Pre-flight (tick, price band, sellable qty, buying power) before sending."
+        "  [default: on against a KIS host]",
+        show_default=False,
+    ),
+]
+StrictOpt = Annotated[
+    bool, typer.Option("--strict", help="Pre-flight findings refuse instead of warn.")
+]
 SymbolOpt = Annotated[
     str | None, typer.Option("--symbol", "-s", help="Only this stock code.", show_default=False)
 ]
@@ -120,12 +157,48 @@ ToOpt = Annotated[
 
 
 @contextmanager
-def _reservations(st: State, window: WindowChoice = WindowChoice.warn) -> Iterator[Reservations]:
+def _reservations(
+    st: State,
+    window: WindowChoice = WindowChoice.warn,
+    end_policy: EndPolicyChoice = EndPolicyChoice.snap,
+) -> Iterator[Reservations]:
     """A :class:`Reservations` over a fresh client (closed afterwards)."""
     from stock_manager.adapters.broker.kis.reservations import Reservations
 
     with st.client(need_account=True) as client:
-        yield Reservations(client, window_policy=window.value)
+        yield Reservations(client, window_policy=window.value, end_date_policy=end_policy.value)
+
+
+def _wants_check(check: bool | None, strict: bool, base_url: str) -> bool:
+    """Pre-flight: as asked, else on against a KIS host (``--strict`` implies it)."""
+    from ._runtime import is_kis_host
+
+    return strict or (check if check is not None else is_kis_host(base_url))
+
+
+def _schedule_line(schedule: Any) -> str:
+    """The schedule in words, and where the calendar answer came from (kis/cache/bundled)."""
+    from rich.markup import escape
+
+    return f"{escape(schedule.describe())} [dim](calendar: {schedule.source})[/]"
+
+
+def _refuse_early(st: State, base_url: str, what: str) -> None:
+    """Without a terminal, refuse (or accept ``--yes``) before any request, read-only included.
+
+    On a terminal the calendar and pre-flight GETs run first, so the question can show the
+    order date and the findings.
+    """
+    import sys
+
+    if not sys.stdin.isatty():
+        st.confirm(base_url, what)
+
+
+def _show_findings(st: State, findings: Any) -> None:
+    for f in findings:
+        if f.severity != "info":
+            st.warn(f"pre-flight {f}")
 
 
 def _dry_run(st: State, described: Any) -> None:
@@ -158,16 +231,31 @@ def place(
         TypeChoice, typer.Option("--type", "-t", case_sensitive=False, help="Order type.")
     ] = TypeChoice.limit,
     end_date: EndDateOpt = None,
+    days: DaysOpt = None,
+    end_date_policy: EndPolicyOpt = EndPolicyChoice.snap,
     window: Annotated[
         WindowChoice,
-        typer.Option("--window", case_sensitive=False, help="Outside 15:40-07:30 KST."),
+        typer.Option(
+            "--window",
+            case_sensitive=False,
+            help="Outside the entry window (15:40-07:30 KST around open days, calendar-aware).",
+        ),
     ] = WindowChoice.warn,
+    check: CheckOpt = None,
+    strict: StrictOpt = False,
     dry_run: DryRunOpt = False,
     json_: JsonOpt = False,
     yes: YesOpt = False,
 ) -> None:
-    """Place a reservation order (CTSC0008U)."""
+    """Place a reservation order (CTSC0008U).
+
+    Shows the order date (the next open day) and whether it is a one-day or a period
+    reservation before asking; checks tick, price band, sellable quantity and buying power
+    first (--check, on by default against a KIS host).
+    """
     st = state_of(ctx, json=json_, yes=yes)
+    if end_date and days:
+        raise CLIError("give --end-date or --days, not both")
     args: dict[str, Any] = {
         "symbol": symbol,
         "qty": qty,
@@ -175,21 +263,34 @@ def place(
         "side": side.value,
         "order_type": order_type.value,
         "end_date": parse_date(end_date, "--end-date"),
+        "days": days,
     }
-    with _reservations(st, window) as r:
+    with _reservations(st, window, end_date_policy) as r:
         described = r.describe_place(**args)  # validates locally; sends nothing
         if dry_run:
             _dry_run(st, [described])
+            if not st.json:
+                sched = r.schedule(args["end_date"], days=days, offline=True)
+                _print(st, _schedule_line(sched))
             return
-        st.confirm(
-            r.client.base_url,
-            f"place a reservation to {side.value} {qty} x {symbol} ({order_type.value})",
-        )
+        what = f"place a reservation to {side.value} {qty} x {symbol} ({order_type.value})"
+        _refuse_early(st, r.client.base_url, what)
+        plan = r.plan_place(**args)  # the calendar may ask KIS once a day
+        if not st.json:  # the JSON receipt carries it; stderr stays for warnings and errors
+            _print(st, _schedule_line(plan.schedule))
+        for warning in plan.warnings:
+            st.warn(warning)
+        findings: Any = ()
+        if _wants_check(check, strict, r.client.base_url):
+            report = r.preflight(plan.terms, strict=strict)  # raises when strict finds a problem
+            findings = report.findings
+            _show_findings(st, findings)
+        st.confirm(r.client.base_url, f"{what}; {plan.schedule.describe()}")
         receipt = r.place_reservation(**args)
-    for warning in receipt.warnings:
-        st.warn(warning)
     if st.json:
-        emit_json(receipt)
+        from dataclasses import replace
+
+        emit_json(replace(receipt, findings=tuple(findings)))
         return
     _print(
         st,
@@ -253,11 +354,18 @@ def modify(
     price: PriceOpt = None,
     order_type: TypeOpt = None,
     end_date: EndDateOpt = None,
+    end_date_policy: EndPolicyOpt = EndPolicyChoice.snap,
+    check: CheckOpt = None,
+    strict: StrictOpt = False,
     dry_run: DryRunOpt = False,
     json_: JsonOpt = False,
     yes: YesOpt = False,
 ) -> None:
-    """Modify a pending reservation (CTSC0013U); every term you do not give is kept."""
+    """Modify a pending reservation (CTSC0013U); every term you do not give is kept.
+
+    A new end date is checked against the KRX calendar; --check (default against a KIS
+    host) runs the pre-flight on the merged terms before sending.
+    """
     st = state_of(ctx, json=json_, yes=yes)
     changes: dict[str, Any] = {
         "qty": qty,
@@ -268,13 +376,22 @@ def modify(
     given = {k: v for k, v in changes.items() if v is not None}
     if not given:
         raise CLIError("nothing to modify", hint="give --qty, --price, --type or --end-date")
-    with _reservations(st) as r:
+    with _reservations(st, end_policy=end_date_policy) as r:
         if dry_run:
             _dry_run(st, [r.describe_modify(seq, **changes)])
             return
         summary = ", ".join(f"{k.replace('_', ' ')} → {v}" for k, v in given.items())
+        _refuse_early(st, r.client.base_url, f"modify reservation {seq} ({summary})")
+        if changes["end_date"] is not None:
+            sched = r.schedule(changes["end_date"])
+            if not st.json:
+                _print(st, _schedule_line(sched))
         st.confirm(r.client.base_url, f"modify reservation {seq} ({summary})")
-        result = r.modify_reservation(seq, **changes)
+        result = r.modify_reservation(
+            seq, **changes, check=_wants_check(check, strict, r.client.base_url), strict=strict
+        )
+        for warning in result.warnings:
+            st.warn(warning)
         after = _fetch(r, result.seq)
     if st.json:
         emit_json({"result": result, "after": after})

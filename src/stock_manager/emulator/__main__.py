@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
+from stock_manager.emulator.krx_calendar import parse_days, parse_instant
 from stock_manager.emulator.server import DEFAULT_HOST, DEFAULT_PORT, serve
 
 
@@ -20,8 +21,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--state-file", help="SQLite file to persist state across restarts")
     p.add_argument("--rate-limit", type=int, help="requests/second per app key (0 = off)")
     p.add_argument("--no-rate-limit", action="store_true", help="same as --rate-limit 0")
+    p.add_argument("--clock", help="start the clock at this instant, e.g. 2026-12-01T16:00+09:00")
+    p.add_argument("--no-window", action="store_true", help="accept reservations at any hour")
+    p.add_argument("--closed-days", default="", help="extra closed days, comma separated")
+    p.add_argument("--late-days", default="", help="extra late-session days, comma separated")
     p.add_argument("--log-level", default="warning")
     args = p.parse_args(argv)
+    try:
+        start_at = parse_instant(args.clock) if args.clock else None
+        closed, late = parse_days(args.closed_days), parse_days(args.late_days)
+    except ValueError as exc:
+        p.error(str(exc))
     serve(
         host=args.host,
         port=args.port,
@@ -32,6 +42,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         state_file=args.state_file,
         rate_limit=0 if args.no_rate_limit else args.rate_limit,
         log_level=args.log_level,
+        start_at=start_at,
+        closed_days=closed,
+        late_days=late,
+        enforce_window=not args.no_window,
     )
 
 

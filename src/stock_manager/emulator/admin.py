@@ -11,21 +11,23 @@
 | GET | /_emulator/clock | current emulator time |
 | POST | /_emulator/clock/advance | ``{"seconds": 61}`` |
 | POST | /_emulator/clock/freeze | ``{"at": "2026-11-24T18:00:00+09:00"}`` (optional) |
-| GET | /_emulator/codes | the msg_cd table |
+| GET | /_emulator/codes | the msg_cd table, each code with its source and a note |
+| GET, POST | /_emulator/calendar | closed/late days; ``{"closed": ["2026-12-02"], "late": [...],
+  "open": [...]}`` declares days |
 | GET | /_emulator/openapi.json, /openapi.json | OpenAPI 3 document |
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
-from stock_manager.emulator.messages import MESSAGES
+from stock_manager.emulator.messages import code_table
+from stock_manager.emulator.wire import send_bytes
 
 if TYPE_CHECKING:
     from stock_manager.emulator.app import Emulator
@@ -44,7 +46,8 @@ async def handle(emu: Emulator, scope: Scope, receive: Receive, send: Send) -> N
         status, body = 400, {"error": str(exc)}
     except (ValueError, TypeError) as exc:
         status, body = 400, {"error": f"bad request: {exc}"}
-    await JSONResponse(body, status)(scope, receive, send)
+    content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    await send_bytes(send, status, content)
 
 
 async def _json(request: Request) -> dict[str, Any]:
@@ -58,6 +61,14 @@ async def _json(request: Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise _AdminError("body must be a JSON object")
     return data
+
+
+def _days(values: Any) -> list[date]:
+    if values is None:
+        return []
+    if not isinstance(values, list):
+        raise _AdminError("days must be a list of YYYY-MM-DD strings")
+    return [date.fromisoformat(str(v)) for v in values]
 
 
 async def _route(emu: Emulator, request: Request) -> tuple[int, Any]:
@@ -115,6 +126,18 @@ async def _route(emu: Emulator, request: Request) -> tuple[int, Any]:
         d = await _json(request)
         at = datetime.fromisoformat(d["at"]) if d.get("at") else None
         return 200, {"now": emu.clock.freeze(at).isoformat()}
+    if path.startswith("/market"):
+        from stock_manager.emulator.market import admin as market_admin
+
+        body = await _json(request) if method == "POST" else {}
+        return await market_admin(emu.config, emu.state, method, path, body)
     if path == "/codes" and method == "GET":
-        return 200, [m.__dict__ for m in MESSAGES.values()]
+        return 200, code_table()
+    if path == "/calendar":
+        if method == "POST":
+            d = await _json(request)
+            emu.calendar.declare_closed(_days(d.get("closed")))
+            emu.calendar.declare_open(_days(d.get("open")))
+            emu.calendar.declare_late(_days(d.get("late")))
+        return 200, emu.calendar.doc()
     return 404, {"error": f"no admin route {method} {request.url.path}"}

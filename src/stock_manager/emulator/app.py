@@ -22,33 +22,40 @@ from typing import Any
 import httpx
 from starlette.datastructures import Headers
 from starlette.requests import Request
-from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from stock_manager.emulator import admin
 from stock_manager.emulator.clock import EmulatorClock
-from stock_manager.emulator.config import KST, EmulatorConfig
+from stock_manager.emulator.config import KST, NEW_KEY_LIMIT_PER_S, AppKey, EmulatorConfig
 from stock_manager.emulator.endpoints import BY_PATH, Endpoint
 from stock_manager.emulator.faults import Fault, FaultRegistry, gateway_error_body
 from stock_manager.emulator.gateway import (
     RateLimiter,
     Reject,
     canonical_hash,
-    check_app_credentials,
+    check_app_key,
     check_custtype,
+    check_host,
     check_token,
     check_tr_id,
     reject,
 )
-from stock_manager.emulator.handlers import HANDLERS, Ctx, Reply, process_day
-from stock_manager.emulator.messages import MESSAGES, envelope
+from stock_manager.emulator.handlers import Ctx, RawRows, Reply, process_day
+from stock_manager.emulator.krx_calendar import KrxCalendar
+from stock_manager.emulator.market import HANDLERS as MARKET_HANDLERS
+from stock_manager.emulator.market import market_of
+from stock_manager.emulator.messages import MESSAGES, envelope, pad_msg
 from stock_manager.emulator.openapi import build_openapi
 from stock_manager.emulator.orders import fill_order  # also serves inquire-daily-ccld
 from stock_manager.emulator.requestlog import RequestLog, RequestRecord, stamp_admission
+from stock_manager.emulator.routes import HANDLERS
 from stock_manager.emulator.state import EmulatorState, Token
 from stock_manager.emulator.store_sqlite import SqliteStore
+from stock_manager.emulator.wire import DETAIL_HEADER, HTML_TYPE, send_bytes
 
 log = logging.getLogger("stock_manager.emulator")
+for _name, _handler in MARKET_HANDLERS.items():
+    HANDLERS.setdefault(_name, _handler)  # never replace a handler the core serves itself
 
 JSON_TYPE = "application/json; charset=utf-8"
 SAME_TOKEN_WINDOW_S = 6 * 3600  # KIS returns the previous token when re-issued within 6 h
@@ -59,7 +66,16 @@ HTML_ERROR = (
 
 
 def dumps(body: Any) -> bytes:
-    """Compact UTF-8 JSON (Korean text unescaped, as KIS sends it)."""
+    """Compact UTF-8 JSON (Korean text unescaped, as KIS sends it).
+
+    List pages carry their rows pre-serialised (:class:`RawRows`); those bytes are spliced in
+    instead of encoding 20 dicts again on every request.
+    """
+    out = body.get("output") if isinstance(body, dict) else None
+    if isinstance(out, RawRows):
+        head = {k: v for k, v in body.items() if k != "output"}
+        encoded = json.dumps(head, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        return b"".join((encoded[:-1], b',"output":[', b",".join(out.raw), b"]}"))
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
@@ -73,11 +89,18 @@ class Emulator:
     def __init__(self, config: EmulatorConfig | None = None) -> None:
         self.config = config or EmulatorConfig.demo()
         self.clock = EmulatorClock(self.config.clock)
+        if self.config.start_at is not None:
+            # A running clock that starts at start_at (emulator serve --clock ...).
+            self.clock.advance((self.config.start_at - self.clock.now()).total_seconds())
+        self.calendar = KrxCalendar(self.config.closed_days, self.config.late_days)
+        self.keys = self.config.key_table()
         store = SqliteStore(self.config.state_file) if self.config.state_file else None
         self.state = EmulatorState(store)
         self.faults = FaultRegistry()
         self.requests = RequestLog()
         self.limiter = RateLimiter(self.config.rate_limit)
+        self.token_limiter = RateLimiter(self.config.token_rate_per_s)
+        self.ledger_limiter = RateLimiter(self.config.ledger_limit_per_s)
         seed = self.config.seed
         self._rng: random.Random = (
             random.Random(seed) if seed is not None else random.SystemRandom()
@@ -90,8 +113,33 @@ class Emulator:
     def process_day(
         self, outcomes: dict[str, str] | None = None, default: str = "filled"
     ) -> list[dict[str, str]]:
-        """Turn every pending reservation into an ordinary order (see handlers.process_day)."""
-        return process_day(self.state, self.clock.now(), outcomes, default)
+        """Turn every pending reservation into an ordinary order (see handlers.process_day).
+
+        Reservations the market data says KIS would reject (off tick, outside the band, funds,
+        holdings; see market.py) are rejected with their own ``rjct_rson2``.
+        """
+        market = market_of(self.state)
+        now = self.clock.now()
+        reasons = market.rejections(self.state, now)
+        merged = {**{s: "rejected" for s in reasons}, **(outcomes or {})}
+        reasons = {s: why for s, why in reasons.items() if merged.get(s) == "rejected"}
+        results = process_day(self.state, now, merged, default, self.calendar)
+        market.apply_reasons(self.state, reasons)
+        for item in results:
+            if item["seq"] in reasons:
+                item["reason"] = reasons[item["seq"]]
+        return results
+
+    def budget(self, key: AppKey) -> int:
+        """Requests per second allowed for ``key``.
+
+        The primary key follows ``limiter.limit`` (so a test or tool that changes it at run
+        time is obeyed); other keys carry their own budget.
+        """
+        if key.app_key != self.config.app_key:
+            return key.rate_limit
+        base = self.limiter.limit
+        return min(base, NEW_KEY_LIMIT_PER_S) if key.new_key and base > 0 else base
 
     def fill_order(self, odno: str, qty: int, price: int | None = None) -> dict[str, Any]:
         """Fill more of an open ordinary order now (see :func:`orders.fill_order`)."""
@@ -144,9 +192,19 @@ class Emulator:
         tr_id = headers.get("tr_id", "")
         ep = BY_PATH.get(path)
         if ep is None or ep.method != method:
-            status, body = envelope("OPSQ0002" if ep is None else "EGW00101", path)
-            status = 404 if ep is None else 405
-            await _send_json(scope, receive, send, status, dumps(body), {})
+            extra = {DETAIL_HEADER: f"no such route: {method} {path}"}
+            if ep is not None:
+                status, body = envelope("EGW00101")
+                status = 405
+            elif path.startswith("/uapi/"):
+                # A KIS API the emulator does not serve: say so instead of pretending KIS
+                # has no such service.
+                status, body = envelope("EMU00501")
+                extra[DETAIL_HEADER] = f"not emulated: {method} {path}"
+            else:
+                status, body = envelope("OPSQ0002")
+                status = 404
+            await _send_json(scope, receive, send, status, dumps(body), extra)
             self._log(method, path, "", tr_id, status, body, "")
             return
         fault = self.faults.take(path, ep.name, tr_id)
@@ -195,7 +253,7 @@ class Emulator:
                     return self._hashkey(headers, raw)
                 return self._gated(ep, headers, request, raw, now)
         except Reject as r:
-            return r.status, r.body, {}
+            return r.status, r.body, ({DETAIL_HEADER: r.detail} if r.detail else {})
         except Exception:
             # Never leak a traceback or a bare 500: answer with the KIS server-error envelope.
             log.exception("emulator: unexpected error on %s", ep.path)
@@ -206,11 +264,15 @@ class Emulator:
         self, ep: Endpoint, headers: Headers, request: Request, raw: bytes, now: datetime
     ) -> Reply:
         ts = now.timestamp()
-        app_key = check_app_credentials(headers, self.config)
+        key = check_app_key(headers, self.keys, self.config.mode)
+        app_key = key.app_key
         check_token(headers, self.state, app_key, ts)
         stamp_admission(ts)  # the instant the rate gate below counts (request log, #9)
-        if not self.limiter.allow(app_key, ts):
-            raise reject("EGW00201")
+        budget = self.budget(key)
+        if not self.limiter.allow(app_key, ts, budget):
+            raise reject("EGW00201", f"{budget}/s budget of this app key")
+        if ep.ledger and not self.ledger_limiter.allow(app_key, ts):
+            raise reject("EGW00215", f"ledger limit {self.config.ledger_limit_per_s}/s")
         check_custtype(headers, ep)
         tr_id = check_tr_id(headers, ep, self.config)
         data: Any
@@ -218,11 +280,28 @@ class Emulator:
             data = _parse_body(raw)
             hashkey = headers.get("hashkey")
             if hashkey and hashkey != canonical_hash(data):
-                raise reject("EGW00131")
+                raise reject("EGW00131", "hashkey does not match the body")
         else:
             data = request.query_params
-        ctx = Ctx(self.config, self.state, now, tr_id, headers.get("tr_cont", ""), data)
-        status, body, extra = HANDLERS[ep.name](ctx)
+        ctx = Ctx(
+            self.config,
+            self.state,
+            now,
+            tr_id,
+            headers.get("tr_cont", ""),
+            data,
+            self.calendar,
+            key.accounts,
+        )
+        try:
+            status, body, extra = HANDLERS[ep.name](ctx)
+        except Reject as r:
+            # Business answers of inquiry (GET) services carry the padded msg1, like KIS.
+            if method_is_inquiry(ep):
+                r.body["msg1"] = pad_msg(str(r.body.get("msg1", "")))
+            raise
+        if method_is_inquiry(ep) and "msg1" in body:
+            body["msg1"] = pad_msg(str(body["msg1"]))
         extra["tr_id"] = tr_id
         gt_uid = headers.get("gt_uid")
         if gt_uid:
@@ -244,11 +323,23 @@ class Emulator:
         app_key = data.get("appkey")
         if not app_key:
             return self._token_error("EGW00102")
-        if app_key != cfg.app_key:
+        key = self.keys.get(str(app_key))
+        if key is None:
             return self._token_error("EGW00103")
-        if data.get("appsecret") != cfg.app_secret:
+        if data.get("appsecret") != key.app_secret:
             return self._token_error("EGW00105")
+        try:
+            check_host(key, cfg.mode)
+        except Reject as r:
+            return self._token_error(str(r.body["msg_cd"]))
         ts = now.timestamp()
+        # tokenP: 1 call/s of its own (KIS notice 2025-08-07) and part of the key's budget.
+        # Both follow the master switch: rate_limit_per_s=None / --no-rate-limit turns them off.
+        limited = self.limiter.limit > 0
+        if (limited and not self.token_limiter.allow(key.app_key, ts)) or not self.limiter.allow(
+            key.app_key, ts, self.budget(key)
+        ):
+            return self._token_error("EGW00201")
         last = self.state.last_issue.get(app_key)
         interval = cfg.token_issue_interval_s
         if interval and last is not None and ts - last < interval:
@@ -296,9 +387,10 @@ class Emulator:
             data = _parse_body(raw)
         except Reject:
             return self._token_error("EGW00101")
-        if data.get("appkey") != self.config.app_key:
+        key = self.keys.get(str(data.get("appkey", "")))
+        if key is None:
             return self._token_error("EGW00103")
-        if data.get("appsecret") != self.config.app_secret:
+        if data.get("appsecret") != key.app_secret:
             return self._token_error("EGW00105")
         token = self.state.tokens.get(str(data.get("token", "")))
         if token is None or token.revoked:
@@ -308,7 +400,10 @@ class Emulator:
         return 200, {"code": 200, "message": "접근토큰 폐기에 성공하였습니다"}, {}
 
     def _hashkey(self, headers: Headers, raw: bytes) -> Reply:
-        check_app_credentials(headers, self.config)
+        key = check_app_key(headers, self.keys, self.config.mode)
+        # KIS counts hashkey calls against the key's per-second budget.
+        if not self.limiter.allow(key.app_key, self.clock.timestamp(), self.budget(key)):
+            raise reject("EGW00201", "hashkey calls count against the budget")
         if not raw.strip():
             raise reject("OPSQ9995")
         try:
@@ -372,7 +467,7 @@ class Emulator:
         if kind == "garbled":
             # Committed, then a 200 whose JSON is cut in half: the client cannot learn the seq.
             cut = content[: max(1, len(content) // 2)]
-            await Response(cut, 200, media_type=JSON_TYPE)(scope, receive, send)
+            await send_bytes(send, 200, cut)
             self._log(method, ep.path, ep.name, tr_id, 200, body, kind)
             return True
         if kind in ("http_error", "gateway_error"):  # commit=True: state already applied
@@ -391,7 +486,7 @@ class Emulator:
         method = scope["method"]
         if fault.kind == "http_error" and fault.body == "html":
             html = HTML_ERROR.format(status=fault.status).encode()
-            await Response(html, fault.status, media_type="text/html")(scope, receive, send)
+            await send_bytes(send, fault.status, html, content_type=HTML_TYPE)
             self._log(method, ep.path, ep.name, tr_id, fault.status, None, fault.kind)
             return
         if fault.kind == "gateway_error":
@@ -483,7 +578,12 @@ def _parse_body(raw: bytes) -> dict[str, Any]:
 async def _send_json(
     scope: Scope, receive: Receive, send: Send, status: int, content: bytes, extra: dict[str, str]
 ) -> None:
-    await Response(content, status, headers=extra, media_type=JSON_TYPE)(scope, receive, send)
+    await send_bytes(send, status, content, extra)
+
+
+def method_is_inquiry(ep: Endpoint) -> bool:
+    """Inquiry services (GET) pad msg1 to 80 bytes; POST answers are unpadded."""
+    return ep.method == "GET"
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:

@@ -11,7 +11,7 @@ import random
 import string
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Literal
 
 KST = timezone(timedelta(hours=9), "KST")
@@ -31,13 +31,53 @@ def _default_rate(mode: Mode) -> int:
     return 20 if mode == "real" else 2
 
 
+# KIS notice 2026-03-20: keys issued from 2026-04-03 are limited to 3 calls/s for 3 days.
+NEW_KEY_LIMIT_PER_S = 3
+
+
+@dataclass(frozen=True)
+class AppKey:
+    """One app key the emulator accepts, with its own mode, budget and accounts.
+
+    ``mode`` is the host the key was issued for: a paper key sent to a real-mode emulator is
+    refused with EGW02004, a real key sent to a paper-mode emulator with EGW02007.
+    ``rate_limit_per_s`` ``-1`` = KIS default for the key's mode, ``None``/``0`` = unlimited.
+    ``new_key`` caps the budget at :data:`NEW_KEY_LIMIT_PER_S` (the new-customer limit).
+    """
+
+    app_key: str
+    app_secret: str
+    mode: Mode = "real"
+    rate_limit_per_s: int | None = -1
+    accounts: tuple[str, ...] = ()
+    new_key: bool = False
+
+    @property
+    def rate_limit(self) -> int:
+        """Effective requests per second for this key, 0 when unlimited."""
+        limit = _default_rate(self.mode) if self.rate_limit_per_s == -1 else self.rate_limit_per_s
+        limit = int(limit or 0)
+        if self.new_key:
+            return min(limit, NEW_KEY_LIMIT_PER_S) if limit else NEW_KEY_LIMIT_PER_S
+        return limit
+
+
 @dataclass
 class EmulatorConfig:
     """Everything that shapes one emulator instance.
 
     ``rate_limit_per_s`` left at ``-1`` means "the KIS default for ``mode``"; ``None`` or ``0``
     turns the limiter off. ``state_file`` ``None`` keeps state in memory, a path persists it in
-    SQLite. ``clock`` is a callable returning an aware datetime (KST recommended).
+    SQLite. ``clock`` is a callable returning an aware datetime (KST recommended);
+    ``start_at`` starts a running clock at that instant instead of the wall clock.
+
+    ``enforce_window`` (alias ``window``) applies the reservation entry window of a real
+    KIS server (on by default in both modes); ``closed_days``/``late_days`` add to the bundled
+    KRX calendar. ``keys`` adds app keys beyond the primary one (each with its own mode and
+    budget); ``new_key`` puts the primary key under the 3/s new-customer limit.
+    ``ledger_limit_per_s`` > 0 makes order/account TRs answer EGW00215 above that rate
+    (KIS's per-second limit of its ledger system; the real threshold is not published).
+    ``token_rate_per_s`` caps tokenP calls per second (KIS notice: 1/s).
     """
 
     app_key: str = "PSEMUdemoappkey000000000000000000000"
@@ -47,16 +87,33 @@ class EmulatorConfig:
     rate_limit_per_s: int | None = -1
     token_issue_interval_s: float = 60.0
     token_lifetime_s: int = 86400
-    enforce_window: bool = False
+    enforce_window: bool = True
     max_period_reservations: int = 1000
     state_file: str | os.PathLike[str] | None = None
     clock: Callable[[], datetime] | None = None
     seed: int | None = None
     extra_accounts: tuple[str, ...] = field(default_factory=tuple)
+    window: bool | None = None
+    start_at: datetime | None = None
+    closed_days: tuple[date, ...] = ()
+    late_days: tuple[date, ...] = ()
+    keys: tuple[AppKey, ...] = ()
+    new_key: bool = False
+    ledger_limit_per_s: int = 0
+    token_rate_per_s: int = 1
 
     def __post_init__(self) -> None:
         if self.mode not in ("real", "paper"):
             raise ValueError(f"mode must be 'real' or 'paper', not {self.mode!r}")
+        if self.window is not None:
+            self.enforce_window = self.window
+        if self.start_at is not None and self.start_at.tzinfo is None:
+            raise ValueError("start_at must be an aware datetime (e.g. 2026-12-01T16:00+09:00)")
+        for k in self.keys:
+            if k.mode not in ("real", "paper"):
+                raise ValueError(f"key mode must be 'real' or 'paper', not {k.mode!r}")
+            for acct in k.accounts:
+                split_account(acct)
         if self.rate_limit_per_s == -1:
             self.rate_limit_per_s = _default_rate(self.mode)
         for acct in (self.account, *self.extra_accounts):
@@ -69,8 +126,26 @@ class EmulatorConfig:
 
     @property
     def accounts(self) -> tuple[str, ...]:
-        """All accounts (``CANO-ACNT_PRDT_CD``) owned by the app key."""
+        """All accounts (``CANO-ACNT_PRDT_CD``) owned by the primary app key."""
         return (self.account, *self.extra_accounts)
+
+    @property
+    def primary_key(self) -> AppKey:
+        """The primary app key (``app_key``/``app_secret``/``mode``/``account``)."""
+        return AppKey(
+            self.app_key,
+            self.app_secret,
+            self.mode,
+            self.rate_limit_per_s if self.rate_limit_per_s is not None else 0,
+            self.accounts,
+            self.new_key,
+        )
+
+    def key_table(self) -> dict[str, AppKey]:
+        """Every accepted app key by its value (the primary key wins a clash)."""
+        table = {k.app_key: k for k in self.keys}
+        table[self.app_key] = self.primary_key
+        return table
 
     @classmethod
     def demo(cls, seed: int | None = None, **overrides: object) -> EmulatorConfig:

@@ -1,6 +1,12 @@
 """The table of served KIS endpoints: path, method, TR_IDs and field tables.
 
 Routing, TR_ID checks, paper-mode checks and the OpenAPI document all read this one table.
+
+Adding an endpoint: append an :class:`Endpoint` to :data:`ENDPOINTS` (its ``name`` is the
+last path segment) and map that name to a handler ``(Ctx) -> Reply`` in
+:data:`stock_manager.emulator.routes.HANDLERS` (write the handler in a new module next to
+:mod:`~stock_manager.emulator.holiday`). The gateway (keys, token, rate, TR_ID, custtype),
+msg1 padding for GET answers, ``tr_id``/``gt_uid`` echo and the OpenAPI document follow.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from stock_manager.emulator import fields as F
 from stock_manager.emulator.fields import Field
 
 TRADING = "/uapi/domestic-stock/v1/trading"
+QUOTATIONS = "/uapi/domestic-stock/v1/quotations"
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,8 @@ class Endpoint:
     paged: bool = False
     # The spec marks custtype required (Y) only on the two ordinary-order sheets.
     custtype_required: bool = False
+    # Order/account TRs hit KIS's ledger system and count against EGW00215.
+    ledger: bool = True
 
 
 ENDPOINTS: tuple[Endpoint, ...] = (
@@ -119,6 +128,20 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         paged=True,
         custtype_required=True,
     ),
+    Endpoint(
+        "chk-holiday",
+        "GET",
+        f"{QUOTATIONS}/chk-holiday",
+        "국내휴장일조회",
+        tr_ids={"CTCA0903R": "real"},
+        request_in="query",
+        request=F.HOLIDAY_QUERY,
+        output=F.HOLIDAY_ROW,
+        output_is_array=True,
+        top_level=F.HOLIDAY_TOP,
+        custtype_required=True,
+        ledger=False,
+    ),
     # Served by stock_manager.emulator.orders (the ordinary orders reservations become).
     Endpoint(
         "inquire-daily-ccld",
@@ -139,6 +162,12 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         paged=True,
     ),
 )
+
+# Quotes, buying power, sellable quantity, balance: served from test-set data (market.py).
+from stock_manager.emulator.market import market_endpoints  # noqa: E402  (needs Endpoint)
+
+# Served only where the table has no endpoint of that path (e.g. a chk-holiday of its own).
+ENDPOINTS += tuple(e for e in market_endpoints() if e.path not in {x.path for x in ENDPOINTS})
 
 BY_PATH: dict[str, Endpoint] = {e.path: e for e in ENDPOINTS}
 BY_NAME: dict[str, Endpoint] = {e.name: e for e in ENDPOINTS}

@@ -216,6 +216,26 @@ def symbol_name(pdno: str) -> str:
     return SYMBOL_NAMES.get(pdno, f"종목{pdno}")
 
 
+# 국내휴장일조회 (국내주식-040, CTCA0903R)
+HOLIDAY_QUERY = (
+    Field("BASS_DT", "기준일자", 8, True, description="YYYYMMDD"),
+    Field("CTX_AREA_NK", "연속조회키", 20, description="공백으로 입력"),
+    Field("CTX_AREA_FK", "연속조회검색조건", 20, description="공백으로 입력"),
+)
+HOLIDAY_ROW = (
+    Field("bass_dt", "기준일자", 8),
+    Field("wday_dvsn_cd", "요일구분코드", 2, description="01 Sunday ... 07 Saturday"),
+    Field("bzdy_yn", "영업일여부", 1),
+    Field("tr_day_yn", "거래일여부", 1),
+    Field("opnd_yn", "개장일여부", 1),
+    Field("sttl_day_yn", "결제일여부", 1),
+)
+HOLIDAY_TOP = (
+    Field("ctx_area_fk", "연속조회검색조건", 20),
+    Field("ctx_area_nk", "연속조회키", 20),
+)
+
+
 # --- 주식일별주문체결조회 (v1_국내주식-005), served by stock_manager.emulator.orders -------------
 DAILY_CCLD_QUERY = (
     Field("CANO", "종합계좌번호", 8, True),

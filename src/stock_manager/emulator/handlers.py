@@ -5,9 +5,19 @@ They return ``(http_status, body, extra_headers)`` or raise :class:`Reject`.
 
 Decisions where KIS is silent (see also the package docstring):
 
-* Order date of a reservation (``rsvn_ord_ord_dt``): the same day when received on a weekday
-  before 07:30 KST, otherwise the next weekday (no holiday calendar).
-* ``RSVN_ORD_END_DT`` must be after today and at most 30 calendar days after the order date.
+* Order date of a reservation (``rsvn_ord_ord_dt``): the same day when received on an open
+  day before the window's morning end, otherwise the next open day (see
+  :mod:`stock_manager.emulator.krx_calendar`).
+* ``RSVN_ORD_END_DT`` must be after today, at most 30 calendar days after the order date and
+  an open day (a closed day is refused with APBK8022, as KIS refuses it - tofulim/auto_trade
+  #63; KIS's own code for it is not public).
+* Paging (주식예약주문조회): 20 rows a page by ascending sequence. ``ctx_area_fk200`` is shaped
+  like the spec example ``20220520!^null!^0!^Y!^!^`` (start date, sequence or ``null``,
+  processing code, CNCL_YN, PDNO, each followed by ``!^``) and ``ctx_area_nk200`` like
+  ``<seq>!^<order date>!^`` while more rows follow and `` !^ !^`` on the last page; both
+  space padded to 200. msg: KIOK0500 while more rows follow, KIOK0460 "(마지막 자료)" on the
+  last page, KIOK0560 when nothing matches. A page costs O(page + rows skipped by the
+  filter): the per-account sequence index is bisected to the continuation point.
 * The list filter's date range matches a row when its receipt date **or** its order date lies
   in [start, end]; blank bounds are open.
 * ``CNCL_YN`` "Y" hides cancelled rows, "N" or blank shows them. ``PRCS_DVSN_CD`` "1" = processed
@@ -17,9 +27,10 @@ Decisions where KIS is silent (see also the package docstring):
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from stock_manager.emulator.config import EmulatorConfig, split_account
@@ -35,6 +46,7 @@ from stock_manager.emulator.fields import (
     Field,
 )
 from stock_manager.emulator.gateway import reject
+from stock_manager.emulator.krx_calendar import KrxCalendar
 from stock_manager.emulator.messages import envelope
 from stock_manager.emulator.state import BRANCH_NO, EmulatorState, Order, Reservation
 
@@ -64,6 +76,9 @@ class Ctx:
     tr_id: str
     tr_cont: str
     data: Mapping[str, Any]  # JSON body (POST) or query parameters (GET)
+    calendar: KrxCalendar = field(default_factory=KrxCalendar)
+    # Accounts of the calling app key (empty = the config's accounts).
+    accounts: tuple[str, ...] = ()
 
 
 def read_fields(data: Mapping[str, Any], table: tuple[Field, ...]) -> dict[str, str]:
@@ -78,42 +93,35 @@ def read_fields(data: Mapping[str, Any], table: tuple[Field, ...]) -> dict[str, 
         elif isinstance(raw, int) and not isinstance(raw, bool):
             val = str(raw)  # tolerated: KIS documents strings, numbers are a common slip
         else:
-            raise reject("APBK8020", f.name)
+            raise reject("APBK8020", f"{f.name} must be a string")
         if f.length and len(val) > f.length:
-            raise reject("OPSQ2002", f.name)
+            raise reject("OPSQ2002", f"{f.name} longer than {f.length}")
         if f.required and not val.strip():
-            raise reject("OPSQ2000" if f.name in _ACCOUNT_FIELDS else "APBK8001", f.name)
+            code = "OPSQ2000" if f.name in _ACCOUNT_FIELDS else "APBK8001"
+            raise reject(code, f"{f.name} is required")
         if f.allowed and val not in f.allowed:
-            raise reject(_VALUE_CODES.get(f.name, "APBK8020"), f.name)
+            raise reject(_VALUE_CODES.get(f.name, "APBK8020"), f"{f.name} not allowed")
         out[f.name] = val
     return out
 
 
-def check_account(config: EmulatorConfig, values: Mapping[str, str]) -> str:
+def check_account(
+    config: EmulatorConfig, values: Mapping[str, str], accounts: tuple[str, ...] = ()
+) -> str:
     """The request's account must belong to the app key; return it as ``CANO-PRDT``."""
     cano, prdt = values.get("CANO", ""), values.get("ACNT_PRDT_CD", "")
-    for acct in config.accounts:
+    for acct in accounts or config.accounts:
         if split_account(acct) == (cano, prdt):
             return acct
-    raise reject("OPSQ2000")
+    raise reject("OPSQ2000", "account does not belong to this app key")
 
 
-def order_date(now: datetime) -> date:
-    """Business day on which a reservation received at ``now`` is sent to the market."""
-    d = now.date()
-    if d.weekday() < 5 and now.time() < time(7, 30):
-        return d
-    return next_business_day(d)
+_DEFAULT_CALENDAR = KrxCalendar()
 
 
-def window_error(now: datetime) -> str | None:
-    """Code for a reservation attempted outside the KIS entry window, else None."""
-    t = now.time()
-    if t >= time(23, 40) or t < time(0, 10):
-        return "APBK8014"
-    if now.weekday() < 5 and time(7, 30) <= t < time(15, 40):
-        return "APBK8013"
-    return None
+def order_date(now: datetime, calendar: KrxCalendar | None = None) -> date:
+    """Open day on which a reservation received at ``now`` is sent to the market."""
+    return (calendar or _DEFAULT_CALENDAR).order_date(now)
 
 
 def parse_date(text: str) -> date | None:
@@ -144,15 +152,17 @@ class Terms:
     end_dt: str
 
 
-def validate_terms(v: Mapping[str, str], now: datetime) -> Terms:
+def validate_terms(
+    v: Mapping[str, str], now: datetime, calendar: KrxCalendar | None = None
+) -> Terms:
     """Apply the reservation business rules to already length-checked values."""
     pdno = v["PDNO"].strip()
     # New KRX codes may contain letters (e.g. 0015N0), so 6 alphanumerics are accepted.
     if len(pdno) != 6 or not pdno.isalnum() or not pdno.isascii():
-        raise reject("APBK8007", pdno)
+        raise reject("APBK8007", "PDNO must be 6 letters/digits")
     qty_s = v["ORD_QTY"].strip()
     if not qty_s.isdigit() or int(qty_s) <= 0:
-        raise reject("APBK8006")
+        raise reject("APBK8006", "ORD_QTY")
     ord_dvsn = v["ORD_DVSN_CD"]
     unpr_s = v["ORD_UNPR"].strip()
     if ord_dvsn in ("01", "05"):
@@ -165,10 +175,13 @@ def validate_terms(v: Mapping[str, str], now: datetime) -> Terms:
         raise reject("APBK8015")
     end_dt = v["RSVN_ORD_END_DT"].strip()
     if end_dt:
+        cal = calendar or _DEFAULT_CALENDAR
         end = parse_date(end_dt)
         today = now.date()
-        if end is None or end <= today or end > order_date(now) + timedelta(days=30):
-            raise reject("APBK8008", end_dt)
+        if end is None or end <= today or end > cal.order_date(now) + timedelta(days=30):
+            raise reject("APBK8008", f"RSVN_ORD_END_DT {end_dt[:8]}: after today, <= 30 days")
+        if not cal.is_open(end):
+            raise reject("APBK8022", f"RSVN_ORD_END_DT {end_dt} is a closed day")
     return Terms(
         pdno=pdno,
         qty=int(qty_s),
@@ -182,29 +195,26 @@ def validate_terms(v: Mapping[str, str], now: datetime) -> Terms:
 
 
 def _check_period_limit(ctx: Ctx, account: str, exclude_seq: int = 0) -> None:
-    pending = sum(
-        1
-        for r in ctx.state.reservations.values()
-        if r.account == account and r.end_dt and r.status == "pending" and r.seq != exclude_seq
-    )
-    if pending >= ctx.config.max_period_reservations:
-        raise reject("APBK8009")
+    if ctx.state.pending_period_count(account, exclude_seq) >= ctx.config.max_period_reservations:
+        raise reject("APBK8009", f"{ctx.config.max_period_reservations} pending")
 
 
 def _check_window(ctx: Ctx) -> None:
     if ctx.config.enforce_window:
-        code = window_error(ctx.now)
-        if code:
-            raise reject(code)
+        refusal = ctx.calendar.window_refusal(ctx.now)
+        if refusal:
+            window, reason = refusal
+            start, end = window.split("~")
+            raise reject("KIER3672", reason, start=start, end=end)
 
 
 # --- 주식예약주문 -------------------------------------------------------------------------
 def place_reservation(ctx: Ctx) -> Reply:
     """POST order-resv (CTSC0008U)."""
     v = read_fields(ctx.data, RESV_PLACE_BODY)
-    account = check_account(ctx.config, v)
+    account = check_account(ctx.config, v, ctx.accounts)
     _check_window(ctx)
-    terms = validate_terms(v, ctx.now)
+    terms = validate_terms(v, ctx.now, ctx.calendar)
     if terms.end_dt:
         _check_period_limit(ctx, account)
     r = Reservation(
@@ -222,7 +232,7 @@ def place_reservation(ctx: Ctx) -> Reply:
         ctac_tlno="",
         rcit_dt=_ymd(ctx.now.date()),
         rcit_tmd=ctx.now.strftime("%H%M%S"),
-        ord_dt=_ymd(order_date(ctx.now)),
+        ord_dt=_ymd(ctx.calendar.order_date(ctx.now)),
     )
     ctx.state.save_reservation(r)
     status, body = envelope("APBK2938", output={"RSVN_ORD_SEQ": str(r.seq)})
@@ -233,14 +243,14 @@ def _find_reservation(ctx: Ctx, v: Mapping[str, str], account: str) -> Reservati
     seq_s = v["RSVN_ORD_SEQ"].strip()
     r = ctx.state.reservations.get(int(seq_s)) if seq_s.isdigit() else None
     if r is None or r.account != account:
-        raise reject("APBK8012", seq_s)
+        raise reject("APBK8012", f"RSVN_ORD_SEQ {seq_s[:10]}")
     ord_dt = v.get("RSVN_ORD_ORD_DT", "").strip()
     if ord_dt and ord_dt not in (r.ord_dt, r.rcit_dt):
-        raise reject("APBK8012", f"{seq_s}/{ord_dt}")
+        raise reject("APBK8012", f"RSVN_ORD_ORD_DT {ord_dt[:8]} does not match {seq_s}")
     if r.status == "cancelled":
-        raise reject("APBK8010", seq_s)
+        raise reject("APBK8010", f"RSVN_ORD_SEQ {seq_s}")
     if r.status == "processed":
-        raise reject("APBK8011", seq_s)
+        raise reject("APBK8011", f"RSVN_ORD_SEQ {seq_s}")
     return r
 
 
@@ -248,7 +258,7 @@ def cancel_or_modify_reservation(ctx: Ctx) -> Reply:
     """POST order-resv-rvsecncl: CTSC0009U cancel, CTSC0013U modify (full replacement)."""
     if ctx.tr_id == "CTSC0009U":
         v = read_fields(ctx.data, RESV_CANCEL_BODY)
-        account = check_account(ctx.config, v)
+        account = check_account(ctx.config, v, ctx.accounts)
         _check_window(ctx)
         r = _find_reservation(ctx, v, account)
         r.status = "cancelled"
@@ -257,10 +267,10 @@ def cancel_or_modify_reservation(ctx: Ctx) -> Reply:
         r.prcs_rslt = "취소"
     else:
         v = read_fields(ctx.data, RESV_MODIFY_BODY)
-        account = check_account(ctx.config, v)
+        account = check_account(ctx.config, v, ctx.accounts)
         _check_window(ctx)
         r = _find_reservation(ctx, v, account)
-        terms = validate_terms(v, ctx.now)
+        terms = validate_terms(v, ctx.now, ctx.calendar)
         if terms.end_dt and not r.end_dt:
             _check_period_limit(ctx, account, exclude_seq=r.seq)
         r.pdno, r.qty, r.unpr = terms.pdno, terms.qty, terms.unpr
@@ -285,50 +295,72 @@ def _norm_code(value: str) -> str:
 def list_reservations(ctx: Ctx) -> Reply:
     """GET order-resv-ccnl (CTSC0004R), 20 rows a page with tr_cont F/M/D."""
     v = read_fields(ctx.data, RESV_LIST_QUERY)
-    account = check_account(ctx.config, v)
+    account = check_account(ctx.config, v, ctx.accounts)
     start_s, end_s = v["RSVN_ORD_ORD_DT"].strip(), v["RSVN_ORD_END_DT"].strip()
     if (start_s and parse_date(start_s) is None) or (end_s and parse_date(end_s) is None):
-        raise reject("APBK8016")
+        raise reject("APBK8016", "RSVN_ORD_ORD_DT/RSVN_ORD_END_DT must be YYYYMMDD")
     seq_s = v["RSVN_ORD_SEQ"].strip()
     if seq_s and not seq_s.isdigit():
-        raise reject("APBK8020", "RSVN_ORD_SEQ")
+        raise reject("APBK8020", "RSVN_ORD_SEQ must be digits")
     prcs = _norm_code(v["PRCS_DVSN_CD"])
     cncl = v["CNCL_YN"].strip() or "N"
     pdno = v["PDNO"].strip()
     side = v["SLL_BUY_DVSN_CD"].strip()
     side = "" if side == "00" else side
-    fk = _CTX_SEP.join(
-        (v["CANO"], v["ACNT_PRDT_CD"], start_s, end_s, seq_s, prcs, cncl, pdno, side)
-    )
+    # Shaped like the spec example "20220520!^null!^0!^Y!^!^".
+    fk = f"{start_s}{_CTX_SEP}{seq_s or 'null'}{_CTX_SEP}{prcs or '0'}{_CTX_SEP}{cncl}{_CTX_SEP}"
+    fk += f"{pdno}{_CTX_SEP}"
     after = _continuation(ctx.tr_cont, v["CTX_AREA_FK200"], v["CTX_AREA_NK200"], fk)
-    seq = int(seq_s) if seq_s else 0
-    rows = [
-        r
-        for r in ctx.state.reservations.values()
-        if r.account == account
-        and r.seq > after
-        and (not seq or r.seq == seq)
-        and (_in(r.rcit_dt, start_s, end_s) or _in(r.ord_dt, start_s, end_s))
-        and (prcs in ("", "0") or (prcs == "1") == (r.status == "processed"))
-        and (prcs != "2" or r.status == "pending")
-        and (cncl != "Y" or r.status != "cancelled")
-        and (not pdno or r.pdno == pdno)
-        and (not side or r.sll_buy == side)
-    ]
-    rows.sort(key=lambda r: r.seq)  # dict order is seq order except after a reload
-    page = rows[:RESV_PAGE_SIZE]
-    more = len(rows) > RESV_PAGE_SIZE
+    state = ctx.state
+    seqs = state.seqs_by_account.get(account, [])
+    if seq_s:
+        one = int(seq_s)
+        i = bisect.bisect_left(seqs, one)
+        candidates = seqs[i : i + 1] if i < len(seqs) and seqs[i] == one and one > after else []
+    else:
+        candidates = seqs
+    i = bisect.bisect_right(candidates, after)
+    page: list[Reservation] = []
+    more = False
+    reservations = state.reservations
+    for j in range(i, len(candidates)):
+        r = reservations[candidates[j]]
+        if (
+            (
+                (not start_s and not end_s)
+                or _in(r.rcit_dt, start_s, end_s)
+                or _in(r.ord_dt, start_s, end_s)
+            )
+            and (prcs in ("", "0") or (prcs == "1") == (r.status == "processed"))
+            and (prcs != "2" or r.status == "pending")
+            and (cncl != "Y" or r.status != "cancelled")
+            and (not pdno or r.pdno == pdno)
+            and (not side or r.sll_buy == side)
+        ):
+            if len(page) == RESV_PAGE_SIZE:
+                more = True
+                break
+            page.append(r)
     continuing = after > 0
     tr_cont = ("M" if continuing else "F") if more else "D"
-    nk = str(page[-1].seq) if page else ""
-    status, body = envelope(
-        "KIOK0460",
-        "" if more else "마지막 자료",
-        ctx_area_fk200=fk.ljust(200),
-        ctx_area_nk200=nk.ljust(200),
-        output=[r.row() for r in page],
-    )
+    if more:
+        last = page[-1]
+        nk = f"{last.seq}{_CTX_SEP}{last.ord_dt}{_CTX_SEP}"
+        code = "KIOK0500"
+    else:
+        nk = f" {_CTX_SEP} {_CTX_SEP}"
+        code = "KIOK0460" if page else "KIOK0560"
+    status, body = envelope(code, ctx_area_fk200=fk.ljust(200), ctx_area_nk200=nk.ljust(200))
+    body["output"] = RawRows([r.row_json() for r in page], [r.row() for r in page])
     return status, body, {"tr_cont": tr_cont}
+
+
+class RawRows(list[dict[str, str]]):
+    """Output rows that also carry their pre-serialised JSON (the app splices the bytes)."""
+
+    def __init__(self, raw: list[bytes], rows: list[dict[str, str]]) -> None:
+        super().__init__(rows)
+        self.raw = raw
 
 
 def _in(day: str, start: str, end: str) -> bool:
@@ -343,13 +375,13 @@ def _continuation(tr_cont: str, fk_in: str, nk_in: str, fk: str) -> int:
     the request is a fresh first page (KIS's behaviour there is undocumented). The FK key
     must match the current filter, so a client cannot silently change filters mid-paging.
     """
-    nk = nk_in.strip()
+    nk = nk_in.split(_CTX_SEP)[0].strip()
     if tr_cont.strip().upper() != "N" or not nk:
         return 0
-    if fk_in.strip() and fk_in.strip() != fk:
-        raise reject("APBK8019")
+    if fk_in.strip() and fk_in.strip() != fk.strip():
+        raise reject("APBK8019", "CTX_AREA_FK200 does not match the filter")
     if not nk.isdigit():
-        raise reject("APBK8019")
+        raise reject("APBK8019", "CTX_AREA_NK200 is not a continuation key")
     return int(nk)
 
 
@@ -358,17 +390,17 @@ def _find_order(ctx: Ctx, odno: str, account: str) -> Order:
     key = odno.strip()
     o = ctx.state.orders.get(key.zfill(10)) if key.isdigit() else None
     if o is None or o.account != account:
-        raise reject("APBK8017", key)
+        raise reject("APBK8017", f"ORGN_ODNO {key[:10]}")
     return o
 
 
 def revise_or_cancel_order(ctx: Ctx) -> Reply:
     """POST order-rvsecncl (TTTC0013U / VTTC0013U); RVSE_CNCL_DVSN_CD 01 modify, 02 cancel."""
     v = read_fields(ctx.data, ORDER_RVSECNCL_BODY)
-    account = check_account(ctx.config, v)
+    account = check_account(ctx.config, v, ctx.accounts)
     orig = _find_order(ctx, v["ORGN_ODNO"], account)
     if orig.psbl_qty <= 0:
-        raise reject("APBK8021", orig.odno)
+        raise reject("APBK8021", f"ORGN_ODNO {orig.odno} has nothing left to revise")
     qty_s, unpr_s = v["ORD_QTY"].strip(), v["ORD_UNPR"].strip()
     if not qty_s.isdigit() or not unpr_s.isdigit():
         raise reject("APBK8020", "ORD_QTY/ORD_UNPR")
@@ -402,31 +434,52 @@ def revise_or_cancel_order(ctx: Ctx) -> Reply:
 
 # --- 주식정정취소가능주문조회 -----------------------------------------------------------------
 def list_revisable_orders(ctx: Ctx) -> Reply:
-    """GET inquire-psbl-rvsecncl (TTTC0084R), 50 rows a page."""
+    """GET inquire-psbl-rvsecncl (TTTC0084R), 50 rows a page.
+
+    In order-number order (INQR_DVSN_1 0) a page bisects the per-account order index; by-stock
+    order (INQR_DVSN_1 1) sorts the open orders (O(N log N), rarely used and small).
+    """
     v = read_fields(ctx.data, PSBL_QUERY)
-    account = check_account(ctx.config, v)
+    account = check_account(ctx.config, v, ctx.accounts)
     side = {"1": "01", "2": "02"}.get(v["INQR_DVSN_2"], "")
     by_stock = v["INQR_DVSN_1"] == "1"
     fk = _CTX_SEP.join((v["CANO"], v["ACNT_PRDT_CD"], v["INQR_DVSN_1"], v["INQR_DVSN_2"]))
     nk_in = v["CTX_AREA_NK100"].strip()
-    orders = [
-        o
-        for o in ctx.state.orders.values()
-        if o.account == account and o.psbl_qty > 0 and (not side or o.sll_buy == side)
-    ]
-    orders.sort(key=(lambda o: (o.pdno, o.odno)) if by_stock else (lambda o: o.odno))
-    keys = [f"{o.pdno}{o.odno}" if by_stock else o.odno for o in orders]
-    start = 0
-    if ctx.tr_cont.strip().upper() == "N" and nk_in:
-        if v["CTX_AREA_FK100"].strip() and v["CTX_AREA_FK100"].strip() != fk:
-            raise reject("APBK8019")
-        start = next((i + 1 for i, k in enumerate(keys) if k == nk_in), len(keys))
-    page = orders[start : start + PSBL_PAGE_SIZE]
-    more = start + PSBL_PAGE_SIZE < len(orders)
-    tr_cont = ("M" if start else "F") if more else "D"
-    nk = keys[start + len(page) - 1] if page else ""
+    continuing = ctx.tr_cont.strip().upper() == "N" and bool(nk_in)
+    if continuing and v["CTX_AREA_FK100"].strip() and v["CTX_AREA_FK100"].strip() != fk:
+        raise reject("APBK8019", "CTX_AREA_FK100 does not match the filter")
+    orders = ctx.state.orders
+
+    def wanted(o: Order) -> bool:
+        return o.psbl_qty > 0 and (not side or o.sll_buy == side)
+
+    page: list[Order] = []
+    more = False
+    if by_stock:
+        ordered = sorted(
+            (orders[n] for n in ctx.state.odnos_by_account.get(account, ()) if wanted(orders[n])),
+            key=lambda o: (o.pdno, o.odno),
+        )
+        keys = [f"{o.pdno}{o.odno}" for o in ordered]
+        start = bisect.bisect_right(keys, nk_in) if continuing else 0
+        page = ordered[start : start + PSBL_PAGE_SIZE]
+        more = start + PSBL_PAGE_SIZE < len(ordered)
+        nk = f"{page[-1].pdno}{page[-1].odno}" if page else ""
+    else:
+        odnos = ctx.state.odnos_by_account.get(account, [])
+        start = bisect.bisect_right(odnos, nk_in) if continuing else 0
+        for j in range(start, len(odnos)):
+            o = orders[odnos[j]]
+            if wanted(o):
+                if len(page) == PSBL_PAGE_SIZE:
+                    more = True
+                    break
+                page.append(o)
+        nk = page[-1].odno if page else ""
+    tr_cont = ("M" if continuing else "F") if more else "D"
+    code = "KIOK0500" if more else ("KIOK0510" if page else "KIOK0560")
     status, body = envelope(
-        "KIOK0510",
+        code,
         ctx_area_fk100=fk.ljust(100),
         ctx_area_nk100=nk.ljust(100),
         output=[o.psbl_row() for o in page],
@@ -447,12 +500,9 @@ OUTCOMES = ("filled", "partial", "unfilled", "rejected")
 REJECT_REASON = "주문가능금액을 초과 하였습니다"
 
 
-def next_business_day(d: date) -> date:
-    """The weekday after ``d`` (no holiday calendar)."""
-    d += timedelta(days=1)
-    while d.weekday() >= 5:
-        d += timedelta(days=1)
-    return d
+def next_business_day(d: date, calendar: KrxCalendar | None = None) -> date:
+    """The open day after ``d`` (bundled KRX calendar unless one is given)."""
+    return (calendar or _DEFAULT_CALENDAR).next_open(d)
 
 
 def process_day(
@@ -460,6 +510,7 @@ def process_day(
     now: datetime,
     outcomes: Mapping[str, str] | None = None,
     default: str = "filled",
+    calendar: KrxCalendar | None = None,
 ) -> list[dict[str, str]]:
     """Run one processing day: send due reservations to the "market" as ordinary orders.
 
@@ -482,7 +533,8 @@ def process_day(
             raise ValueError(f"unknown outcome {oc!r}; choose from {OUTCOMES}")
     results: list[dict[str, str]] = []
     tmd = now.strftime("%H%M%S")
-    day = order_date(now)
+    cal = calendar or _DEFAULT_CALENDAR
+    day = cal.order_date(now)
     day_s = _ymd(day)
     with state.lock:
         for r in sorted(state.reservations.values(), key=lambda r: r.seq):
@@ -519,7 +571,7 @@ def process_day(
                 r.tot_ccld_qty += filled
                 r.tot_ccld_amt += filled * price
                 if r.end_dt and r.tot_ccld_qty < r.qty:
-                    following = next_business_day(day)
+                    following = cal.next_open(day)
                     if _ymd(following) <= r.end_dt:
                         done = False
                         r.ord_dt = _ymd(following)

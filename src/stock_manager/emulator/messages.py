@@ -1,14 +1,20 @@
 """Every response code the emulator can send, in one data table.
 
-``source`` says where the code comes from: ``spec`` (KIS documentation / FAQ list as restated in
-kis-spec.md; the msg1 wording is the emulator's restatement unless the spec quotes it),
-``spec-3P`` (seen only in third-party material) or ``emulator`` (KIS documents no code for
-that rule, so the emulator chose one; ``APBK8xxx`` is deliberately a range not seen in KIS
-material, to avoid clashing meanings).
+``source`` says where the code comes from: ``spec-example`` (the text is quoted from an example
+response in the KIS portal's spec export, ``/work/shared/kis-openapi/catalog.json``), ``spec``
+(KIS documentation / FAQ list as restated in kis-spec.md; the msg1 wording is the emulator's
+restatement unless the spec quotes it), ``spec-3P`` (seen only in third-party material; the
+note says where) or ``emulator`` (KIS documents no code for that rule, so the emulator chose
+one; ``APBK8xxx`` and ``EMU0xxxx`` are deliberately ranges not seen in KIS material).
+
+``msg1`` padding follows the spec examples: inquiry (GET) answers are right-padded with spaces
+to 80 EUC-KR bytes, POST answers and gateway errors are not padded. Emulator-only details never
+go into ``msg1``; they travel in the ``X-Emulator-Detail`` response header.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +27,8 @@ class Message:
     text: str
     http_status: int
     rt_cd: str
-    source: str  # "spec" or "emulator"
+    source: str  # "spec-example", "spec", "spec-3P" or "emulator"
+    note: str = ""
 
 
 def _emu(code: str, text: str) -> Message:
@@ -30,12 +37,22 @@ def _emu(code: str, text: str) -> Message:
 
 _TABLE: tuple[Message, ...] = (
     # --- success ---
-    Message("APBK2938", "예약주문이 접수되었습니다.", 200, "0", "spec"),
-    Message("KIOK0430", "정상적으로 처리되었습니다", 200, "0", "spec"),
-    Message("KIOK0460", "조회 되었습니다.", 200, "0", "spec"),
-    Message("KIOK0510", "조회가 완료되었습니다", 200, "0", "spec"),
-    Message("APBK0013", "주문 전송 완료 되었습니다.", 200, "0", "spec"),
+    Message("APBK2938", "예약주문이 접수되었습니다.", 200, "0", "spec-example"),
+    Message("KIOK0430", "정상적으로 처리되었습니다", 200, "0", "spec-example"),
+    Message("KIOK0460", "조회 되었습니다. (마지막 자료)", 200, "0", "spec-example", "last page"),
+    Message(
+        "KIOK0500",
+        "조회가 계속됩니다..다음버튼을 Click 하십시오.",
+        200,
+        "0",
+        "spec-example",
+        "more rows follow (국내휴장일조회 example)",
+    ),
+    Message("KIOK0510", "조회가 완료되었습니다", 200, "0", "spec-example", "last page (psbl)"),
+    Message("KIOK0560", "조회할 내용이 없습니다", 200, "0", "spec-example", "no rows"),
+    Message("APBK0013", "주문 전송 완료 되었습니다.", 200, "0", "spec-example"),
     # --- gateway (HTTP 500, before any business logic) ---
+    Message("EGW00001", "일시적인 오류가 발생했습니다.", 500, "1", "spec", "gateway_error fault"),
     Message("EGW00002", "서버 에러가 발생하였습니다.", 500, "1", "spec"),
     Message("EGW00101", "유효하지 않은 요청입니다.", 500, "1", "spec"),
     Message("EGW00102", "AppKey는 필수입니다.", 500, "1", "spec"),
@@ -48,9 +65,57 @@ _TABLE: tuple[Message, ...] = (
     Message("EGW00131", "유효하지 않은 hashkey입니다.", 500, "1", "spec"),
     Message("EGW00133", "접근토큰 발급 잠시 후 다시 시도하세요(1분당 1회)", 403, "1", "spec"),
     Message("EGW00201", "초당 거래건수를 초과하였습니다.", 500, "1", "spec"),
+    Message(
+        "EGW00301",
+        "연결시간이 초과되었습니다. 이전 거래를 확인하세요.",
+        500,
+        "1",
+        "spec",
+        "gateway_error fault; KIS: check the previous transaction before resending",
+    ),
+    Message(
+        "EGW00302",
+        "거래시간이 초과되었습니다. 이전 거래를 확인하세요.",
+        500,
+        "1",
+        "spec",
+        "gateway_error fault; KIS: check the previous transaction before resending",
+    ),
     Message("EGW00205", "credentials_type이 유효하지 않습니다.(Bearer)", 500, "1", "spec"),
     Message("EGW00208", "고객유형(custtype)이 유효하지 않습니다.", 500, "1", "spec"),
-    Message("EGW00213", "모의투자 TR 이 아닙니다.", 500, "1", "spec"),
+    Message(
+        "EGW00215",
+        "원장 초당 거래건수를 초과하였습니다.",
+        500,
+        "1",
+        "spec-3P",
+        "ledger per-second limit on order/account TRs; wording and threshold are the "
+        "emulator's (config ledger_limit_per_s)",
+    ),
+    Message(
+        "EGW02004",
+        "모의투자 앱키로는 실전투자 서버를 이용할 수 없습니다.",
+        500,
+        "1",
+        "spec-3P",
+        "paper app key on the real host; wording is the emulator's",
+    ),
+    Message(
+        "EGW02006",
+        "모의투자 TR 이 아닙니다",
+        500,
+        "1",
+        "spec-3P",
+        "real-only TR sent to the paper host (unohee/kis-agent #44, live reports 2026)",
+    ),
+    Message(
+        "EGW02007",
+        "실전투자 앱키로는 모의투자 서버를 이용할 수 없습니다.",
+        500,
+        "1",
+        "spec-3P",
+        "real app key on the paper host; wording is the emulator's",
+    ),
     Message("OPSQ0002", "없는 서비스 코드 입니다", 500, "1", "spec"),
     Message("OPSQ9995", "BODY 정보가 없습니다.", 500, "1", "spec"),
     Message("OPSQ9996", "HEADER 정보가 없습니다.", 500, "1", "spec"),
@@ -78,14 +143,13 @@ _TABLE: tuple[Message, ...] = (
     _emu("APBK8011", "이미 처리된 예약주문입니다."),
     _emu("APBK8012", "해당 예약주문이 존재하지 않습니다."),
     Message(
-        "APBK8013", "예약주문 가능시간이 아닙니다.(15:40~익영업일 07:30)", 200, "1", "emulator"
-    ),
-    Message(
-        "APBK8014",
-        "시스템 초기화 시간(23:40~00:10)에는 예약주문이 불가합니다.",
+        "KIER3672",
+        "예약주문은 {start}분 이후부터 익영업일 {end}분까지만 가능합니다",
         200,
         "1",
-        "emulator",
+        "spec-3P",
+        "outside the reservation window (prism-insight #79 quotes the 수능-day text "
+        "16:40/08:30); HTTP status and rt_cd are the emulator's choice",
     ),
     _emu("APBK8015", "주문대상잔고구분코드를 확인하세요."),
     _emu("APBK8016", "조회일자를 확인하세요.(YYYYMMDD)"),
@@ -96,33 +160,63 @@ _TABLE: tuple[Message, ...] = (
     ),
     _emu("APBK8020", "입력값을 확인하세요."),
     _emu("APBK8021", "정정/취소 가능한 주문이 아닙니다."),
+    _emu("APBK8022", "예약주문종료일자가 휴장일입니다."),
+    Message(
+        "EMU00501",
+        "에뮬레이터가 지원하지 않는 API입니다.",
+        501,
+        "1",
+        "emulator",
+        "any /uapi path the emulator does not serve (KIS itself would serve it)",
+    ),
 )
 
 MESSAGES: dict[str, Message] = {m.code: m for m in _TABLE}
 
-# KIS pads msg1 to a fixed-width (EUC-KR byte) field; the emulator pads to 80 display bytes
-# so clients that forget to strip() see the same trailing spaces they would see at KIS.
+# Every padded msg1 in the spec examples is exactly 80 EUC-KR bytes (Hangul = 2 bytes).
 _MSG_WIDTH = 80
 
 
+@functools.lru_cache(maxsize=256)
 def pad_msg(text: str) -> str:
-    """Right-pad ``text`` with spaces to the KIS msg1 width (Hangul counted as 2 bytes)."""
+    """Right-pad ``text`` with spaces to 80 EUC-KR bytes (KIS pads inquiry answers)."""
     width = sum(2 if ord(ch) > 127 else 1 for ch in text)
     return text + " " * max(0, _MSG_WIDTH - width)
 
 
 def envelope(code: str, detail: str = "", **payload: Any) -> tuple[int, dict[str, Any]]:
-    """(http_status, body) for ``code`` with the standard rt_cd/msg_cd/msg1 envelope."""
+    """(http_status, body) for ``code`` with the standard rt_cd/msg_cd/msg1 envelope.
+
+    ``detail`` is accepted for compatibility and ignored: details go into the
+    ``X-Emulator-Detail`` header (see :func:`stock_manager.emulator.gateway.reject`), never into
+    a KIS field. ``msg1`` is unpadded; the app pads inquiry answers.
+    """
     msg = MESSAGES[code]
-    text = msg.text if not detail else f"{msg.text} ({detail})"
-    body: dict[str, Any] = {"rt_cd": msg.rt_cd, "msg_cd": msg.code, "msg1": pad_msg(text)}
+    body: dict[str, Any] = {"rt_cd": msg.rt_cd, "msg_cd": msg.code, "msg1": msg.text}
     body.update(payload)
     return msg.http_status, body
 
 
+def code_table() -> list[dict[str, Any]]:
+    """The code table as JSON-able rows (served at ``/_emulator/codes``)."""
+    return [
+        {
+            "code": m.code,
+            "http_status": m.http_status,
+            "rt_cd": m.rt_cd,
+            "text": m.text,
+            "source": m.source,
+            "note": m.note,
+        }
+        for m in _TABLE
+    ]
+
+
 def code_table_markdown() -> str:
     """The code table as Markdown (used in docs and the OpenAPI description)."""
-    lines = ["| msg_cd | HTTP | rt_cd | source | msg1 |", "|---|---|---|---|---|"]
+    lines = ["| msg_cd | HTTP | rt_cd | source | msg1 | note |", "|---|---|---|---|---|---|"]
     for m in _TABLE:
-        lines.append(f"| {m.code} | {m.http_status} | {m.rt_cd} | {m.source} | {m.text} |")
+        lines.append(
+            f"| {m.code} | {m.http_status} | {m.rt_cd} | {m.source} | {m.text} | {m.note} |"
+        )
     return "\n".join(lines)

@@ -16,6 +16,7 @@ import uvicorn
 
 from stock_manager.emulator.app import Emulator
 from stock_manager.emulator.config import EmulatorConfig, Mode, demo_credentials
+from stock_manager.emulator.protocol import KisCaseHttpToolsProtocol
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -33,6 +34,17 @@ class ServedEmulator(Emulator):
     def base_url(self) -> str:
         """``http://host:port`` of the running server."""
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def credentials(self) -> dict[str, str]:
+        """``base_url``, ``app_key``, ``app_secret`` and ``account`` of the primary key."""
+        cfg = self.config
+        return {
+            "base_url": self.base_url,
+            "app_key": cfg.app_key,
+            "app_secret": cfg.app_secret,
+            "account": cfg.account,
+        }
 
 
 class _QuickServer(uvicorn.Server):
@@ -66,6 +78,10 @@ def _uvicorn_config(emu: Emulator, log_level: str) -> uvicorn.Config:
         access_log=False,
         lifespan="off",
         interface="asgi3",
+        # httptools, with header names re-cased as KIS sends them (protocol.py).
+        http=KisCaseHttpToolsProtocol,
+        server_header=False,
+        date_header=False,
         timeout_graceful_shutdown=1,
         # Clients under test hold keep-alive connections; drop idle ones like KIS does.
         timeout_keep_alive=5,
@@ -128,6 +144,8 @@ def banner(emu: ServedEmulator, out: TextIO) -> None:
         "  app secret (shown once; this is a local demo server, not a real credential):",
         f"    {cfg.app_secret}",
         f"  rate limit: {limit}; state: {cfg.state_file or 'in memory'}",
+        f"  clock: {emu.clock.now().isoformat(timespec='seconds')}; reservation window: "
+        + ("enforced" if cfg.enforce_window else "off (--no-window)"),
         "Point the client at it with:",
         f"  export KIS_BASE_URL={emu.base_url}",
         f"  export KIS_APP_KEY={cfg.app_key}",

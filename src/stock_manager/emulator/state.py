@@ -7,7 +7,9 @@ configured.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
+import json
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,6 +52,7 @@ class Reservation:
     prcs_rslt: str = "미처리"
     rjct_rson2: str = ""
     _row: dict[str, str] | None = field(default=None, repr=False, compare=False)
+    _json: bytes | None = field(default=None, repr=False, compare=False)
 
     def row(self) -> dict[str, str]:
         """The 주식예약주문조회 output row (cached; every value a string)."""
@@ -82,10 +85,17 @@ class Reservation:
             }
         return self._row
 
+    def row_json(self) -> bytes:
+        """The output row as compact UTF-8 JSON (cached: list pages splice these bytes)."""
+        if self._json is None:
+            self._json = json.dumps(self.row(), ensure_ascii=False, separators=(",", ":")).encode()
+        return self._json
+
     def doc(self) -> dict[str, Any]:
         """Serializable form (for SQLite and the admin API)."""
         d = dataclasses.asdict(self)
         d.pop("_row", None)
+        d.pop("_json", None)
         return d
 
 
@@ -162,7 +172,13 @@ class EmulatorState:
     def __init__(self, store: SqliteStore | None = None) -> None:
         self.lock = threading.RLock()
         self.reservations: dict[int, Reservation] = {}
+        # Indexes that keep every list page and every place/modify/cancel O(page)/O(log N):
+        # sequence numbers per account in ascending order (new ones are always the largest,
+        # so appending keeps them sorted), and the pending period reservations per account.
+        self.seqs_by_account: dict[str, list[int]] = {}
+        self.period_pending: dict[str, set[int]] = {}
         self.orders: dict[str, Order] = {}
+        self.odnos_by_account: dict[str, list[str]] = {}
         self.tokens: dict[str, Token] = {}
         self.last_issue: dict[str, float] = {}
         self.counters: dict[str, int] = {
@@ -178,11 +194,9 @@ class EmulatorState:
     # --- persistence -------------------------------------------------------------------
     def _load(self, store: SqliteStore) -> None:
         for d in store.load("resv"):
-            r = Reservation(**d)
-            self.reservations[r.seq] = r
+            self._index_reservation(Reservation(**d))
         for d in store.load("order"):
-            o = Order(**d)
-            self.orders[o.odno] = o
+            self._index_order(Order(**d))
         for d in store.load("token"):
             t = Token(**d)
             self.tokens[t.token] = t
@@ -197,18 +211,42 @@ class EmulatorState:
             self._store.put("meta", "counters", {"name": "counters", "value": self.counters})
             self._store.put("meta", "last_issue", {"name": "last_issue", "value": self.last_issue})
 
+    def _index_reservation(self, r: Reservation) -> None:
+        if r.seq not in self.reservations:
+            seqs = self.seqs_by_account.setdefault(r.account, [])
+            if not seqs or seqs[-1] < r.seq:
+                seqs.append(r.seq)
+            else:  # only when loading out of order
+                bisect.insort(seqs, r.seq)
+        self.reservations[r.seq] = r
+        pending = self.period_pending.setdefault(r.account, set())
+        if r.end_dt and r.status == "pending":
+            pending.add(r.seq)
+        else:
+            pending.discard(r.seq)
+
+    def _index_order(self, o: Order) -> None:
+        if o.odno not in self.orders:
+            odnos = self.odnos_by_account.setdefault(o.account, [])
+            if not odnos or odnos[-1] < o.odno:
+                odnos.append(o.odno)
+            else:
+                bisect.insort(odnos, o.odno)
+        self.orders[o.odno] = o
+
     def save_reservation(self, r: Reservation) -> None:
         """Record a new or changed reservation (invalidates its cached row)."""
         with self.lock:
             r._row = None
-            self.reservations[r.seq] = r
+            r._json = None
+            self._index_reservation(r)
             if self._store is not None:
                 self._store.put("resv", str(r.seq), r.doc())
 
     def save_order(self, o: Order) -> None:
         """Record a new or changed ordinary order."""
         with self.lock:
-            self.orders[o.odno] = o
+            self._index_order(o)
             if self._store is not None:
                 self._store.put("order", o.odno, o.doc())
 
@@ -258,10 +296,12 @@ class EmulatorState:
     def account_reservations(self, account: str) -> list[Reservation]:
         """Reservations of ``account`` ordered by sequence number."""
         with self.lock:
-            return sorted(
-                (r for r in self.reservations.values() if r.account == account),
-                key=lambda r: r.seq,
-            )
+            return [self.reservations[s] for s in self.seqs_by_account.get(account, ())]
+
+    def pending_period_count(self, account: str, exclude_seq: int = 0) -> int:
+        """Pending period reservations of ``account`` (O(1))."""
+        pending = self.period_pending.get(account, set())
+        return len(pending) - (1 if exclude_seq in pending else 0)
 
     def snapshot(self) -> dict[str, Any]:
         """JSON-able dump for ``GET /_emulator/state``."""

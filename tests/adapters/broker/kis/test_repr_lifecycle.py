@@ -24,6 +24,7 @@ from stock_manager.adapters.broker.kis.reservations import (
 )
 from stock_manager.adapters.broker.kis.reservations.api import PATH_LIST
 from stock_manager.emulator import EmulatorConfig, create_app
+from stock_manager.emulator.krx_calendar import start_inside_window
 from stock_manager.journal import OrderJournal
 
 from .reservations._matrix import Api, Loop, ShiftClock, SyncASGITransport
@@ -54,7 +55,14 @@ def _walk(obj: Any, depth: int = 0) -> Iterator[Any]:
 
 
 def test_no_secret_in_any_repr_or_str_of_a_lifecycle(tmp_path: Path) -> None:
-    emu = create_app(EmulatorConfig.demo(seed=3, rate_limit_per_s=None, token_issue_interval_s=0))
+    emu = create_app(
+        EmulatorConfig.demo(
+            seed=3,
+            rate_limit_per_s=None,
+            token_issue_interval_s=0,
+            start_at=start_inside_window(),  # inside the reservation window
+        )
+    )
     cano = emu.config.account.split("-")[0]
     loop = Loop()
     journal = OrderJournal(tmp_path / "journal.sqlite3", clock=ShiftClock())

@@ -123,6 +123,33 @@ def test_egw00201_forever_on_an_order_is_rejected_not_unknown(
     assert _outcome(client, info.value) is Outcome.REJECTED
 
 
+@pytest.mark.parametrize(("method", "path"), [("GET", RESV_CCNL), ("POST", RESV)])
+def test_egw00215_ledger_limit_is_retried_like_egw00201(
+    make_client: Factory, fake: FakeKIS, sleeps: SleepRecorder, method: str, path: str
+) -> None:
+    fake.script(path, gateway_error("EGW00215", "원장 초당 거래건수를 초과하였습니다."))
+    client = make_client()
+    assert client.make_request(method, path, complete(path)).rt_cd == "0"
+    assert fake.api_count() == 2
+    assert len(sleeps.calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("code", "kind"),
+    [("EGW02004", KISAuthError), ("EGW02007", KISAuthError), ("EGW02006", KISGatewayError)],
+)
+def test_wrong_host_and_paper_codes_fail_once_as_refusals(
+    make_client: Factory, fake: FakeKIS, code: str, kind: type[KISAPIError]
+) -> None:
+    fake.script(RESV, gateway_error(code))
+    client = make_client()
+    with pytest.raises(kind) as info:
+        client.make_request("POST", RESV, ORDER_PARAMS)
+    assert fake.api_count() == 1
+    assert info.value.msg_cd == code
+    assert _outcome(client, info.value) is Outcome.REJECTED
+
+
 def test_seed_alias_egw00331_is_a_rate_limit(
     make_client: Factory, fake: FakeKIS, sleeps: SleepRecorder
 ) -> None:

@@ -73,7 +73,7 @@ log = logging.getLogger("stock_manager.kis")
 
 _AUTH_CODES = frozenset(
     {"EGW00003", "EGW00004", "EGW00102", "EGW00103", "EGW00104", "EGW00105", "EGW00205"}
-    | {"EGW00206", "EGW00207", "EGW00303", "EGW00304"}
+    | {"EGW00206", "EGW00207", "EGW00303", "EGW00304", "EGW02004", "EGW02007"}
 )
 # Exceptions raised before a single byte of the request could have been processed.
 _NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)

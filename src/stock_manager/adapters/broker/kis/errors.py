@@ -48,7 +48,9 @@ __all__ = [
     "KISTransportError",
     "KISValidationError",
     "OrderOutcomeUnknownError",
+    "OutsideReservationWindowError",
     "PaperTradingNotSupportedError",
+    "ReservationWindowError",
     "TRIDResolutionError",
     "TokenIssueRateLimitedError",
     "explain",
@@ -93,6 +95,16 @@ KNOWN_CODES: dict[str, CodeInfo] = {
     "EGW00209": CodeInfo("invalid seq_no", "check the seq_no header"),
     "EGW00210": CodeInfo("corporate customers cannot use paper trading", "use real mode"),
     "EGW00213": CodeInfo("not a paper-trading TR", "this API is real-only; use the emulator"),
+    "EGW00215": CodeInfo(
+        "ledger per-second limit exceeded (orders/accounts)", "slow down; retried with back-off"
+    ),
+    "EGW02004": CodeInfo(
+        "a paper-trading key sent to the real host", "set KIS_MODE=paper or use the real key"
+    ),
+    "EGW02006": CodeInfo("not a paper-trading TR", "this API is real-only; use the emulator"),
+    "EGW02007": CodeInfo(
+        "a real-trading key sent to the paper host", "set KIS_MODE=real or use the paper key"
+    ),
     "EGW00301": CodeInfo(
         "connection timed out at KIS", "check the previous transaction before resending"
     ),
@@ -113,7 +125,9 @@ CODE_ALIASES: dict[str, str] = {
 }
 
 TOKEN_CODES = frozenset({"EGW00121", "EGW00122", "EGW00123"})
-RATE_LIMIT_CODES = frozenset({"EGW00201"})
+# EGW00215 is the ledger's own per-second refusal: like EGW00201 it is refused before
+# processing, so it waits and retries (orders included) instead of failing the caller.
+RATE_LIMIT_CODES = frozenset({"EGW00201", "EGW00215"})
 # Gateway codes that mean "processing state unknown": never resend an order on them.
 UNCERTAIN_CODES = frozenset({"EGW00001", "EGW00002", "EGW00202", "EGW00203", "EGW00300"})
 UNCERTAIN_CODES |= {"EGW00301", "EGW00302"}
@@ -251,3 +265,33 @@ class KISServerError(KISAPIError):
 
 class KISBusinessError(KISAPIError):
     """``rt_cd != "0"``: the business layer refused the request (nothing was changed)."""
+
+
+class OutsideReservationWindowError(KISValidationError):
+    """Refused locally: the reservation entry window is closed now (nothing was sent).
+
+    ``window`` says when reservations are taken; ``opens_at`` is the next opening (ISO, KST)
+    when the calendar knows it.
+    """
+
+    def __init__(self, message: str, *, window: str = "", opens_at: str = "", **kw: object):
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+        self.window = window
+        self.opens_at = opens_at
+
+
+class ReservationWindowError(KISBusinessError):
+    """KIS refused a reservation for its entry window (KIER3672 and every other such answer).
+
+    ``window`` is the window as KIS stated it (e.g. "16:40 ~ 익영업일 08:30"), ``starts`` /
+    ``ends`` its times ("16:40", "08:30") when they could be read from the message.
+    Nothing was placed; try again inside the window.
+    """
+
+    def __init__(
+        self, message: str, *, window: str = "", starts: str = "", ends: str = "", **kw: object
+    ) -> None:
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+        self.window = window
+        self.starts = starts
+        self.ends = ends

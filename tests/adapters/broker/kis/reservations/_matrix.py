@@ -41,6 +41,7 @@ from stock_manager.adapters.broker.kis import (
 from stock_manager.adapters.broker.kis.rate_limit import RateLimiter
 from stock_manager.adapters.broker.kis.reservations import AsyncReservations, Reservations
 from stock_manager.emulator import Emulator, EmulatorConfig, create_app, run_emulator
+from stock_manager.emulator.krx_calendar import start_inside_window
 from stock_manager.journal import OrderJournal
 
 T = TypeVar("T")
@@ -247,7 +248,10 @@ def _config(emu: Emulator, tmp: Path, base_url: str, read_timeout: float) -> KIS
 
 def _emulator_config() -> EmulatorConfig:
     # No server-side rate limit and no 1/min token rule: the cells are about faults.
-    return EmulatorConfig.demo(seed=5, rate_limit_per_s=None, token_issue_interval_s=0)
+    # Clock inside the reservation window (the emulator enforces it, like KIS).
+    return EmulatorConfig.demo(
+        seed=5, rate_limit_per_s=None, token_issue_interval_s=0, start_at=start_inside_window()
+    )
 
 
 @contextmanager

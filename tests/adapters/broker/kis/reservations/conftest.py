@@ -12,6 +12,7 @@ from stock_manager.adapters.broker.kis import KISConfig, KISRestClient
 from stock_manager.adapters.broker.kis.reservations import Reservations
 from stock_manager.adapters.broker.kis.reservations.models import KST
 from stock_manager.emulator import EmulatorConfig, run_emulator
+from stock_manager.emulator.krx_calendar import start_inside_window
 from stock_manager.emulator.server import ServedEmulator
 from stock_manager.journal import OrderJournal
 
@@ -24,7 +25,9 @@ def evening() -> datetime:
 @pytest.fixture
 def emu() -> Iterator[ServedEmulator]:
     # Limiter off: these tests are about behaviour; the rate limit has its own test and bench.
-    with run_emulator(EmulatorConfig.demo(seed=7, rate_limit_per_s=None)) as e:
+    # The clock starts inside the reservation window (the emulator enforces it like KIS).
+    config = EmulatorConfig.demo(seed=7, rate_limit_per_s=None, start_at=start_inside_window())
+    with run_emulator(config) as e:
         yield e
 
 

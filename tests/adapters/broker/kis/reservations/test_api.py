@@ -74,8 +74,11 @@ def test_list_filters(resv: Reservations) -> None:
     assert [r.seq for r in resv.list_reservations(status="pending")] == [a]
 
 
-def test_modify_price_keeps_every_other_term(resv: Reservations, client: KISRestClient) -> None:
-    end = evening().date() + timedelta(days=10)
+def test_modify_price_keeps_every_other_term(
+    resv: Reservations, client: KISRestClient, emu: ServedEmulator
+) -> None:
+    # KIS refuses an end date on a closed day; the emulator's KRX calendar picks an open one.
+    end = emu.calendar.open_on_or_after(evening().date() + timedelta(days=10))
     seq = resv.place_reservation(
         "035420", qty=7, price=200000, side="sell", order_type="conditional", end_date=end
     ).seq
@@ -280,8 +283,11 @@ def test_async_client_in_process_over_asgi(tmp_path: Path) -> None:
     import httpx
 
     from stock_manager.emulator import EmulatorConfig, create_app
+    from stock_manager.emulator.krx_calendar import start_inside_window
 
-    emulator = create_app(EmulatorConfig.demo(seed=11, rate_limit_per_s=None))
+    emulator = create_app(
+        EmulatorConfig.demo(seed=11, rate_limit_per_s=None, start_at=start_inside_window())
+    )
 
     async def main() -> None:
         from stock_manager.adapters.broker.kis import KISConfig

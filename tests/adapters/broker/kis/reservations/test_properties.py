@@ -19,6 +19,7 @@ from stock_manager.adapters.broker.kis.rate_limit import RateLimiter
 from stock_manager.adapters.broker.kis.reservations import Reservations
 from stock_manager.adapters.broker.kis.reservations.models import OrderChanges, OrderTerms
 from stock_manager.emulator import EmulatorConfig, create_app
+from stock_manager.emulator.krx_calendar import start_inside_window
 from stock_manager.journal import OrderJournal
 
 from ._matrix import Loop, SyncASGITransport, _config
@@ -110,7 +111,8 @@ def test_symbol_and_end_date_never_escape_as_other_errors(symbol: Any, end: Any)
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Reservations, Any]]:
     tmp = tmp_path_factory.mktemp("props")
-    emu = create_app(EmulatorConfig.demo(seed=9, rate_limit_per_s=None))
+    config = EmulatorConfig.demo(seed=9, rate_limit_per_s=None, start_at=start_inside_window())
+    emu = create_app(config)
     loop = Loop()
     journal = OrderJournal(tmp / "journal.sqlite3")
     client = KISRestClient(

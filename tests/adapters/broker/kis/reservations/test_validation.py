@@ -39,7 +39,8 @@ BAD_PLACE: list[tuple[dict[str, Any], str]] = [
     ({"side": "hold"}, "side must be buy or sell"),
     ({"end_date": TODAY}, "after today"),
     ({"end_date": TODAY - timedelta(days=1)}, "after today"),
-    ({"end_date": TODAY + timedelta(days=31)}, "within 30 days"),
+    # 30 days count from the next business day; the default policy snaps, "refuse" refuses.
+    ({"end_date": TODAY + timedelta(days=45), "end_date_policy": "refuse"}, "30 days"),
     ({"balance_type": "21"}, "cash"),
 ]
 
@@ -56,7 +57,13 @@ def test_bad_place_is_refused_before_the_network(
 
 
 def test_valid_edge_values_are_accepted(resv: Reservations) -> None:
-    resv.place_reservation("005930", 1, 70000, end_date=TODAY + timedelta(days=30))
+    # The latest end date: 30 days out, moved back to an open day (KIS refuses closed days).
+    from stock_manager.emulator.krx_calendar import KrxCalendar
+
+    end = TODAY + timedelta(days=30)
+    while not KrxCalendar().is_open(end):
+        end -= timedelta(days=1)
+    resv.place_reservation("005930", 1, 70000, end_date=end)
     resv.place_reservation("0009K0", 1, "1,000", side="sell")  # alphanumeric KRX code
     resv.place_reservation("A005930", 1, 70000)  # HTS-style "A" prefix stripped
 

@@ -16,6 +16,7 @@ from .api import (
     BulkCancelItem,
     BulkCancelResult,
     ChangeResult,
+    PlacePlan,
     ReconcileResult,
     ReservationNotFoundError,
     ReservationReceipt,
@@ -31,6 +32,7 @@ from .models import (
     WindowPolicy,
     check_window,
 )
+from .schedule import EndDatePolicy, Schedule
 
 __all__ = [
     "PATH_LIST",
@@ -41,13 +43,16 @@ __all__ = [
     "BulkCancelItem",
     "BulkCancelResult",
     "ChangeResult",
+    "EndDatePolicy",
     "OrderTerms",
     "OrderType",
+    "PlacePlan",
     "ReconcileResult",
     "Reservation",
     "ReservationNotFoundError",
     "ReservationReceipt",
     "Reservations",
+    "Schedule",
     "Side",
     "StatusFilter",
     "WindowPolicy",

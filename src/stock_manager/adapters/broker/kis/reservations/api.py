@@ -30,7 +30,7 @@ import logging
 import os
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
@@ -44,6 +44,7 @@ from ..errors import (
     KISError,
     KISValidationError,
     OrderOutcomeUnknownError,
+    OutsideReservationWindowError,
     PaperTradingNotSupportedError,
 )
 from ..masking import mask_body
@@ -58,9 +59,10 @@ from .models import (
     Side,
     StatusFilter,
     WindowPolicy,
-    check_window,
     parse_side,
+    strict_date,
 )
+from .schedule import EndDatePolicy, Schedule, as_window_error, plan_schedule
 
 __all__ = [
     "PATH_LIST",
@@ -70,6 +72,7 @@ __all__ = [
     "BulkCancelItem",
     "BulkCancelResult",
     "ChangeResult",
+    "PlacePlan",
     "ReconcileResult",
     "ReservationNotFoundError",
     "ReservationReceipt",
@@ -103,6 +106,23 @@ class ReservationReceipt:
     msg1: str
     journal_id: int | None = None
     warnings: tuple[str, ...] = ()
+    #: The open day the reservation is first sent on, and its end date (None: one-day).
+    order_date: date | None = None
+    end_date: date | None = None
+    #: The schedule in words: "one-day reservation (일반예약): sent on ... only", ...
+    schedule: str = ""
+    #: Pre-flight findings (see :mod:`.preflight`), when the check ran.
+    findings: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True)
+class PlacePlan:
+    """What placing a reservation would send and when (see :meth:`Reservations.plan_place`)."""
+
+    body: dict[str, str]
+    warnings: tuple[str, ...]
+    schedule: Schedule
+    terms: OrderTerms
 
 
 @dataclass(frozen=True)
@@ -118,6 +138,8 @@ class ChangeResult:
     before: Reservation | None = None
     #: The body that was sent, account number masked.
     sent: dict[str, str] = field(default_factory=dict)
+    #: Warnings (end date snapped, pre-flight findings) of a modify.
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -186,11 +208,71 @@ Progress = Callable[[int, int, BulkCancelItem], None]
 # --- pure steps shared by the sync and async APIs ---------------------------------------------
 class _Plans:
     def __init__(
-        self, client: KISRestClient | AsyncKISRestClient, window_policy: WindowPolicy, clock: Any
+        self,
+        client: KISRestClient | AsyncKISRestClient,
+        window_policy: WindowPolicy,
+        clock: Any,
+        calendar: Any = None,
+        end_date_policy: EndDatePolicy = "snap",
     ) -> None:
         self.client = client
         self.window_policy = window_policy
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(KST))
+        self._calendar = calendar
+        self._offline: Any = None
+        self.end_date_policy: EndDatePolicy = end_date_policy
+
+    @property
+    def calendar(self) -> Any:
+        """The KRX calendar deciding windows and dates (KIS + cache in real mode, built lazily)."""
+        if self._calendar is None:
+            from stock_manager.calendar import calendar_for
+
+            if isinstance(self.client, KISRestClient):
+                self._calendar = calendar_for(self.client, clock=self.clock)
+            else:
+                # The async client cannot be driven from here: read what sync processes cached.
+                self._calendar = self.offline_calendar
+        return self._calendar
+
+    @property
+    def offline_calendar(self) -> Any:
+        """The same calendar without requests: the disk cache of KIS's answers, then bundled.
+
+        Local decisions are made with it first, so a refusal (bad end date, closed window)
+        and a dry run send nothing at all; the KIS-refreshed calendar decides before sending.
+        """
+        if self._offline is None:
+            if self._calendar is not None and getattr(self._calendar, "_fetch", None) is None:
+                self._offline = self._calendar
+            else:
+                from stock_manager.calendar import KRXCalendar, cache_path_for
+
+                cfg = self.client.config
+                path = (
+                    None
+                    if cfg.is_paper
+                    else cache_path_for(cfg.token_cache_dir, self.client.base_url)
+                )
+                self._offline = KRXCalendar(cache_path=path, clock=self.clock)
+        return self._offline
+
+    def schedule(
+        self,
+        end_date: date | None,
+        days: int | None = None,
+        policy: EndDatePolicy | None = None,
+        *,
+        offline: bool = False,
+    ) -> Schedule:
+        """Order date and checked end date of a reservation entered now."""
+        return plan_schedule(
+            self.offline_calendar if offline else self.calendar,
+            self.clock(),
+            end_date=end_date,
+            days=days,
+            policy=policy or self.end_date_policy,
+        )
 
     def guard(self, api: str) -> None:
         """Refuse real-only APIs in paper mode before anything else happens."""
@@ -207,14 +289,22 @@ class _Plans:
     def today(self) -> date:
         return self.clock().astimezone(KST).date()
 
-    def window(self) -> tuple[str, ...]:
-        why = check_window(self.clock())
-        if why is None or self.window_policy == "ignore":
+    def window(self, *, offline: bool = False) -> tuple[str, ...]:
+        if self.window_policy == "ignore":
             return ()
+        w = (self.offline_calendar if offline else self.calendar).window(self.clock())
+        if w.inside:
+            return ()
+        if w.inside is None:
+            return (f"cannot check the reservation window: {w.reason}",)
         if self.window_policy == "refuse":
-            raise KISValidationError(f"outside the reservation window: {why}")
-        log.warning("outside the reservation window: %s", why)
-        return (f"outside the reservation window: {why}",)
+            raise OutsideReservationWindowError(
+                f"outside the reservation window: {w.reason}",
+                window=w.reason,
+                opens_at=w.opens_at.isoformat() if w.opens_at else "",
+            )
+        log.warning("outside the reservation window: %s", w.reason)
+        return (f"outside the reservation window: {w.reason}",)
 
     def plan_place(
         self,
@@ -226,22 +316,69 @@ class _Plans:
         end_date: date | None,
         balance_type: str,
         loan_date: date | None,
+        days: int | None = None,
+        end_date_policy: EndDatePolicy | None = None,
     ) -> tuple[dict[str, str], tuple[str, ...]]:
+        body, warnings, _, _ = self.plan_place_full(
+            symbol,
+            qty,
+            price,
+            side,
+            order_type,
+            end_date,
+            balance_type,
+            loan_date,
+            days,
+            end_date_policy,
+            offline=True,
+        )
+        return body, warnings
+
+    def plan_place_full(
+        self,
+        symbol: str,
+        qty: int | str,
+        price: Decimal | int | str | None,
+        side: Side | str,
+        order_type: OrderType | str,
+        end_date: date | None,
+        balance_type: str,
+        loan_date: date | None,
+        days: int | None = None,
+        end_date_policy: EndDatePolicy | None = None,
+        *,
+        offline: bool = False,
+    ) -> tuple[dict[str, str], tuple[str, ...], Schedule, OrderTerms]:
         self.guard("place")
+        account = self.account()
+        values: dict[str, Any] = {
+            "symbol": symbol,
+            "qty": qty,
+            "price": price if price is not None else Decimal(0),
+            "side": side,
+            "order_type": order_type,
+            "balance_type": balance_type,
+            "loan_date": loan_date,
+            "today": self.today(),
+        }
+        # Terms first (bad input is reported before date questions), then the schedule.
+        # Every field's type and rule first (the 30-day bound is the calendar's, below).
+        end_date = OrderTerms.build(
+            "reservation order", **values, end_date=end_date, max_end_date=date.max
+        ).end_date
+        # Decide with what is known locally first (no request), then with KIS's calendar.
+        sched = self.schedule(end_date, days, end_date_policy, offline=True)
+        warnings = self.window(offline=True)
+        if not offline:
+            sched = self.schedule(end_date, days, end_date_policy)
+            warnings = self.window()
         terms = OrderTerms.build(
             "reservation order",
-            symbol=symbol,
-            qty=qty,
-            price=price if price is not None else Decimal(0),
-            side=side,
-            order_type=order_type,
-            end_date=end_date,
-            balance_type=balance_type,
-            loan_date=loan_date,
-            today=self.today(),
+            **values,
+            end_date=sched.end_date,
+            max_end_date=sched.max_end_date,
         )
-        warnings = self.window()
-        return {**self.account(), **terms.body()}, warnings
+        return {**account, **terms.body()}, sched.warnings + warnings, sched, terms
 
     def list_params(
         self,
@@ -314,6 +451,11 @@ class _Plans:
             raise KISValidationError(
                 f"reservation {current.seq} has a loan date; pass balance_type explicitly"
             )
+        if changes.get("end_date") is not None:
+            sched = self.schedule(strict_date(changes["end_date"]))  # type: ignore[arg-type]
+            changes = {**changes, "end_date": sched.end_date, "max_end_date": sched.max_end_date}
+            for warning in sched.warnings:
+                log.warning("reservation %s: %s", current.seq, warning)
         terms = current.terms(today=self.today(), **changes)
         body = {**self.account(), "RSVN_ORD_SEQ": current.seq}
         if current.order_date:
@@ -369,8 +511,22 @@ class _Plans:
         return BulkCancelItem(seq, False, "", "", f"{type(exc).__name__}: {exc}")
 
     def check_changes(self, changes: Mapping[str, Any]) -> OrderChanges:
-        """Validate a modify's changes on their own, before anything is listed or sent."""
-        return OrderChanges.build("modification", today=self.today(), **changes)
+        """Validate a modify's changes on their own, before anything is listed or sent.
+
+        A new end date is checked with the local calendar (cache/bundled, no request) under
+        the end-date policy: snapped back (then checked) or refused.
+        """
+        values = dict(changes)
+        if values.get("end_date") is not None:
+            # Types and "after today" first, without the 30-day bound the calendar decides.
+            first = OrderChanges.build(
+                "modification", today=self.today(), **values, max_end_date=date.max
+            )
+            if first.end_date is not None:
+                sched = self.schedule(first.end_date, offline=True)
+                values["end_date"] = sched.end_date
+                values["max_end_date"] = sched.max_end_date
+        return OrderChanges.build("modification", today=self.today(), **values)
 
     def judge(
         self,
@@ -551,8 +707,11 @@ def _reconcile_window(entry: Any) -> tuple[date, date]:
 class Reservations:
     """Reservation orders (예약주문) through a :class:`KISRestClient`.
 
-    ``window_policy`` says what happens outside 15:40-07:30 KST: ``"warn"`` (default: the
-    receipt carries a warning), ``"refuse"`` (raise before sending) or ``"ignore"``.
+    ``window_policy`` says what happens outside the entry window (15:40-07:30 KST around open
+    days, decided by the KRX calendar): ``"warn"`` (default: the receipt carries a warning),
+    ``"refuse"`` (raise :class:`OutsideReservationWindowError` before sending) or ``"ignore"``.
+    ``calendar`` is a :class:`stock_manager.calendar.KRXCalendar` (default: KIS 국내휴장일조회
+    cached per host in real mode); ``end_date_policy`` is ``"snap"`` or ``"refuse"``.
     """
 
     def __init__(
@@ -563,9 +722,11 @@ class Reservations:
         clock: Callable[[], datetime] | None = None,
         concurrency: int = C.BULK_CANCEL_CONCURRENCY,
         settle_s: float = C.RECONCILE_SETTLE_S,
+        calendar: Any = None,
+        end_date_policy: EndDatePolicy = "snap",
     ) -> None:
         self.client = client
-        self._p = _Plans(client, window_policy, clock)
+        self._p = _Plans(client, window_policy, clock, calendar, end_date_policy)
         self.concurrency = concurrency
         #: Seconds after the last send's read timeout before reconcile may say "not applied".
         self.settle_s = settle_s
@@ -582,16 +743,82 @@ class Reservations:
         *,
         balance_type: str = "10",
         loan_date: date | None = None,
+        days: int | None = None,
+        end_date_policy: EndDatePolicy | None = None,
+        check: bool = False,
+        strict: bool = False,
     ) -> ReservationReceipt:
-        """Place a reservation (CTSC0008U); returns its ``RSVN_ORD_SEQ``."""
-        body, warnings = self._p.plan_place(
-            symbol, qty, price, side, order_type, end_date, balance_type, loan_date
+        """Place a reservation (CTSC0008U); returns its ``RSVN_ORD_SEQ``.
+
+        The end date is checked against the KRX calendar (``end_date_policy`` snap/refuse;
+        ``days`` counts open days instead). ``check`` runs the pre-flight (tick, band,
+        sellable, buying power) first; ``strict`` turns its findings into a refusal.
+        """
+        body, warnings, sched, terms = self._p.plan_place_full(
+            symbol,
+            qty,
+            price,
+            side,
+            order_type,
+            end_date,
+            balance_type,
+            loan_date,
+            days,
+            end_date_policy,
         )
-        resp = self.client.make_request("POST", PATH_PLACE, body, intent="place")
-        return _receipt(resp, warnings)
+        findings: tuple[Any, ...] = ()
+        if check or strict:
+            report = self.preflight(terms, strict=strict)
+            findings = report.findings
+            warnings += tuple(str(f) for f in report.problems)
+        try:
+            resp = self.client.make_request("POST", PATH_PLACE, body, intent="place")
+        except KISBusinessError as exc:
+            raise as_window_error(exc) or exc from None
+        return _receipt(resp, warnings, sched, findings)
+
+    def schedule(
+        self,
+        end_date: date | None = None,
+        *,
+        days: int | None = None,
+        end_date_policy: EndDatePolicy | None = None,
+        offline: bool = False,
+    ) -> Schedule:
+        """Order date and checked end date of a reservation placed now.
+
+        Sends at most the daily chk-holiday request (none with ``offline``).
+        """
+        return self._p.schedule(end_date, days, end_date_policy, offline=offline)
+
+    def plan_place(self, *args: Any, offline: bool = False, **kwargs: Any) -> PlacePlan:
+        """Everything :meth:`place_reservation` would decide, without placing anything.
+
+        Returns the body, warnings, schedule and validated terms (for :meth:`preflight`).
+        """
+        kwargs.pop("check", None)
+        kwargs.pop("strict", None)
+        sig = _place_args(*args, **kwargs)
+        body, warnings, sched, terms = self._p.plan_place_full(**sig, offline=offline)
+        return PlacePlan(body, warnings, sched, terms)
+
+    def preflight(
+        self, terms: OrderTerms, *, strict: bool = False, exclude_seq: str | None = None
+    ) -> Any:
+        """Run the pre-flight checks of ``terms`` (see :mod:`.preflight`); GETs only."""
+        from .preflight import Preflight
+
+        def pending() -> Iterator[Reservation]:
+            return self.list_reservations(status="pending")
+
+        return Preflight(self.client, pending=pending).check(
+            terms, strict=strict, exclude_seq=exclude_seq
+        )
 
     def describe_place(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
         """The exact request :meth:`place_reservation` would send (masked); sends nothing."""
+        kwargs.pop("check", None)
+        kwargs.pop("strict", None)
         sig = _place_args(*args, **kwargs)
         body, _ = self._p.plan_place(**sig)
         return self.client.describe("POST", PATH_PLACE, body)
@@ -639,20 +866,35 @@ class Reservations:
         order_type: OrderType | str | None = None,
         end_date: date | None = None,
         balance_type: str | None = None,
+        check: bool = False,
+        strict: bool = False,
     ) -> ChangeResult:
         """Modify a pending reservation (CTSC0013U), re-sending every term of the current one.
 
         The changes are validated before the current reservation is even listed.
+        ``check``/``strict``: run the pre-flight on the merged terms first (this reservation
+        itself is not counted as "other pending").
         """
         changes = _changes(qty, price, order_type, end_date, balance_type)
         self._p.guard("change")
         self._p.check_changes(changes)
         current = self.get_reservation(seq)
         body = self._p.plan_modify(current, changes)
-        resp = self.client.make_request(
-            "POST", PATH_RVSECNCL, body, action="modify", intent="modify"
-        )
-        return self._p.interpret_change("modify", current, body, resp)
+        warnings: tuple[str, ...] = ()
+        if changes.get("end_date") is not None:
+            warnings += self._p.schedule(strict_date(changes["end_date"])).warnings  # type: ignore[arg-type]
+        if check or strict:
+            terms = current.terms(today=self._p.today(), **_terms_changes(changes, body))
+            report = self.preflight(terms, strict=strict, exclude_seq=current.seq)
+            warnings += tuple(str(f) for f in report.problems)
+        try:
+            resp = self.client.make_request(
+                "POST", PATH_RVSECNCL, body, action="modify", intent="modify"
+            )
+        except KISBusinessError as exc:
+            raise as_window_error(exc) or exc from None
+        result = self._p.interpret_change("modify", current, body, resp)
+        return replace(result, warnings=warnings) if warnings else result
 
     def describe_cancel(self, seq: str | int) -> dict[str, Any]:
         """The cancel request for ``seq`` (masked); sends nothing."""
@@ -785,9 +1027,11 @@ class AsyncReservations:
         clock: Callable[[], datetime] | None = None,
         concurrency: int = C.BULK_CANCEL_CONCURRENCY,
         settle_s: float = C.RECONCILE_SETTLE_S,
+        calendar: Any = None,
+        end_date_policy: EndDatePolicy = "snap",
     ) -> None:
         self.client = client
-        self._p = _Plans(client, window_policy, clock)
+        self._p = _Plans(client, window_policy, clock, calendar, end_date_policy)
         self.concurrency = concurrency
         #: Seconds after the last send's read timeout before reconcile may say "not applied".
         self.settle_s = settle_s
@@ -803,13 +1047,51 @@ class AsyncReservations:
         *,
         balance_type: str = "10",
         loan_date: date | None = None,
+        days: int | None = None,
+        end_date_policy: EndDatePolicy | None = None,
+        check: bool = False,
+        strict: bool = False,
     ) -> ReservationReceipt:
-        """Async :meth:`Reservations.place_reservation`."""
-        body, warnings = self._p.plan_place(
-            symbol, qty, price, side, order_type, end_date, balance_type, loan_date
+        """Async :meth:`Reservations.place_reservation`.
+
+        The calendar is read from the disk cache a blocking client keeps (the async client
+        does not call chk-holiday itself), else the bundled table.
+        """
+        body, warnings, sched, terms = self._p.plan_place_full(
+            symbol,
+            qty,
+            price,
+            side,
+            order_type,
+            end_date,
+            balance_type,
+            loan_date,
+            days,
+            end_date_policy,
         )
-        resp = await self.client.make_request("POST", PATH_PLACE, body, intent="place")
-        return _receipt(resp, warnings)
+        findings: tuple[Any, ...] = ()
+        if check or strict:
+            report = await self.preflight(terms, strict=strict)
+            findings = report.findings
+            warnings += tuple(str(f) for f in report.problems)
+        try:
+            resp = await self.client.make_request("POST", PATH_PLACE, body, intent="place")
+        except KISBusinessError as exc:
+            raise as_window_error(exc) or exc from None
+        return _receipt(resp, warnings, sched, findings)
+
+    async def preflight(
+        self, terms: OrderTerms, *, strict: bool = False, exclude_seq: str | None = None
+    ) -> Any:
+        """Async :meth:`Reservations.preflight`."""
+        from .preflight import AsyncPreflight
+
+        def pending() -> AsyncIterator[Reservation]:
+            return self.list_reservations(status="pending")
+
+        return await AsyncPreflight(self.client, pending=pending).check(
+            terms, strict=strict, exclude_seq=exclude_seq
+        )
 
     async def list_reservations(
         self,
@@ -860,6 +1142,8 @@ class AsyncReservations:
         order_type: OrderType | str | None = None,
         end_date: date | None = None,
         balance_type: str | None = None,
+        check: bool = False,
+        strict: bool = False,
     ) -> ChangeResult:
         """Async :meth:`Reservations.modify_reservation`."""
         changes = _changes(qty, price, order_type, end_date, balance_type)
@@ -867,10 +1151,21 @@ class AsyncReservations:
         self._p.check_changes(changes)
         current = await self.get_reservation(seq)
         body = self._p.plan_modify(current, changes)
-        resp = await self.client.make_request(
-            "POST", PATH_RVSECNCL, body, action="modify", intent="modify"
-        )
-        return self._p.interpret_change("modify", current, body, resp)
+        warnings: tuple[str, ...] = ()
+        if changes.get("end_date") is not None:
+            warnings += self._p.schedule(strict_date(changes["end_date"])).warnings  # type: ignore[arg-type]
+        if check or strict:
+            terms = current.terms(today=self._p.today(), **_terms_changes(changes, body))
+            report = await self.preflight(terms, strict=strict, exclude_seq=current.seq)
+            warnings += tuple(str(f) for f in report.problems)
+        try:
+            resp = await self.client.make_request(
+                "POST", PATH_RVSECNCL, body, action="modify", intent="modify"
+            )
+        except KISBusinessError as exc:
+            raise as_window_error(exc) or exc from None
+        result = self._p.interpret_change("modify", current, body, resp)
+        return replace(result, warnings=warnings) if warnings else result
 
     async def cancel_reservations(
         self,
@@ -940,7 +1235,21 @@ class AsyncReservations:
 
 
 # --- helpers ----------------------------------------------------------------------------------
-def _receipt(resp: KISResponse, warnings: tuple[str, ...]) -> ReservationReceipt:
+def _terms_changes(changes: Mapping[str, Any], body: Mapping[str, str]) -> dict[str, Any]:
+    """The modify changes with the end date as it will be sent (after snapping)."""
+    out = dict(changes)
+    if changes.get("end_date") is not None and body.get("RSVN_ORD_END_DT"):
+        out["end_date"] = datetime.strptime(body["RSVN_ORD_END_DT"], "%Y%m%d").date()
+        out["max_end_date"] = out["end_date"]
+    return out
+
+
+def _receipt(
+    resp: KISResponse,
+    warnings: tuple[str, ...],
+    sched: Schedule | None = None,
+    findings: tuple[Any, ...] = (),
+) -> ReservationReceipt:
     seq = str(resp.first().get("RSVN_ORD_SEQ", "")).strip()
     if not seq:
         # Accepted (rt_cd 0) but without its handle: the reservation exists and we cannot name
@@ -952,7 +1261,17 @@ def _receipt(resp: KISResponse, warnings: tuple[str, ...]) -> ReservationReceipt
             msg1=resp.msg1,
             tr_id=resp.tr_id,
         )
-    return ReservationReceipt(seq, resp.msg_cd, resp.msg1, resp.journal_id, warnings)
+    return ReservationReceipt(
+        seq,
+        resp.msg_cd,
+        resp.msg1,
+        resp.journal_id,
+        warnings,
+        order_date=sched.order_date if sched else None,
+        end_date=sched.end_date if sched else None,
+        schedule=sched.describe() if sched else "",
+        findings=findings,
+    )
 
 
 def _place_args(*args: Any, **kwargs: Any) -> dict[str, Any]:

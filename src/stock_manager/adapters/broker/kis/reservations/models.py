@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Literal
@@ -136,23 +136,18 @@ def today_kst(now: datetime | None = None) -> date:
     return (now or datetime.now(KST)).astimezone(KST).date()
 
 
-def check_window(now: datetime) -> str | None:
+def check_window(now: datetime, calendar: Any = None) -> str | None:
     """Why a reservation cannot be entered at ``now`` (spec §1.5), or ``None`` when it can.
 
-    The window is 15:40 to 07:30 KST; 23:40 to 00:10 is blocked for server initialisation.
+    Decided by the KRX calendar (``calendar``, default the bundled one): the window runs from
+    15:40 (10 minutes after the close) to 07:30 (90 minutes before the open) around open days,
+    moved on late-session days; 23:40 to 00:10 is blocked for server initialisation; weekend
+    and holiday daytime is outside. ``None`` also when the calendar cannot tell (unknown day).
     """
-    t = now.astimezone(KST).time()
-    (b_start, b_end), opens, closes = (
-        C.RESERVATION_BLACKOUT,
-        C.RESERVATION_WINDOW_OPEN,
-        C.RESERVATION_WINDOW_CLOSE,
-    )
-    if t >= time(*b_start) or t < time(*b_end):
-        return "23:40-00:10 KST is the reservation blackout (server initialisation)"
-    if time(*closes) <= t < time(*opens):
-        now_s = t.strftime("%H:%M")
-        return f"reservations are accepted from 15:40 to 07:30 KST (it is now {now_s} KST)"
-    return None
+    from stock_manager.calendar import bundled_calendar
+
+    window = (calendar or bundled_calendar()).window(now)
+    return None if window.inside is not False else window.reason
 
 
 def validation_error(exc: ValidationError, what: str) -> KISValidationError:
@@ -242,6 +237,8 @@ class OrderChanges(BaseModel):
     end_date: date | None = None
     balance_type: BalanceType | None = None
     today: date = Field(default_factory=today_kst, exclude=True)
+    #: Last allowed end date (30 days from the next business day), when a calendar decided it.
+    max_end_date: date | None = Field(default=None, exclude=True)
 
     @field_validator("qty", mode="before")
     @classmethod
@@ -275,8 +272,12 @@ class OrderChanges(BaseModel):
         if self.end_date is not None:
             if self.end_date <= self.today:
                 raise ValueError("end_date must be after today (KST)")
-            if self.end_date > self.today + timedelta(days=MAX_PERIOD_DAYS):
-                raise ValueError(f"end_date must be within {MAX_PERIOD_DAYS} days of today")
+            limit = self.max_end_date or self.today + timedelta(days=MAX_PERIOD_DAYS)
+            if self.end_date > limit:
+                raise ValueError(
+                    f"end_date must be within {MAX_PERIOD_DAYS} days of the next business day"
+                    f" ({limit} at the latest)"
+                )
         return self
 
     @classmethod
@@ -312,6 +313,8 @@ class OrderTerms(BaseModel):
     end_date: date | None = None
     loan_date: date | None = None
     today: date = Field(default_factory=today_kst, exclude=True)
+    #: Last allowed end date (30 days from the next business day), when a calendar decided it.
+    max_end_date: date | None = Field(default=None, exclude=True)
 
     @field_validator("symbol", mode="before")
     @classmethod
@@ -364,8 +367,12 @@ class OrderTerms(BaseModel):
         if self.end_date is not None:
             if self.end_date <= self.today:
                 raise ValueError("end_date must be after today (KST)")
-            if self.end_date > self.today + timedelta(days=MAX_PERIOD_DAYS):
-                raise ValueError(f"end_date must be within {MAX_PERIOD_DAYS} days of today")
+            limit = self.max_end_date or self.today + timedelta(days=MAX_PERIOD_DAYS)
+            if self.end_date > limit:
+                raise ValueError(
+                    f"end_date must be within {MAX_PERIOD_DAYS} days of the next business day"
+                    f" ({limit} at the latest)"
+                )
         return self
 
     def body(self) -> dict[str, str]:

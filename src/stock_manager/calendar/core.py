@@ -1,0 +1,588 @@
+"""The KRX business-day calendar: open/closed/unknown days, session times, reservation windows.
+
+Truth comes from KIS 국내휴장일조회 (``국내주식-040``, CTCA0903R, ``opnd_yn``) when a fetcher is
+given; its answers are cached on disk (one private file per host, shared by processes behind a
+file lock, refreshed at most once a day). Without KIS — offline, paper mode, no credentials —
+answers come from the bundled source: ``holidays``' ``XKRX`` market calendar plus the dated
+tables of :mod:`stock_manager.calendar.data`. Every answer says where it came from
+(``kis`` / ``cache`` / ``bundled``) and "unknown" is never turned into "open".
+
+The reservation entry window (our reading of KIS's "15:40 → 07:30 of the next business day",
+which KIS moves on late-session days — prism-insight #79 got KIER3672 "16:40분 이후부터 익영업일
+08:30분까지" on the 2025 수능 day):
+
+* evening: from 10 minutes after the close of an open day (15:40; 16:40 on a 16:30-close day)
+  until 23:40;
+* 23:40-00:10: server initialisation, always refused;
+* night/morning: from 00:10 until 90 minutes before the open (07:30; 08:30 on a 10:00-open day)
+  of a day that is open or follows an open day;
+* anything else — trading hours, a weekend or holiday daytime — is outside the window.
+
+A reservation entered in the window is sent on the *order date*: the same day when entered
+before that day's morning close on an open day, otherwise the next open day.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+from . import data as D
+
+__all__ = [
+    "KST",
+    "CalendarDay",
+    "KRXCalendar",
+    "Source",
+    "Status",
+    "Window",
+    "cache_path_for",
+]
+
+log = logging.getLogger("stock_manager.calendar")
+
+KST = timezone(timedelta(hours=9))
+Status = Literal["open", "closed", "unknown"]
+Source = Literal["kis", "cache", "bundled"]
+#: Rows of one chk-holiday reply, keys as KIS spells them (bass_dt, opnd_yn, ...).
+Fetcher = Callable[[date], list[Mapping[str, Any]]]
+
+BLACKOUT_START = time(23, 40)
+BLACKOUT_END = time(0, 10)
+EVENING_AFTER_CLOSE = timedelta(minutes=10)  # 15:30 close -> 15:40
+MORNING_BEFORE_OPEN = timedelta(minutes=90)  # 09:00 open -> 07:30
+#: KIS answers only about 24 days per call; ask until this many days past today are covered
+#: (order date up to ~4 days ahead + the 30-day period limit).
+KIS_HORIZON_DAYS = 36
+KIS_MAX_CALLS = 3  # 3 calls cover ~70 days: more than the horizon even if a reply is short
+REFRESH_EVERY = timedelta(days=1)  # KIS asks for about one call a day
+RETRY_FAILED_AFTER = timedelta(hours=1)  # do not hammer a failing endpoint from every process
+CACHE_VERSION = 1
+
+
+def now_kst() -> datetime:
+    """The current time in Korea."""
+    return datetime.now(KST)
+
+
+def cache_path_for(cache_dir: Path, base_url: str) -> Path:
+    """The calendar cache file of ``base_url`` inside ``cache_dir`` (beside the token cache)."""
+    digest = hashlib.sha256(base_url.encode()).hexdigest()[:16]
+    return Path(cache_dir) / f"krx-calendar-{digest}.json"
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarDay:
+    """What is known about one day of the KRX stock market."""
+
+    day: date
+    status: Status
+    source: Source
+    note: str = ""  # holiday name, "weekend", "late session ...", why unknown
+    open: time | None = None  # regular session, KST (None when closed or unknown)
+    close: time | None = None
+
+    @property
+    def is_open(self) -> bool | None:
+        """True / False, or None when unknown."""
+        return None if self.status == "unknown" else self.status == "open"
+
+    @property
+    def late(self) -> bool:
+        """Whether the session starts later than 09:00."""
+        return self.open is not None and self.open > D.NORMAL_OPEN
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """Whether a reservation can be entered at ``now``, and when it would be sent."""
+
+    now: datetime
+    inside: bool | None  # None: the calendar cannot tell (unknown days)
+    reason: str  # why not / what is uncertain ("" when inside)
+    order_date: CalendarDay | None  # the open day a reservation entered now is sent on
+    opens_at: datetime | None = None  # start of the current or next window segment
+    closes_at: datetime | None = None  # end of the current segment
+    sources: tuple[Source, ...] = field(default=())
+
+
+class KRXCalendar:
+    """KRX open days with their sources; see the module docstring.
+
+    ``fetch(bass_dt)`` returns the rows of one chk-holiday call; ``cache_path`` is where KIS's
+    answers are kept between processes. Both are optional: without them every answer is
+    ``bundled``. ``clock`` gives "now" (inject a frozen one in tests).
+    """
+
+    def __init__(
+        self,
+        *,
+        fetch: Fetcher | None = None,
+        cache_path: Path | None = None,
+        clock: Callable[[], datetime] = now_kst,
+        refresh_every: timedelta = REFRESH_EVERY,
+    ) -> None:
+        self._fetch = fetch
+        self._cache_path = Path(cache_path) if cache_path else None
+        self._clock = clock
+        self._refresh_every = refresh_every
+        self._kis: dict[date, bool] = {}
+        self._kis_source: Source = "cache"
+        self._loaded = False
+        self._meta: dict[str, Any] | None = None  # fetched_at / attempted_at, also without a file
+        self._next_check: datetime | None = None
+        self._bundled: dict[int, dict[date, str]] = {}
+        self._memo: dict[date, CalendarDay] = {}
+        self._lock = threading.Lock()
+        #: How many chk-holiday calls this object made (tests, status output).
+        self.fetch_count = 0
+        #: Why the last refresh failed ("" when it did not).
+        self.last_error = ""
+
+    # --- days ---------------------------------------------------------------------------
+    def day(self, d: date) -> CalendarDay:
+        """What is known about ``d``."""
+        hit = self._memo.get(d)
+        if hit is not None:
+            return hit
+        self._ensure_loaded()
+        info = self._compute(d)
+        self._memo[d] = info
+        return info
+
+    def is_open(self, d: date) -> bool | None:
+        """Whether the market is open on ``d`` (None when unknown)."""
+        return self.day(d).is_open
+
+    def days(self, start: date, count: int) -> list[CalendarDay]:
+        """``count`` consecutive days from ``start``."""
+        return [self.day(start + timedelta(days=i)) for i in range(max(0, count))]
+
+    def next_open_day(
+        self, after: date, *, inclusive: bool = False, limit: int = 40
+    ) -> CalendarDay:
+        """The first open day after ``after`` (or on it, ``inclusive``).
+
+        Stops at the first *unknown* day and returns it: an unknown day may be open, so no
+        later day can be called "the next open day" with confidence.
+        """
+        d = after if inclusive else after + timedelta(days=1)
+        for _ in range(limit):
+            info = self.day(d)
+            if info.status != "closed":
+                return info
+            d += timedelta(days=1)
+        return CalendarDay(d, "unknown", "bundled", f"no open day within {limit} days")
+
+    def last_open_day(self, on_or_before: date, *, not_before: date) -> CalendarDay | None:
+        """The last open day in ``[not_before, on_or_before]`` (None when there is none).
+
+        Unknown days are skipped (they cannot be promised to be open).
+        """
+        d = on_or_before
+        while d >= not_before:
+            info = self.day(d)
+            if info.status == "open":
+                return info
+            d -= timedelta(days=1)
+        return None
+
+    def open_days(self, start: date, count: int, *, limit: int = 120) -> list[CalendarDay]:
+        """The first ``count`` open days from ``start`` (inclusive); stops at an unknown day."""
+        out: list[CalendarDay] = []
+        d = start
+        for _ in range(limit):
+            if len(out) >= count:
+                break
+            info = self.day(d)
+            if info.status == "unknown":
+                break
+            if info.status == "open":
+                out.append(info)
+            d += timedelta(days=1)
+        return out
+
+    # --- windows ------------------------------------------------------------------------
+    def morning_close(self, d: date) -> time:
+        """End of the night/morning reservation segment on ``d`` (07:30, 08:30 on late days)."""
+        info = self.day(d)
+        opens = info.open or D.NORMAL_OPEN
+        return _shift(opens, -MORNING_BEFORE_OPEN)
+
+    def evening_open(self, d: date) -> time:
+        """Start of the evening reservation segment of open day ``d`` (15:40, 16:40, ...)."""
+        info = self.day(d)
+        closes = info.close or D.NORMAL_CLOSE
+        return _shift(closes, EVENING_AFTER_CLOSE)
+
+    def order_date(self, now: datetime) -> CalendarDay:
+        """The open day a reservation entered at ``now`` is sent on."""
+        self._maybe_refresh()
+        now = now.astimezone(KST)
+        today = self.day(now.date())
+        if today.status != "closed" and now.time() < self.morning_close(now.date()):
+            return today
+        return self.next_open_day(now.date())
+
+    def window(self, now: datetime | None = None) -> Window:
+        """Whether a reservation can be entered at ``now`` (default: the clock's now)."""
+        now = (now or self._clock()).astimezone(KST)
+        d, t = now.date(), now.time()
+        today, yesterday = self.day(d), self.day(d - timedelta(days=1))
+        sources = tuple(dict.fromkeys((today.source, yesterday.source)))
+        order = self.order_date(now)
+
+        def at(day: date, tm: time) -> datetime:
+            return datetime.combine(day, tm, KST)
+
+        if t >= BLACKOUT_START or t < BLACKOUT_END:
+            resume = d + timedelta(days=1) if t >= BLACKOUT_START else d
+            return Window(
+                now,
+                False,
+                "23:40-00:10 KST is the reservation blackout (KIS server initialisation)",
+                order,
+                at(resume, BLACKOUT_END),
+                None,
+                sources,
+            )
+        morning_end = self.morning_close(d)
+        if t < morning_end:
+            if today.status == "open" or yesterday.status == "open":
+                return Window(
+                    now, True, "", order, at(d, BLACKOUT_END), at(d, morning_end), sources
+                )
+            if today.status == "unknown" or yesterday.status == "unknown":
+                return Window(
+                    now,
+                    None,
+                    f"the calendar cannot tell whether {d} is open",
+                    order,
+                    None,
+                    None,
+                    sources,
+                )
+            return self._closed(now, order, sources, f"{d} ({_what(today)}) follows a closed day")
+        if today.status == "open":
+            evening = self.evening_open(d)
+            if t >= evening:
+                return Window(now, True, "", order, at(d, evening), at(d, BLACKOUT_START), sources)
+            return Window(
+                now,
+                False,
+                f"reservations are accepted from {_hm(evening)} to {_hm(morning_end)} KST"
+                f" (session {_hm(today.open)}-{_hm(today.close)} on {d}); it is now"
+                f" {_hm(t)} KST",
+                order,
+                at(d, evening),
+                None,
+                sources,
+            )
+        if today.status == "unknown":
+            return Window(
+                now,
+                None,
+                f"the calendar cannot tell whether {d} is open",
+                order,
+                None,
+                None,
+                sources,
+            )
+        return self._closed(now, order, sources, f"{d} is {_what(today)}")
+
+    def _closed(
+        self, now: datetime, order: CalendarDay, sources: tuple[Source, ...], what: str
+    ) -> Window:
+        # Next segment: the evening of the next open day (or 00:10 after today if today's
+        # evening would have counted — not the case on a closed day).
+        nxt = self.next_open_day(now.date(), inclusive=True)
+        opens_at = None
+        if nxt.status == "open":
+            opens_at = datetime.combine(nxt.day, self.evening_open(nxt.day), KST)
+        return Window(
+            now,
+            False,
+            f"{what}: reservations are accepted from 15:40 to 07:30 KST around open days"
+            f" only (it is now {_hm(now.time())} KST)"
+            + (f"; the next one opens {opens_at:%Y-%m-%d %H:%M} KST" if opens_at else ""),
+            order,
+            opens_at,
+            None,
+            sources,
+        )
+
+    # --- sources ------------------------------------------------------------------------
+    @property
+    def kis_days(self) -> int:
+        """How many days KIS (fresh or cached) answered for."""
+        self._ensure_loaded()
+        return len(self._kis)
+
+    def refresh(self, *, force: bool = False) -> bool:
+        """Ask KIS again (at most daily unless ``force``); True when new answers arrived."""
+        if self._fetch is None:
+            return False
+        with self._lock:
+            return self._refresh_locked(force)
+
+    def _maybe_refresh(self) -> None:
+        """In a long-running process, look again (at most hourly; KIS itself at most daily)."""
+        if self._fetch is None or not self._loaded:
+            return
+        now = self._clock()
+        if self._next_check is not None and now < self._next_check:
+            return
+        self._next_check = now + RETRY_FAILED_AFTER
+        self.refresh()
+
+    def _ensure_loaded(self) -> None:
+        if self._loaded:
+            return
+        with self._lock:
+            if self._loaded:
+                return
+            self._read_cache()
+            if self._fetch is not None:
+                self._refresh_locked(False)
+            self._loaded = True
+
+    def _refresh_locked(self, force: bool) -> bool:
+        assert self._fetch is not None
+        if self._cache_path is None:
+            if not force and not self._due(self._meta):
+                return False
+            return self._do_fetch(self._meta)
+        from filelock import FileLock, Timeout
+
+        self._cache_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        lock = FileLock(str(self._cache_path) + ".lock", timeout=30)
+        try:
+            with lock:
+                meta = self._read_cache()  # another process may have refreshed meanwhile
+                if not force and not self._due(meta):
+                    return False
+                return self._do_fetch(meta)
+        except Timeout:
+            self.last_error = "calendar cache lock busy"
+            return False
+
+    def _due(self, meta: Mapping[str, Any] | None) -> bool:
+        now = self._clock()
+        if not meta:
+            return True
+        fetched = _parse_dt(meta.get("fetched_at"))
+        attempted = _parse_dt(meta.get("attempted_at"))
+        if attempted and (not fetched or attempted > fetched):
+            # The last try failed: wait a while rather than ask from every process.
+            return now - attempted >= RETRY_FAILED_AFTER
+        # At most daily, even when KIS answered fewer days than we asked for (later days fall
+        # back to the bundled table until the next refresh).
+        return fetched is None or now - fetched >= self._refresh_every
+
+    def _do_fetch(self, meta: Mapping[str, Any] | None) -> bool:
+        assert self._fetch is not None
+        now = self._clock().astimezone(KST)
+        start = now.date()
+        needed = start + timedelta(days=KIS_HORIZON_DAYS)
+        got: dict[date, bool] = {}
+        base = start
+        try:
+            for _ in range(KIS_MAX_CALLS):
+                self.fetch_count += 1
+                rows = self._fetch(base)
+                parsed = _parse_rows(rows)
+                if not parsed:
+                    break
+                got.update(parsed)
+                last = max(parsed)
+                if last >= needed:
+                    break
+                base = last + timedelta(days=1)
+        except Exception as exc:  # network, auth, paper mode: fall back, never fail a lookup
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            log.warning("KRX calendar: KIS chk-holiday failed (%s); using cached/bundled", exc)
+            self._write_cache({**(meta or {}), "attempted_at": now.isoformat()}, None)
+            return False
+        if not got:
+            self.last_error = "KIS chk-holiday returned no rows"
+            self._write_cache({**(meta or {}), "attempted_at": now.isoformat()}, None)
+            return False
+        self.last_error = ""
+        merged = {**self._kis, **got}
+        self._kis = merged
+        self._kis_source = "kis"
+        self._memo.clear()
+        self._write_cache({"fetched_at": now.isoformat(), "attempted_at": now.isoformat()}, merged)
+        return True
+
+    def _read_cache(self) -> dict[str, Any] | None:
+        if self._cache_path is None:
+            return None
+        try:
+            raw = json.loads(self._cache_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(raw, dict) or raw.get("version") != CACHE_VERSION:
+            return None
+        days = raw.get("days") or {}
+        parsed = {}
+        for key, value in days.items():
+            try:
+                parsed[datetime.strptime(key, "%Y%m%d").date()] = value == "Y"
+            except (TypeError, ValueError):
+                continue
+        fetched = _parse_dt(raw.get("fetched_at"))
+        mine = _parse_dt((self._meta or {}).get("fetched_at"))
+        # Take the file unless what this process fetched itself is as new or newer.
+        if parsed and not (self._kis_source == "kis" and mine and fetched and mine >= fetched):
+            self._kis = parsed
+            self._kis_source = "cache"
+            self._memo.clear()
+        return raw
+
+    def _write_cache(self, meta: Mapping[str, Any], days: Mapping[date, bool] | None) -> None:
+        self._meta = {k: v for k, v in meta.items() if k != "days"}
+        if self._cache_path is None:
+            return
+        payload: dict[str, Any] = {"version": CACHE_VERSION, **meta}
+        payload.pop("days", None)
+        kept = days if days is not None else self._kis
+        payload["days"] = {k.strftime("%Y%m%d"): "Y" if v else "N" for k, v in sorted(kept.items())}
+        tmp = self._cache_path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        try:
+            # 0600 from the first byte, replaced atomically: readers never see half a file.
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(payload, fh)
+            os.replace(tmp, self._cache_path)
+        except OSError as exc:
+            log.warning("KRX calendar: cannot write %s: %s", self._cache_path, exc)
+            tmp.unlink(missing_ok=True)
+
+    # --- computing one day --------------------------------------------------------------
+    def _compute(self, d: date) -> CalendarDay:
+        late = _LATE.get(d)
+        if d in self._kis:
+            source: Source = self._kis_source
+            if not self._kis[d]:
+                note = "weekend" if d.weekday() >= 5 else self._holiday_name(d) or "closed (KIS)"
+                return CalendarDay(d, "closed", source, note)
+            return self._open_day(d, source, late)
+        if d.weekday() >= 5:
+            return CalendarDay(d, "closed", "bundled", "weekend")
+        if d > D.BUNDLED_REVIEWED_UNTIL:
+            return CalendarDay(
+                d,
+                "unknown",
+                "bundled",
+                f"past the bundled table (reviewed until {D.BUNDLED_REVIEWED_UNTIL})",
+            )
+        extra_open = _EXTRA_OPEN.get(d)
+        name = _EXTRA_CLOSED.get(d) or (None if extra_open else self._holiday_name(d))
+        if name:
+            return CalendarDay(d, "closed", "bundled", name)
+        return self._open_day(d, "bundled", late)
+
+    def _open_day(self, d: date, source: Source, late: D.LateSession | None) -> CalendarDay:
+        if late is not None:
+            return CalendarDay(d, "open", source, late.reason, late.open, late.close)
+        if self._first_of_year(d):
+            return CalendarDay(
+                d,
+                "open",
+                source,
+                "first trading day of the year: session opens 10:00",
+                D.FIRST_DAY_OPEN,
+                D.NORMAL_CLOSE,
+            )
+        return CalendarDay(d, "open", source, "", D.NORMAL_OPEN, D.NORMAL_CLOSE)
+
+    def _first_of_year(self, d: date) -> bool:
+        probe = date(d.year, 1, 1)
+        while probe < d:
+            if self._is_open_raw(probe):
+                return False
+            probe += timedelta(days=1)
+        return True
+
+    def _is_open_raw(self, d: date) -> bool:
+        if d in self._kis:
+            return self._kis[d]
+        if d.weekday() >= 5:
+            return False
+        if d in _EXTRA_OPEN:
+            return True
+        return not (d in _EXTRA_CLOSED or self._holiday_name(d))
+
+    def _holiday_name(self, d: date) -> str | None:
+        table = self._bundled.get(d.year)
+        if table is None:
+            table = self._bundled[d.year] = _library_year(d.year)
+        return table.get(d)
+
+
+# --- helpers ----------------------------------------------------------------------------------
+_LATE = {s.day: s for s in D.LATE_SESSIONS}
+_EXTRA_CLOSED = {c.day: c.name for c in D.EXTRA_CLOSURES}
+_EXTRA_OPEN = {c.day: c.name for c in D.EXTRA_OPEN_DAYS}
+
+
+@functools.lru_cache(maxsize=64)
+def _library_year(year: int) -> dict[date, str]:
+    """KRX holidays of ``year`` from the ``holidays`` library (imported here, lazily)."""
+    # Imported on first use: ~60-75 ms, paid only by commands that decide a date
+    # (see bench/bench_calendar.py).
+    import holidays
+
+    cal = holidays.financial_holidays("XKRX", years=year)
+    return {d: str(name) for d, name in cal.items()}
+
+
+def _parse_rows(rows: Iterable[Mapping[str, Any]]) -> dict[date, bool]:
+    out: dict[date, bool] = {}
+    for row in rows:
+        low = {str(k).lower(): v for k, v in row.items()}
+        raw = str(low.get("bass_dt", "")).strip()
+        flag = str(low.get("opnd_yn", "")).strip().upper()
+        if flag not in ("Y", "N"):
+            continue  # never guess: bzdy_yn/tr_day_yn differ from opnd_yn (spec §5.1)
+        try:
+            out[datetime.strptime(raw, "%Y%m%d").date()] = flag == "Y"
+        except ValueError:
+            continue
+    return out
+
+
+def _parse_dt(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=KST)
+
+
+def _shift(t: time, delta: timedelta) -> time:
+    return (datetime.combine(date(2000, 1, 3), t) + delta).time()
+
+
+def _hm(t: time | None) -> str:
+    return t.strftime("%H:%M") if t else "?"
+
+
+def _what(info: CalendarDay) -> str:
+    if info.status == "open":
+        return "an open day"
+    if info.status == "unknown":
+        return "unknown"
+    return f"closed: {info.note}" if info.note else "closed"

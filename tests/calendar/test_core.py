@@ -1,0 +1,295 @@
+"""The KRX calendar across a year of edge days, its sources, its disk cache and its windows."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+import threading
+import time as _time
+from collections.abc import Mapping
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stock_manager.calendar import KST, KRXCalendar, bundled_calendar, cache_path_for
+
+
+def at(text: str) -> datetime:
+    """A KST instant from ``YYYY-MM-DD HH:MM``."""
+    return datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=KST)
+
+
+# --- bundled table -------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("day", "status", "note"),
+    [
+        ("2026-05-01", "closed", "Labor Day"),  # KRX closes on May 1 (근로자의날/노동절)
+        ("2026-12-31", "closed", "End of Year Holiday"),  # year-end closing day
+        ("2027-12-31", "closed", "End of Year Holiday"),
+        ("2026-06-03", "closed", "Local Election Day"),
+        ("2026-11-28", "closed", "weekend"),
+        ("2026-11-26", "open", ""),
+        ("2028-03-15", "unknown", "past the bundled table"),  # a weekday we cannot vouch for
+        ("2028-03-18", "closed", "weekend"),  # weekends are known at any distance
+    ],
+)
+def test_bundled_days(day: str, status: str, note: str) -> None:
+    info = KRXCalendar().day(date.fromisoformat(day))
+    assert info.status == status
+    assert info.source == "bundled"
+    assert note in info.note
+    assert info.is_open is {"open": True, "closed": False, "unknown": None}[status]
+
+
+def test_late_sessions() -> None:
+    cal = KRXCalendar()
+    first_2027 = cal.day(date(2027, 1, 4))  # 1/1 holiday, 1/2-3 weekend
+    assert first_2027.late and first_2027.open == time(10, 0)
+    assert first_2027.close == time(15, 30)
+    csat = cal.day(date(2026, 11, 19))
+    assert (csat.open, csat.close) == (time(10, 0), time(16, 30))
+    assert "수능" in csat.note
+    assert not cal.day(date(2027, 1, 5)).late
+
+
+# --- frozen-clock windows and order dates ---------------------------------------------------------
+@pytest.mark.parametrize(
+    ("now", "inside", "order_date"),
+    [
+        ("2026-11-27 18:00", True, "2026-11-30"),  # Friday evening -> Monday
+        ("2026-11-28 00:30", True, "2026-11-30"),  # after midnight, still Friday's window
+        ("2026-11-28 12:00", False, "2026-11-30"),  # Saturday noon
+        ("2026-11-28 23:50", False, "2026-11-30"),  # Saturday blackout
+        ("2026-11-30 07:29", True, "2026-11-30"),  # Monday morning: sent the same day
+        ("2026-11-30 07:30", False, "2026-12-01"),
+        ("2026-12-30 18:00", True, "2027-01-04"),  # year end -> first trading day of 2027
+        ("2027-01-04 08:15", True, "2027-01-04"),  # late open: window until 08:30
+        ("2027-01-05 08:15", False, "2027-01-06"),  # ordinary day: closed at 07:30
+        ("2026-11-19 16:15", False, "2026-11-20"),  # 수능: session until 16:30, window 16:40
+        ("2026-11-19 16:40", True, "2026-11-20"),
+        ("2026-11-19 08:15", True, "2026-11-19"),  # 수능 morning: until 08:30
+        ("2026-12-31 12:00", False, "2027-01-04"),  # year-end holiday daytime
+    ],
+)
+def test_window_and_order_date(now: str, inside: bool, order_date: str) -> None:
+    w = bundled_calendar().window(at(now))
+    assert w.inside is inside, w.reason
+    assert w.order_date is not None and w.order_date.day == date.fromisoformat(order_date)
+    assert (w.reason == "") is inside
+
+
+def test_window_reasons_name_the_rule() -> None:
+    cal = bundled_calendar()
+    assert "blackout" in cal.window(at("2026-11-28 23:50")).reason
+    saturday = cal.window(at("2026-11-28 12:00"))
+    assert "weekend" in saturday.reason
+    assert saturday.opens_at == at("2026-11-30 15:40")
+    csat = cal.window(at("2026-11-19 16:15"))
+    assert "16:40" in csat.reason and "10:00-16:30" in csat.reason
+    assert csat.opens_at == at("2026-11-19 16:40")
+
+
+def test_order_date_of_first_trading_day_is_a_late_session() -> None:
+    order = bundled_calendar().order_date(at("2026-12-30 18:00"))
+    assert order.day == date(2027, 1, 4) and order.open == time(10, 0)
+
+
+def test_unknown_is_not_closed_nor_open() -> None:
+    cal = KRXCalendar()
+    w = cal.window(at("2028-03-14 18:00"))  # a Tuesday past the reviewed table
+    assert w.inside is None and "cannot tell" in w.reason
+    assert cal.next_open_day(date(2028, 3, 14)).status == "unknown"
+    assert cal.last_open_day(date(2028, 3, 20), not_before=date(2028, 3, 13)) is None
+
+
+# --- KIS source and the disk cache ----------------------------------------------------------------
+class FakeKIS:
+    """chk-holiday as KIS answers it: 24 consecutive days from BASS_DT per call."""
+
+    def __init__(self, closed: set[date] | None = None, fail: bool = False) -> None:
+        self.closed = closed or set()
+        self.fail = fail
+        self.calls: list[date] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, bass_dt: date) -> list[Mapping[str, Any]]:
+        with self.lock:
+            self.calls.append(bass_dt)
+        _time.sleep(0.01)
+        if self.fail:
+            raise ConnectionError("no route to KIS")
+        rows: list[Mapping[str, Any]] = []
+        for i in range(24):
+            d = bass_dt + timedelta(days=i)
+            opened = d.weekday() < 5 and d not in self.closed
+            # bzdy_yn differs from opnd_yn on purpose (2022-12-30 style): only opnd_yn counts.
+            rows.append(
+                {"bass_dt": d.strftime("%Y%m%d"), "bzdy_yn": "Y", "opnd_yn": "Y" if opened else "N"}
+            )
+        return rows
+
+
+def test_kis_answers_win_and_are_cached(tmp_path: Path) -> None:
+    now = at("2026-11-25 18:00")
+    path = cache_path_for(tmp_path, "https://openapi.koreainvestment.com:9443")
+    # KIS announces an ad-hoc closure the bundled table does not know.
+    fake = FakeKIS(closed={date(2026, 12, 2)})
+    cal = KRXCalendar(fetch=fake, cache_path=path, clock=lambda: now)
+    info = cal.day(date(2026, 12, 2))
+    assert (info.status, info.source) == ("closed", "kis")
+    assert cal.day(date(2026, 12, 3)).source == "kis"
+    # One call covers 24 days: a second one reaches 30+ days past today.
+    assert fake.calls == [date(2026, 11, 25), date(2026, 12, 19)]
+    assert cal.day(date(2026, 12, 30)).source == "kis"
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    # Another process the same day reads the cache and asks nothing.
+    again = KRXCalendar(fetch=fake, cache_path=path, clock=lambda: now + timedelta(hours=3))
+    assert again.day(date(2026, 12, 2)).source == "cache"
+    assert again.day(date(2026, 12, 2)).status == "closed"
+    assert again.fetch_count == 0 and len(fake.calls) == 2
+    # The next day it refreshes (at most daily).
+    later = KRXCalendar(fetch=fake, cache_path=path, clock=lambda: now + timedelta(days=1))
+    assert later.day(date(2026, 12, 2)).source == "kis"
+    assert later.fetch_count == 2
+
+
+def test_processes_share_one_refresh(tmp_path: Path) -> None:
+    now = at("2026-11-25 18:00")
+    path = cache_path_for(tmp_path, "https://example")
+    fake = FakeKIS()
+    cals = [KRXCalendar(fetch=fake, cache_path=path, clock=lambda: now) for _ in range(4)]
+    threads = [threading.Thread(target=c.day, args=(date(2026, 12, 1),)) for c in cals]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # The file lock makes the other three read what the first one fetched.
+    assert len(fake.calls) == 2
+    assert sorted(c.day(date(2026, 12, 1)).source for c in cals) == ["cache"] * 3 + ["kis"]
+
+
+def test_failed_kis_falls_back_to_bundled_and_waits_before_retrying(tmp_path: Path) -> None:
+    now = at("2026-11-25 18:00")
+    path = cache_path_for(tmp_path, "https://example")
+    fake = FakeKIS(fail=True)
+    cal = KRXCalendar(fetch=fake, cache_path=path, clock=lambda: now)
+    info = cal.day(date(2026, 12, 31))
+    assert (info.status, info.source) == ("closed", "bundled")
+    assert "no route to KIS" in cal.last_error
+    calls = len(fake.calls)
+    soon = KRXCalendar(fetch=fake, cache_path=path, clock=lambda: now + timedelta(minutes=5))
+    soon.day(date(2026, 12, 1))
+    assert len(fake.calls) == calls  # no retry storm across processes
+
+
+def test_offline_run_says_the_source_is_bundled(tmp_path: Path) -> None:
+    """`stock-manager calendar --json` without credentials: every day from the bundled table."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KIS_", "XDG_"))}
+    env.update(HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "c"), NO_COLOR="1")
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "stock_manager.cli",
+            "calendar",
+            "--from",
+            "2026-12-28",
+            "--days",
+            "8",
+            "--json",
+        ],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    import json
+
+    data = json.loads(out)
+    assert data["origin"].startswith("bundled table")
+    assert data["sources"] == ["bundled"]
+    by_day = {d["date"]: d for d in data["days"]}
+    assert by_day["2026-12-31"]["status"] == "closed"
+    assert by_day["2027-01-04"]["session"] == "10:00-15:30"
+    assert "sent 2027-01-04" in by_day["2026-12-30"]["window"]
+
+
+def test_cli_import_does_not_load_the_holiday_library() -> None:
+    code = (
+        "import sys, stock_manager.cli.app, stock_manager.adapters.broker.kis.reservations;"
+        "print('holidays' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert out.stdout.strip() == "False"
+
+
+def test_short_answers_do_not_cause_more_calls_the_same_day(tmp_path: Path) -> None:
+    now = at("2026-11-25 18:00")
+    path = cache_path_for(tmp_path, "https://example")
+
+    def short(bass_dt: date) -> list[Mapping[str, Any]]:
+        calls.append(bass_dt)
+        return (
+            [{"bass_dt": bass_dt.strftime("%Y%m%d"), "opnd_yn": "Y"}]
+            if bass_dt == now.date()
+            else []
+        )
+
+    calls: list[date] = []
+    first = KRXCalendar(fetch=short, cache_path=path, clock=lambda: now)
+    assert first.day(now.date()).source == "kis"
+    assert first.day(date(2026, 12, 1)).source == "bundled"  # beyond what KIS answered
+    n = len(calls)
+    KRXCalendar(fetch=short, cache_path=path, clock=lambda: now + timedelta(hours=5)).day(
+        now.date()
+    )
+    assert len(calls) == n
+
+
+def test_failed_fetch_is_retried_after_an_hour(tmp_path: Path) -> None:
+    now = at("2026-11-25 18:00")
+    path = cache_path_for(tmp_path, "https://example")
+    broken = FakeKIS(fail=True)
+    KRXCalendar(fetch=broken, cache_path=path, clock=lambda: now).day(now.date())
+    healthy = FakeKIS()
+    later = KRXCalendar(fetch=healthy, cache_path=path, clock=lambda: now + timedelta(hours=2))
+    assert later.day(date(2026, 12, 1)).source == "kis"
+    assert len(healthy.calls) == 2
+
+
+def test_long_running_process_refreshes_daily(tmp_path: Path) -> None:
+    clock = [at("2026-11-25 18:00")]
+    fake = FakeKIS()
+    cal = KRXCalendar(fetch=fake, cache_path=None, clock=lambda: clock[0])
+    cal.window()
+    assert len(fake.calls) == 2
+    clock[0] += timedelta(hours=2)
+    cal.window()
+    assert len(fake.calls) == 2  # checked, not due: no call
+    clock[0] += timedelta(days=1)
+    fake.closed.add(date(2026, 12, 9))
+    cal.window()
+    assert len(fake.calls) == 4
+    assert cal.day(date(2026, 12, 9)).status == "closed"
+
+
+def test_the_reservation_manager_picks_up_the_krx_calendar() -> None:
+    from stock_manager.calendar import ManagerCalendar
+    from stock_manager.manager.calendar import Calendar, default_calendar
+
+    cal = default_calendar()
+    assert isinstance(cal, ManagerCalendar) and isinstance(cal, Calendar)
+    assert cal.source == "krx (bundled)"
+    assert not cal.is_open(date(2026, 12, 31))  # the weekends-only fallback said open
+    assert cal.next_open_day(date(2026, 12, 30)) == date(2027, 1, 4)
+    inside, opens = cal.window(at("2026-11-28 12:00"))
+    assert not inside and opens == at("2026-11-30 15:40")
+    assert cal.window(at("2026-11-27 18:00"))[0]
