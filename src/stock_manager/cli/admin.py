@@ -386,6 +386,16 @@ def emulator_serve(
             show_default=False,
         ),
     ] = None,
+    key: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--key",
+            metavar="KEY:SECRET[:MODE[:ACCOUNTS[:RATE|new]]]",
+            help="Another app key to accept (repeatable): its mode (real/paper), accounts"
+            " (comma separated) and budget (req/s, or 'new' for a new key's 3/s).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the local KIS emulator in the foreground (Ctrl-C stops it).
 
@@ -393,10 +403,12 @@ def emulator_serve(
     the banner prints the exports that point this CLI at it.
     """
     from stock_manager.emulator import serve
+    from stock_manager.emulator.config import parse_key
     from stock_manager.emulator.krx_calendar import parse_days, parse_instant
 
     try:
         extra: dict[str, Any] = {
+            "keys": tuple(parse_key(k) for k in key or ()),
             "start_at": parse_instant(clock) if clock else None,
             "closed_days": parse_days(closed_days or ""),
             "late_days": parse_days(late_days or ""),
