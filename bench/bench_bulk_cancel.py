@@ -37,6 +37,23 @@ def _quota_hits(emu: ServedEmulator) -> int:
     return sum(1 for r in emu.requests.filter() if r.msg_cd == "EGW00201")
 
 
+def time_bulk_cancel(emu: ServedEmulator, client: KISRestClient, n: int) -> dict[str, float]:
+    """Place ``n`` reservations, then time cancelling them by seq (bench_shared_budget reuses)."""
+    resv = Reservations(client, clock=_evening)
+    seqs = [resv.place_reservation("005930", 1 + i % 50, 70000).seq for i in range(n)]
+    quota_before = _quota_hits(emu)
+    started = time.perf_counter()
+    result = resv.cancel_reservations(seqs=seqs)
+    wall = time.perf_counter() - started
+    return {
+        "wall": wall,
+        "floor": n / RATE,
+        "quota_hits": _quota_hits(emu) - quota_before,
+        "errors": result.failed + result.unknown,
+        "cancelled": result.succeeded,
+    }
+
+
 def _run(n: int, with_listing: bool) -> None:
     # The emulator enforces KIS's 20/s per app key; the client runs at its default real limit.
     config = EmulatorConfig.demo(seed=1, start_at=start_inside_window())

@@ -36,7 +36,8 @@ class Result:
         assert self.code != 0, self
         if code is not None:
             assert self.code == code, self
-        lines = self.err.strip().splitlines()
+        # "warning: ..." lines (waiting out KIS's token minute, Redis lost) may come first.
+        lines = [ln for ln in self.err.strip().splitlines() if not ln.startswith("warning: ")]
         assert len(lines) == 1, self
         assert lines[0].startswith("error: "), self
         return lines[0]

@@ -73,3 +73,69 @@ def test_banner_shows_clock_and_window() -> None:
     assert "clock: 2026-12-01T16:00" in out.getvalue()
     assert "reservation window: off (--no-window)" in out.getvalue()
     emu.close()
+
+
+def test_key_option_parses_mode_accounts_and_budget() -> None:
+    from stock_manager.emulator.config import parse_key
+
+    k = parse_key("PSkey2:sec2:paper:11112222-01,33334444-01:new")
+    assert (k.app_key, k.app_secret, k.mode) == ("PSkey2", "sec2", "paper")
+    assert k.accounts == ("11112222-01", "33334444-01")
+    assert k.new_key and k.rate_limit == 2  # a paper key's 2/s is already below a new key's 3/s
+    assert parse_key("PSkey5:sec5:real::new").rate_limit == 3
+    plain = parse_key("PSkey3:sec3")
+    assert (plain.mode, plain.accounts, plain.rate_limit) == ("real", (), 20)
+    assert parse_key("PSkey4:sec4:real::0").rate_limit == 0
+    for bad in ("nokey", "k:s:demo", "k:s:real:123:fast", "k:s:real:1234567801x"):
+        with pytest.raises(ValueError, match="--key"):
+            parse_key(bad)
+
+
+def test_served_extra_key_has_its_own_mode_over_a_real_socket() -> None:
+    """`emulator serve --key` (a subprocess): the extra paper key is refused on the real host."""
+    import os
+    import re
+    import time
+
+    import httpx
+
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            *("-m", "stock_manager.cli", "emulator", "serve", "--port", "0"),
+            *("--key", "PSextra2:secret2:paper", "--key", "PSextra3:secret3:real::new"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "KIS_APP_KEY": "", "KIS_APP_SECRET": "", "KIS_ACCOUNT_NO": ""},
+    )
+    try:
+        assert proc.stdout is not None
+        lines: list[str] = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            lines.append(line)
+            if "Admin API" in line:
+                break
+        for _ in range(2):
+            lines.append(proc.stdout.readline())
+        text = "".join(lines)
+        url = re.search(r"listening on (http://\S+)", text)
+        assert url, text
+        assert "also accepts app key PSextra2 (paper" in text
+        assert "also accepts app key PSextra3 (real; new key" in text
+        with httpx.Client(base_url=url.group(1), timeout=10) as http:
+            body = {"grant_type": "client_credentials"}
+            paper = http.post(
+                "/oauth2/tokenP", json={**body, "appkey": "PSextra2", "appsecret": "secret2"}
+            )
+            real = http.post(
+                "/oauth2/tokenP", json={**body, "appkey": "PSextra3", "appsecret": "secret3"}
+            )
+        assert paper.status_code == 403 and paper.json()["error_code"] == "EGW02004"
+        assert real.status_code == 200 and real.json()["access_token"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

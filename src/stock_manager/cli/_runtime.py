@@ -39,6 +39,7 @@ __all__ = [
     "load_profile",
     "parse_date",
     "parse_price",
+    "show_sharing_warnings",
     "state_of",
     "to_jsonable",
 ]
@@ -198,6 +199,37 @@ def configure_logging(debug: bool) -> None:
     else:
         logging.getLogger("stock_manager").addHandler(logging.NullHandler())
         logging.getLogger("stock_manager").propagate = False
+        show_sharing_warnings()
+
+
+# Library warnings no command shows in its own words: waiting out KIS's token minute, a token
+# cache path that cannot be used, Redis lost or back, the rate lowered after EGW00201 (#9).
+_SHOWN_LOGGERS = (
+    "stock_manager.kis.auth",
+    "stock_manager.kis.shared_state",
+    "stock_manager.kis.rate_limit",
+)
+
+
+def show_sharing_warnings() -> None:
+    """Print those loggers' warnings on stderr as ``warning: ...`` (secrets scrubbed)."""
+    import logging
+
+    def scrub(record: logging.LogRecord) -> bool:
+        # Imported on the first warning only: start-up stays as fast as it was.
+        from stock_manager.adapters.broker.kis.masking import SECRET_FILTER
+
+        return SECRET_FILTER.filter(record)
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(logging.Formatter("warning: %(message)s"))
+    handler.addFilter(scrub)
+    for name in _SHOWN_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(getattr(h, "_stock_manager_cli", False) for h in logger.handlers):
+            handler._stock_manager_cli = True  # type: ignore[attr-defined]
+            logger.addHandler(handler)
 
 
 def _make_console(*, stderr: bool) -> Console:

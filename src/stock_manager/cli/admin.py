@@ -16,9 +16,17 @@ from typing import Annotated, Any
 import typer
 
 from ._errors import EXIT_USAGE, CLIError
-from ._runtime import State, config_file, emit_json, is_kis_host, state_of
+from ._runtime import State, config_file, emit_json, is_kis_host, show_sharing_warnings, state_of
 
-__all__ = ["config_app", "emulator_app", "journal", "token_app", "tr_id"]
+__all__ = [
+    "config_app",
+    "emulator_app",
+    "journal",
+    "show_sharing_warnings",
+    "token_app",
+    "tr_id",
+]
+
 
 _CONTEXT = {"help_option_names": ["-h", "--help"]}
 JsonOpt = Annotated[bool, typer.Option("--json", help="JSON on stdout.")]
@@ -86,12 +94,15 @@ def token_status(ctx: typer.Context, json_: JsonOpt = False) -> None:
     st = state_of(ctx, json=json_)
     config = st.config()
     from stock_manager.adapters.broker.kis.auth import TokenManager
+    from stock_manager.adapters.broker.kis.shared_state import open_shared_state
 
+    shared = open_shared_state(config)  # a Redis that does not answer: KISConfigError, exit 2
     tokens = TokenManager(
         base_url=config.effective_base_url,
         app_key=config.kis_app_key,
         app_secret=config.kis_app_secret,
         cache_dir=config.token_cache_dir,
+        store=shared.tokens,
     )
     token = tokens.cached()
     now = datetime.now().astimezone()
@@ -104,6 +115,7 @@ def token_status(ctx: typer.Context, json_: JsonOpt = False) -> None:
         "app_key": config.masked_app_key,
         "base_url": config.effective_base_url,
         "cache_file": str(tokens.path),
+        "shared_state": shared.description,
     }
     if token is not None:
         info["issued_at"] = datetime.fromtimestamp(token.issued_at).astimezone().isoformat()
@@ -130,6 +142,7 @@ def token_status(ctx: typer.Context, json_: JsonOpt = False) -> None:
     table.add_row("app key", info["app_key"])
     table.add_row("host", info["base_url"])
     table.add_row("cache file", info["cache_file"])
+    table.add_row("shared via", info["shared_state"])
     st.out.print(table)
 
 
@@ -230,6 +243,7 @@ def config_check(ctx: typer.Context, json_: JsonOpt = False) -> None:
             check.warnings.append(
                 "mode is paper: KIS offers no reservation orders in paper trading"
             )
+        _shared_state_check(config, settings, check)
     ok = not check.problems
     if st.json:
         emit_json(
@@ -239,6 +253,40 @@ def config_check(ctx: typer.Context, json_: JsonOpt = False) -> None:
         _print_check(st, ok, check, settings)
     if not ok:
         raise typer.Exit(EXIT_USAGE)
+
+
+def _shared_state_check(config: Any, settings: dict[str, Any], check: _Check) -> None:
+    """Token cache usable? Shared state reachable? Rate right for a new key? (issue #9)"""
+    from stock_manager.adapters.broker.kis import KISConfigError
+    from stock_manager.adapters.broker.kis import constants as C
+    from stock_manager.adapters.broker.kis.auth import TokenManager
+
+    settings["shared_state"] = config.shared_state_display
+    try:
+        TokenManager(
+            base_url=config.effective_base_url,
+            app_key=config.kis_app_key,
+            app_secret=config.kis_app_secret,
+            cache_dir=config.token_cache_dir,
+        ).check_cache()
+    except KISConfigError as exc:
+        check.problems.append(str(exc))
+    if config.shared_state_url:
+        from stock_manager.adapters.broker.kis.shared_state import open_shared_state
+
+        try:
+            settings["shared_state"] = open_shared_state(config).description + " (reachable)"
+        except KISConfigError as exc:
+            check.problems.append(str(exc))
+    if not config.is_paper and config.effective_rate_limit > C.NEW_KEY_REQUESTS_PER_SECOND:
+        check.warnings.append(
+            f"a new app key (issued since 2026-04-03) is limited to"
+            f" {C.NEW_KEY_REQUESTS_PER_SECOND:.0f} requests/s for its first"
+            f" {C.NEW_KEY_LIMITED_DAYS} days (KIS notice 2026-03-20): for those days set"
+            f" KIS_RATE_LIMIT={C.NEW_KEY_REQUESTS_PER_SECOND:.0f} (or rate_limit ="
+            f" {C.NEW_KEY_REQUESTS_PER_SECOND:.0f} in the profile); without it the client lowers"
+            f" its rate by itself after sustained EGW00201 answers, losing a few requests first"
+        )
 
 
 def _file_permissions(path: Path, check: _Check) -> None:
@@ -338,6 +386,16 @@ def emulator_serve(
             show_default=False,
         ),
     ] = None,
+    key: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--key",
+            metavar="KEY:SECRET[:MODE[:ACCOUNTS[:RATE|new]]]",
+            help="Another app key to accept (repeatable): its mode (real/paper), accounts"
+            " (comma separated) and budget (req/s, or 'new' for a new key's 3/s).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the local KIS emulator in the foreground (Ctrl-C stops it).
 
@@ -345,10 +403,12 @@ def emulator_serve(
     the banner prints the exports that point this CLI at it.
     """
     from stock_manager.emulator import serve
+    from stock_manager.emulator.config import parse_key
     from stock_manager.emulator.krx_calendar import parse_days, parse_instant
 
     try:
         extra: dict[str, Any] = {
+            "keys": tuple(parse_key(k) for k in key or ()),
             "start_at": parse_instant(clock) if clock else None,
             "closed_days": parse_days(closed_days or ""),
             "late_days": parse_days(late_days or ""),

@@ -75,6 +75,7 @@ def _global(
         # already show in their own words; keep them off stderr unless --debug.
         logging.getLogger("stock_manager").addHandler(logging.NullHandler())
         logging.getLogger("stock_manager").propagate = False
+        admin.show_sharing_warnings()  # ...except those no command shows (token wait, Redis)
 
 
 app.command("demo", help=_meta.COMMAND_HELP["demo"], context_settings=CONTEXT)(demo.demo)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
+from stock_manager.emulator.config import parse_key
 from stock_manager.emulator.krx_calendar import parse_days, parse_instant
 from stock_manager.emulator.server import DEFAULT_HOST, DEFAULT_PORT, serve
 
@@ -25,11 +26,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--no-window", action="store_true", help="accept reservations at any hour")
     p.add_argument("--closed-days", default="", help="extra closed days, comma separated")
     p.add_argument("--late-days", default="", help="extra late-session days, comma separated")
+    p.add_argument(
+        "--key",
+        action="append",
+        default=[],
+        metavar="KEY:SECRET[:MODE[:ACCOUNTS[:RATE|new]]]",
+        help="another app key to accept (repeatable), with its own mode, accounts and budget",
+    )
     p.add_argument("--log-level", default="warning")
     args = p.parse_args(argv)
     try:
         start_at = parse_instant(args.clock) if args.clock else None
         closed, late = parse_days(args.closed_days), parse_days(args.late_days)
+        keys = tuple(parse_key(k) for k in args.key)
     except ValueError as exc:
         p.error(str(exc))
     serve(
@@ -46,6 +55,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         closed_days=closed,
         late_days=late,
         enforce_window=not args.no_window,
+        keys=keys,
     )
 
 

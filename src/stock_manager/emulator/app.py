@@ -47,7 +47,7 @@ from stock_manager.emulator.market import market_of
 from stock_manager.emulator.messages import MESSAGES, envelope, pad_msg
 from stock_manager.emulator.openapi import build_openapi
 from stock_manager.emulator.orders import fill_order  # also serves inquire-daily-ccld
-from stock_manager.emulator.requestlog import RequestLog, RequestRecord
+from stock_manager.emulator.requestlog import RequestLog, RequestRecord, stamp_admission
 from stock_manager.emulator.routes import HANDLERS
 from stock_manager.emulator.state import EmulatorState, Token
 from stock_manager.emulator.store_sqlite import SqliteStore
@@ -267,6 +267,7 @@ class Emulator:
         key = check_app_key(headers, self.keys, self.config.mode)
         app_key = key.app_key
         check_token(headers, self.state, app_key, ts)
+        stamp_admission(ts)  # the instant the rate gate below counts (request log, #9)
         budget = self.budget(key)
         if not self.limiter.allow(app_key, ts, budget):
             raise reject("EGW00201", f"{budget}/s budget of this app key")

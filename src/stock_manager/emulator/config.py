@@ -12,7 +12,7 @@ import string
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from typing import Literal
+from typing import Literal, cast
 
 KST = timezone(timedelta(hours=9), "KST")
 
@@ -173,6 +173,35 @@ def demo_credentials(seed: int | None = None) -> tuple[str, str, str]:
     secret = "".join(rng.choice(alphabet + "+/") for _ in range(180))
     cano = "".join(rng.choice(string.digits) for _ in range(8))
     return key, secret, f"{cano}-01"
+
+
+def parse_key(text: str) -> AppKey:
+    """Parse ``--key KEY:SECRET[:MODE[:ACCOUNT,...[:RATE|new]]]`` into an :class:`AppKey`.
+
+    ``MODE`` is real (default) or paper; ``RATE`` is requests/second (``0`` = unlimited,
+    blank = the KIS default of the mode) or ``new`` for a newly issued key (3/s).
+    """
+    parts = text.split(":")
+    if len(parts) < 2 or not parts[0] or not parts[1] or len(parts) > 5:
+        raise ValueError(
+            f"--key wants KEY:SECRET[:MODE[:ACCOUNTS[:RATE|new]]], got {len(parts)} part(s)"
+        )
+    key, secret, *rest = parts
+    mode = rest[0] if rest and rest[0] else "real"
+    if mode not in ("real", "paper"):
+        raise ValueError(f"--key mode must be 'real' or 'paper', not {mode!r}")
+    accounts = tuple(a for a in (rest[1] if len(rest) > 1 else "").split(",") if a)
+    for acct in accounts:
+        try:
+            split_account(acct)
+        except ValueError as exc:
+            raise ValueError(f"--key {exc}") from None
+    rate_text = rest[2] if len(rest) > 2 else ""
+    new_key = rate_text == "new"
+    if rate_text and not new_key and not rate_text.isdigit():
+        raise ValueError(f"--key rate must be a whole number or 'new', not {rate_text!r}")
+    rate = -1 if not rate_text or new_key else int(rate_text)
+    return AppKey(key, secret, cast(Mode, mode), rate, accounts, new_key)
 
 
 def split_account(account: str) -> tuple[str, str]:

@@ -1,10 +1,19 @@
-"""Log of every request the emulator received (admin calls excluded)."""
+"""Log of every request the emulator received (admin calls excluded).
+
+Each record carries ``time`` (when the response was logged) and, for requests that reached the
+per-app-key rate gate, ``admitted``: the emulator-clock instant the gate counted (or refused)
+them — the same instant the sliding window uses. Per-second counts over ``admitted`` are exact;
+counts over ``time`` smear by however long each request took.
+"""
 
 from __future__ import annotations
 
+import bisect
+import dataclasses
 import threading
 from collections import deque
 from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,6 +33,7 @@ class RequestRecord:
     msg_cd: str
     time: float  # emulator clock, POSIX seconds
     fault: str = ""
+    admitted: float | None = None  # when the rate gate counted it (None: never reached it)
 
     @property
     def at(self) -> datetime:
@@ -41,7 +51,23 @@ class RequestRecord:
             "msg_cd": self.msg_cd,
             "time": self.at.isoformat(),
             "fault": self.fault,
+            "admitted": (
+                datetime.fromtimestamp(self.admitted, KST).isoformat()
+                if self.admitted is not None
+                else None
+            ),
         }
+
+
+# The gateway stamps the request it is processing; ``RequestLog.append`` takes the stamp. A
+# context variable because the stamp is made deep in request processing, in the same task that
+# later logs the record, and concurrent requests run in separate tasks.
+_ADMISSION: ContextVar[float | None] = ContextVar("emulator_admission", default=None)
+
+
+def stamp_admission(ts: float) -> None:
+    """Note that the rate gate counted the current request at emulator time ``ts``."""
+    _ADMISSION.set(ts)
 
 
 class RequestLog:
@@ -52,7 +78,12 @@ class RequestLog:
         self._lock = threading.Lock()
 
     def append(self, record: RequestRecord) -> None:
-        """Add one record."""
+        """Add one record (with the admission stamp of the current request, if any)."""
+        stamp = _ADMISSION.get()
+        if stamp is not None:
+            _ADMISSION.set(None)
+            if record.admitted is None:
+                record = dataclasses.replace(record, admitted=stamp)
         with self._lock:
             self._items.append(record)
 
@@ -80,6 +111,29 @@ class RequestLog:
     ) -> int:
         """How many records match."""
         return len(self.filter(path=path, name=name, tr_id=tr_id))
+
+    def max_in_window(
+        self, window: float = 1.0, *, msg_cd: str | None = None, exclude_msg_cd: str = ""
+    ) -> int:
+        """The most requests the rate gate counted in any ``window`` seconds (half-open).
+
+        ``msg_cd`` keeps only records with that code; ``exclude_msg_cd`` drops one code (e.g.
+        ``"EGW00201"`` to count only what was let through).
+        """
+        with self._lock:
+            times = sorted(
+                r.admitted
+                for r in self._items
+                if r.admitted is not None
+                and (msg_cd is None or r.msg_cd == msg_cd)
+                and (not exclude_msg_cd or r.msg_cd != exclude_msg_cd)
+            )
+        best = 0
+        for i, t in enumerate(times):
+            # requests in [t, t + window): the gate's window is (now - window, now]
+            j = bisect.bisect_left(times, t + window, lo=i)
+            best = max(best, j - i)
+        return best
 
     def __len__(self) -> int:
         return len(self._items)

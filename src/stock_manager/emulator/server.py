@@ -153,6 +153,10 @@ def banner(emu: ServedEmulator, out: TextIO) -> None:
         f"  export KIS_ACCOUNT_NO={cfg.account}",
         f"Admin API: {emu.base_url}/_emulator/state, OpenAPI: {emu.base_url}/openapi.json",
     ]
+    for k in cfg.keys:
+        budget = "new key" if k.new_key else (f"{k.rate_limit} req/s" if k.rate_limit else "off")
+        accounts = ", ".join(k.accounts) or cfg.account
+        lines.append(f"  also accepts app key {k.app_key} ({k.mode}; {budget}; {accounts})")
     out.write("\n".join(lines) + "\n")
     out.flush()
 

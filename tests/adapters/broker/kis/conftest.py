@@ -12,6 +12,7 @@ import pytest
 from stock_manager.adapters.broker.kis import AsyncKISRestClient, KISConfig, KISRestClient
 from stock_manager.adapters.broker.kis.rate_limit import RateLimiter
 
+from ._redis import own_redis_fixture, redis_server_fixture, redis_session_fixture  # noqa: F401
 from ._support import ACCOUNT, APP_KEY, APP_SECRET, FakeClock, FakeKIS, SleepRecorder
 
 

@@ -18,6 +18,7 @@ import pytest
 
 from stock_manager.adapters.broker.kis import (
     KISAuthError,
+    KISConfigError,
     KISRestClient,
     TokenIssueRateLimitedError,
 )
@@ -255,17 +256,20 @@ def test_one_minute_rule_counts_issuance_by_another_process(
     assert len(fake.token_requests) == 2
 
 
-def test_http_403_egw00133_is_token_rate_limited(make_client: Factory, fake: FakeKIS) -> None:
-    fake.token_replies.append(
-        httpx.Response(
-            403,
-            json={
-                "error_code": "EGW00133",
-                "error_description": "접근토큰 발급 잠시 후 다시 시도하세요(1분당 1회)",
-            },
-        )
+def _egw00133() -> httpx.Response:
+    return httpx.Response(
+        403,
+        json={
+            "error_code": "EGW00133",
+            "error_description": "접근토큰 발급 잠시 후 다시 시도하세요(1분당 1회)",
+        },
     )
-    client = make_client(journal=False)
+
+
+def test_http_403_egw00133_is_token_rate_limited(make_client: Factory, fake: FakeKIS) -> None:
+    """Beyond ``token_issue_max_wait`` EGW00133 is raised (within it, it waits: below)."""
+    fake.token_replies.append(_egw00133())
+    client = make_client(journal=False, token_issue_max_wait=30)
     with pytest.raises(TokenIssueRateLimitedError) as info:
         client.make_request("GET", RESV_CCNL, INQUIRY_PARAMS)
     assert info.value.msg_cd == "EGW00133"
@@ -388,3 +392,94 @@ def test_two_processes_share_one_issuance(tmp_path: Path) -> None:
         issued = sorted(int(out.split()[1]) for out, _ in outputs)
         assert issued == [0, 1]
         assert [out.split()[0] for out, _ in outputs] == ["0", "0"]
+
+
+# --- cache edges (issue #8 item 6) ------------------------------------------------------------
+def test_directory_at_the_cache_file_path_is_a_config_error_and_the_token_still_works(
+    make_client: Factory, fake: FakeKIS, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Before: IsADirectoryError escaped and the issued token was thrown away.
+    client = make_client(journal=False)
+    client.tokens.path.mkdir(parents=True)
+    with caplog.at_level("WARNING", "stock_manager.kis.auth"):
+        assert client.make_request("GET", RESV_CCNL, INQUIRY_PARAMS).rt_cd == "0"
+        assert client.make_request("GET", RESV_CCNL, INQUIRY_PARAMS).rt_cd == "0"
+    assert len(fake.token_requests) == 1  # kept in memory for the run
+    assert isinstance(client.tokens.cache_error, KISConfigError)
+    assert str(client.tokens.path) in str(client.tokens.cache_error)
+    assert sum(str(client.tokens.path) in r.getMessage() for r in caplog.records) == 1
+    with pytest.raises(KISConfigError, match=str(client.tokens.path)):
+        client.tokens.check_cache()
+
+
+def test_file_at_the_cache_folder_path_is_a_config_error_and_the_token_still_works(
+    make_client: Factory, fake: FakeKIS, tmp_path: Path
+) -> None:
+    # Before: FileExistsError from mkdir, nothing issued.
+    folder = tmp_path / "tokens"
+    folder.write_text("not a folder")
+    client = make_client(journal=False)
+    assert client.make_request("GET", RESV_CCNL, INQUIRY_PARAMS).rt_cd == "0"
+    assert client.make_request("GET", RESV_CCNL, INQUIRY_PARAMS).rt_cd == "0"
+    assert len(fake.token_requests) == 1
+    assert client.tokens.cache_error is not None
+    assert str(folder) in str(client.tokens.cache_error)
+    with pytest.raises(KISConfigError, match=str(folder)):
+        client.tokens.check_cache()
+
+
+def test_loose_cache_permissions_are_tightened_with_a_warning(
+    make_client: Factory, fake: FakeKIS, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Before: a 0644 cache file stayed 0644.
+    make_client(journal=False).issue_token()
+    second = make_client(journal=False)
+    os.chmod(second.tokens.path, 0o644)
+    with caplog.at_level("WARNING", "stock_manager.kis.auth"):
+        second.issue_token()
+    assert stat.S_IMODE(second.tokens.path.stat().st_mode) == 0o600
+    assert any("tightened to 0600" in r.getMessage() for r in caplog.records)
+    assert len(fake.token_requests) == 1
+
+
+def test_stale_temp_files_are_removed(make_client: Factory, fake: FakeKIS) -> None:
+    # Before: a writer killed mid-write left token-*.tmp behind for ever.
+    client = make_client(journal=False)
+    client.tokens.path.parent.mkdir(parents=True)
+    stale = client.tokens.path.with_name(f"{client.tokens.path.stem}.99999.1.tmp")
+    stale.write_text("{half a tok")
+    old = stale.stat().st_mtime - 3600
+    os.utime(stale, (old, old))
+    fresh = client.tokens.path.with_name(f"{client.tokens.path.stem}.99998.1.tmp")
+    fresh.write_text("{being written")
+    client.issue_token()
+    assert not stale.exists()
+    assert fresh.exists()  # may belong to a live writer
+
+
+def test_last_issuance_survives_a_revoke_and_the_next_issue_waits(
+    make_client: Factory, fake: FakeKIS, clock: FakeClock, sleeps: SleepRecorder
+) -> None:
+    # Before: revoke deleted the record of the last issuance; the next command (a new process)
+    # went straight to tokenP and failed on EGW00133.
+    client = make_client(journal=False)
+    client.issue_token()
+    clock.advance(15)
+    assert client.revoke_token() is True
+    later = make_client(journal=False)  # another process: nothing in memory
+    later.issue_token()
+    assert sleeps.calls == [pytest.approx(45.0)]
+    assert len(fake.token_requests) == 2
+
+
+def test_egw00133_answer_waits_the_minute_out(
+    make_client: Factory, fake: FakeKIS, sleeps: SleepRecorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Before: EGW00133 from KIS (an issuance we did not see) failed the command.
+    fake.token_replies.append(_egw00133())
+    client = make_client(journal=False)
+    with caplog.at_level("WARNING", "stock_manager.kis.auth"):
+        assert client.make_request("GET", RESV_CCNL, INQUIRY_PARAMS).rt_cd == "0"
+    assert sleeps.calls == [pytest.approx(60.0)]
+    assert len(fake.token_requests) == 2
+    assert any("waiting 60 s" in r.getMessage() for r in caplog.records)

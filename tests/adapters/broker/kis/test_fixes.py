@@ -44,7 +44,7 @@ def test_token_refusal_during_an_order_is_journaled_not_sent(
     fake.token_replies.append(
         httpx.Response(403, json={"error_code": "EGW00133", "error_description": "1분당 1회"})
     )
-    client = make_client()
+    client = make_client(token_issue_max_wait=0)  # no waiting out the minute here
     with pytest.raises(TokenIssueRateLimitedError) as info:
         client.make_request("POST", RESV, ORDER_PARAMS)
     assert fake.api_count() == 0

@@ -139,3 +139,84 @@ def test_client_waits_for_the_limiter(
     # Sleeping advances the fake clock, so each request waits one 50 ms slot.
     assert sleeps.calls == pytest.approx([0.05, 0.05])
     assert fake.api_count() == 3
+
+
+# --- adaptive limit ---------------------------------------------------------------------------
+def _drive(limiter: RateLimiter, clock: FakeClock, seconds: float, refuse_every: int) -> None:
+    """Send at the limiter's pace for ``seconds``; every ``refuse_every``-th is EGW00201."""
+    end = clock() + seconds
+    n = 0
+    while clock() < end:
+        clock.advance(limiter.reserve())
+        n += 1
+        if refuse_every and n % refuse_every == 0:
+            limiter.penalise(0.05)
+
+
+def test_sustained_egw00201_lowers_the_rate_and_says_so_once(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    limiter = RateLimiter(20, clock=clock, adaptive=True)
+    with caplog.at_level("INFO", "stock_manager.kis.rate_limit"):
+        _drive(limiter, clock, 60, refuse_every=2)  # a new key at 3/s would refuse most
+    assert limiter.rate == 20  # the setting is unchanged ...
+    assert limiter.effective_rate < 20 * 0.7 * 0.7  # ... the pace is not
+    warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1
+    assert "KIS_RATE_LIMIT=3" in warnings[0].getMessage()
+    limiter.set_rate(3)
+    assert limiter.effective_rate == 3
+
+
+def test_occasional_egw00201_does_not_lower_the_rate(clock: FakeClock) -> None:
+    limiter = RateLimiter(20, clock=clock, adaptive=True)
+    _drive(limiter, clock, 60, refuse_every=100)  # 1 %: jitter, not a lower limit
+    assert limiter.effective_rate == 20
+
+
+def test_plain_limiters_do_not_adapt(clock: FakeClock) -> None:
+    limiter = RateLimiter(20, clock=clock)
+    _drive(limiter, clock, 30, refuse_every=2)
+    assert limiter.effective_rate == 20
+
+
+# --- the send-log check right before sending --------------------------------------------------
+def test_admit_holds_actual_sends_to_the_limit_in_any_window(clock: FakeClock) -> None:
+    limiter = RateLimiter(20, clock=clock)
+    # Twenty paced slots, but the threads all woke up late and now send together:
+    assert [limiter.admit() for _ in range(20)] == [0.0] * 20
+    wait = limiter.admit()  # the 21st would make 21 in a second at KIS
+    assert wait == pytest.approx(1.0 + C.RATE_WINDOW_MARGIN_S)
+    clock.advance(wait)
+    assert limiter.admit() == 0.0
+
+
+def test_admit_costs_nothing_when_sends_are_on_time(clock: FakeClock) -> None:
+    limiter = RateLimiter(20, clock=clock)  # 51 ms apart: 20 of them span 1.02 s > 1.015 s
+    for _ in range(100):
+        clock.advance(limiter.reserve())
+        assert limiter.admit() == 0.0
+
+
+def test_client_waits_for_a_crowded_window(
+    make_client: Callable[..., KISRestClient],
+    fake: FakeKIS,
+    clock: FakeClock,
+    sleeps: SleepRecorder,
+) -> None:
+    limiter = RateLimiter(2, margin=0, burst=2, clock=clock)  # a burst of 2 fits in 0.5 s
+    client = make_client(journal=False, limiter=limiter)
+    for _ in range(3):
+        client.make_request("GET", RESV_CCNL, INQUIRY_PARAMS)
+    # The third is paced at 0.5 s, then held until 1.015 s after the first actual send.
+    assert sum(sleeps.calls) == pytest.approx(1.0 + C.RATE_WINDOW_MARGIN_S)
+    assert fake.api_count() == 3
+
+
+def test_one_burst_of_egw00201_does_not_lower_the_rate(clock: FakeClock) -> None:
+    limiter = RateLimiter(20, clock=clock, adaptive=True)
+    _drive(limiter, clock, 5, refuse_every=0)
+    for _ in range(10):  # e.g. the moment a shared Redis was lost: all in one second
+        limiter.penalise(0.05)
+    _drive(limiter, clock, 10, refuse_every=0)
+    assert limiter.effective_rate == 20

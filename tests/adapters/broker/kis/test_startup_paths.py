@@ -11,7 +11,7 @@ from pydantic import SecretStr
 
 from stock_manager.adapters.broker.kis import KISConfig, KISRestClient
 from stock_manager.adapters.broker.kis._flow import drive_sync
-from stock_manager.adapters.broker.kis.auth import Token, TokenManager
+from stock_manager.adapters.broker.kis.auth import FileTokenStore, Token, TokenManager
 
 from ._support import APP_KEY, APP_SECRET
 
@@ -33,17 +33,18 @@ def _no_network(request: httpx.Request) -> httpx.Response:
 
 
 def test_a_valid_cached_token_is_used_without_taking_the_issue_lock(tmp_path: Path) -> None:
-    _manager(tmp_path)._write_file(Token("cached-token", expires_at=NOW + 3600, issued_at=NOW))
+    _manager(tmp_path).store.write(Token("cached-token", expires_at=NOW + 3600, issued_at=NOW))
     fresh = _manager(tmp_path)  # another process: nothing in memory
     with httpx.Client(transport=httpx.MockTransport(_no_network)) as http:
         assert drive_sync(fresh.token_flow(), http) == "cached-token"
-    assert fresh._lock is None  # no lock file, no filelock import
+    assert isinstance(fresh.store, FileTokenStore)
+    assert fresh.store._lock is None  # no lock file, no filelock import
     assert fresh.token is not None
     assert fresh.token.access_token == "cached-token"
 
 
 def test_an_expired_or_rejected_cached_token_still_goes_through_the_lock(tmp_path: Path) -> None:
-    _manager(tmp_path)._write_file(Token("cached-token", expires_at=NOW + 3600, issued_at=NOW))
+    _manager(tmp_path).store.write(Token("cached-token", expires_at=NOW + 3600, issued_at=NOW))
     fresh = _manager(tmp_path)
     issued = httpx.Response(
         200,
@@ -57,7 +58,8 @@ def test_an_expired_or_rejected_cached_token_still_goes_through_the_lock(tmp_pat
     with httpx.Client(transport=httpx.MockTransport(lambda _: issued)) as http:
         token = drive_sync(fresh.token_flow(rejected="cached-token"), http, sleep=lambda _: None)
     assert token == "new-token"
-    assert fresh._lock is not None
+    assert isinstance(fresh.store, FileTokenStore)
+    assert fresh.store._lock is not None
 
 
 def _client(base_url: str, tmp_path: Path) -> KISRestClient:

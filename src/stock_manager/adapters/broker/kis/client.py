@@ -65,6 +65,7 @@ from .errors import (
 from .masking import SECRET_FILTER, mask_body, mask_headers
 from .rate_limit import RateLimiter, shared_limiter
 from .response import CIDict, KISResponse, loads_ci
+from .shared_state import open_shared_state
 from .tr_ids import CATALOG, ApiSpec, TRCatalog
 
 __all__ = ["AsyncKISRestClient", "KISRestClient", "PreparedCall"]
@@ -180,8 +181,14 @@ class _Core:
         self.base_url = config.effective_base_url
         self.clock = clock
         self.rng = rng
+        # One budget and one token per app key across processes/hosts (KIS_SHARED_STATE).
+        shared = open_shared_state(config) if limiter is None or tokens is None else None
         self.limiter = limiter or shared_limiter(
-            self.base_url, config.kis_app_key, config.effective_rate_limit
+            self.base_url,
+            config.kis_app_key,
+            config.effective_rate_limit,
+            budget=shared.budget if shared else None,
+            budget_id=shared.budget_id if shared else None,
         )
         self.tokens = tokens or TokenManager(
             base_url=self.base_url,
@@ -190,6 +197,7 @@ class _Core:
             cache_dir=config.token_cache_dir,
             clock=clock,
             max_wait=config.token_issue_max_wait,
+            store=shared.tokens if shared else None,
         )
         self._journal: OrderJournal | None = journal
         self._journal_opened = journal is not None
@@ -456,6 +464,8 @@ class _Core:
             delay = self.limiter.reserve()
             if delay > 0:
                 yield Sleep(delay)
+            while (late := self.limiter.admit()) > 0:  # woke late: others' sends crowd in
+                yield Sleep(late)
             request = self.build(call, token, hashkey)
             if journal is not None:
                 # Committed before the first byte: reconcile's settle window starts here.

@@ -4,7 +4,8 @@ Environment variables: ``KIS_APP_KEY``, ``KIS_APP_SECRET``, ``KIS_ACCOUNT_NO``, 
 (``real``/``paper``), ``KIS_CUSTTYPE``, ``KIS_BASE_URL``, ``KIS_TOKEN_CACHE_DIR``,
 ``KIS_RATE_LIMIT`` (requests/second), ``KIS_CONNECT_TIMEOUT``, ``KIS_READ_TIMEOUT``,
 ``KIS_JOURNAL_PATH``, ``KIS_JOURNAL`` (``false`` to switch the order journal off),
-``KIS_USE_HASHKEY``.
+``KIS_USE_HASHKEY``, ``KIS_SHARED_STATE`` (``file``, the default, or ``redis://...`` /
+``rediss://...``: where the rate budget and the token are shared, see ``shared_state.py``).
 """
 
 from __future__ import annotations
@@ -77,6 +78,8 @@ class KISConfig(BaseSettings):
     journal: bool = True
     journal_path: Path | None = None
     use_hashkey: bool = False
+    # SecretStr: a Redis URL may carry a password; it never shows in repr or errors.
+    shared_state: SecretStr | None = None
 
     def __init__(self, **values: Any) -> None:
         try:
@@ -107,6 +110,17 @@ class KISConfig(BaseSettings):
         if not m:
             raise ValueError("must be 8 digits and 2 digits, like 12345678-01 or 1234567801")
         return f"{m.group(1)}-{m.group(2)}"
+
+    @field_validator("shared_state", mode="before")
+    @classmethod
+    def _shared_state(cls, v: object) -> object:
+        if isinstance(v, SecretStr):
+            v = v.get_secret_value()
+        if v is None or (isinstance(v, str) and v.strip().lower() in ("", "file")):
+            return None
+        if not isinstance(v, str) or not re.match(r"^rediss?://[^\s]*$", v.strip()):
+            raise ValueError("must be 'file' or a Redis URL: redis://[:password@]host:port/db")
+        return SecretStr(v.strip())
 
     @field_validator("mode", mode="before")
     @classmethod
@@ -149,6 +163,23 @@ class KISConfig(BaseSettings):
         if self.rate_limit is not None:
             return self.rate_limit
         return C.PAPER_REQUESTS_PER_SECOND if self.is_paper else C.REAL_REQUESTS_PER_SECOND
+
+    @property
+    def shared_state_url(self) -> str | None:
+        """The Redis URL sharing budget and token across hosts, or ``None`` for files."""
+        return self.shared_state.get_secret_value() if self.shared_state else None
+
+    @property
+    def shared_state_display(self) -> str:
+        """``file`` or the Redis URL without its password, for printing."""
+        url = self.shared_state_url
+        if url is None:
+            return "file"
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url)
+        db = parts.path.strip("/") or "0"
+        return f"{parts.scheme}://{parts.hostname or 'localhost'}:{parts.port or 6379}/{db}"
 
     @property
     def cano(self) -> str:

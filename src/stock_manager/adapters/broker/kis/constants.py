@@ -24,6 +24,51 @@ PAPER_REQUESTS_PER_SECOND: Final = 2.0
 # 50 ms spacing, requests i and i+20 are exactly 1 s apart, so any jitter puts 21 in some
 # sliding second. 1 ms per request (20 ms per second of traffic) absorbs that for 2% of speed.
 RATE_LIMIT_MARGIN_S: Final = 0.001
+# A key issued since 2026-04-03 gets 3 requests/s for its first 3 days (KIS notice 2026-03-20,
+# as quoted publicly; research/user-needs.md section 6). `config check` says how to set it.
+NEW_KEY_REQUESTS_PER_SECOND: Final = 3.0
+NEW_KEY_LIMITED_DAYS: Final = 3
+
+# --- adaptive limit: sustained EGW00201 lowers the rate -------------------------------------
+# "Sustained" = within one window, at least this many refusals AND this share of the requests.
+# A jitter-induced refusal now and then (well under 5 %) must not cost throughput.
+RATE_ADAPT_WINDOW_S: Final = 10.0
+RATE_ADAPT_MIN_REFUSALS: Final = 5
+RATE_ADAPT_MIN_SHARE: Final = 0.05
+RATE_ADAPT_MIN_SECONDS: Final = 3  # ... spread over this many different seconds
+RATE_ADAPT_FACTOR: Final = 0.7  # each sustained episode multiplies the rate by this
+RATE_ADAPT_MIN_RATE: Final = 1.0  # never below this many requests/s
+
+# --- shared state: one budget and one token per app key across processes and hosts ----------
+# Booked slots further ahead than this in a budget file are treated as garbage (a clock step).
+SHARED_BUDGET_MAX_AHEAD_S: Final = 600.0
+# Redis: short timeouts, because a dead server must not stall the requests of a bot for long.
+REDIS_CONNECT_TIMEOUT_S: Final = 1.0
+REDIS_SOCKET_TIMEOUT_S: Final = 1.0
+# While Redis is lost: how often one caller tries it again.
+REDIS_PROBE_INTERVAL_S: Final = 1.0
+# A host counts as a user of the budget this long after its last request (sets the fallback
+# share: the rate divided by the number of hosts seen).
+REDIS_HOST_TTL_S: Final = 30.0
+# Share of its fair part (rate / hosts) a host uses on its own while Redis is lost.
+REDIS_FALLBACK_SHARE: Final = 0.9
+# After Redis is back: keep honouring the local budget too for at least this long, so hosts
+# that have not noticed yet and slots booked locally are not overrun.
+REDIS_RETURN_GRACE_S: Final = 3.0
+# Token issuance lock in Redis: expires by itself if its holder dies.
+REDIS_ISSUE_LOCK_TTL_S: Final = 30.0
+REDIS_LOCK_POLL_S: Final = 0.02
+# Keys live under "<prefix>:<sha256 of base URL + app key>:..." (never the key itself).
+REDIS_KEY_PREFIX: Final = "stock-manager:kis"
+# Temp files of a token cache writer that died mid-write are removed after this long.
+TOKEN_TMP_STALE_S: Final = 60.0
+# Second check, right before each send: never more than floor(rate) *actual* sends in any
+# 1 s + this. Threads wake up late from their paced sleep (measured on a loaded 2-core machine:
+# p99 50-80 ms), and a late request i crowds request i+rate into KIS's window; the pacing cannot
+# see that, the send log does. Costs nothing when sends are on time (20 x 51 ms > 1.015 s).
+RATE_WINDOW_MARGIN_S: Final = 0.015
+# The send log is kept for rates up to this; above it the window check is skipped.
+RATE_WINDOW_MAX_COUNT: Final = 64
 # Token issuance: one per minute per app key (EGW00133 otherwise).
 TOKEN_ISSUE_MIN_INTERVAL_S: Final = 60.0
 # How long a caller may be made to wait for the 1/min token window before we fail instead.
