@@ -20,38 +20,11 @@ import pytest
 
 from stock_manager.adapters.broker.kis.reservations.models import KST
 from stock_manager.emulator import EmulatorConfig, ServedEmulator, run_emulator
+from tests.manager.week import ORDER_ENDPOINTS, SPEC
 
 from .conftest import Result, kis_env, run_cli
 
-ORDER_ENDPOINTS = ("order-resv", "order-resv-rvsecncl", "order-rvsecncl")
 MONDAY_EVENING = datetime(2026, 12, 7, 16, 0, tzinfo=KST)
-
-SPEC = """
-name = "week"
-
-[[reservation]]
-id = "samsung-dip"
-symbol = "005930"
-side = "buy"
-qty = 10
-price = 69000
-
-[[reservation]]
-id = "hynix-add"
-symbol = "000660"
-side = "buy"
-qty = 10
-price = 180000
-renew = true
-
-[[reservation]]
-id = "naver-trim"
-symbol = "035420"
-side = "sell"
-qty = 4
-price = 200000
-renew = true
-"""
 
 
 def at(day: int, hour: int, minute: int = 0) -> datetime:

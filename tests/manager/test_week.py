@@ -9,35 +9,7 @@ from stock_manager.emulator import ServedEmulator
 from stock_manager.manager import ReservationManager, parse_spec
 
 from .conftest import at
-
-ORDER_ENDPOINTS = ("order-resv", "order-resv-rvsecncl", "order-rvsecncl")
-
-SPEC = """
-name = "week"
-
-[[reservation]]
-id = "samsung-dip"
-symbol = "005930"
-side = "buy"
-qty = 10
-price = 69000
-
-[[reservation]]
-id = "hynix-add"
-symbol = "000660"
-side = "buy"
-qty = 10
-price = 180000
-renew = true
-
-[[reservation]]
-id = "naver-trim"
-symbol = "035420"
-side = "sell"
-qty = 4
-price = 200000
-renew = true
-"""
+from .week import ORDER_ENDPOINTS, SPEC
 
 
 def order_requests(emu: ServedEmulator) -> int:

@@ -269,15 +269,7 @@ class OrderChanges(BaseModel):
             and (self.end_date is None)
         ):
             raise ValueError("nothing to modify: give qty, price, order_type or end_date")
-        if self.end_date is not None:
-            if self.end_date <= self.today:
-                raise ValueError("end_date must be after today (KST)")
-            limit = self.max_end_date or self.today + timedelta(days=MAX_PERIOD_DAYS)
-            if self.end_date > limit:
-                raise ValueError(
-                    f"end_date must be within {MAX_PERIOD_DAYS} days of the next business day"
-                    f" ({limit} at the latest)"
-                )
+        _check_end_date(self.end_date, self.today, self.max_end_date)
         return self
 
     @classmethod
@@ -364,15 +356,7 @@ class OrderTerms(BaseModel):
             )
         if self.side is Side.BUY and self.balance_type is not BalanceType.CASH:
             raise ValueError("buy reservations use balance type 10 (cash)")
-        if self.end_date is not None:
-            if self.end_date <= self.today:
-                raise ValueError("end_date must be after today (KST)")
-            limit = self.max_end_date or self.today + timedelta(days=MAX_PERIOD_DAYS)
-            if self.end_date > limit:
-                raise ValueError(
-                    f"end_date must be within {MAX_PERIOD_DAYS} days of the next business day"
-                    f" ({limit} at the latest)"
-                )
+        _check_end_date(self.end_date, self.today, self.max_end_date)
         return self
 
     def body(self) -> dict[str, str]:
@@ -572,3 +556,17 @@ class Reservation(BaseModel):
 
 
 Clock = Callable[[], datetime]
+
+
+def _check_end_date(end_date: date | None, today: date, max_end_date: date | None) -> None:
+    """The end-date rule shared by new terms and changes: after today, within the period."""
+    if end_date is None:
+        return
+    if end_date <= today:
+        raise ValueError("end_date must be after today (KST)")
+    limit = max_end_date or today + timedelta(days=MAX_PERIOD_DAYS)
+    if end_date > limit:
+        raise ValueError(
+            f"end_date must be within {MAX_PERIOD_DAYS} days of the next business day"
+            f" ({limit} at the latest)"
+        )
