@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -226,39 +226,54 @@ def strict_date(v: object) -> object:
     raise ValueError(f"must be a date, not {type(v).__name__}")
 
 
-class OrderChanges(BaseModel):
-    """The changes of a modify, checked on their own before anything is sent or listed."""
+class _TermsBase(BaseModel):
+    """What new terms and a modify's changes share: strict numbers, dates, the end-date anchor."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    today: date = Field(default_factory=today_kst, exclude=True)
+    #: Last allowed end date (30 days from the next business day), when a calendar decided it.
+    max_end_date: date | None = Field(default=None, exclude=True)
+
+    @field_validator("qty", mode="before", check_fields=False)
+    @classmethod
+    def _qty(cls, v: object) -> object:
+        return None if v is None else strict_qty(v)
+
+    @field_validator("price", mode="before", check_fields=False)
+    @classmethod
+    def _price(cls, v: object) -> object:
+        return None if v is None else strict_price(v)
+
+    @field_validator("end_date", "loan_date", mode="before", check_fields=False)
+    @classmethod
+    def _dates(cls, v: object) -> object:
+        return strict_date(v)
+
+    @field_validator("order_type", mode="before", check_fields=False)
+    @classmethod
+    def _type(cls, v: object) -> object:
+        return parse_order_type(v) if isinstance(v, str) else v
+
+    @classmethod
+    def build(cls, what: str, **values: Any) -> Self:
+        """Validate ``values``, raising :class:`KISValidationError` with a readable message."""
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            raise validation_error(exc, what) from None
+        except KISValidationError as exc:
+            raise KISValidationError(f"invalid {what}: {exc}") from None
+
+
+class OrderChanges(_TermsBase):
+    """The changes of a modify, checked on their own before anything is sent or listed."""
 
     qty: int | None = Field(default=None, gt=0, lt=10**10)
     price: Decimal | None = Field(default=None, ge=0, lt=Decimal(10) ** 18)
     order_type: OrderType | None = None
     end_date: date | None = None
     balance_type: BalanceType | None = None
-    today: date = Field(default_factory=today_kst, exclude=True)
-    #: Last allowed end date (30 days from the next business day), when a calendar decided it.
-    max_end_date: date | None = Field(default=None, exclude=True)
-
-    @field_validator("qty", mode="before")
-    @classmethod
-    def _qty(cls, v: object) -> object:
-        return None if v is None else strict_qty(v)
-
-    @field_validator("price", mode="before")
-    @classmethod
-    def _price(cls, v: object) -> object:
-        return None if v is None else strict_price(v)
-
-    @field_validator("end_date", mode="before")
-    @classmethod
-    def _end(cls, v: object) -> object:
-        return strict_date(v)
-
-    @field_validator("order_type", mode="before")
-    @classmethod
-    def _type(cls, v: object) -> object:
-        return parse_order_type(v) if isinstance(v, str) else v
 
     @model_validator(mode="after")
     def _rules(self) -> OrderChanges:
@@ -272,29 +287,17 @@ class OrderChanges(BaseModel):
         _check_end_date(self.end_date, self.today, self.max_end_date)
         return self
 
-    @classmethod
-    def build(cls, what: str, **values: Any) -> OrderChanges:
-        """Validate ``values``, raising :class:`KISValidationError` with a readable message."""
-        try:
-            return cls(**values)
-        except ValidationError as exc:
-            raise validation_error(exc, what) from None
-        except KISValidationError as exc:
-            raise KISValidationError(f"invalid {what}: {exc}") from None
-
 
 def _digits(value: str) -> str:
     return value.replace(",", "").replace("_", "").strip()
 
 
-class OrderTerms(BaseModel):
+class OrderTerms(_TermsBase):
     """The order terms of a reservation, checked the way KIS checks them.
 
     Used for placing and, after merging with the current reservation, for modifying.
     ``today`` anchors the end-date rule (it defaults to today in KST).
     """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     symbol: str = Field(description="6-character KRX code, e.g. 005930")
     qty: int = Field(gt=0, lt=10**10)
@@ -304,9 +307,6 @@ class OrderTerms(BaseModel):
     balance_type: BalanceType = BalanceType.CASH
     end_date: date | None = None
     loan_date: date | None = None
-    today: date = Field(default_factory=today_kst, exclude=True)
-    #: Last allowed end date (30 days from the next business day), when a calendar decided it.
-    max_end_date: date | None = Field(default=None, exclude=True)
 
     @field_validator("symbol", mode="before")
     @classmethod
@@ -321,30 +321,10 @@ class OrderTerms(BaseModel):
                 raise ValueError("must be a 6-character KRX code like 005930")
         return v
 
-    @field_validator("qty", mode="before")
-    @classmethod
-    def _qty(cls, v: object) -> object:
-        return strict_qty(v)
-
-    @field_validator("price", mode="before")
-    @classmethod
-    def _price(cls, v: object) -> object:
-        return strict_price(v)
-
-    @field_validator("end_date", "loan_date", mode="before")
-    @classmethod
-    def _dates(cls, v: object) -> object:
-        return strict_date(v)
-
     @field_validator("side", mode="before")
     @classmethod
     def _side(cls, v: object) -> object:
         return parse_side(v) if isinstance(v, str) else v
-
-    @field_validator("order_type", mode="before")
-    @classmethod
-    def _type(cls, v: object) -> object:
-        return parse_order_type(v) if isinstance(v, str) else v
 
     @model_validator(mode="after")
     def _rules(self) -> OrderTerms:
@@ -375,16 +355,6 @@ class OrderTerms(BaseModel):
         if self.end_date:
             out["RSVN_ORD_END_DT"] = self.end_date.strftime("%Y%m%d")
         return out
-
-    @classmethod
-    def build(cls, what: str, **values: Any) -> OrderTerms:
-        """Validate ``values``, raising :class:`KISValidationError` with a readable message."""
-        try:
-            return cls(**values)
-        except ValidationError as exc:
-            raise validation_error(exc, what) from None
-        except KISValidationError as exc:
-            raise KISValidationError(f"invalid {what}: {exc}") from None
 
 
 def _blank_to_none(v: object) -> object:
