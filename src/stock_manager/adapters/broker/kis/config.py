@@ -15,8 +15,7 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from . import constants as C
 from .errors import KISConfigError
@@ -42,7 +41,57 @@ def default_state_dir() -> Path:
     return Path(base) / "stock-manager"
 
 
-class KISConfig(BaseSettings):
+# Where the settings come from, exactly as pydantic-settings resolved them when KISConfig was a
+# ``BaseSettings`` (env_prefix "KIS_", case-insensitive, env_file ".env" read with python-dotenv,
+# explicit arguments > environment > .env; tests/adapters/broker/kis/test_config_parity.py pins
+# it against pydantic-settings). Done by hand because importing pydantic-settings cost ~7x a bare
+# ``python -c pass`` on every CLI call (issue #14); python-dotenv is imported only when a .env
+# file exists.
+_ENV_FILE = ".env"
+
+
+def _env_names(name: str, alias: object) -> tuple[str, ...]:
+    """The lower-cased variables feeding a field, first match first (pydantic-settings' order).
+
+    An aliased field is read under its alias first (``kis_app_key``), then under prefix + name
+    (``kis_kis_app_key``), because the model populates by name too.
+    """
+    prefixed = f"kis_{name}"
+    return (alias.lower(), prefixed) if isinstance(alias, str) else (prefixed,)
+
+
+def _first(names: tuple[str, ...], source: dict[str, str | None]) -> str | None:
+    for key in names:
+        if source.get(key) is not None:
+            return source[key]
+    return None
+
+
+def _gather(init: dict[str, Any]) -> dict[str, Any]:
+    """Explicit arguments over ``KIS_*`` variables over ``.env``, one value per field."""
+    dotenv_vars: dict[str, str | None] = {}
+    path = Path(_ENV_FILE)
+    if path.is_file() or path.is_fifo():
+        from dotenv import dotenv_values
+
+        dotenv_vars = {k.lower(): v for k, v in dotenv_values(path, encoding="utf-8").items()}
+    environ: dict[str, str | None] = {k.lower(): v for k, v in os.environ.items()}
+    values: dict[str, Any] = {}
+    for name, field in KISConfig.model_fields.items():
+        names = _env_names(name, field.validation_alias)
+        value = _first(names, environ)
+        if value is None:
+            value = _first(names, dotenv_vars)
+        if value is not None:
+            values[name] = value
+    # explicit arguments match field names case-insensitively, as pydantic-settings did
+    lowered = {name.lower(): name for name in KISConfig.model_fields}
+    for key, arg in init.items():
+        values[lowered.get(key.lower(), key)] = arg
+    return values
+
+
+class KISConfig(BaseModel):
     """Settings of one KIS app key (and optionally one account).
 
     ``KISConfig(kis_app_key=..., kis_app_secret=...)`` works as written on the KIS API page;
@@ -51,14 +100,13 @@ class KISConfig(BaseSettings):
     ``repr``, ``str`` or error messages.
     """
 
-    model_config = SettingsConfigDict(
-        env_prefix="KIS_",
-        env_file=".env",
-        env_file_encoding="utf-8",
+    model_config = ConfigDict(
         extra="ignore",
         populate_by_name=True,
         frozen=True,
         hide_input_in_errors=True,
+        # as BaseSettings did: defaults go through the validators too
+        validate_default=True,
     )
 
     kis_app_key: str = Field(validation_alias="kis_app_key", min_length=1)
@@ -83,7 +131,7 @@ class KISConfig(BaseSettings):
 
     def __init__(self, **values: Any) -> None:
         try:
-            super().__init__(**values)
+            super().__init__(**_gather(values))
         except ValidationError as exc:
             raise KISConfigError(_describe(exc)) from None
 
