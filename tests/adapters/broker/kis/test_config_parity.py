@@ -32,10 +32,10 @@ class _OldConfig(BaseSettings):
 
 
 def _reference() -> type[BaseSettings]:
-    validators: dict[str, Any] = {
-        name: field_validator(*dec.info.fields, mode=dec.info.mode)(classmethod(dec.func.__func__))
-        for name, dec in KISConfig.__pydantic_decorators__.field_validators.items()
-    }
+    validators: dict[str, Any] = {}
+    for name, dec in KISConfig.__pydantic_decorators__.field_validators.items():
+        func: Any = classmethod(dec.func.__func__)  # type: ignore[attr-defined]  # bound method
+        validators[name] = field_validator(*dec.info.fields, mode=dec.info.mode)(func)
     fields: dict[str, Any] = {n: (f.annotation, f) for n, f in KISConfig.model_fields.items()}
     return create_model("Reference", __base__=_OldConfig, __validators__=validators, **fields)
 
