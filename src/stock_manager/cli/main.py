@@ -9,7 +9,7 @@ Start-up is what a user feels most often, so this module imports nothing heavy:
   :mod:`._helptext`; ``stock-manager [global options] resv list [options]`` is parsed and run
   without typer (both in :mod:`._fast`). ``STOCK_MANAGER_NO_FAST=1`` turns these off.
 * Every other invocation goes through typer, imported when the command is dispatched; httpx,
-  pydantic-settings, the KIS library and the emulator only inside the command that needs them.
+  pydantic, the KIS library and the emulator only inside the command that needs them.
 
 All exceptions end here and become an exit code (see :mod:`._errors`): 0 ok, 1 API/runtime
 error, 2 usage/bad input, 3 outcome unknown. Without ``--debug`` an error is one line on
