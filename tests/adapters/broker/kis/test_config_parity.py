@@ -8,6 +8,7 @@ validators with the ``model_config`` KISConfig had; both must agree on every sce
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +103,84 @@ SCENARIOS: list[tuple[dict[str, str], str | None, dict[str, Any]]] = [
     ({"KIS_KIS_APP_KEY": "double", "KIS_APP_KEY": KEY, "KIS_APP_SECRET": SECRET}, None, {}),
     ({"KIS_KIS_APP_KEY": "double"}, "KIS_APP_KEY=dot\nKIS_KIS_APP_SECRET=s2\n", {}),
     ({"APP_KEY": "noprefix", "KIS_APP_SECRET": SECRET, "MODE": "paper"}, None, {}),
+    (  # every field from .env, each with a value other than its default
+        {},
+        "KIS_APP_KEY=k\nKIS_APP_SECRET=s\nKIS_ACCOUNT_NO=12345678-02\nKIS_MODE=demo\n"
+        "KIS_CUSTTYPE=B\nKIS_BASE_URL=https://h:1/\nKIS_CONNECT_TIMEOUT=1.5\n"
+        "KIS_READ_TIMEOUT=2.5\nKIS_WRITE_TIMEOUT=3.5\nKIS_POOL_TIMEOUT=4.5\n"
+        "KIS_TOKEN_CACHE_DIR=/tmp/t\nKIS_RATE_LIMIT=3\nKIS_MAX_ATTEMPTS=20\n"
+        "KIS_TOKEN_ISSUE_MAX_WAIT=9\nKIS_JOURNAL=no\nKIS_JOURNAL_PATH=/tmp/j\n"
+        "KIS_USE_HASHKEY=true\nKIS_SHARED_STATE=rediss://h/1\n",
+        {},
+    ),
+    (  # every field from the environment, each invalid
+        {
+            "KIS_APP_KEY": "",
+            "KIS_APP_SECRET": "",
+            "KIS_ACCOUNT_NO": "x",
+            "KIS_MODE": "x",
+            "KIS_CUSTTYPE": "x",
+            "KIS_BASE_URL": "x",
+            "KIS_CONNECT_TIMEOUT": "0",
+            "KIS_READ_TIMEOUT": "-1",
+            "KIS_WRITE_TIMEOUT": "x",
+            "KIS_POOL_TIMEOUT": "0",
+            "KIS_TOKEN_CACHE_DIR": "",
+            "KIS_RATE_LIMIT": "0",
+            "KIS_MAX_ATTEMPTS": "21",
+            "KIS_TOKEN_ISSUE_MAX_WAIT": "-1",
+            "KIS_JOURNAL": "x",
+            "KIS_JOURNAL_PATH": "",
+            "KIS_USE_HASHKEY": "x",
+            "KIS_SHARED_STATE": "x",
+        },
+        None,
+        {},
+    ),
+    (  # every field as an argument over a full environment
+        {name: "9" for name in ("KIS_CONNECT_TIMEOUT", "KIS_READ_TIMEOUT", "KIS_MAX_ATTEMPTS")},
+        None,
+        {
+            "kis_app_key": KEY,
+            "kis_app_secret": SECRET,
+            "kis_account_no": "1234567801",
+            "mode": "VTS",
+            "custtype": "b",
+            "base_url": "http://h",
+            "connect_timeout": 1,
+            "read_timeout": 2,
+            "write_timeout": 3,
+            "pool_timeout": 4,
+            "token_cache_dir": Path("/tmp/t"),
+            "rate_limit": 5,
+            "max_attempts": 6,
+            "token_issue_max_wait": 7,
+            "journal": False,
+            "journal_path": "/tmp/j",
+            "use_hashkey": True,
+            "shared_state": "redis://h",
+        },
+    ),
 ]
+
+
+def _field_names(names: Iterable[str]) -> set[str]:
+    return {n.lower().removeprefix("kis_") for n in names}
+
+
+def test_every_field_is_exercised() -> None:
+    """A field added to KISConfig must be added to the scenarios too (env, .env and args)."""
+    fields = _field_names(KISConfig.model_fields)
+    from_env = _field_names(n for env, _, _ in SCENARIOS for n in env)
+    from_dotenv = _field_names(
+        line.removeprefix("export ").split("=")[0].strip()
+        for _, dotenv, _ in SCENARIOS
+        for line in (dotenv or "").splitlines()
+    )
+    from_args = _field_names(n for _, _, args in SCENARIOS for n in args)
+    assert not fields - from_env, fields - from_env
+    assert not fields - from_dotenv, fields - from_dotenv
+    assert not fields - from_args, fields - from_args
 
 
 def _outcome(make: Any) -> tuple[str, Any]:
