@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import sqlite3
 import stat
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -31,7 +30,10 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
+
+if TYPE_CHECKING:
+    import sqlite3
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -289,6 +291,9 @@ class OrderJournal:
         self._lock = threading.Lock()
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         _create_private_file(self.path)
+        # Imported here: listing with the journal off never opens it (~1 ms, issue #14).
+        import sqlite3
+
         # isolation_level=None: no implicit transactions; every write is an explicit
         # BEGIN IMMEDIATE ... COMMIT so read-check-write sequences are atomic across
         # processes.

@@ -173,3 +173,19 @@ def test_paper_client_get_tr_id_defaults_to_paper(
     with pytest.raises(PaperTradingNotSupportedError):
         client.get_tr_id("v1_국내주식-017")
     assert client.get_tr_id("v1_국내주식-017", is_paper_trading=False) == "CTSC0008U"
+
+
+def test_fields_found_by_search_equal_a_full_parse_of_the_file() -> None:
+    """One API's line is found with ``str.find``: the same rows as parsing the whole file."""
+    import json
+
+    from stock_manager.adapters.broker.kis.tr_ids import FIELDS_FILE
+
+    with open(FIELDS_FILE, encoding="utf-8") as f:
+        stored = {row[0]: row for row in json.load(f)["apis"]}
+    assert len(stored) == len(CATALOG)
+    for api_id in CATALOG:
+        spec = CATALOG[api_id]
+        request, response = spec._stored()
+        assert [request, response] == stored[spec.api_id][1:], spec.api_id
+        assert len(spec.fields) == len(request)

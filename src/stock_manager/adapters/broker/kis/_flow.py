@@ -9,7 +9,6 @@ one with ``await``; this is how httpx shares its auth flows between ``Client`` a
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass
@@ -101,11 +100,16 @@ def _drive_sync(flow: Flow[T], client: httpx.Client, sleep: Callable[[float], No
 async def drive_async(
     flow: Flow[T],
     client: httpx.AsyncClient,
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    sleep: Callable[[float], Awaitable[None]] | None = None,
 ) -> T:
-    """Run ``flow`` with ``await``; blocking locks are taken in a worker thread."""
+    """Run ``flow`` with ``await`` (``sleep`` defaults to :func:`asyncio.sleep`); blocking
+    locks are taken in a worker thread."""
+    # asyncio is imported here, not at the top: the blocking client (every CLI command) never
+    # needs it, and it costs ~10 ms to import (issue #14).
+    import asyncio
+
     try:
-        return await _drive_async(flow, client, sleep)
+        return await _drive_async(flow, client, sleep or asyncio.sleep)
     except BaseException:
         flow.close()  # a cancelled task: release locks, journal the interruption
         raise
@@ -137,6 +141,8 @@ async def _drive_async(
 
 
 async def _acquire_in_thread(lock: Lock) -> None:
+    import asyncio  # already imported by the running event loop
+
     task = asyncio.ensure_future(asyncio.to_thread(lock.acquire))
     try:
         await asyncio.shield(task)

@@ -25,11 +25,9 @@ the journal's clock.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -953,6 +951,8 @@ class Reservations:
                 return self._p.bulk_item(target.seq, exc)
             return self._p.bulk_item(target.seq, None, result)
 
+        from concurrent.futures import ThreadPoolExecutor  # not needed to list (issue #14)
+
         with ThreadPoolExecutor(max_workers=max(1, self.concurrency)) as pool:
             for item in pool.map(one, targets):
                 items.append(item)
@@ -1188,6 +1188,8 @@ class AsyncReservations:
                     start, end, symbol=symbol, side=side, status="pending"
                 )
             ]
+        import asyncio  # here, not at the top: the blocking API never needs it (issue #14)
+
         gate = asyncio.Semaphore(max(1, self.concurrency))
         total, done = len(targets), 0
         results: dict[str, BulkCancelItem] = {}
