@@ -86,3 +86,28 @@ def test_a_plain_http_base_url_gets_a_context_that_trusts_nobody(tmp_path: Path)
 def test_https_keeps_httpx_default_verification(tmp_path: Path, base_url: str | None) -> None:
     with _client(base_url or "", tmp_path) as client:
         assert client._verify() is True
+
+
+def test_the_blocking_library_imports_no_asyncio_sqlite3_or_pydantic_settings(
+    tmp_path: Path,
+) -> None:
+    """Listing with the blocking client and the journal off needs none of them (issue #14):
+    asyncio is imported by the async classes, sqlite3 when a journal is opened, and
+    pydantic-settings nowhere."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from stock_manager.adapters.broker.kis import KISConfig, KISRestClient\n"
+        "from stock_manager.adapters.broker.kis.reservations import Reservations\n"
+        "c = KISRestClient(KISConfig(kis_app_key='k' * 10, kis_app_secret='s' * 10,"
+        f" journal=False, base_url='http://127.0.0.1:9', token_cache_dir={str(tmp_path)!r}))\n"
+        "Reservations(c); c.close()\n"
+        "print(sorted(m for m in ('asyncio', 'sqlite3', 'pydantic_settings', 'dotenv')"
+        " if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
+    ).stdout
+    assert out.strip() == "[]"
