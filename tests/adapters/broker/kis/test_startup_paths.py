@@ -88,11 +88,11 @@ def test_https_keeps_httpx_default_verification(tmp_path: Path, base_url: str | 
         assert client._verify() is True
 
 
-def test_the_blocking_library_imports_no_asyncio_sqlite3_or_pydantic_settings(
+def test_the_blocking_library_imports_no_asyncio_journal_or_pydantic_settings(
     tmp_path: Path,
 ) -> None:
     """Listing with the blocking client and the journal off needs none of them (issue #14):
-    asyncio is imported by the async classes, sqlite3 when a journal is opened, and
+    asyncio is imported by the async classes, the journal (and sqlite3) when one is opened, and
     pydantic-settings nowhere."""
     import subprocess
     import sys
@@ -104,7 +104,8 @@ def test_the_blocking_library_imports_no_asyncio_sqlite3_or_pydantic_settings(
         "c = KISRestClient(KISConfig(kis_app_key='k' * 10, kis_app_secret='s' * 10,"
         f" journal=False, base_url='http://127.0.0.1:9', token_cache_dir={str(tmp_path)!r}))\n"
         "Reservations(c); c.close()\n"
-        "print(sorted(m for m in ('asyncio', 'sqlite3', 'pydantic_settings', 'dotenv')"
+        "print(sorted(m for m in ('asyncio', 'sqlite3', 'stock_manager.journal',"
+        " 'pydantic_settings', 'dotenv')"
         " if m in sys.modules))\n"
     )
     out = subprocess.run(

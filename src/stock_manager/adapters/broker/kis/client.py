@@ -32,12 +32,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import Enum
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import urlsplit
 
 import httpx
-
-from stock_manager.journal import OrderJournal, Outcome
 
 from . import constants as C
 from ._flow import Flow, Send, SendResult, Sleep, drive_async, drive_sync
@@ -67,6 +65,11 @@ from .rate_limit import RateLimiter, shared_limiter
 from .response import CIDict, KISResponse, loads_ci
 from .shared_state import open_shared_state
 from .tr_ids import CATALOG, ApiSpec, TRCatalog
+
+if TYPE_CHECKING:
+    # Imported where a journal is opened or written: listing with the journal off never
+    # loads it (issue #14).
+    from stock_manager.journal import OrderJournal
 
 __all__ = ["AsyncKISRestClient", "KISRestClient", "PreparedCall"]
 
@@ -218,6 +221,8 @@ class _Core:
         with self._journal_lock:
             if not self._journal_opened:
                 if self.config.journal:
+                    from stock_manager.journal import OrderJournal
+
                     journal = OrderJournal(self.config.effective_journal_path)
                     stale = journal.needs_reconcile()
                     if stale:
@@ -389,6 +394,8 @@ class _Core:
         journal = self.journal if call.is_order else None
         if journal is None:
             return (yield from self._retry_flow(call))
+        from stock_manager.journal import Outcome  # loaded with the journal itself
+
         entry_id = journal.record_intent(
             intent=call.intent,
             tr_id=call.tr_id,

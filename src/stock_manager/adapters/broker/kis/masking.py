@@ -11,7 +11,7 @@ import re
 import threading
 from collections.abc import Iterable, Mapping
 
-from stock_manager.journal import mask_account, mask_request
+from stock_manager._masking import mask_account, mask_request
 
 __all__ = [
     "PROTECTED_LOGGERS",

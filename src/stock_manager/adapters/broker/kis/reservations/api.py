@@ -33,8 +33,6 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-from stock_manager.journal import Outcome
-
 from .. import constants as C
 from ..client import AsyncKISRestClient, KISRestClient
 from ..errors import (
@@ -1307,6 +1305,8 @@ def _in_flight(entry: Any) -> bool:
     Judging it now could find nothing yet and mark it "not applied" just before KIS accepts
     it. (A recycled pid can make a dead process look alive: ``force=True`` then.)
     """
+    from stock_manager.journal import Outcome  # loaded with the entry's journal
+
     if entry.outcome is not Outcome.PENDING or not entry.pid:
         return False
     if entry.pid == os.getpid():
@@ -1324,6 +1324,8 @@ def _in_flight(entry: Any) -> bool:
 
 def _from_journal(entry: Any) -> ReconcileResult:
     """The verdict an already-final journal entry carries (no request needed)."""
+    from stock_manager.journal import Outcome  # loaded with the entry's journal
+
     outcome = entry.outcome
     applied = {
         Outcome.OK: True,
