@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Generator
-from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 import httpx
 
@@ -29,29 +28,28 @@ class Lock(Protocol):
     def release(self) -> Any: ...
 
 
-@dataclass(frozen=True)
-class Sleep:
+# The messages between a flow and its driver are NamedTuples, not dataclasses: as immutable,
+# and a seventh of the cost to define (~0.07 ms against ~0.45 ms a class at every start-up,
+# issue #14).
+class Sleep(NamedTuple):
     """Wait ``seconds``."""
 
     seconds: float
 
 
-@dataclass(frozen=True)
-class Send:
+class Send(NamedTuple):
     """Send ``request``; the flow receives a :class:`SendResult`."""
 
     request: httpx.Request
 
 
-@dataclass(frozen=True)
-class Acquire:
+class Acquire(NamedTuple):
     """Take ``lock`` (it may block); the flow itself releases it."""
 
     lock: Lock
 
 
-@dataclass(frozen=True)
-class SendResult:
+class SendResult(NamedTuple):
     """Either the response (body read) or the httpx error that prevented one."""
 
     response: httpx.Response | None = None
