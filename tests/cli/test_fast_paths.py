@@ -18,7 +18,7 @@ from stock_manager.adapters.broker.kis import KISConfig, KISRestClient
 from stock_manager.adapters.broker.kis.rate_limit import RateLimiter
 from stock_manager.adapters.broker.kis.reservations import Reservations
 from stock_manager.adapters.broker.kis.reservations.models import Reservation
-from stock_manager.cli import _fast, _helpgen, _helptext, _render, _runtime
+from stock_manager.cli import _fast, _helpgen, _helptext, _listing, _render, _runtime
 from stock_manager.emulator import ServedEmulator
 
 from .conftest import run_many
@@ -157,7 +157,7 @@ def _console() -> tuple[Console, io.StringIO]:
 
 def test_short_listings_keep_the_rich_table() -> None:
     console, buf = _console()
-    rows = _rows(_render.RICH_TABLE_MAX_ROWS)
+    rows = _rows(_listing.RICH_TABLE_MAX_ROWS)
     assert _render.print_reservations(iter(rows), console) == len(rows)
     reference, ref_buf = _console()
     reference.print(_render.reservations_table(rows))
@@ -166,7 +166,7 @@ def test_short_listings_keep_the_rich_table() -> None:
 
 def test_long_listings_stream_in_a_light_layout() -> None:
     console, buf = _console()
-    n = _render.RICH_TABLE_MAX_ROWS + 50
+    n = _listing.RICH_TABLE_MAX_ROWS + 50
     consumed: list[int] = []
 
     def rows() -> Any:

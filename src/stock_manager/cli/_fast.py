@@ -123,7 +123,7 @@ def resv_list(
     """``stock-manager resv list``: rows are printed page by page as they arrive.
 
     With ``--json`` they are streamed as one JSON array; otherwise a rich table, or for long
-    listings a light aligned layout (see :func:`._render.print_reservations`).
+    listings a light aligned layout (see :func:`._listing.print_reservations`).
     """
     from stock_manager.adapters.broker.kis.reservations import Reservations
 
@@ -142,9 +142,9 @@ def resv_list(
         if st.json:
             emit_json_stream(rows)
             return
-        from ._render import print_reservations
+        from ._listing import print_reservations
 
-        print_reservations(rows, st.out)
+        print_reservations(rows, st)
 
 
 def dispatch(args: Sequence[str]) -> int | None:

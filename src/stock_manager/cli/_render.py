@@ -11,8 +11,6 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 from rich.cells import cell_len, set_cell_size
@@ -21,6 +19,10 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
+
+from ._listing import COLUMNS as _COLUMNS
+from ._listing import RICH_TABLE_MAX_ROWS, STATUS_STYLE, fmt, reservation_cells
+from ._listing import order_type_label as _order_type
 
 __all__ = [
     "bulk_table",
@@ -33,7 +35,6 @@ __all__ = [
     "reservations_table",
 ]
 
-_STATUS_STYLE = {"pending": "yellow", "processed": "green", "cancelled": "dim"}
 _OUTCOME_STYLE = {
     "ok": "green",
     "rejected": "red",
@@ -56,35 +57,6 @@ _TERMS: tuple[tuple[str, str], ...] = (
 )
 
 
-def fmt(value: Any) -> str:
-    """Human text of one field: thousands separators, ISO dates, enum names, '-' for empty."""
-    if value is None or value == "":
-        return "-"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, Decimal | int):
-        return f"{value:,}"
-    if isinstance(value, datetime):
-        return value.astimezone().strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(value, date):
-        return value.isoformat()
-    name = getattr(value, "name", None)
-    if name is not None and hasattr(value, "value"):  # Side.BUY -> "buy"
-        return str(name).lower()
-    return str(value)
-
-
-def _order_type(resv: Any) -> str:
-    """``limit (00)``: the English label of the code (KIS's 주문구분명 names the cash side)."""
-    from stock_manager.adapters.broker.kis.reservations import OrderType
-
-    code = str(getattr(resv, "order_type", "") or "")
-    try:
-        return f"{OrderType(code).label} ({code})"
-    except ValueError:
-        return code or "-"
-
-
 def _field(resv: Any, attr: str) -> str:
     if attr == "order_type":
         return _order_type(resv)
@@ -93,23 +65,7 @@ def _field(resv: Any, attr: str) -> str:
 
 def _status(resv: Any) -> Text:
     status = str(getattr(resv, "status", "") or "-")
-    return Text(status, style=_STATUS_STYLE.get(status, ""))
-
-
-# (header, justify) of the reservation listing, shared by the rich and the light layout.
-_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("seq", "right"),
-    ("order date", "left"),
-    ("symbol", "left"),
-    ("name", "left"),
-    ("side", "left"),
-    ("type", "left"),
-    ("qty", "right"),
-    ("price", "right"),
-    ("filled", "right"),
-    ("end date", "left"),
-    ("status", "left"),
-)
+    return Text(status, style=STATUS_STYLE.get(status, ""))
 
 
 def reservations_table(reservations: Sequence[Any], title: str = "Reservations") -> Table:
@@ -118,27 +74,13 @@ def reservations_table(reservations: Sequence[Any], title: str = "Reservations")
     for header, justify in _COLUMNS:
         table.add_column(header, justify=justify)  # type: ignore[arg-type]
     for r in reservations:
-        table.add_row(
-            fmt(getattr(r, "seq", None)),
-            fmt(getattr(r, "order_date", None)),
-            fmt(getattr(r, "symbol", None)),
-            escape(fmt(getattr(r, "name", None))),
-            fmt(getattr(r, "side", None)),
-            escape(_order_type(r)),
-            fmt(getattr(r, "qty", None)),
-            fmt(getattr(r, "price", None)),
-            fmt(getattr(r, "filled_qty", None)),
-            fmt(getattr(r, "end_date", None)),
-            _status(r),
-        )
+        *cells, status = reservation_cells(r)
+        table.add_row(*map(escape, cells), Text(status, style=STATUS_STYLE.get(status, "")))
     if not reservations:
         table.caption = "no reservations match"
     return table
 
 
-#: Listings up to this many rows get the rich table; longer ones the light, streamed layout.
-#: rich lays a table out cell by cell (~0.6 ms a row) and only once every row is in memory.
-RICH_TABLE_MAX_ROWS = 200
 #: The name column of the light layout is cut to this many terminal cells (names are Korean,
 #: two cells a character, and a few ETF names are long).
 LIGHT_NAME_CELLS = 20
@@ -179,22 +121,10 @@ def print_reservations(
 
 
 def _light_cells(r: Any) -> list[str]:
-    name = fmt(getattr(r, "name", None))
-    if cell_len(name) > LIGHT_NAME_CELLS:
-        name = set_cell_size(name, LIGHT_NAME_CELLS - 1) + "…"
-    return [
-        fmt(getattr(r, "seq", None)),
-        fmt(getattr(r, "order_date", None)),
-        fmt(getattr(r, "symbol", None)),
-        name,
-        fmt(getattr(r, "side", None)),
-        _order_type(r),
-        fmt(getattr(r, "qty", None)),
-        fmt(getattr(r, "price", None)),
-        fmt(getattr(r, "filled_qty", None)),
-        fmt(getattr(r, "end_date", None)),
-        str(getattr(r, "status", "") or "-"),
-    ]
+    cells = reservation_cells(r)
+    if cell_len(cells[3]) > LIGHT_NAME_CELLS:
+        cells[3] = set_cell_size(cells[3], LIGHT_NAME_CELLS - 1) + "…"
+    return cells
 
 
 def _light_line(cells: Sequence[str], widths: Sequence[int], *, colour: bool) -> str:

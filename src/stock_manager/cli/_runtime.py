@@ -271,6 +271,11 @@ class State:
         return self._out
 
     @property
+    def out_built(self) -> bool:
+        """Whether :attr:`out` exists (then listings print through it, not to stdout directly)."""
+        return self._out is not None
+
+    @property
     def err(self) -> Console:
         """Console for warnings and progress (stderr)."""
         if self._err is None:

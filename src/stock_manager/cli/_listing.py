@@ -1,0 +1,135 @@
+"""The reservation listing's text, without rich: cell formatting, and who draws the table.
+
+``stock-manager resv list`` is the command run most often, so its output path imports
+nothing heavy: the cells are formatted here, a short listing on a plain terminal or pipe is
+drawn by :mod:`._table` (byte for byte what rich prints), and rich (:mod:`._render`) is
+imported only when it must draw: long listings, wide tables, uncommon terminals, or a
+console that was already built.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import sys
+from collections.abc import Iterable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._runtime import State
+
+__all__ = [
+    "COLUMNS",
+    "RICH_TABLE_MAX_ROWS",
+    "STATUS_STYLE",
+    "fmt",
+    "order_type_label",
+    "print_reservations",
+    "reservation_cells",
+]
+
+#: Listings up to this many rows get the table; longer ones the light, streamed layout.
+#: rich lays a table out cell by cell (~0.6 ms a row) and only once every row is in memory.
+RICH_TABLE_MAX_ROWS = 200
+
+# (header, justify) of the reservation listing, shared by every layout.
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("seq", "right"),
+    ("order date", "left"),
+    ("symbol", "left"),
+    ("name", "left"),
+    ("side", "left"),
+    ("type", "left"),
+    ("qty", "right"),
+    ("price", "right"),
+    ("filled", "right"),
+    ("end date", "left"),
+    ("status", "left"),
+)
+#: Style of the status cell (rich style names).
+STATUS_STYLE = {"pending": "yellow", "processed": "green", "cancelled": "dim"}
+
+
+def fmt(value: Any) -> str:
+    """Human text of one field: thousands separators, ISO dates, enum names, '-' for empty."""
+    if value is None or value == "":
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, Decimal | int):
+        return f"{value:,}"
+    if isinstance(value, datetime):
+        return value.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, date):
+        return value.isoformat()
+    name = getattr(value, "name", None)
+    if name is not None and hasattr(value, "value"):  # Side.BUY -> "buy"
+        return str(name).lower()
+    return str(value)
+
+
+def order_type_label(resv: Any) -> str:
+    """``limit (00)``: the English label of the code (KIS's 주문구분명 names the cash side)."""
+    from stock_manager.adapters.broker.kis.reservations import OrderType
+
+    code = str(getattr(resv, "order_type", "") or "")
+    try:
+        return f"{OrderType(code).label} ({code})"
+    except ValueError:
+        return code or "-"
+
+
+def reservation_cells(r: Any) -> list[str]:
+    """The texts of one listing row, in :data:`COLUMNS` order (plain text, no markup)."""
+    return [
+        fmt(getattr(r, "seq", None)),
+        fmt(getattr(r, "order_date", None)),
+        fmt(getattr(r, "symbol", None)),
+        fmt(getattr(r, "name", None)),
+        fmt(getattr(r, "side", None)),
+        order_type_label(r),
+        fmt(getattr(r, "qty", None)),
+        fmt(getattr(r, "price", None)),
+        fmt(getattr(r, "filled_qty", None)),
+        fmt(getattr(r, "end_date", None)),
+        str(getattr(r, "status", "") or "-"),
+    ]
+
+
+def _fast_tables() -> bool:
+    # STOCK_MANAGER_NO_FAST=1 turns every fast path off, this one included: rich draws.
+    return os.environ.get("STOCK_MANAGER_NO_FAST", "") in ("", "0")
+
+
+def print_reservations(reservations: Iterable[Any], st: State, title: str = "Reservations") -> int:
+    """Print a listing to the human output of ``st`` as it arrives; return the number of rows.
+
+    Up to :data:`RICH_TABLE_MAX_ROWS` rows it is rich's table: drawn by :mod:`._table` when
+    stdout is certain to get the same bytes, else by rich. Longer listings stream in the light
+    layout of :func:`._render.print_reservations`.
+    """
+    rows = iter(reservations)
+    head = list(itertools.islice(rows, RICH_TABLE_MAX_ROWS + 1))
+    if len(head) <= RICH_TABLE_MAX_ROWS and not st.json and not st.out_built and _fast_tables():
+        from . import _table
+
+        term = _table.terminal(sys.stdout)
+        if term is not None:
+            cells = [reservation_cells(r) for r in head]
+            text = _table.render(
+                COLUMNS,
+                cells,
+                [STATUS_STYLE.get(c[-1], "") for c in cells],
+                term,
+                title=title,
+                caption=None if head else "no reservations match",
+            )
+            if text is not None:
+                sys.stdout.write(text)
+                sys.stdout.flush()
+                return len(head)
+    from ._render import print_reservations as rich_print
+
+    return rich_print(itertools.chain(head, rows), st.out, title)
