@@ -2,8 +2,9 @@
 
 KISConfig was a pydantic-settings ``BaseSettings``; it is now a plain pydantic model that reads
 arguments, ``KIS_*`` variables and ``.env`` itself (importing pydantic-settings cost ~24 ms, 2.2x
-``python -c pass``, on every CLI call). The reference here is a ``BaseSettings`` built from KISConfig's own fields and
-validators with the ``model_config`` KISConfig had; both must agree on every scenario.
+``python -c pass``, on every CLI call). The reference here is a ``BaseSettings`` built from
+KISConfig's own fields and validators with the ``model_config`` KISConfig had; both must agree
+on every scenario.
 """
 
 from __future__ import annotations
