@@ -218,3 +218,10 @@ def test_same_values_as_pydantic_settings(
     if new[0] == "error":
         for secret in (SECRET, "pw", "12-3", "bogus"):
             assert secret not in new[1]
+
+
+@pytest.mark.parametrize("option", ["_env_file", "_env_prefix", "_secrets_dir"])
+def test_pydantic_settings_init_options_are_refused_not_ignored(option: str) -> None:
+    """BaseSettings honoured these; a plain model would drop them silently."""
+    with pytest.raises(KISConfigError, match=f"takes no {option}"):
+        KISConfig(kis_app_key=KEY, kis_app_secret=SECRET, **{option: "x"})

@@ -132,6 +132,14 @@ class KISConfig(BaseModel):
     shared_state: SecretStr | None = None
 
     def __init__(self, **values: Any) -> None:
+        # BaseSettings took ``_env_file=``, ``_env_prefix=`` ... at init; silently ignoring
+        # them now would read other settings than the caller meant.
+        private = sorted(key for key in values if key.startswith("_"))
+        if private:
+            raise KISConfigError(
+                f"KISConfig takes no {', '.join(private)}: it reads arguments, then KIS_*"
+                " environment variables, then ./.env"
+            )
         try:
             super().__init__(**_gather(values))
         except ValidationError as exc:
