@@ -229,7 +229,7 @@ def strict_date(v: object) -> object:
 class _TermsBase(BaseModel):
     """What new terms and a modify's changes share: strict numbers, dates, the end-date anchor."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     today: date = Field(default_factory=today_kst, exclude=True)
     #: Last allowed end date (30 days from the next business day), when a calendar decided it.
