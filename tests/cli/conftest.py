@@ -139,3 +139,29 @@ def kis_env(emu: ServedEmulator, home: Path) -> dict[str, str]:
 def emu_env(emu: ServedEmulator, session_home: Path) -> dict[str, str]:
     """Environment for running the CLI against the session emulator."""
     return kis_env(emu, session_home)
+
+
+def place_directly(
+    emu: ServedEmulator,
+    env: dict[str, str],
+    symbol: str,
+    side: str,
+    lots: Sequence[tuple[int, int]],
+) -> None:
+    """Place ``(qty, price)`` reservations through the library, sharing the CLI's token cache."""
+    from stock_manager.adapters.broker.kis import KISConfig, KISRestClient
+    from stock_manager.adapters.broker.kis.rate_limit import RateLimiter
+    from stock_manager.adapters.broker.kis.reservations import Reservations
+
+    config = KISConfig(
+        kis_app_key=emu.config.app_key,
+        kis_app_secret=emu.config.app_secret,
+        kis_account_no=emu.config.account,
+        base_url=emu.base_url,
+        token_cache_dir=Path(env["KIS_TOKEN_CACHE_DIR"]),
+        journal=False,
+    )
+    with KISRestClient(config, limiter=RateLimiter(1e9, margin=0)) as client:
+        resv = Reservations(client, window_policy="ignore")
+        for qty, price in lots:
+            resv.place_reservation(symbol, qty=qty, price=price, side=side)

@@ -14,14 +14,11 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from stock_manager.adapters.broker.kis import KISConfig, KISRestClient
-from stock_manager.adapters.broker.kis.rate_limit import RateLimiter
-from stock_manager.adapters.broker.kis.reservations import Reservations
 from stock_manager.adapters.broker.kis.reservations.models import Reservation
 from stock_manager.cli import _fast, _helpgen, _helptext, _listing, _render, _runtime
 from stock_manager.emulator import ServedEmulator
 
-from .conftest import run_many
+from .conftest import place_directly, run_many
 
 
 def test_static_help_is_what_typer_renders() -> None:
@@ -94,18 +91,7 @@ def test_parse_resv_list(argv: list[str], expected: Any) -> None:
 
 
 def test_fast_list_prints_what_typer_prints(emu: ServedEmulator, emu_env: dict[str, str]) -> None:
-    config = KISConfig(
-        kis_app_key=emu.config.app_key,
-        kis_app_secret=emu.config.app_secret,
-        kis_account_no=emu.config.account,
-        base_url=emu.base_url,
-        token_cache_dir=Path(emu_env["KIS_TOKEN_CACHE_DIR"]),
-        journal=False,
-    )
-    with KISRestClient(config, limiter=RateLimiter(1e9, margin=0)) as client:
-        resv = Reservations(client, window_policy="ignore")
-        for price in (70000, 70100):
-            resv.place_reservation("035720", qty=3, price=price, side="buy")
+    place_directly(emu, emu_env, "035720", "buy", [(3, 70000), (3, 70100)])
     cases = [
         ["resv", "list", "--symbol", "035720"],
         ["--json", "resv", "list", "--symbol=035720", "--status", "PENDING"],

@@ -26,12 +26,11 @@ from typing import Any, TextIO
 import pytest
 from rich.console import Console
 
-from stock_manager.adapters.broker.kis import KISConfig, KISRestClient
-from stock_manager.adapters.broker.kis.rate_limit import RateLimiter
-from stock_manager.adapters.broker.kis.reservations import Reservations
 from stock_manager.adapters.broker.kis.reservations.models import Reservation
 from stock_manager.cli import _listing, _render, _runtime, _table
 from stock_manager.emulator import ServedEmulator
+
+from .conftest import place_directly
 
 NAMES = ["삼성전자", "SK하이닉스", "KODEX 200선물인버스2X", "LG Energy Solution", "NAVER"]
 
@@ -56,9 +55,7 @@ def _rows(n: int, names: list[str] = NAMES) -> list[Reservation]:
     ]
 
 
-def _ours(
-    rows: list[Reservation], term: _table.Terminal, title: str = "Reservations"
-) -> str | None:
+def _ours(rows: list[Reservation], term: _table.Terminal) -> str | None:
     cells = [_listing.reservation_cells(r) for r in rows]
     return _table.render(
         _listing.COLUMNS,
@@ -303,18 +300,7 @@ def _run_on_pipe(args: list[str], env: dict[str, str]) -> tuple[int, bytes, str]
 @pytest.fixture
 def listed(emu: ServedEmulator, emu_env: dict[str, str]) -> dict[str, str]:
     """Three reservations of 000660 (SK하이닉스) in the session emulator; the CLI's env."""
-    config = KISConfig(
-        kis_app_key=emu.config.app_key,
-        kis_app_secret=emu.config.app_secret,
-        kis_account_no=emu.config.account,
-        base_url=emu.base_url,
-        token_cache_dir=Path(emu_env["KIS_TOKEN_CACHE_DIR"]),
-        journal=False,
-    )
-    with KISRestClient(config, limiter=RateLimiter(1e9, margin=0)) as client:
-        resv = Reservations(client, window_policy="ignore")
-        for qty in (1, 22, 333):
-            resv.place_reservation("000660", qty=qty, price=150000, side="sell")
+    place_directly(emu, emu_env, "000660", "sell", [(1, 150000), (22, 150000), (333, 150000)])
     return {k: v for k, v in emu_env.items() if k not in ("NO_COLOR", "COLUMNS", "TERM")}
 
 
