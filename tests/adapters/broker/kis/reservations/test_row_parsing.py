@@ -80,3 +80,18 @@ def test_a_missing_seq_or_a_bad_number_is_still_an_error() -> None:
         Reservation.from_row({"rsvn_ord_seq": "1", "ord_rsvn_qty": "ten"})
     with pytest.raises(ValidationError):
         Reservation.from_row({"rsvn_ord_seq": "1", "rsvn_ord_ord_dt": ["20260101"]})
+
+
+def test_keys_are_remembered_within_a_bound() -> None:
+    """Unread and odd-case keys are remembered by their exact spelling, but not without end."""
+    from stock_manager.adapters.broker.kis.reservations import models
+
+    odd = {"Rsvn_Ord_Seq": "7", "Ord_Rsvn_Qty": "3", "Some_Unknown": "x"}
+    for _ in range(2):  # the second time from the remembered plans
+        row = Reservation.from_row(odd)
+        assert (row.seq, row.qty) == ("7", 3)
+    assert models._ROW_PLAN["Rsvn_Ord_Seq"] == ("seq", None)
+    assert models._ROW_PLAN["Some_Unknown"] is None
+    invented = {f"junk_{i}": "1" for i in range(2 * models._ROW_PLAN_MAX)}
+    assert Reservation.from_row({"rsvn_ord_seq": "8", **invented}).seq == "8"
+    assert len(models._ROW_PLAN) <= models._ROW_PLAN_MAX
