@@ -10,12 +10,13 @@ console that was already built.
 from __future__ import annotations
 
 import itertools
-import os
 import sys
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
+
+from . import _fast
 
 if TYPE_CHECKING:
     from ._runtime import State
@@ -98,11 +99,6 @@ def reservation_cells(r: Any) -> list[str]:
     ]
 
 
-def _fast_tables() -> bool:
-    # STOCK_MANAGER_NO_FAST=1 turns every fast path off, this one included: rich draws.
-    return os.environ.get("STOCK_MANAGER_NO_FAST", "") in ("", "0")
-
-
 def print_reservations(reservations: Iterable[Any], st: State, title: str = "Reservations") -> int:
     """Print a listing to the human output of ``st`` as it arrives; return the number of rows.
 
@@ -112,7 +108,7 @@ def print_reservations(reservations: Iterable[Any], st: State, title: str = "Res
     """
     rows = iter(reservations)
     head = list(itertools.islice(rows, RICH_TABLE_MAX_ROWS + 1))
-    if len(head) <= RICH_TABLE_MAX_ROWS and not st.json and not st.out_built and _fast_tables():
+    if len(head) <= RICH_TABLE_MAX_ROWS and not st.json and not st.out_built and _fast.enabled():
         from . import _table
 
         term = _table.terminal(sys.stdout)
