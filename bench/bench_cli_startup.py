@@ -20,7 +20,8 @@ Measured:
 * ``stock-manager api show v1_국내주식-018,019``  an API's spec: loads only the API catalog
 * ``stock-manager resv list``           end to end against the emulator (a child process, rate
   limit off, 20 reservations): config, token from the cache, one page, the table
-* ``stock-manager resv list --json``    the same rows without the table (no rich)
+* ``stock-manager resv list --json``    the same rows without the table (a fitting 20-row table
+  is drawn without rich, by ``cli/_table.py``: the two should now cost the same)
 * ``import pydantic``, ``import pydantic_settings``, ``import`` of rich as ``cli/_render.py``
   does, and ``import`` of the KIS reservations library (httpx's CLI left
   out, as ``stock-manager`` does): the floor under ``resv list``
@@ -237,7 +238,7 @@ def main() -> None:
             seed(client, 20)
             commands[RESV_LIST] = [*CLI, "resv", "list"]
             envs[RESV_LIST] = emu.env(token_dir)
-            # The same rows without the table: what rich costs.
+            # The same rows without the table: what drawing the table costs.
             commands[RESV_LIST_JSON] = [*CLI, "resv", "list", "--json"]
             envs[RESV_LIST_JSON] = emu.env(token_dir)
             # The same through typer, as every command ran before the fast paths.
