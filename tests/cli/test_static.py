@@ -187,6 +187,33 @@ def test_profiles(env: dict[str, str], home: Path) -> None:
     assert json.loads(via_env.out)["ok"] is True
 
 
+def test_a_profile_sets_where_state_is_shared(env: dict[str, str], home: Path) -> None:
+    """`shared_state` in a profile, as KIS_SHARED_STATE would set it; its password never shows."""
+    password = "redis-pw-never-print-4242"
+    path = home / "config" / "stock-manager" / "config.toml"
+    path.parent.mkdir(parents=True)
+    path.write_text(
+        f'[hosts]\napp_key = "{APP_KEY}"\napp_secret = "{SECRET}"\n'
+        f'base_url = "http://127.0.0.1:9"\nshared_state = "redis://:{password}@127.0.0.1:1/3"\n'
+        f'[local]\napp_key = "{APP_KEY}"\napp_secret = "{SECRET}"\nshared_state = "file"\n',
+        encoding="utf-8",
+    )
+    path.chmod(0o600)
+    hosts, local = run_many(
+        [
+            ["--profile", "hosts", "--json", "config", "check"],
+            ["--profile", "local", "--json", "config", "check"],
+        ],
+        env,
+    )
+    data = json.loads(hosts.out)
+    assert data["ok"] is False, hosts
+    assert data["settings"]["shared_state"] == "redis://127.0.0.1:1/3"
+    assert any("127.0.0.1" in p for p in data["problems"]), data
+    assert password not in hosts.out + hosts.err
+    assert json.loads(local.out)["settings"]["shared_state"] == "file"
+
+
 def test_real_host_dry_run_and_refusal(env: dict[str, str]) -> None:
     """Against the real KIS host: --dry-run sends nothing; without a TTY and --yes: refuse."""
     real = creds(env)

@@ -57,6 +57,8 @@ PROFILE_KEYS: dict[str, str] = {
     "journal": "journal",
     "rate_limit": "rate_limit",
     "use_hashkey": "use_hashkey",
+    # "file" or a redis:// URL, as KIS_SHARED_STATE; a password in it is masked wherever shown
+    "shared_state": "shared_state",
 }
 
 
