@@ -409,3 +409,50 @@ def test_redis_is_imported_only_when_a_redis_url_is_set(tmp_path: Path) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert out.stdout.strip() == "False"
+
+
+# --- the async client never blocks its event loop on Redis ---------------------------------------
+async def test_a_hanging_redis_does_not_block_the_async_clients_event_loop(
+    tmp_path: Path, own_redis: RedisServer, fake: FakeKIS
+) -> None:
+    """A Redis that stops answering costs the request its socket timeout, not the event loop.
+
+    The budget's Redis calls (reserve/admit, every request) run in a worker thread for the
+    async client; before, they ran in the loop and froze every other task for up to
+    ``REDIS_SOCKET_TIMEOUT_S``.
+    """
+    import asyncio
+    import signal
+
+    from stock_manager.adapters.broker.kis import AsyncKISRestClient
+
+    config = _redis_config(tmp_path, own_redis.url)
+    async with AsyncKISRestClient(config, transport=fake.transport) as client:
+        await client.make_request("GET", RESV_CCNL, INQUIRY_PARAMS)  # token and connection up
+        assert client.limiter.blocking_io
+        gaps: list[float] = []
+        done = asyncio.Event()
+
+        async def ticker() -> None:
+            last = time.monotonic()
+            while not done.is_set():
+                await asyncio.sleep(0.01)
+                now = time.monotonic()
+                gaps.append(now - last)
+                last = now
+
+        assert own_redis.proc is not None
+        own_redis.proc.send_signal(signal.SIGSTOP)  # hangs: connections stay open, no answer
+        try:
+            tick = asyncio.create_task(ticker())
+            await asyncio.sleep(0.05)  # the ticker runs before the request starts
+            started = time.monotonic()
+            response = await client.make_request("GET", RESV_CCNL, INQUIRY_PARAMS)
+            took = time.monotonic() - started
+            done.set()
+            await tick
+        finally:
+            own_redis.proc.send_signal(signal.SIGCONT)
+    assert response.rt_cd == "0"
+    assert took >= C.REDIS_SOCKET_TIMEOUT_S * 0.9  # the request did wait for Redis ...
+    assert max(gaps) < C.REDIS_SOCKET_TIMEOUT_S / 2  # ... while the loop kept running

@@ -1,10 +1,11 @@
 """The sans-I/O protocol shared by the sync and async clients.
 
 Request logic (token, rate limit, headers, retries, classification) is written once, as a
-generator that *yields* what it needs done — sleep, send an HTTP request, take a blocking lock —
-and is *sent* the result. Two small drivers perform those actions, one with blocking calls and
-one with ``await``; this is how httpx shares its auth flows between ``Client`` and
-``AsyncClient``. Nothing in a flow may block or do network I/O itself.
+generator that *yields* what it needs done — sleep, send an HTTP request, take a blocking lock,
+call something that may wait on the network (a Redis budget) — and is *sent* the result. Two
+small drivers perform those actions, one with blocking calls and one with ``await``; this is how
+httpx shares its auth flows between ``Client`` and ``AsyncClient``. Nothing in a flow may block
+or do network I/O itself.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any, NamedTuple, Protocol, TypeVar
 
 import httpx
 
-__all__ = ["Acquire", "Flow", "Send", "SendResult", "Sleep", "drive_async", "drive_sync"]
+__all__ = ["Acquire", "Call", "Flow", "Send", "SendResult", "Sleep", "drive_async", "drive_sync"]
 
 T = TypeVar("T")
 
@@ -49,6 +50,18 @@ class Acquire(NamedTuple):
     lock: Lock
 
 
+class Call(NamedTuple):
+    """Call ``fn()``; the flow receives its value, or its exception is raised in the flow.
+
+    ``blocking``: ``fn`` may wait on the network (a Redis round trip, up to its socket
+    timeout). The async driver then runs it in a worker thread, so the event loop never waits
+    on it; otherwise both drivers call it in place (a thread hop would cost more than the call).
+    """
+
+    fn: Callable[[], Any]
+    blocking: bool = False
+
+
 class SendResult(NamedTuple):
     """Either the response (body read) or the httpx error that prevented one."""
 
@@ -57,7 +70,7 @@ class SendResult(NamedTuple):
     elapsed: float = 0.0
 
 
-Action = Sleep | Send | Acquire
+Action = Sleep | Send | Acquire | Call
 Flow = Generator[Action, Any, T]
 
 
@@ -76,13 +89,19 @@ def drive_sync(
 
 def _drive_sync(flow: Flow[T], client: httpx.Client, sleep: Callable[[float], None]) -> T:
     reply: Any = None
+    error: Exception | None = None
     while True:
         try:
-            action = flow.send(reply)
+            action = flow.send(reply) if error is None else flow.throw(error)
         except StopIteration as stop:
             return stop.value  # type: ignore[no-any-return]
-        reply = None
-        if isinstance(action, Sleep):
+        reply, error = None, None
+        if isinstance(action, Call):
+            try:
+                reply = action.fn()
+            except Exception as exc:  # raised in the flow, where the call was written
+                error = exc
+        elif isinstance(action, Sleep):
             sleep(action.seconds)
         elif isinstance(action, Send):
             started = time.perf_counter()
@@ -118,14 +137,27 @@ async def _drive_async(
     client: httpx.AsyncClient,
     sleep: Callable[[float], Awaitable[None]],
 ) -> T:
+    import asyncio  # imported by drive_async already
+
     reply: Any = None
+    error: Exception | None = None
     while True:
         try:
-            action = flow.send(reply)
+            action = flow.send(reply) if error is None else flow.throw(error)
         except StopIteration as stop:
             return stop.value  # type: ignore[no-any-return]
-        reply = None
-        if isinstance(action, Sleep):
+        reply, error = None, None
+        if isinstance(action, Call):
+            try:
+                if action.blocking:
+                    # A cancelled caller leaves the thread to finish: at worst a slot is booked
+                    # and not used.
+                    reply = await asyncio.to_thread(action.fn)
+                else:
+                    reply = action.fn()
+            except Exception as exc:
+                error = exc
+        elif isinstance(action, Sleep):
             await sleep(action.seconds)
         elif isinstance(action, Send):
             started = time.perf_counter()

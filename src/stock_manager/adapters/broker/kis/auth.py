@@ -35,6 +35,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -42,7 +43,7 @@ import httpx
 from pydantic import SecretStr
 
 from . import constants as C
-from ._flow import Acquire, Flow, Send, SendResult, Sleep
+from ._flow import Acquire, Call, Flow, Send, SendResult, Sleep
 from .errors import (
     KISAuthError,
     KISConfigError,
@@ -357,8 +358,11 @@ class TokenManager:
         # read without the lock: a fresh process with a valid cached token (most commands)
         # never takes the lock nor imports filelock (start-up, issue #14). A store that cannot
         # be read is left to the locked path below, which reports it.
+        # A Redis store may wait on the network: yielded, so the async client runs it in a
+        # worker thread (``_flow.Call``); a file store is read in place.
+        io = bool(getattr(self._store, "blocking_io", False))
         with contextlib.suppress(KISConfigError):
-            stored = self._store.read()
+            stored = yield Call(self._store.read, io)
             tok = self._usable(stored, rejected)
             if tok:
                 self._token = stored
@@ -368,7 +372,7 @@ class TokenManager:
         yield Acquire(lock)
         try:
             # Another thread or process may have issued while we waited for the lock.
-            stored = self._read_store()
+            stored = yield Call(self._read_store, io)
             tok = self._usable(stored, rejected)
             if tok:
                 self._token = stored
@@ -376,7 +380,7 @@ class TokenManager:
                 return tok
             waited = 0.0
             while True:
-                last = max(self._last_attempt or 0.0, self._last_issue() or 0.0)
+                last = max(self._last_attempt or 0.0, (yield Call(self._last_issue, io)) or 0.0)
                 wait = last + C.TOKEN_ISSUE_MIN_INTERVAL_S - self._clock()
                 if wait > 0:
                     if waited + wait > self._max_wait:
@@ -408,7 +412,7 @@ class TokenManager:
             self._token = token
             SECRET_FILTER.add(token.access_token)
             self.issued_count += 1
-            self._write_store(token)
+            yield Call(partial(self._write_store, token), io)
             log.info("issued a new access token for app key %s", mask_key(self._app_key))
             return token.access_token
         finally:

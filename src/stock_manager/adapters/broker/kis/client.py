@@ -32,13 +32,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import Enum
+from functools import partial
 from typing import TYPE_CHECKING, Any, NamedTuple, Self
 from urllib.parse import urlsplit
 
 import httpx
 
 from . import constants as C
-from ._flow import Flow, Send, SendResult, Sleep, drive_async, drive_sync
+from ._flow import Call, Flow, Send, SendResult, Sleep, drive_async, drive_sync
 from .auth import TokenManager
 from .config import KISConfig
 from .errors import (
@@ -467,10 +468,13 @@ class _Core:
             stage[0] = "prepare"
             token = yield from self.tokens.token_flow(rejected=rejected)
             hashkey = (yield from self._hashkey_flow(call)) if self._wants_hashkey(call) else None
-            delay = self.limiter.reserve()
+            # Yielded, not called: with a Redis budget the async driver runs them in a thread.
+            io = self.limiter.blocking_io
+            delay = yield Call(self.limiter.reserve, io)
             if delay > 0:
                 yield Sleep(delay)
-            while (late := self.limiter.admit()) > 0:  # woke late: others' sends crowd in
+            # Woke late? Others' sends may crowd the window: wait until it has room.
+            while (late := (yield Call(self.limiter.admit, io))) > 0:
                 yield Sleep(late)
             request = self.build(call, token, hashkey)
             if journal is not None:
@@ -496,7 +500,7 @@ class _Core:
                     if isinstance(decision.error, KISRateLimitError):
                         # KIS counts per app key: every caller of the key slows down, not only
                         # the one that was told; the limiter then makes this caller wait too.
-                        self.limiter.penalise(pause)
+                        yield Call(partial(self.limiter.penalise, pause), io)
                     else:
                         yield Sleep(pause)
                     continue

@@ -146,6 +146,16 @@ class RateLimiter:
         """Where the booked slots live (memory, a shared file, Redis)."""
         return self._budget
 
+    @property
+    def blocking_io(self) -> bool:
+        """Whether :meth:`reserve`, :meth:`admit` and :meth:`penalise` may wait on the network.
+
+        True for a budget with a true ``blocking_io`` attribute (the Redis one): the async
+        client then calls them in a worker thread. Memory and file budgets answer in
+        microseconds and are called in place.
+        """
+        return bool(getattr(self._budget, "blocking_io", False))
+
     def set_rate(self, rate: float) -> None:
         """Change the rate in place, keeping the booked slots (one budget per app key)."""
         if rate <= 0:

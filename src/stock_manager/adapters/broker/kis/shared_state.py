@@ -349,6 +349,10 @@ def _first_line(exc: BaseException) -> str:
 class RedisBudget:
     """GCRA budget in Redis (server-side Lua, server clock), with the file budget as fallback."""
 
+    #: Every call may wait on Redis (up to ``REDIS_SOCKET_TIMEOUT_S``): the async client runs
+    #: them in a worker thread (see ``_flow.Call``).
+    blocking_io = True
+
     def __init__(
         self, conn: RedisConnection, namespace: str, host_id: str, fallback: FileBudget
     ) -> None:
@@ -538,6 +542,9 @@ class _RedisIssueLock:
 
 class RedisTokenStore:
     """The token in Redis (JSON without the secret), with the host's file cache as a copy."""
+
+    #: Reads and writes may wait on Redis: the async client runs them in a worker thread.
+    blocking_io = True
 
     def __init__(self, conn: RedisConnection, namespace: str, fallback: FileTokenStore) -> None:
         self._conn = conn
