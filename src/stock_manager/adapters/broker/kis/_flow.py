@@ -16,7 +16,17 @@ from typing import Any, NamedTuple, Protocol, TypeVar
 
 import httpx
 
-__all__ = ["Acquire", "Call", "Flow", "Send", "SendResult", "Sleep", "drive_async", "drive_sync"]
+__all__ = [
+    "Acquire",
+    "Call",
+    "Flow",
+    "Send",
+    "SendResult",
+    "Sleep",
+    "blocking_io",
+    "drive_async",
+    "drive_sync",
+]
 
 T = TypeVar("T")
 
@@ -60,6 +70,15 @@ class Call(NamedTuple):
 
     fn: Callable[[], Any]
     blocking: bool = False
+
+
+def blocking_io(backend: object) -> bool:
+    """Whether ``backend`` (a rate budget, a token store) may wait on the network.
+
+    A backend says so with a true ``blocking_io`` attribute (the Redis ones); its calls are then
+    yielded as ``Call(..., blocking=True)``. Without the attribute it answers in place.
+    """
+    return bool(getattr(backend, "blocking_io", False))
 
 
 class SendResult(NamedTuple):

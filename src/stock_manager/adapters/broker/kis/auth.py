@@ -43,7 +43,7 @@ import httpx
 from pydantic import SecretStr
 
 from . import constants as C
-from ._flow import Acquire, Call, Flow, Send, SendResult, Sleep
+from ._flow import Acquire, Call, Flow, Send, SendResult, Sleep, blocking_io
 from .errors import (
     KISAuthError,
     KISConfigError,
@@ -91,7 +91,8 @@ class TokenStore(Protocol):
 
     ``read``/``write`` raise :class:`KISConfigError` for a path that cannot hold the cache;
     ``forget`` deletes the token but keeps the time of the last issuance (KIS's 1/min rule
-    still counts it).
+    still counts it). A store that may wait on the network sets ``blocking_io = True`` (see
+    ``_flow.blocking_io``).
     """
 
     location: str
@@ -360,7 +361,7 @@ class TokenManager:
         # be read is left to the locked path below, which reports it.
         # A Redis store may wait on the network: yielded, so the async client runs it in a
         # worker thread (``_flow.Call``); a file store is read in place.
-        io = bool(getattr(self._store, "blocking_io", False))
+        io = blocking_io(self._store)
         with contextlib.suppress(KISConfigError):
             stored = yield Call(self._store.read, io)
             tok = self._usable(stored, rejected)

@@ -37,6 +37,7 @@ from collections.abc import Callable, Hashable
 from typing import Protocol
 
 from . import constants as C
+from ._flow import blocking_io
 from .constants import RATE_LIMIT_MARGIN_S
 
 __all__ = ["Budget", "MemoryBudget", "RateLimiter", "shared_limiter"]
@@ -53,6 +54,7 @@ class Budget(Protocol):
     a positive value means ``count`` sends already happened within ``window``: wait that long
     and ask again.
     Implementations are atomic across every user of the budget (threads, processes, hosts).
+    One that may wait on the network sets ``blocking_io = True`` (see ``_flow.blocking_io``).
     """
 
     def reserve(self, interval: float, tolerance: float) -> float: ...
@@ -154,7 +156,7 @@ class RateLimiter:
         client then calls them in a worker thread. Memory and file budgets answer in
         microseconds and are called in place.
         """
-        return bool(getattr(self._budget, "blocking_io", False))
+        return blocking_io(self._budget)
 
     def set_rate(self, rate: float) -> None:
         """Change the rate in place, keeping the booked slots (one budget per app key)."""
