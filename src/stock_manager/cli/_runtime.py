@@ -237,11 +237,12 @@ def show_sharing_warnings() -> None:
 def _make_console(*, stderr: bool) -> Console:
     from rich.console import Console
 
+    from ._table import PIPE_WIDTH  # one width for rich's console and the rich-free table
+
     stream = sys.stderr if stderr else sys.stdout
     tty = stream.isatty()
     no_color = bool(os.environ.get("NO_COLOR"))
-    # Off a terminal rich assumes 80 columns; tables read better a little wider in CI logs.
-    width = None if tty or os.environ.get("COLUMNS") else 120
+    width = None if tty or os.environ.get("COLUMNS") else PIPE_WIDTH
     return Console(
         file=stream,
         stderr=stderr,

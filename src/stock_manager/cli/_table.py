@@ -24,7 +24,9 @@ from typing import TextIO
 
 __all__ = ["Terminal", "render", "terminal"]
 
-#: Width ``_runtime._make_console`` gives rich when stdout is not a terminal and COLUMNS is unset.
+#: Width of the console when stdout is not a terminal and COLUMNS is unset (off a terminal rich
+#: assumes 80 columns; tables read better a little wider in CI logs). ``_runtime._make_console``
+#: gives it to rich.
 PIPE_WIDTH = 120
 #: rich's fallback width when the terminal reports none.
 _DEFAULT_WIDTH = 80
