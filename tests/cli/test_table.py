@@ -56,15 +56,7 @@ def _rows(n: int, names: list[str] = NAMES) -> list[Reservation]:
 
 
 def _ours(rows: list[Reservation], term: _table.Terminal) -> str | None:
-    cells = [_listing.reservation_cells(r) for r in rows]
-    return _table.render(
-        _listing.COLUMNS,
-        cells,
-        [_listing.STATUS_STYLE.get(c[-1], "") for c in cells],
-        term,
-        title="Reservations",
-        caption=None if rows else "no reservations match",
-    )
+    return _listing.box_table(rows, term, "Reservations")
 
 
 def _rich(rows: list[Reservation], width: int, colour: str | None, no_color: bool) -> str:

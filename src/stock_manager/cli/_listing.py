@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -19,12 +19,15 @@ from typing import TYPE_CHECKING, Any
 from . import _fast
 
 if TYPE_CHECKING:
+    from . import _table
     from ._runtime import State
 
 __all__ = [
     "COLUMNS",
+    "EMPTY_CAPTION",
     "RICH_TABLE_MAX_ROWS",
     "STATUS_STYLE",
+    "box_table",
     "fmt",
     "order_type_label",
     "print_reservations",
@@ -49,6 +52,8 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("end date", "left"),
     ("status", "left"),
 )
+#: Shown under an empty listing.
+EMPTY_CAPTION = "no reservations match"
 #: Style of the status cell (rich style names).
 STATUS_STYLE = {"pending": "yellow", "processed": "green", "cancelled": "dim"}
 
@@ -99,6 +104,21 @@ def reservation_cells(r: Any) -> list[str]:
     ]
 
 
+def box_table(rows: Sequence[Any], term: _table.Terminal, title: str) -> str | None:
+    """rich's table of ``rows`` as :mod:`._table` draws it for ``term``, or ``None``."""
+    from . import _table
+
+    cells = [reservation_cells(r) for r in rows]
+    return _table.render(
+        COLUMNS,
+        cells,
+        [STATUS_STYLE.get(c[-1], "") for c in cells],
+        term,
+        title=title,
+        caption=None if rows else EMPTY_CAPTION,
+    )
+
+
 def print_reservations(reservations: Iterable[Any], st: State, title: str = "Reservations") -> int:
     """Print a listing to the human output of ``st`` as it arrives; return the number of rows.
 
@@ -113,15 +133,7 @@ def print_reservations(reservations: Iterable[Any], st: State, title: str = "Res
 
         term = _table.terminal(sys.stdout)
         if term is not None:
-            cells = [reservation_cells(r) for r in head]
-            text = _table.render(
-                COLUMNS,
-                cells,
-                [STATUS_STYLE.get(c[-1], "") for c in cells],
-                term,
-                title=title,
-                caption=None if head else "no reservations match",
-            )
+            text = box_table(head, term, title)
             if text is not None:
                 sys.stdout.write(text)
                 sys.stdout.flush()

@@ -21,7 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ._listing import COLUMNS as _COLUMNS
-from ._listing import RICH_TABLE_MAX_ROWS, STATUS_STYLE, fmt, reservation_cells
+from ._listing import EMPTY_CAPTION, RICH_TABLE_MAX_ROWS, STATUS_STYLE, fmt, reservation_cells
 from ._listing import order_type_label as _order_type
 
 __all__ = [
@@ -77,7 +77,7 @@ def reservations_table(reservations: Sequence[Any], title: str = "Reservations")
         *cells, status = reservation_cells(r)
         table.add_row(*map(escape, cells), Text(status, style=STATUS_STYLE.get(status, "")))
     if not reservations:
-        table.caption = "no reservations match"
+        table.caption = EMPTY_CAPTION
     return table
 
 
