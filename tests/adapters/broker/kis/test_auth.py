@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import stat
 import subprocess
@@ -22,6 +23,7 @@ from stock_manager.adapters.broker.kis import (
     KISRestClient,
     TokenIssueRateLimitedError,
 )
+from stock_manager.adapters.broker.kis import auth as auth_module
 from stock_manager.adapters.broker.kis.errors import KISServerError, KISTransportError
 
 from ._support import (
@@ -149,6 +151,34 @@ def test_expiry_is_parsed_as_kst_and_refreshed_near_it(
     assert len(fake.token_requests) == 2
     assert _bearer(fake.api_requests[-1]) == fake.token_for(2)
     assert sleeps.calls == []  # the last issuance was a day ago: no 1/min wait
+
+
+def test_a_server_expiry_in_our_past_does_not_make_a_fresh_token_look_expired(
+    make_client: Factory,
+    fake: FakeKIS,
+    clock: FakeClock,
+    sleeps: SleepRecorder,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Issue #18 (1): a server whose clock is a day behind ours (an emulator frozen at an earlier
+    # date, or a client clock that is off) sends an absolute expiry that is already past on our
+    # clock. The lifetime is counted from expires_in on our clock; the disagreement is reported
+    # once as skew, and the token is reused instead of re-issued every minute.
+    fake.expired_kst = "2025-12-31 09:00:00"  # T0 - 1 day
+    client = make_client(journal=False)
+    monkeypatch.setattr(auth_module, "_skew_reported", threading.Event())
+    with caplog.at_level(logging.WARNING, logger="stock_manager.kis.auth"):
+        client.issue_token()
+        for _ in range(3):
+            clock.now += 120
+            client.make_request("GET", RESV_CCNL, INQUIRY_PARAMS)
+    token = client.tokens.token
+    assert token is not None
+    assert token.expires_at == token.issued_at + 86_400
+    assert len(fake.token_requests) == 1
+    assert sleeps.calls == []
+    assert sum("clock skew" in r.getMessage() for r in caplog.records) == 1
 
 
 def test_expires_in_is_used_without_an_expiry_string(make_client: Factory, fake: FakeKIS) -> None:

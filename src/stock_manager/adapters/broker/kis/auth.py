@@ -556,15 +556,56 @@ def _token_error(data: Any) -> tuple[str, str]:
 
 
 def _expiry(data: dict[str, Any], now: float) -> float:
-    raw = data.get("access_token_token_expired")
-    if isinstance(raw, str):
-        try:
-            return (
-                datetime.strptime(raw.strip(), "%Y-%m-%d %H:%M:%S").replace(tzinfo=KST).timestamp()
-            )
-        except ValueError:
-            pass
+    """When a token just issued at ``now`` (the local clock) expires, on the local clock.
+
+    The lifetime is counted from ``expires_in`` on our own clock: the absolute
+    ``access_token_token_expired`` is written on KIS's clock, so a client clock that is off (or
+    a server date that is) would make a fresh token look expired, or alive past its end. The
+    absolute date is used only to report the skew (once), or, when ``expires_in`` is missing,
+    as a lifetime measured against the server's own issuance time is unknowable: then the
+    default lifetime applies.
+    """
+    lifetime = _positive_seconds(data.get("expires_in"))
+    server_end = _kst_timestamp(data.get("access_token_token_expired"))
+    if lifetime is None:
+        lifetime = float(C.TOKEN_DEFAULT_LIFETIME_S)
+    elif server_end is not None:
+        skew = server_end - (now + lifetime)
+        if abs(skew) > C.TOKEN_EXPIRY_SKEW_REPORT_S:
+            _report_skew_once(skew)
+    return now + lifetime
+
+
+def _positive_seconds(raw: Any) -> float | None:
+    if isinstance(raw, bool):
+        return None
     try:
-        return now + float(data.get("expires_in", C.TOKEN_DEFAULT_LIFETIME_S))
+        value = float(raw)
     except (TypeError, ValueError):
-        return now + C.TOKEN_DEFAULT_LIFETIME_S
+        return None
+    return value if 0 < value < 10 * 365 * 86400 else None
+
+
+def _kst_timestamp(raw: Any) -> float | None:
+    if not isinstance(raw, str):
+        return None
+    try:
+        return datetime.strptime(raw.strip(), "%Y-%m-%d %H:%M:%S").replace(tzinfo=KST).timestamp()
+    except ValueError:
+        return None
+
+
+_skew_reported = threading.Event()
+
+
+def _report_skew_once(skew: float) -> None:
+    """Log once per process that KIS's token expiry disagrees with our clock by ``skew`` s."""
+    if _skew_reported.is_set():
+        return
+    _skew_reported.set()
+    log.warning(
+        "clock skew: KIS says the new token expires %+.0f s from what this machine's clock and "
+        "expires_in give; the token's life is counted on this machine's clock "
+        "(check the system time if this persists)",
+        skew,
+    )

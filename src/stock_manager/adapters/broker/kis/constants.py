@@ -77,6 +77,8 @@ TOKEN_ISSUE_MAX_WAIT_S: Final = 65.0
 TOKEN_REFRESH_MARGIN_S: Final = 300.0
 # Used when the token response has neither a parseable expiry nor ``expires_in``.
 TOKEN_DEFAULT_LIFETIME_S: Final = 86_400.0
+# A server expiry further than this from ``now + expires_in`` is reported (once) as clock skew.
+TOKEN_EXPIRY_SKEW_REPORT_S: Final = 120.0
 
 # --- timeouts (seconds) -----------------------------------------------------------------------
 CONNECT_TIMEOUT_S: Final = 5.0
