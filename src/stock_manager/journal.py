@@ -46,12 +46,13 @@ __all__ = [
     "mask_request",
 ]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """Version of the on-disk schema, stored in ``PRAGMA user_version``."""
 
 _COLUMNS = (
     "id, intent, tr_id, method, path, request, outcome, msg_cd, msg1, gt_uid, rt_cd, "
-    "result, error, created_at, completed_at, pid, account, reference, note, sent_at"
+    "result, error, created_at, completed_at, pid, account, reference, note, sent_at, "
+    "sent_skew_s"
 )
 
 
@@ -108,6 +109,10 @@ class JournalEntry:
     note: str = ""
     sent_at: datetime | None = None
     """When the request last went on the wire (``None``: never, or a version-1 journal)."""
+    sent_skew_s: float | None = None
+    """At the last send, our clock minus KIS's was at most this many seconds (the upper bound
+    of the latest ``Date`` measurement, :mod:`~stock_manager.adapters.broker.kis.skew`);
+    ``None``: no measurement yet, or an older journal."""
 
     @property
     def last_sent_at(self) -> datetime:
@@ -184,6 +189,9 @@ CREATE INDEX IF NOT EXISTS journal_created_at ON journal (created_at);
 # Version 2: when the request last went on the wire. Reconcile's settle window counts from
 # there, not from the intent, which may precede the send by a token wait or back-off.
 _MIGRATE_2 = "ALTER TABLE journal ADD COLUMN sent_at TEXT"
+# Version 3: the clock difference known at the last send, so that reconcile can put the send on
+# KIS's clock even when the server's clock moved since (issue #18: never trust two clocks).
+_MIGRATE_3 = "ALTER TABLE journal ADD COLUMN sent_skew_s REAL"
 
 
 class OrderJournal:
@@ -289,18 +297,19 @@ class OrderJournal:
         assert entry_id is not None
         return entry_id
 
-    def mark_sent(self, entry_id: int) -> None:
+    def mark_sent(self, entry_id: int, *, skew_s: float | None = None) -> None:
         """Record that the request of PENDING entry ``entry_id`` is going on the wire now.
 
         Called before every attempt; committed before the first byte leaves, so the settle
         window of :mod:`reconcile <stock_manager.adapters.broker.kis.reservations>` counts from
-        the last send even if the process dies right after it.
+        the last send even if the process dies right after it. ``skew_s``: the upper bound of
+        (our clock − KIS's) known now, if any (see :attr:`JournalEntry.sent_skew_s`).
         """
         now = _ts(self._clock())
         with self._transaction() as conn:
             conn.execute(
-                "UPDATE journal SET sent_at = ? WHERE id = ? AND outcome = ?",
-                (now, entry_id, Outcome.PENDING.value),
+                "UPDATE journal SET sent_at = ?, sent_skew_s = ? WHERE id = ? AND outcome = ?",
+                (now, skew_s, entry_id, Outcome.PENDING.value),
             )
 
     def now(self) -> datetime:
@@ -503,6 +512,8 @@ class OrderJournal:
                         conn.execute(statement)
             if version < 2:
                 conn.execute(_MIGRATE_2)
+            if version < 3:
+                conn.execute(_MIGRATE_3)
             if version < SCHEMA_VERSION:
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
@@ -545,4 +556,5 @@ def _row_to_entry(row: tuple[Any, ...]) -> JournalEntry:
         reference=row[17],
         note=row[18],
         sent_at=_parse_ts(row[19]),
+        sent_skew_s=None if row[20] is None else float(row[20]),
     )

@@ -218,7 +218,9 @@ def test_kill_apply_midway_then_rerun_finishes_without_duplicates(
     rerun = json_of(cli(env, "resv", "apply", str(spec_file), "--json"))
     assert any("adopted" in line for line in rerun["reconciled"]), rerun
     # ...and the journal entry the killed run left pending is settled from the book.
-    assert any("(place): placed as reservation" in line for line in rerun["reconciled"]), rerun
+    assert any("(place): placed as reservation" in line for line in rerun["reconciled"]), rerun[
+        "reconciled"
+    ]
     journal = json_of(cli(env, "journal", "--pending", "--json"))
     pending = journal if isinstance(journal, list) else journal.get("entries", [])
     assert pending == [], pending

@@ -25,8 +25,12 @@ FROZEN = datetime(2026, 11, 24, 18, 0, 0, tzinfo=KST)
 
 
 def frozen_config(**overrides: Any) -> EmulatorConfig:
-    """Demo config whose clock stands still at FROZEN (advance() still works)."""
-    values: dict[str, Any] = {"seed": 7, "clock": lambda: FROZEN}
+    """Demo config whose clock stands still at FROZEN (advance() still works).
+
+    The rate limits' real-seconds clock stands still too (``budget_clock``), so the limiter
+    tests move it with ``advance`` alone, whatever the machine's speed.
+    """
+    values: dict[str, Any] = {"seed": 7, "clock": lambda: FROZEN, "budget_clock": lambda: 0.0}
     values.update(overrides)
     return EmulatorConfig.demo(**values)
 

@@ -100,3 +100,49 @@ def test_real_clock_tight_loop() -> None:
             pytest.skip("machine too slow to fire 21 requests within one second")
         assert statuses[:20] == [200] * 20
         assert statuses[20] == 500
+
+
+class _RealSeconds:
+    """A monotonic source the test moves: real seconds passing, apart from the business clock."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_frozen_business_clock_still_lets_the_budget_refill() -> None:
+    # Issue #18 (8): after clock/freeze, about 20 requests in, every call failed with EGW00201
+    # until the clock was advanced: the limiter counted the frozen business clock. It counts
+    # real seconds; the business clock stays where it was frozen.
+    import httpx
+
+    from stock_manager.emulator import run_emulator
+    from tests.emulator.helpers import FROZEN, frozen_config
+
+    real = _RealSeconds()
+    cfg = frozen_config(budget_clock=real)
+    with run_emulator(cfg) as emu, httpx.Client(base_url=emu.base_url) as client:
+        kis = Kis(client, cfg)
+        kis.login()
+        r = client.post("/_emulator/clock/freeze", json={"at": FROZEN.isoformat()})
+        assert r.status_code == 200
+        for _second in range(3):
+            real.now += 1.0  # a real second passes; the business clock does not move
+            codes = [kis.query().json()["msg_cd"] for _ in range(20)]
+            assert "EGW00201" not in codes
+            assert kis.query().json()["msg_cd"] == "EGW00201"  # the 21st in the same second
+        assert client.get("/_emulator/clock").json()["now"] == FROZEN.isoformat()
+
+
+def test_the_date_header_is_the_emulators_clock(emu: ServedEmulator, kis: Kis) -> None:
+    # The Date header and the receipt times of the book are on one clock, as at KIS: a client
+    # measures its skew from Date (issue #18, finding 7).
+    from email.utils import parsedate_to_datetime
+
+    r = kis.query()
+    assert parsedate_to_datetime(r.headers["date"]) == emu.clock.now().replace(microsecond=0)
+    emu.clock.advance(4 * 3600)
+    r = kis.query()
+    assert parsedate_to_datetime(r.headers["date"]) == emu.clock.now().replace(microsecond=0)

@@ -205,9 +205,11 @@ def configure_logging(debug: bool) -> None:
 
 
 # Library warnings no command shows in its own words: waiting out KIS's token minute, a token
-# cache path that cannot be used, Redis lost or back, the rate lowered after EGW00201 (#9).
+# cache path that cannot be used, Redis lost or back, the rate lowered after EGW00201 (#9), our
+# clock found off from KIS's (#18).
 _SHOWN_LOGGERS = (
     "stock_manager.kis.auth",
+    "stock_manager.kis.skew",
     "stock_manager.kis.shared_state",
     "stock_manager.kis.rate_limit",
 )

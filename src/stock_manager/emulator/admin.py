@@ -47,7 +47,7 @@ async def handle(emu: Emulator, scope: Scope, receive: Receive, send: Send) -> N
     except (ValueError, TypeError) as exc:
         status, body = 400, {"error": f"bad request: {exc}"}
     content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    await send_bytes(send, status, content)
+    await send_bytes(send, status, content, now=emu.clock.timestamp())
 
 
 async def _json(request: Request) -> dict[str, Any]:

@@ -88,7 +88,7 @@ class Emulator:
 
     def __init__(self, config: EmulatorConfig | None = None) -> None:
         self.config = config or EmulatorConfig.demo()
-        self.clock = EmulatorClock(self.config.clock)
+        self.clock = EmulatorClock(self.config.clock, self.config.budget_clock)
         if self.config.start_at is not None:
             # A running clock that starts at start_at (emulator serve --clock ...).
             self.clock.advance((self.config.start_at - self.clock.now()).total_seconds())
@@ -204,7 +204,7 @@ class Emulator:
             else:
                 status, body = envelope("OPSQ0002")
                 status = 404
-            await _send_json(scope, receive, send, status, dumps(body), extra)
+            await self._send_json(send, status, dumps(body), extra)
             self._log(method, path, "", tr_id, status, body, "")
             return
         fault = self.faults.take(path, ep.name, tr_id)
@@ -220,7 +220,7 @@ class Emulator:
             fault, scope, receive, send, ep, tr_id, status, body, content
         ):
             return
-        await _send_json(scope, receive, send, status, content, extra)
+        await self._send_json(send, status, content, extra)
         self._log(method, path, ep.name, tr_id, status, body, fault.kind if fault else "")
 
     def _log(
@@ -269,9 +269,10 @@ class Emulator:
         check_token(headers, self.state, app_key, ts)
         stamp_admission(ts)  # the instant the rate gate below counts (request log, #9)
         budget = self.budget(key)
-        if not self.limiter.allow(app_key, ts, budget):
+        real = self.clock.budget_time()  # budgets count real seconds, even on a frozen clock
+        if not self.limiter.allow(app_key, real, budget):
             raise reject("EGW00201", f"{budget}/s budget of this app key")
-        if ep.ledger and not self.ledger_limiter.allow(app_key, ts):
+        if ep.ledger and not self.ledger_limiter.allow(app_key, real):
             raise reject("EGW00215", f"ledger limit {self.config.ledger_limit_per_s}/s")
         check_custtype(headers, ep)
         tr_id = check_tr_id(headers, ep, self.config)
@@ -333,11 +334,12 @@ class Emulator:
         except Reject as r:
             return self._token_error(str(r.body["msg_cd"]))
         ts = now.timestamp()
+        real = self.clock.budget_time()
         # tokenP: 1 call/s of its own (KIS notice 2025-08-07) and part of the key's budget.
         # Both follow the master switch: rate_limit_per_s=None / --no-rate-limit turns them off.
         limited = self.limiter.limit > 0
-        if (limited and not self.token_limiter.allow(key.app_key, ts)) or not self.limiter.allow(
-            key.app_key, ts, self.budget(key)
+        if (limited and not self.token_limiter.allow(key.app_key, real)) or not self.limiter.allow(
+            key.app_key, real, self.budget(key)
         ):
             return self._token_error("EGW00201")
         last = self.state.last_issue.get(app_key)
@@ -402,7 +404,7 @@ class Emulator:
     def _hashkey(self, headers: Headers, raw: bytes) -> Reply:
         key = check_app_key(headers, self.keys, self.config.mode)
         # KIS counts hashkey calls against the key's per-second budget.
-        if not self.limiter.allow(key.app_key, self.clock.timestamp(), self.budget(key)):
+        if not self.limiter.allow(key.app_key, self.clock.budget_time(), self.budget(key)):
             raise reject("EGW00201", "hashkey calls count against the budget")
         if not raw.strip():
             raise reject("OPSQ9995")
@@ -440,7 +442,7 @@ class Emulator:
             return True
         if kind == "rate_limit":
             status, body = envelope("EGW00201")
-            await _send_json(scope, receive, send, status, dumps(body), {})
+            await self._send_json(send, status, dumps(body), {})
             self._log(method, ep.path, ep.name, tr_id, status, body, kind)
             return True
         return False
@@ -467,7 +469,7 @@ class Emulator:
         if kind == "garbled":
             # Committed, then a 200 whose JSON is cut in half: the client cannot learn the seq.
             cut = content[: max(1, len(content) // 2)]
-            await send_bytes(send, 200, cut)
+            await send_bytes(send, 200, cut, now=self.clock.timestamp())
             self._log(method, ep.path, ep.name, tr_id, 200, body, kind)
             return True
         if kind in ("http_error", "gateway_error"):  # commit=True: state already applied
@@ -486,14 +488,16 @@ class Emulator:
         method = scope["method"]
         if fault.kind == "http_error" and fault.body == "html":
             html = HTML_ERROR.format(status=fault.status).encode()
-            await send_bytes(send, fault.status, html, content_type=HTML_TYPE)
+            await send_bytes(
+                send, fault.status, html, content_type=HTML_TYPE, now=self.clock.timestamp()
+            )
             self._log(method, ep.path, ep.name, tr_id, fault.status, None, fault.kind)
             return
         if fault.kind == "gateway_error":
             status, body = 500, gateway_error_body(fault.code)
         else:
             status, body = fault.status, envelope("EGW00002")[1]
-        await _send_json(scope, receive, send, status, dumps(body), {})
+        await self._send_json(send, status, dumps(body), {})
         self._log(method, ep.path, ep.name, tr_id, status, body, fault.kind)
 
     async def _late_commit(
@@ -539,6 +543,12 @@ class Emulator:
             await asyncio.sleep(min(0.02, max(0.0, deadline - loop.time())))
         await self._drop(receive)
 
+    async def _send_json(
+        self, send: Send, status: int, content: bytes, extra: dict[str, str]
+    ) -> None:
+        """A JSON reply whose ``Date`` is the emulator's clock (the book's clock)."""
+        await send_bytes(send, status, content, extra, now=self.clock.timestamp())
+
     async def _drop(self, receive: Receive) -> None:
         """Abort the TCP connection without a response (RST via SO_LINGER 0)."""
         transport = _transport(receive)
@@ -573,12 +583,6 @@ def _parse_body(raw: bytes) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise reject("OPSQ9997")
     return data
-
-
-async def _send_json(
-    scope: Scope, receive: Receive, send: Send, status: int, content: bytes, extra: dict[str, str]
-) -> None:
-    await send_bytes(send, status, content, extra)
 
 
 def method_is_inquiry(ep: Endpoint) -> bool:

@@ -70,6 +70,9 @@ class EmulatorConfig:
     turns the limiter off. ``state_file`` ``None`` keeps state in memory, a path persists it in
     SQLite. ``clock`` is a callable returning an aware datetime (KST recommended);
     ``start_at`` starts a running clock at that instant instead of the wall clock.
+    ``budget_clock`` is the monotonic seconds source the per-second rate limits count (default
+    :func:`time.monotonic`; see :meth:`EmulatorClock.budget_time`): tests that want the limiter
+    to move only with ``advance`` pass a constant.
 
     ``enforce_window`` (alias ``window``) applies the reservation entry window of a real
     KIS server (on by default in both modes); ``closed_days``/``late_days`` add to the bundled
@@ -91,6 +94,7 @@ class EmulatorConfig:
     max_period_reservations: int = 1000
     state_file: str | os.PathLike[str] | None = None
     clock: Callable[[], datetime] | None = None
+    budget_clock: Callable[[], float] | None = None
     seed: int | None = None
     extra_accounts: tuple[str, ...] = field(default_factory=tuple)
     window: bool | None = None

@@ -24,12 +24,16 @@ DETAIL_HEADER = "X-Emulator-Detail"
 _date_cache: tuple[int, bytes] = (0, b"")
 
 
-def http_date() -> bytes:
-    """RFC 7231 date of the current second (cached per second)."""
+def http_date(now: float | None = None) -> bytes:
+    """RFC 7231 date of ``now`` (POSIX seconds; default the machine's time), cached per second.
+
+    The emulator passes its own clock: a server's ``Date`` and the receipt times in its book
+    are on one clock, as at KIS, so a client measuring skew from ``Date`` sees the truth.
+    """
     global _date_cache
-    now = int(time.time())
-    if _date_cache[0] != now:
-        _date_cache = (now, formatdate(now, usegmt=True).encode("ascii"))
+    second = int(time.time() if now is None else now)
+    if _date_cache[0] != second:
+        _date_cache = (second, formatdate(second, usegmt=True).encode("ascii"))
     return _date_cache[1]
 
 
@@ -47,14 +51,15 @@ async def send_bytes(
     content: bytes,
     extra: Mapping[str, str] | None = None,
     content_type: bytes = JSON_TYPE,
+    now: float | None = None,
 ) -> None:
     """Send one complete response with canonical-case standard headers.
 
     ``extra`` names are sent as given: KIS's own ``tr_id``/``tr_cont``/``gt_uid`` lower-case,
-    ``X-Emulator-Detail`` capitalised.
+    ``X-Emulator-Detail`` capitalised. ``now`` is the ``Date`` to send (the emulator's clock).
     """
     headers = [
-        (b"Date", http_date()),
+        (b"Date", http_date(now)),
         (b"Content-Type", content_type),
         (b"Content-Length", str(len(content)).encode("ascii")),
     ]

@@ -65,6 +65,7 @@ from .masking import SECRET_FILTER, mask_body, mask_headers
 from .rate_limit import RateLimiter, shared_limiter
 from .response import CIDict, KISResponse, loads_ci
 from .shared_state import open_shared_state
+from .skew import ClockSkew
 from .tr_ids import CATALOG, ApiSpec, TRCatalog
 
 if TYPE_CHECKING:
@@ -208,6 +209,8 @@ class _Core:
         # thread can see "opened" while the journal is still None and send unjournaled.
         self._journal_lock = threading.Lock()
         self.send_count = 0
+        # Our clock against KIS's, from each answer's Date (reconcile allows for it).
+        self.skew = ClockSkew()
         SECRET_FILTER.add(config.kis_app_secret.get_secret_value())
         if config.kis_account_no:
             SECRET_FILTER.add(config.cano)
@@ -479,10 +482,14 @@ class _Core:
             request = self.build(call, token, hashkey)
             if journal is not None:
                 # Committed before the first byte: reconcile's settle window starts here.
-                journal.mark_sent(entry_id)
+                known = self.skew.latest
+                journal.mark_sent(entry_id, skew_s=known.high if known else None)
             stage[0] = "send"
+            sent_at = self.clock()
             result: SendResult = yield Send(request)
             self.send_count += 1
+            if result.response is not None:
+                self.skew.observe(result.response.headers.get("date"), sent_at, self.clock())
             decision = self.classify(call, result)
             self._log(call, result, decision, attempt)
             if decision.kind is _Kind.OK:
@@ -809,6 +816,11 @@ class _ClientBase:
     def journal(self) -> OrderJournal | None:
         """The order journal, or ``None`` when switched off."""
         return self._core.journal
+
+    @property
+    def skew(self) -> ClockSkew:
+        """This machine's clock against KIS's, measured from each answer's ``Date``."""
+        return self._core.skew
 
     @property
     def send_count(self) -> int:

@@ -79,6 +79,8 @@ TOKEN_REFRESH_MARGIN_S: Final = 300.0
 TOKEN_DEFAULT_LIFETIME_S: Final = 86_400.0
 # A server expiry further than this from ``now + expires_in`` is reported (once) as clock skew.
 TOKEN_EXPIRY_SKEW_REPORT_S: Final = 120.0
+# A measured difference between our clock and KIS's (HTTP Date) beyond this is logged once.
+CLOCK_SKEW_WARN_S: Final = 30.0
 
 # --- timeouts (seconds) -----------------------------------------------------------------------
 CONNECT_TIMEOUT_S: Final = 5.0
@@ -104,9 +106,10 @@ RESERVATION_BLACKOUT: Final = ((23, 40), (0, 10))  # server initialisation
 # "Find this reservation" queries look this far back and ahead (reservations live ~31 days).
 RESERVATION_LOOKBACK_DAYS: Final = 40
 RESERVATION_LOOKAHEAD_DAYS: Final = 40
-# Clock difference tolerated between this machine and KIS when reconcile matches a place to a
-# reservation: only reservations KIS received after (last send - this) are candidates. NTP keeps
-# clocks within a second; 30 s also absorbs KIS's whole-second receipt times. A wider slack
+# Tolerance when reconcile matches a place to a reservation: only reservations KIS received
+# after (last send, moved onto KIS's clock by the skew measured from its Date header, - this)
+# are candidates; with no measurement, no time comparison is made at all (see reconcile). 30 s
+# absorbs KIS's whole-second receipt times and the measurement's width. A wider slack
 # lets an identical reservation placed just before ours be taken for ours.
 RECONCILE_CLOCK_SLACK_S: Final = 30.0
 # How long after the read timeout of the last send an order may still take effect at KIS (a

@@ -45,6 +45,7 @@ from ..errors import (
 )
 from ..masking import mask_body
 from ..response import KISResponse
+from ..skew import SkewSample
 from ..tr_ids import CATALOG
 from .models import (
     KST,
@@ -189,6 +190,8 @@ class ReconcileResult:
     reservation: Reservation | None = None
     retry_at: datetime | None = None
     candidates: tuple[str, ...] = ()
+    #: This machine's clock minus KIS's, measured from the listing's ``Date`` (None: no Date).
+    clock_skew_s: float | None = None
 
     @property
     def verdict(self) -> Verdict:
@@ -532,13 +535,30 @@ class _Plans:
         credited: Mapping[str, int],
         settled: bool,
         retry_at: datetime | None,
+        skew: SkewSample | None,
     ) -> ReconcileResult:
         """Decide from the current reservations whether a journaled change took effect.
 
         ``settled``: the request can no longer take effect (settle window over, no live
         process holds it), so absence means "not applied". ``credited``: reservations already
-        owned by other journal entries (seq → entry id).
+        owned by other journal entries (seq → entry id). ``skew``: our clock against KIS's,
+        measured while listing ``rows``; ``None`` (no ``Date``) means unbounded, and then no
+        verdict compares our times with KIS's.
         """
+        result = self._judge(entry, rows, credited, settled, retry_at, skew)
+        if skew is not None:
+            result = replace(result, clock_skew_s=skew.estimate)
+        return result
+
+    def _judge(
+        self,
+        entry: Any,
+        rows: list[Reservation],
+        credited: Mapping[str, int],
+        settled: bool,
+        retry_at: datetime | None,
+        skew: SkewSample | None,
+    ) -> ReconcileResult:
         req: dict[str, Any] = entry.request
         intent = entry.intent
         eid = entry.id
@@ -571,12 +591,31 @@ class _Plans:
                 )
             return absent(f"reservation {seq} still has its old terms", row)
         if intent == "place":
-            since = entry.last_sent_at - _CLOCK_SLACK
-            candidates = [
-                r
-                for r in rows
-                if _matches(r, req) and _received_after(r, since) and r.seq not in credited
-            ]
+            matching = [r for r in rows if _matches(r, req) and r.seq not in credited]
+            # Our clock minus KIS's, at most: as known at the send (journal) and as measured
+            # now; the larger bound puts the send earliest on KIS's clock (never a "not
+            # applied" because a clock moved between the send and now).
+            highs = [h for h in (entry.sent_skew_s, skew.high if skew else None) if h is not None]
+            if not highs:
+                # KIS's answers carried no Date: its receipt times cannot be put on our clock,
+                # so no time comparison is made. An empty book is still an answer; a matching
+                # reservation may be an older one, so it is never credited on a guess.
+                if not matching:
+                    return absent("no matching reservation is in the book")
+                seqs = tuple(r.seq for r in matching)
+                return ReconcileResult(
+                    eid,
+                    intent,
+                    None,
+                    f"reservation(s) {', '.join(seqs)} carry the same terms, but KIS's answers"
+                    " carried no Date, so the clock difference is unknown and whether they were"
+                    " received after the send cannot be told: check them",
+                    candidates=seqs,
+                )
+            # The send time moved onto KIS's clock: KIS stamped it no earlier than
+            # last_sent_at - high (high >= our clock - KIS's), less the tolerance.
+            since = entry.last_sent_at - timedelta(seconds=max(highs)) - _CLOCK_SLACK
+            candidates = [r for r in matching if _received_after(r, since)]
             if not candidates:
                 return absent("no matching reservation was received")
             if len(candidates) > 1:
@@ -996,6 +1035,7 @@ class Reservations:
         if early:
             return early
         start, end = _reconcile_window(entry)
+        mark = self.client.skew.mark()
         rows = list(self.list_reservations(start, end, include_cancelled=True))
         result = self._p.judge(
             entry,
@@ -1003,6 +1043,7 @@ class Reservations:
             credited=journal.credited("place", exclude=entry.id),
             settled=settled,
             retry_at=deadline,
+            skew=self.client.skew.since(mark),
         )
         _record(journal, entry, result)
         return result
@@ -1217,6 +1258,7 @@ class AsyncReservations:
         if early:
             return early
         start, end = _reconcile_window(entry)
+        mark = self.client.skew.mark()
         rows = [r async for r in self.list_reservations(start, end, include_cancelled=True)]
         result = self._p.judge(
             entry,
@@ -1224,6 +1266,7 @@ class AsyncReservations:
             credited=journal.credited("place", exclude=entry.id),
             settled=settled,
             retry_at=deadline,
+            skew=self.client.skew.since(mark),
         )
         _record(journal, entry, result)
         return result
