@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import sys
 from datetime import date
 from decimal import Decimal
@@ -90,6 +91,10 @@ def test_parse_resv_list(argv: list[str], expected: Any) -> None:
     assert _fast.parse_resv_list(argv) == expected
 
 
+def _skew_blind(err: str) -> str:
+    return re.sub(r"clock is \S+ (behind|ahead of)", r"clock is ... \1", err)
+
+
 def test_fast_list_prints_what_typer_prints(emu: ServedEmulator, emu_env: dict[str, str]) -> None:
     place_directly(emu, emu_env, "035720", "buy", [(3, 70000), (3, 70100)])
     cases = [
@@ -102,7 +107,9 @@ def test_fast_list_prints_what_typer_prints(emu: ServedEmulator, emu_env: dict[s
     fast = run_many(cases, emu_env)
     slow = run_many(cases, slow_env)
     for f, s in zip(fast, slow, strict=True):
-        assert (f.code, f.out, f.err) == (s.code, s.out, s.err), (f, s)
+        # A measured clock skew (the emulator's clock may stand hours from ours) is printed by
+        # both paths; its figure moves by a second between two runs.
+        assert (f.code, f.out, _skew_blind(f.err)) == (s.code, s.out, _skew_blind(s.err)), (f, s)
     assert len(json.loads(fast[1].out)) == 2
     assert json.loads(fast[2].out) == []
     assert fast[3].code == 2

@@ -233,8 +233,8 @@ class FileTokenStore:
         }
         try:
             self.cache_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-            self._remove_stale_temp_files()
             _write_private(self.path, json.dumps(payload))
+            self._remove_stale_temp_files()
         except OSError as exc:
             target = self.path if self.cache_dir.is_dir() else self.cache_dir
             raise _path_error(target, exc) from None
@@ -257,7 +257,10 @@ class FileTokenStore:
 
     def _remove_stale_temp_files(self) -> None:
         # A writer killed between creating its temp file and the rename leaves it behind.
-        cutoff = time.time() - C.TOKEN_TMP_STALE_S
+        # "Old" is judged on the filesystem's clock, from the token file just written: a
+        # process clock that is off (or a network filesystem's) must not make a live writer's
+        # temp file look stale.
+        cutoff = self.path.stat().st_mtime - C.TOKEN_TMP_STALE_S
         for tmp in self.cache_dir.glob(f"{self.path.stem}.*.tmp"):
             with contextlib.suppress(OSError):
                 if tmp.stat().st_mtime < cutoff:

@@ -103,6 +103,11 @@ class FileBudget:
         self._memory_tat = 0.0
         self._memory = MemoryBudget(clock)
 
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The wall clock the budget's slots are on."""
+        return self._clock
+
     def _open(self) -> int:
         if self._fd is None or self._pid != os.getpid():  # a forked child needs its own fd
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -360,6 +365,8 @@ class RedisBudget:
         self._keys = [f"{namespace}:tat", f"{namespace}:hosts"]
         self._host_id = host_id
         self._fallback = fallback
+        # One wall clock for the Redis horizon and the fallback's slots: the fallback's own.
+        self._clock = fallback.clock
         self._reserve = conn.client.register_script(_RESERVE_LUA)
         self._penalise = conn.client.register_script(_PENALISE_LUA)
         self._admit = conn.client.register_script(_ADMIT_LUA)
@@ -367,7 +374,7 @@ class RedisBudget:
         self._lock = threading.Lock()
         self._hosts = 1
         self._horizon = 0.0  # wall time up to which Redis had booked slots (last we heard)
-        self._last_ok = time.time()
+        self._last_ok = self._clock()
         self._floor = 0.0  # fallback slots start here (wall time)
         self._grace_until = 0.0  # monotonic: honour the file budget too until then
         self._in_fallback = False
@@ -382,7 +389,7 @@ class RedisBudget:
         return interval * max(1, self._hosts) / C.REDIS_FALLBACK_SHARE
 
     def _enter_fallback(self) -> None:
-        now = time.time()
+        now = self._clock()
         with self._lock:
             if not self._in_fallback:
                 self._in_fallback = True
@@ -433,7 +440,7 @@ class RedisBudget:
             except conn.errors as exc:
                 self._fall(exc, interval)
             else:
-                now = time.time()
+                now = self._clock()
                 wait = float(wait_s)
                 with self._lock:
                     # A restarted Redis has forgotten the other hosts: until the grace period

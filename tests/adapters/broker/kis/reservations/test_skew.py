@@ -7,6 +7,7 @@ cannot be bounded the answer is "unknown", never "not applied".
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -53,18 +54,29 @@ def kis_emu() -> Iterator[ServedEmulator]:
         yield e
 
 
-@pytest.mark.parametrize("hours", [4, -4])
+@pytest.mark.parametrize(
+    ("hours", "measure_first"),
+    [(4, True), (-4, True), (4, False), (60 * 24, False), (-60 * 24, True)],
+)
 def test_a_client_clock_hours_off_gets_no_wrong_verdict(
-    kis_emu: ServedEmulator, tmp_path: Path, hours: int
+    kis_emu: ServedEmulator, tmp_path: Path, hours: int, measure_first: bool
 ) -> None:
+    # measure_first=False: the entry carries no skew (as one written by an older version) and
+    # reconcile runs in a fresh process that has measured nothing, so its first listing is on
+    # our calendar; 60 days off, that finds nothing, and it must list again on KIS's calendar
+    # as measured by that first listing.
     off = OffClock(kis_emu, timedelta(hours=hours))
     journal = OrderJournal(tmp_path / "journal.sqlite3", clock=off.now)
     # The place is committed by KIS half a second later, after we stopped waiting.
     kis_emu.faults.add("order-resv", "late_commit", seconds=0.6)
     config = make_config(kis_emu, tmp_path, read_timeout=0.3)
-    with KISRestClient(config, journal=journal, clock=off.timestamp) as client:
+    with (
+        contextlib.ExitStack() as stack,
+        KISRestClient(config, journal=journal, clock=off.timestamp) as client,
+    ):
         resv = Reservations(client, clock=off.now, window_policy="ignore", settle_s=1)
-        list(resv.list_reservations())  # an ordinary first call: the skew is measured from here on
+        if measure_first:
+            list(resv.list_reservations())  # an ordinary first call measures the skew
         with pytest.raises(OrderOutcomeUnknownError) as info:
             resv.place_reservation("005930", qty=7, price=70000, side="buy")
         entry_id = info.value.journal_id
@@ -74,6 +86,13 @@ def test_a_client_clock_hours_off_gets_no_wrong_verdict(
             assert time.monotonic() < deadline, "the late commit never happened"
             time.sleep(0.02)
         off.shift = timedelta(seconds=5)  # past the settle window, on our own clock
+        if not measure_first:
+            journal._connection().execute(
+                "UPDATE journal SET sent_skew_s = NULL WHERE id = ?", (entry_id,)
+            )
+            assert journal.get(entry_id).sent_skew_s is None
+            fresh = stack.enter_context(KISRestClient(config, journal=journal, clock=off.timestamp))
+            resv = Reservations(fresh, clock=off.now, window_policy="ignore", settle_s=1)
         result = resv.reconcile(entry_id)
         assert result.verdict == "applied", result
         assert result.clock_skew_s is not None

@@ -633,6 +633,19 @@ class _Plans:
             return ReconcileResult(eid, intent, True, f"placed as reservation {row.seq}", row)
         return ReconcileResult(eid, intent, None, f"cannot reconcile intent {intent!r}")
 
+    def skew_hint(self, entry: Any) -> float | None:
+        """Our clock − KIS's as best known before listing: at the send, else the latest."""
+        if entry.sent_skew_s is not None:
+            return float(entry.sent_skew_s)
+        latest = self.client.skew.latest
+        return latest.high if latest is not None else None
+
+    def rewindow(self, entry: Any, used: float | None, measured: SkewSample | None) -> bool:
+        """Whether the listing must be asked again: the skew it measured moves the window."""
+        if measured is None or used == measured.high:
+            return False
+        return _reconcile_window(entry, used) != _reconcile_window(entry, measured.high)
+
     def before_listing(
         self, journal: Any, entry: Any, *, force: bool, settle_s: float
     ) -> tuple[ReconcileResult | None, bool, datetime]:
@@ -733,8 +746,13 @@ def _received_after(row: Reservation, since: datetime) -> bool:
     return at.replace(tzinfo=KST) >= since.astimezone(UTC)
 
 
-def _reconcile_window(entry: Any) -> tuple[date, date]:
-    created = entry.created_at.astimezone(KST).date()
+def _reconcile_window(entry: Any, skew_s: float | None) -> tuple[date, date]:
+    """The dates to list for ``entry``: around its creation, on KIS's clock.
+
+    ``skew_s`` (our clock − KIS's, None: unknown) moves the creation onto KIS's calendar: a
+    client clock days off would otherwise ask for days on which KIS booked nothing.
+    """
+    created = (entry.created_at - timedelta(seconds=skew_s or 0.0)).astimezone(KST).date()
     return created - timedelta(days=1), created + _LOOKAHEAD
 
 
@@ -1034,16 +1052,22 @@ class Reservations:
         )
         if early:
             return early
-        start, end = _reconcile_window(entry)
-        mark = self.client.skew.mark()
-        rows = list(self.list_reservations(start, end, include_cancelled=True))
+        skew_s = self._p.skew_hint(entry)
+        for listing in range(2):  # again once, if the measured skew moves the window
+            start, end = _reconcile_window(entry, skew_s)
+            mark = self.client.skew.mark()
+            rows = list(self.list_reservations(start, end, include_cancelled=True))
+            measured = self.client.skew.since(mark)
+            if listing or not self._p.rewindow(entry, skew_s, measured):
+                break
+            skew_s = measured.high if measured else None
         result = self._p.judge(
             entry,
             rows,
             credited=journal.credited("place", exclude=entry.id),
             settled=settled,
             retry_at=deadline,
-            skew=self.client.skew.since(mark),
+            skew=measured,
         )
         _record(journal, entry, result)
         return result
@@ -1257,16 +1281,22 @@ class AsyncReservations:
         )
         if early:
             return early
-        start, end = _reconcile_window(entry)
-        mark = self.client.skew.mark()
-        rows = [r async for r in self.list_reservations(start, end, include_cancelled=True)]
+        skew_s = self._p.skew_hint(entry)
+        for listing in range(2):  # again once, if the measured skew moves the window
+            start, end = _reconcile_window(entry, skew_s)
+            mark = self.client.skew.mark()
+            rows = [r async for r in self.list_reservations(start, end, include_cancelled=True)]
+            measured = self.client.skew.since(mark)
+            if listing or not self._p.rewindow(entry, skew_s, measured):
+                break
+            skew_s = measured.high if measured else None
         result = self._p.judge(
             entry,
             rows,
             credited=journal.credited("place", exclude=entry.id),
             settled=settled,
             retry_at=deadline,
-            skew=self.client.skew.since(mark),
+            skew=measured,
         )
         _record(journal, entry, result)
         return result
