@@ -283,8 +283,8 @@ def test_cli_numbers_go_through_the_library_validators(
         line = cli(week_env, *place, "--days", days, "--dry-run").one_line_error(code=2)
         assert "days must be" in line, line
     for price in ("7_0000", "1,0", "７００００", "70000.0", "NaN", "Infinity"):
-        line = cli(week_env, "resv", "modify-order", "39607", "--price", price, "--yes")
-        assert "price:" in line.one_line_error(code=2), line
+        result = cli(week_env, "resv", "modify-order", "39607", "--price", price, "--yes")
+        assert "price:" in result.one_line_error(code=2), result
     assert order_requests(wemu) == 0
     ok = cli(week_env, *place, "--days", "3", "--dry-run", "--json")
     assert ok.code == 0, ok
