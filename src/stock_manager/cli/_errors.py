@@ -14,7 +14,8 @@ code   meaning
 Every error is printed as ONE line on stderr — ``error: <what happened> — <what to do next>``
 — built from the exception (``msg_cd``/``msg1`` are already part of a KIS error's text) and,
 when the message code is one we know, :func:`~stock_manager.adapters.broker.kis.errors.explain`.
-``--debug`` prints the traceback first.
+``--debug`` prints the traceback first. A file with problems (``resv plan/apply FILE``) lists
+them first, one per line as ``FILE:LINE:COLUMN: ...``; its ``error:`` line still comes once, last.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -38,7 +38,6 @@ __all__ = [
     "is_kis_host",
     "load_profile",
     "parse_date",
-    "parse_price",
     "show_sharing_warnings",
     "state_of",
     "to_jsonable",
@@ -113,19 +112,6 @@ def parse_date(value: str | None, option: str) -> date | None:
         except ValueError:
             continue
     raise CLIError(f"{option}: {value!r} is not a date; use YYYY-MM-DD (e.g. 2026-07-15)")
-
-
-def parse_price(value: str | None, option: str = "--price") -> Decimal | None:
-    """A price as :class:`~decimal.Decimal` (never float); bad text is a usage error."""
-    if value is None:
-        return None
-    try:
-        price = Decimal(value.replace(",", "").strip())
-    except InvalidOperation:
-        raise CLIError(f"{option}: {value!r} is not a number") from None
-    if not price.is_finite():
-        raise CLIError(f"{option}: {value!r} is not a number")
-    return price
 
 
 def to_jsonable(obj: Any) -> Any:

@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ._errors import EXIT_API, EXIT_UNKNOWN, CLIError
-from ._runtime import State, emit_json, is_kis_host, parse_date, parse_price, state_of
+from ._runtime import State, emit_json, is_kis_host, parse_date, state_of
 
 if TYPE_CHECKING:
-    from stock_manager.manager import ApplyResult, Plan, Report, ReservationManager
+    from stock_manager.manager import ApplyResult, Plan, Report, ReservationManager, StandingSpec
 
 __all__ = ["EXIT_ATTENTION", "register"]
 
@@ -188,8 +188,12 @@ def modify_order(
     yes: YesOpt = False,
 ) -> None:
     """Re-price the open remainder of today's order from reservation SEQ (TTTC0013U)."""
+    from stock_manager.adapters.broker.kis.reservations.models import OrderChanges
+
     st = state_of(ctx, json=json_, yes=yes)
-    p = parse_price(price)
+    # The library's price rule (ASCII digits, whole won), as for place and modify: Decimal()
+    # alone read "7_0000", "1,0" and full-width digits as numbers.
+    p = OrderChanges.build("new price", price=price).price
     assert p is not None
     with _manager(st) as m:
         st.confirm(m.client.base_url, f"re-price today's order from reservation {seq} to {p}")
@@ -246,12 +250,29 @@ def _print_change(st: State, result: Any) -> None:
 
 
 # --- plan / apply -------------------------------------------------------------------------------
+def _load_spec(st: State, file: str) -> StandingSpec:
+    """The validated FILE; else every problem on its own stderr line, then exit 2.
+
+    Each line reads ``FILE:LINE:COLUMN: reservation 'id': field: message`` (the form editors
+    jump to); the closing ``error:`` line is the one-line summary every command ends with.
+    """
+    from stock_manager.manager import SpecError, load_spec
+
+    try:
+        return load_spec(file)
+    except SpecError as exc:
+        for line in exc.problems:
+            st.err.print(line, markup=False, highlight=False, soft_wrap=True)
+        raise CLIError(
+            f"{file}: {len(exc.problems)} problem(s); nothing was sent",
+            hint="fix them and run again",
+        ) from None
+
+
 def plan(ctx: typer.Context, file: FileArg, prune: PruneOpt = None, json_: JsonOpt = False) -> None:
     """What 'apply FILE' would do now, and why (sends only reads)."""
-    from stock_manager.manager import load_spec
-
     st = state_of(ctx, json=json_)
-    spec = load_spec(file)  # every problem, with line numbers, before any request
+    spec = _load_spec(st, file)  # every problem, with line numbers, before any request
     with _manager(st) as m:
         p = m.plan(spec, prune=prune or ())
     if st.json:
@@ -315,10 +336,8 @@ def apply(
 
     Exit code 1 when some item failed, 3 when the outcome of some is unknown.
     """
-    from stock_manager.manager import load_spec
-
     st = state_of(ctx, json=json_, yes=yes)
-    spec = load_spec(file)
+    spec = _load_spec(st, file)
     with _manager(st) as m:
         if not dry_run:
             st.confirm(m.client.base_url, f"apply {file} to the live reservations")

@@ -109,11 +109,12 @@ EndDateOpt = Annotated[
         show_default=False,
     ),
 ]
+# A string, checked by the library's strict_days (click's int() reads "1_0" and "１０" as 10).
 DaysOpt = Annotated[
-    int | None,
+    str | None,
     typer.Option(
         "--days",
-        min=1,
+        metavar="N",
         help="Period reservation for N open days (instead of --end-date; 1 = one-day).",
         show_default=False,
     ),
@@ -256,6 +257,9 @@ def place(
     st = state_of(ctx, json=json_, yes=yes)
     if end_date and days:
         raise CLIError("give --end-date or --days, not both")
+    from stock_manager.adapters.broker.kis.reservations.models import strict_days
+
+    n_days = None if days is None else strict_days(days)
     args: dict[str, Any] = {
         "symbol": symbol,
         "qty": qty,
@@ -263,14 +267,14 @@ def place(
         "side": side.value,
         "order_type": order_type.value,
         "end_date": parse_date(end_date, "--end-date"),
-        "days": days,
+        "days": n_days,
     }
     with _reservations(st, window, end_date_policy) as r:
         described = r.describe_place(**args)  # validates locally; sends nothing
         if dry_run:
             _dry_run(st, [described])
             if not st.json:
-                sched = r.schedule(args["end_date"], days=days, offline=True)
+                sched = r.schedule(args["end_date"], days=n_days, offline=True)
                 _print(st, _schedule_line(sched))
             return
         what = f"place a reservation to {side.value} {qty} x {symbol} ({order_type.value})"

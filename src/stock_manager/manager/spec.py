@@ -16,10 +16,12 @@
     days = 5                    # each reservation: a period reservation over 5 open days
     renew = true                # place again when processed unfilled/partly, or expired
 
-Every problem of the file is reported at once, each with its line number, before anything is
-sent (:class:`SpecError`). ``tomllib`` gives no positions for values, so the lines of
-``[[reservation]]`` headers and keys are found by a line scan of the same text (a TOML parser
-that keeps positions would be a dependency for this one message).
+Every problem of the file is reported at once, each as ``FILE:LINE:COLUMN: reservation 'id':
+field: message`` pointing at the offending key, before anything is sent (:class:`SpecError`).
+The order terms (symbol, side, qty, price, order_type, balance_type) are checked by the
+library's own model, :class:`~stock_manager.adapters.broker.kis.reservations.OrderTerms`, and
+``until``/``days`` by its ``strict_date``/``strict_days``: the file accepts and refuses what
+``place_reservation`` and ``resv place`` do, with the same words.
 """
 
 from __future__ import annotations
@@ -29,10 +31,12 @@ import json
 import re
 import tomllib
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+from pydantic import ValidationError
 
 from stock_manager.adapters.broker.kis.errors import KISValidationError
 from stock_manager.adapters.broker.kis.reservations.models import (
@@ -40,28 +44,54 @@ from stock_manager.adapters.broker.kis.reservations.models import (
     OrderTerms,
     OrderType,
     Side,
-    parse_order_type,
-    parse_side,
+    field_problems,
+    strict_date,
+    strict_days,
 )
 
 __all__ = ["Declaration", "SpecError", "StandingSpec", "load_spec", "parse_spec"]
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-_KEYS = frozenset(
-    {"id", "symbol", "side", "qty", "price", "order_type", "balance_type", "until", "days"}
-    | {"renew"}
-)
+#: The keys that are order terms: checked together by the library's OrderTerms model.
+_TERMS = ("symbol", "side", "qty", "price", "order_type", "balance_type")
+_KEYS = frozenset({"id", *_TERMS, "until", "days", "renew"})
 _TOP_KEYS = frozenset({"name", "reservation"})
-_BALANCE_ALIASES = {"cash": "10"}
+#: The file's own cap (issue #22 item 8: ``resv place --days 40`` warns and caps instead).
 MAX_DAYS = 30
 
 
-class SpecError(KISValidationError):
-    """The declaration file is invalid; ``problems`` holds one ``line N: ...`` per problem."""
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One problem of a file: where (1-based; 0 when unknown), which entry, what."""
 
-    def __init__(self, path: str, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__(f"{path}: {len(problems)} problem(s): " + "; ".join(problems))
+    line: int
+    column: int
+    entry: str  # "reservation 'a'", "reservation #2" or "" for the file as a whole
+    message: str
+
+    def render(self, path: str) -> str:
+        """``FILE:LINE:COLUMN: entry: message``, the form editors and compilers use."""
+        where = f"{path}:{self.line}:{self.column}" if self.line else path
+        return (
+            f"{where}: {self.entry}: {self.message}" if self.entry else f"{where}: {self.message}"
+        )
+
+
+class SpecError(KISValidationError):
+    """The declaration file is invalid: nothing was sent.
+
+    ``problems`` holds one ``FILE:LINE:COLUMN: entry: message`` line per problem, in file
+    order; ``details`` the same as :class:`Problem` values.
+    """
+
+    def __init__(self, path: str, problems: list[Problem]) -> None:
+        self.path = path
+        self.details = tuple(sorted(problems))
+        self.problems = [p.render(path) for p in self.details]
+        super().__init__(
+            f"{path}: {len(self.problems)} problem(s), nothing was sent:\n"
+            + "\n".join(self.problems)
+        )
 
 
 @dataclass(frozen=True)
@@ -116,33 +146,128 @@ def load_spec(path: str | Path) -> StandingSpec:
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SpecError(str(p), [f"cannot read: {exc.strerror or exc}"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise SpecError(str(p), [Problem(0, 0, "", f"cannot read: {why}")]) from None
     return parse_spec(text, name=p.stem, path=str(p))
 
 
-def _lines(text: str) -> tuple[list[int], dict[tuple[int, str], int]]:
-    """Header line of every ``[[reservation]]`` and the line of each key inside it."""
-    headers: list[int] = []
-    keys: dict[tuple[int, str], int] = {}
-    header = re.compile(r"^\s*\[\[\s*reservation\s*\]\]")
-    other = re.compile(r"^\s*\[")
-    key = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=")
-    current = -1
-    for n, line in enumerate(text.splitlines(), start=1):
-        if header.match(line):
-            headers.append(n)
-            current = len(headers) - 1
+Position = tuple[int, int]  # (line, column), 1-based
+
+
+@dataclass
+class _Positions:
+    """Where the ``[[reservation]]`` headers and the keys of the file are written."""
+
+    headers: list[Position]
+    #: (entry index, key) -> position of the key; entry -1 for top-level keys.
+    keys: dict[tuple[int, str], Position]
+
+    def entry(self, i: int) -> Position:
+        """The header of entry ``i``; for ``reservation = [{...}]`` the ``reservation`` key."""
+        if i < len(self.headers):
+            return self.headers[i]
+        return self.keys.get((-1, "reservation"), (0, 0))
+
+    def key(self, i: int, key: str) -> Position:
+        """The line and column of ``key`` in entry ``i``, else of the entry itself."""
+        return self.keys.get((i, key)) or self.entry(i)
+
+
+_HEADER = re.compile(r"""\s*\[\[\s*(?:reservation|"reservation"|'reservation')\s*\]\]""")
+_TABLE = re.compile(r"\s*\[")
+_KEY = re.compile(r"""\s*(?:([A-Za-z0-9_-]+)|"([^"\\]*)"|'([^']*)')\s*=""")
+
+
+def _positions(text: str) -> _Positions:
+    """Find each key's line and column by scanning ``text``, which tomllib already accepted.
+
+    Why a scan: ``tomllib`` (the standard library's parser) gives values without positions,
+    and no dependency of the project keeps them (``tomlkit`` round-trips text but records no
+    line numbers either). The scan only has to *locate* keys of a document known to be valid
+    TOML, so it needs just enough TOML to skip what may span lines and hide a ``key =`` or
+    ``[`` at the start of a line: multi-line strings and multi-line arrays. A key it cannot
+    place (a dotted key, an inline table) falls back to its entry's header: the message is
+    still right, only less precise.
+    """
+    headers: list[Position] = []
+    keys: dict[tuple[int, str], Position] = {}
+    entry = -1  # -1: top level; -2: some other table, whose keys are not an entry's
+    state = _Scan()
+    # TOML's newline is LF (or CRLF); str.splitlines() would also split at U+2028 & co.
+    for n, line in enumerate(text.split("\n"), start=1):
+        if state.clean:
+            if m := _HEADER.match(line):
+                headers.append((n, len(line) - len(line.lstrip()) + 1))
+                entry = len(headers) - 1
+                continue
+            if _TABLE.match(line):
+                entry = -2
+                continue
+            if m := _KEY.match(line):
+                name = next(g for g in m.groups() if g is not None)
+                if entry != -2:
+                    column = len(line) - len(line.lstrip()) + 1
+                    keys.setdefault((entry, name), (n, column))
+                state.feed(line[m.end() :])
+                continue
+        state.feed(line)
+    return _Positions(headers, keys)
+
+
+class _Scan:
+    """Whether the scan is inside a multi-line string or array at the end of a line."""
+
+    def __init__(self) -> None:
+        self.quote = ""  # the delimiter (three quotes) while inside a multi-line string
+        self.depth = 0  # open "[" of a value
+
+    @property
+    def clean(self) -> bool:
+        """At a line where a new key or table may start."""
+        return not self.quote and self.depth == 0
+
+    def feed(self, text: str) -> None:
+        """Advance over ``text`` (a value, or the rest of a value on the next line)."""
+        i = 0
+        while i < len(text):
+            if self.quote:
+                end = _close(text, i, self.quote)
+                if end < 0:
+                    return  # the string goes on to the next line
+                self.quote, i = "", end
+                continue
+            c = text[i]
+            if c == "#":
+                return  # a comment runs to the end of the line
+            if text.startswith('"""', i) or text.startswith("'''", i):
+                self.quote, i = text[i : i + 3], i + 3
+            elif c in "\"'":
+                end = _close(text, i + 1, c)
+                i = end if end >= 0 else len(text)
+            else:
+                self.depth += (c == "[") - (c == "]")
+                i += 1
+
+
+def _close(text: str, start: int, quote: str) -> int:
+    """The index just after ``quote`` closing a string opened before ``start``, or -1.
+
+    Basic strings (``"``) honour backslash escapes; literal ones (``'``) have none. A
+    multi-line string may end with one or two extra quote characters before its delimiter.
+    """
+    i = start
+    while i < len(text):
+        if quote[0] == '"' and text[i] == "\\":
+            i += 2
             continue
-        if other.match(line):
-            current = -2  # some other table: keys there are not a reservation's
-            continue
-        m = key.match(line)
-        if m and current >= 0:
-            keys.setdefault((current, m.group(1)), n)
-        elif m and current == -1:
-            keys.setdefault((-1, m.group(1)), n)
-    return headers, keys
+        if text.startswith(quote, i):
+            end = i + len(quote)
+            while len(quote) == 3 and end < len(text) and text[end] == quote[0]:
+                end += 1
+            return end
+        i += 1
+    return -1
 
 
 def parse_spec(text: str, *, name: str = "default", path: str = "<spec>") -> StandingSpec:
@@ -150,36 +275,37 @@ def parse_spec(text: str, *, name: str = "default", path: str = "<spec>") -> Sta
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise SpecError(path, [f"not valid TOML: {exc}"]) from None
-    headers, key_lines = _lines(text)
-    problems: list[str] = []
+        # tomllib's message carries the line and column: "... (at line 3, column 7)".
+        raise SpecError(path, [Problem(0, 0, "", f"not valid TOML: {exc}")]) from None
+    pos = _positions(text)
+    problems: list[Problem] = []
     for key in sorted(set(data) - _TOP_KEYS):
-        problems.append(f"line {key_lines.get((-1, key), 0)}: unknown top-level key {key!r}")
+        problems.append(Problem(*pos.key(-1, key), "", f"unknown top-level key {key!r}"))
     ns = data.get("name", name)
     if not isinstance(ns, str) or not _ID.match(ns):
-        problems.append(f"line {key_lines.get((-1, 'name'), 0)}: name must be a short identifier")
+        problems.append(Problem(*pos.key(-1, "name"), "", "name must be a short identifier"))
         ns = name
     items = data.get("reservation", [])
     if not isinstance(items, list):
-        problems.append("reservation must be an array of tables: [[reservation]]")
+        problems.append(
+            Problem(
+                *pos.key(-1, "reservation"),
+                "",
+                "reservation must be an array of tables: [[reservation]]",
+            )
+        )
         items = []
     decls: list[Declaration] = []
     seen: dict[str, int] = {}
     for i, item in enumerate(items):
-        head = headers[i] if i < len(headers) else 0
-
-        def at(key: str, i: int = i, head: int = head) -> int:
-            return key_lines.get((i, key), head)
-
+        before = len(problems)
+        decl = _declaration(i, item, pos, problems)
         rid = item.get("id") if isinstance(item, dict) else None
         if isinstance(rid, str) and rid in seen:
-            problems.append(
-                f"line {at('id')}: id {rid!r} is declared twice (first on line {seen[rid]})"
-            )
+            message = f"id {rid!r} is declared twice (first on line {seen[rid]})"
+            problems.append(Problem(*pos.key(i, "id"), f"reservation {rid!r}", message))
         elif isinstance(rid, str):
-            seen[rid] = at("id")
-        before = len(problems)
-        decl = _declaration(item, head, at, problems)
+            seen[rid] = pos.key(i, "id")[0]
         if decl is not None and len(problems) == before:
             decls.append(decl)
     if problems:
@@ -187,83 +313,55 @@ def parse_spec(text: str, *, name: str = "default", path: str = "<spec>") -> Sta
     return StandingSpec(ns, tuple(decls), path)
 
 
-def _declaration(item: Any, head: int, at: Any, problems: list[str]) -> Declaration | None:
+def _declaration(i: int, item: Any, pos: _Positions, problems: list[Problem]) -> Declaration | None:
+    """Entry ``i`` as a :class:`Declaration`, or ``None`` with its problems appended.
+
+    Every field is checked, whatever the others hold: an entry with three bad fields gives
+    three problems, each at its own key.
+    """
+    rid = item.get("id") if isinstance(item, dict) else None
+    entry = f"reservation {rid!r}" if isinstance(rid, str) else f"reservation #{i + 1}"
+
+    def problem(key: str, message: str) -> None:
+        problems.append(Problem(*pos.key(i, key), entry, message))
+
     if not isinstance(item, dict):
-        problems.append(f"line {head}: a reservation must be a table")
+        problem("", "a reservation must be a table")
         return None
+    before = len(problems)
     for key in sorted(set(item) - _KEYS):
-        problems.append(
-            f"line {at(key)}: unknown key {key!r} (allowed: {', '.join(sorted(_KEYS))})"
-        )
-    rid = item.get("id")
+        problem(key, f"unknown key {key!r} (allowed: {', '.join(sorted(_KEYS))})")
     if not isinstance(rid, str) or not _ID.match(rid):
-        problems.append(f"line {at('id')}: id is required: letters, digits, '-', '_', '.'")
-        return None
-    for key in ("symbol", "side", "qty"):
-        if key not in item:
-            problems.append(f"line {head}: reservation {rid!r} needs {key}")
-    if any(k not in item for k in ("symbol", "side", "qty")):
-        return None
-    qty = item["qty"]
-    if isinstance(qty, bool) or not isinstance(qty, int):
-        problems.append(f"line {at('qty')}: qty must be a whole number of shares")
-        return None
-    price_raw = item.get("price", 0)
-    if isinstance(price_raw, (float, bool)):
-        problems.append(f"line {at('price')}: price must be whole won (int or string), not float")
-        return None
+        problem("id", "id is required: letters, digits, '-', '_', '.' (up to 64)")
+    # The order terms: the library's model, on the values exactly as TOML gave them (a TOML
+    # float reaches it as a float and is refused as the library refuses it).
+    terms: OrderTerms | None = None
     try:
-        side = parse_side(str(item["side"]))
-    except KISValidationError as exc:
-        problems.append(f"line {at('side')}: {exc}")
-        side = Side.BUY  # keep checking the other fields
-    try:
-        otype = parse_order_type(str(item.get("order_type", "limit")))
-    except KISValidationError as exc:
-        problems.append(f"line {at('order_type')}: {exc}")
-        return None
-    balance = str(item.get("balance_type", "10")).strip().lower()
-    balance = _BALANCE_ALIASES.get(balance, balance)
-    try:
-        terms = OrderTerms.build(
-            f"reservation {rid!r}",
-            symbol=str(item["symbol"]),
-            qty=qty,
-            price=Decimal(str(price_raw)) if price_raw != "" else Decimal(0),
-            side=side,
-            order_type=otype,
-            balance_type=balance,
-        )
-    except (KISValidationError, ArithmeticError) as exc:
-        # The message names the field (symbol: ..., qty: ...): point at that key's line.
-        text = str(exc)
-        key = next((k for k in ("symbol", "qty", "price", "balance_type") if f"{k}:" in text), "")
-        problems.append(f"line {at(key) if key else head}: {text}")
-        return None
-    until = item.get("until")
-    until_date: date | None = None
-    if until is not None:
-        if isinstance(until, datetime):
-            until_date = until.date()
-        elif isinstance(until, date):
-            until_date = until
-        elif isinstance(until, str):
-            try:
-                until_date = date.fromisoformat(until.strip())
-            except ValueError:
-                problems.append(f"line {at('until')}: until must be a date like 2026-12-31")
+        terms = OrderTerms(**{k: item[k] for k in _TERMS if k in item})
+    except ValidationError as exc:
+        for field, loc, message in field_problems(exc):
+            problem(field, f"{loc}: {message}" if loc else message)
+    until: date | None = None
+    if "until" in item:
+        try:
+            value = strict_date(item["until"])
+            until = value if isinstance(value, date) else None
+        except ValueError as exc:
+            problem("until", f"until: {exc}")
+    days: int | None = None
+    if "days" in item:
+        try:
+            days = strict_days(item["days"])
+        except KISValidationError as exc:
+            problem("days", str(exc))
         else:
-            problems.append(f"line {at('until')}: until must be a date like 2026-12-31")
-    days = item.get("days")
-    if days is not None and (
-        isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DAYS
-    ):
-        problems.append(f"line {at('days')}: days must be a whole number from 1 to {MAX_DAYS}")
-        days = None
+            if days > MAX_DAYS:
+                problem("days", f"days must be a whole number from 1 to {MAX_DAYS}")
     renew = item.get("renew", False)
     if not isinstance(renew, bool):
-        problems.append(f"line {at('renew')}: renew must be true or false")
-        renew = False
+        problem("renew", "renew must be true or false")
+    if terms is None or len(problems) > before or not isinstance(rid, str):
+        return None
     return Declaration(
         id=rid,
         symbol=terms.symbol,
@@ -272,8 +370,8 @@ def _declaration(item: Any, head: int, at: Any, problems: list[str]) -> Declarat
         price=terms.price,
         order_type=terms.order_type,
         balance_type=terms.balance_type,
-        until=until_date,
+        until=until,
         days=days,
         renew=renew,
-        line=head,
+        line=pos.entry(i)[0],
     )

@@ -26,12 +26,16 @@ __all__ = [
     "OrderTerms",
     "OrderType",
     "Reservation",
+    "RuleError",
     "Side",
     "StatusFilter",
     "WindowPolicy",
     "check_window",
+    "field_problems",
+    "parse_balance_type",
     "parse_order_type",
     "parse_side",
+    "strict_days",
     "today_kst",
     "validation_error",
 ]
@@ -131,6 +135,15 @@ def parse_order_type(value: OrderType | str) -> OrderType:
         ) from None
 
 
+def parse_balance_type(value: str) -> str:
+    """A balance-type code as written: surrounding blanks dropped, ``"cash"`` for ``10``.
+
+    The code itself is checked by :class:`BalanceType` (the model field).
+    """
+    text = value.strip()
+    return BalanceType.CASH.value if text.lower() == "cash" else text
+
+
 def today_kst(now: datetime | None = None) -> date:
     """Today's date in Korea."""
     return (now or datetime.now(KST)).astimezone(KST).date()
@@ -150,13 +163,39 @@ def check_window(now: datetime, calendar: Any = None) -> str | None:
     return None if window.inside is not False else window.reason
 
 
-def validation_error(exc: ValidationError, what: str) -> KISValidationError:
-    """One readable line per bad field, never echoing values."""
-    parts = []
+class RuleError(ValueError):
+    """A rule across fields (price vs. order type, ...) broken; ``field`` is the one to fix.
+
+    Raised inside the models' ``model_validator``: pydantic reports such errors without a
+    location, and :func:`field_problems` reads the field back from here, so that a caller
+    holding positions (the standing-reservations file) can point at the right key.
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def field_problems(exc: ValidationError) -> list[tuple[str, str, str]]:
+    """``(field, location, message)`` per problem, in pydantic's order, never echoing values.
+
+    ``field`` is the top-level field to blame (for a cross-field rule, :attr:`RuleError.field`;
+    ``""`` when none), ``location`` the dotted location pydantic gave (``""`` for a rule).
+    The one source of the wording of :func:`validation_error` and of the file's messages.
+    """
+    out = []
     for err in exc.errors(include_input=False, include_url=False):
         loc = ".".join(str(p) for p in err["loc"])
         msg = err["msg"].removeprefix("Value error, ")
-        parts.append(f"{loc}: {msg}" if loc else msg)
+        cause = err.get("ctx", {}).get("error")
+        field = str(err["loc"][0]) if err["loc"] else getattr(cause, "field", "")
+        out.append((field, loc, msg))
+    return out
+
+
+def validation_error(exc: ValidationError, what: str) -> KISValidationError:
+    """One readable line per bad field, never echoing values."""
+    parts = [f"{loc}: {msg}" if loc else msg for _, loc, msg in field_problems(exc)]
     return KISValidationError(f"invalid {what}: " + "; ".join(parts))
 
 
@@ -186,6 +225,23 @@ def strict_qty(v: object) -> object:
     if isinstance(v, str):
         return _ascii_digits(v, "a quantity", "must be a whole number of shares")
     return int(v)
+
+
+def strict_days(v: object) -> int:
+    """A number of open days: ``int`` (not ``bool``) or ASCII digits, 1 or more.
+
+    Shared by the library's schedule, ``resv place --days`` and the standing file's ``days``.
+    """
+    if isinstance(v, bool) or not isinstance(v, int | str):
+        raise KISValidationError("days must be a whole number of open days, 1 or more")
+    if isinstance(v, str):
+        try:
+            v = _ascii_digits(v, "days", "days must be a whole number of open days, 1 or more")
+        except ValueError as exc:
+            raise KISValidationError(str(exc)) from None
+    if v < 1:
+        raise KISValidationError("days must be a whole number of open days, 1 or more")
+    return v
 
 
 def strict_price(v: object) -> object:
@@ -254,6 +310,11 @@ class _TermsBase(BaseModel):
     @classmethod
     def _type(cls, v: object) -> object:
         return parse_order_type(v) if isinstance(v, str) else v
+
+    @field_validator("balance_type", mode="before", check_fields=False)
+    @classmethod
+    def _balance(cls, v: object) -> object:
+        return parse_balance_type(v) if isinstance(v, str) else v
 
     @classmethod
     def build(cls, what: str, **values: Any) -> Self:
@@ -329,13 +390,14 @@ class OrderTerms(_TermsBase):
     @model_validator(mode="after")
     def _rules(self) -> OrderTerms:
         if self.order_type.priced and self.price <= 0:
-            raise ValueError(f"a {self.order_type.label} order needs a price above 0")
+            raise RuleError("price", f"a {self.order_type.label} order needs a price above 0")
         if not self.order_type.priced and self.price != 0:
-            raise ValueError(
-                f"a {self.order_type.label} order is sent with price 0 (KIS rule); omit the price"
+            raise RuleError(
+                "price",
+                f"a {self.order_type.label} order is sent with price 0 (KIS rule); omit the price",
             )
         if self.side is Side.BUY and self.balance_type is not BalanceType.CASH:
-            raise ValueError("buy reservations use balance type 10 (cash)")
+            raise RuleError("balance_type", "buy reservations use balance type 10 (cash)")
         _check_end_date(self.end_date, self.today, self.max_end_date)
         return self
 
@@ -552,10 +614,11 @@ def _check_end_date(end_date: date | None, today: date, max_end_date: date | Non
     if end_date is None:
         return
     if end_date <= today:
-        raise ValueError("end_date must be after today (KST)")
+        raise RuleError("end_date", "end_date must be after today (KST)")
     limit = max_end_date or today + timedelta(days=MAX_PERIOD_DAYS)
     if end_date > limit:
-        raise ValueError(
+        raise RuleError(
+            "end_date",
             f"end_date must be within {MAX_PERIOD_DAYS} days of the next business day"
-            f" ({limit} at the latest)"
+            f" ({limit} at the latest)",
         )

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Literal
 
 from .. import constants as C
 from ..errors import KISBusinessError, KISValidationError, ReservationWindowError
+from .models import strict_days
 
 if TYPE_CHECKING:
     from stock_manager.calendar import CalendarDay, KRXCalendar
@@ -107,8 +108,7 @@ def plan_schedule(
             f" ({order.note})"
         )
     if days is not None:
-        if isinstance(days, bool) or not isinstance(days, int) or days < 1:
-            raise KISValidationError("days must be a whole number of open days, 1 or more")
+        days = strict_days(days)  # the one rule of --days, the file's days and the library
         opens = calendar.open_days(first, days)
         if len(opens) < days:
             raise KISValidationError(
