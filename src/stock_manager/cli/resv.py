@@ -69,7 +69,11 @@ class EndPolicyChoice(StrEnum):
 
 
 class WindowChoice(StrEnum):
-    """``--window`` values: what to do outside the 15:40-07:30 KST entry window."""
+    """``--window`` values: what to do outside the entry window on an open day.
+
+    KIS: 15:40 until 07:30 of the next business day (weekends and holidays inside). The
+    23:40-00:10 blackout is refused under ``warn`` too; ``ignore`` checks nothing.
+    """
 
     warn = "warn"
     refuse = "refuse"
@@ -238,7 +242,8 @@ def place(
         typer.Option(
             "--window",
             case_sensitive=False,
-            help="Outside the entry window (15:40-07:30 KST around open days, calendar-aware).",
+            help="On an open day between 07:30 and 15:40 KST (outside the entry window): warn"
+            " and send, refuse, or ignore. The 23:40-00:10 blackout is refused unless 'ignore'.",
         ),
     ] = WindowChoice.warn,
     check: CheckOpt = None,

@@ -286,6 +286,12 @@ class _Plans:
         return self.clock().astimezone(KST).date()
 
     def window(self, *, offline: bool = False) -> tuple[str, ...]:
+        """Warnings about the entry window now; raises when the policy (or KIS) refuses.
+
+        The 23:40-00:10 blackout is refused under ``warn`` too: KIS refuses every reservation
+        then (KIER3672), so sending would only fail. Outside the window on an open day, ``warn``
+        sends with a warning. ``ignore`` checks nothing (emulators run with ``--no-window``).
+        """
         if self.window_policy == "ignore":
             return ()
         w = (self.offline_calendar if offline else self.calendar).window(self.clock())
@@ -293,7 +299,7 @@ class _Plans:
             return ()
         if w.inside is None:
             return (f"cannot check the reservation window: {w.reason}",)
-        if self.window_policy == "refuse":
+        if self.window_policy == "refuse" or w.blackout:
             raise OutsideReservationWindowError(
                 f"outside the reservation window: {w.reason}",
                 window=w.reason,
@@ -703,9 +709,11 @@ def _reconcile_window(entry: Any) -> tuple[date, date]:
 class Reservations:
     """Reservation orders (예약주문) through a :class:`KISRestClient`.
 
-    ``window_policy`` says what happens outside the entry window (15:40-07:30 KST around open
-    days, decided by the KRX calendar): ``"warn"`` (default: the receipt carries a warning),
-    ``"refuse"`` (raise :class:`OutsideReservationWindowError` before sending) or ``"ignore"``.
+    ``window_policy`` says what happens outside the entry window (KIS: 15:40 until 07:30 of
+    the next business day; weekends and holidays inside; decided by the KRX calendar):
+    ``"warn"`` (default: the receipt carries a warning), ``"refuse"`` (raise
+    :class:`OutsideReservationWindowError` before sending) or ``"ignore"``. The 23:40-00:10
+    blackout is refused before sending under ``"warn"`` too (KIS refuses everything then).
     ``calendar`` is a :class:`stock_manager.calendar.KRXCalendar` (default: KIS 국내휴장일조회
     cached per host in real mode); ``end_date_policy`` is ``"snap"`` or ``"refuse"``.
     """
