@@ -70,7 +70,8 @@ def test_calendar_shows_weekend_and_holiday_entry_hours(env: dict[str, str]) -> 
     assert days["2026-10-09"]["window"] == "00:10-23:40 → 2026-10-12"
     friday = days["2026-12-04"]
     assert friday["window"] == "00:10-07:30 → 2026-12-04, 15:40-23:40 → 2026-12-07"
-    assert friday["entry"][1] == {"from": "15:40", "to": "23:40", "sent": "2026-12-07", "known": True}
+    evening = {"from": "15:40", "to": "23:40", "sent": "2026-12-07", "known": True}
+    assert friday["entry"][1] == evening
     table = run_cli("calendar", "--from", "2026-12-05", "--days", "2", env=env)
     assert table.code == 0, table
     assert "00:10-23:40 → 2026-12-07" in table.out

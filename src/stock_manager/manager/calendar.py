@@ -19,7 +19,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Protocol, runtime_checkable
 
 from stock_manager.adapters.broker.kis import constants as C
-from stock_manager.calendar.core import KST, entry_window
+from stock_manager.calendar.core import KST, Status, entry_window
 
 __all__ = ["Calendar", "WeekendCalendar", "default_calendar", "nth_open_day", "window_status"]
 
@@ -66,7 +66,7 @@ class WeekendCalendar:
         Weekends and closed dates are inside but for the 23:40-00:10 blackout; an open day is
         outside from 07:30 to 15:40.
         """
-        status = "open" if self.is_open(now.astimezone(KST).date()) else "closed"
+        status: Status = "open" if self.is_open(now.astimezone(KST).date()) else "closed"
         w = entry_window(
             now, status, time(*C.RESERVATION_WINDOW_CLOSE), time(*C.RESERVATION_WINDOW_OPEN)
         )
