@@ -12,7 +12,6 @@ calendar library is imported only when this command runs.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -45,10 +44,8 @@ def calendar(
     json_: Annotated[bool, typer.Option("--json", help="JSON on stdout.")] = False,
 ) -> None:
     """Show KRX open/closed days, the hours reservations are taken and where it came from."""
-    from stock_manager.calendar import today_kst
-
     st = state_of(ctx, json=json_)
-    start = parse_date(from_, "--from") or today_kst()
+    start = parse_date(from_, "--from") or st.clock.today()
     cal, origin = _calendar(st, offline)
     rows = [_row(cal, info) for info in cal.days(start, days)]
     sources = sorted({r["source"] for r in rows})
@@ -85,28 +82,26 @@ def calendar(
 def _calendar(st: Any, offline: bool) -> tuple[KRXCalendar, str]:
     """The calendar to show and a phrase saying where its answers come from."""
     from stock_manager.adapters.broker.kis import KISError
-    from stock_manager.calendar import (
-        KRXCalendar,
-        bundled_calendar,
-        cache_path_for,
-        calendar_for,
-    )
+    from stock_manager.calendar import KRXCalendar, cache_path_for, calendar_for
 
     try:
         config = st.config()
     except KISError:
-        return bundled_calendar(), "bundled table: no credentials configured"
+        return KRXCalendar(clock=st.clock), "bundled table: no credentials configured"
     if config.is_paper:
-        return bundled_calendar(), "bundled table: KIS has no holiday API in paper mode"
+        return KRXCalendar(clock=st.clock), "bundled table: KIS has no holiday API in paper mode"
     if offline:
         path = cache_path_for(config.token_cache_dir, config.effective_base_url)
-        return KRXCalendar(cache_path=path), "offline: cached KIS answers, else bundled table"
+        return (
+            KRXCalendar(cache_path=path, clock=st.clock),
+            "offline: cached KIS answers, else bundled table",
+        )
     from stock_manager.adapters.broker.kis import KISRestClient
 
     client = KISRestClient(config)
     try:
-        cal = calendar_for(client)
-        cal.day(date.today())  # load/refresh while the client is open
+        cal = calendar_for(client, clock=st.clock)
+        cal.day(st.clock.today())  # load/refresh while the client is open
     finally:
         client.close()
     return cal, f"KIS 국내휴장일조회 via {config.effective_base_url} (cached a day)"

@@ -170,7 +170,12 @@ def _reservations(
     from stock_manager.adapters.broker.kis.reservations import Reservations
 
     with st.client(need_account=True) as client:
-        yield Reservations(client, window_policy=window.value, end_date_policy=end_policy.value)
+        yield Reservations(
+            client,
+            window_policy=window.value,
+            end_date_policy=end_policy.value,
+            clock=st.clock,  # the invocation's one clock (STOCK_MANAGER_NOW)
+        )
 
 
 def _wants_check(check: bool | None, strict: bool, base_url: str) -> bool:
@@ -655,6 +660,8 @@ def _wait_until(st: State, due: Any, unknown: int) -> None:
 
     from stock_manager.adapters.broker.kis import constants as C
 
+    # ``due`` is on the journal's clock (the machine's: it measures how long ago the request
+    # left), so it is compared with the machine's clock, not the invocation's moved one.
     left = (due - datetime.now(UTC)).total_seconds()
     st.warn(f"{unknown} outcome(s) not known yet; checking again at {_kst(due)}")
     time.sleep(min(C.RECONCILE_POLL_MAX_S, max(0.2, left)))
