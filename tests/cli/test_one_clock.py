@@ -157,6 +157,15 @@ def test_the_blackout_is_refused_locally_with_the_default_window_warn(
     assert "blackout" in line and "00:10" in line
     assert len(remu.requests.filter()) == before  # nothing sent, not even a token request
     assert remu.state.reservations == {}
+    # A dry run still shows the request (it sends nothing at any hour), and says why a place
+    # now would be refused.
+    dry = run_cli(
+        "resv", "place", "005930", "--qty", "1", "--side", "buy", "-p", "70000", "--dry-run",
+        env=env,
+    )  # fmt: skip
+    assert dry.code == 0, dry
+    assert "blackout" in dry.err and "would be refused" in dry.err
+    assert len(remu.requests.filter()) == before
 
 
 def test_an_open_days_session_only_warns_by_default(remu: ServedEmulator, home: Path) -> None:

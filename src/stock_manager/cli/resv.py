@@ -221,6 +221,18 @@ def _dry_run(st: State, described: Any) -> None:
         st.out.print(request_panel(item))
 
 
+def _dry_run_window(st: State, r: Reservations, args: dict[str, Any]) -> None:
+    """What the entry window would do with the dry-run's place now (a warning, never an error)."""
+    from stock_manager.adapters.broker.kis.errors import OutsideReservationWindowError
+
+    try:
+        warnings = r.plan_place(**args, offline=True).warnings
+    except OutsideReservationWindowError as exc:
+        warnings = (f"{exc}; a place now would be refused before sending",)
+    for warning in warnings:
+        st.warn(warning)
+
+
 def _print(st: State, message: str) -> None:
     st.out.print(message, soft_wrap=True)
 
@@ -282,6 +294,7 @@ def place(
             if not st.json:
                 sched = r.schedule(args["end_date"], days=days, offline=True)
                 _print(st, _schedule_line(sched))
+            _dry_run_window(st, r, args)
             return
         what = f"place a reservation to {side.value} {qty} x {symbol} ({order_type.value})"
         _refuse_early(st, r.client.base_url, what)

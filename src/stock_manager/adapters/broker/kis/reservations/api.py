@@ -321,6 +321,11 @@ class _Plans:
         days: int | None = None,
         end_date_policy: EndDatePolicy | None = None,
     ) -> tuple[dict[str, str], tuple[str, ...]]:
+        """The body a place would send (for ``describe_place``): validated, window not judged.
+
+        The entry window decides *whether* a reservation is sent, not *what* is sent, so a
+        dry run shows the request at any hour; ``plan_place_full`` judges the window.
+        """
         body, warnings, _, _ = self.plan_place_full(
             symbol,
             qty,
@@ -333,6 +338,7 @@ class _Plans:
             days,
             end_date_policy,
             offline=True,
+            judge_window=False,
         )
         return body, warnings
 
@@ -350,6 +356,7 @@ class _Plans:
         end_date_policy: EndDatePolicy | None = None,
         *,
         offline: bool = False,
+        judge_window: bool = True,
     ) -> tuple[dict[str, str], tuple[str, ...], Schedule, OrderTerms]:
         self.guard("place")
         account = self.account()
@@ -370,10 +377,10 @@ class _Plans:
         ).end_date
         # Decide with what is known locally first (no request), then with KIS's calendar.
         sched = self.schedule(end_date, days, end_date_policy, offline=True)
-        warnings = self.window(offline=True)
+        warnings = self.window(offline=True) if judge_window else ()
         if not offline:
             sched = self.schedule(end_date, days, end_date_policy)
-            warnings = self.window()
+            warnings = self.window() if judge_window else ()
         terms = OrderTerms.build(
             "reservation order",
             **values,
@@ -820,7 +827,11 @@ class Reservations:
         )
 
     def describe_place(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        """The exact request :meth:`place_reservation` would send (masked); sends nothing."""
+        """The exact request :meth:`place_reservation` would send (masked); sends nothing.
+
+        Validated like a place; the entry window is not judged (it decides whether, not what
+        is sent): :meth:`plan_place` says whether a place now would be refused.
+        """
         kwargs.pop("check", None)
         kwargs.pop("strict", None)
         sig = _place_args(*args, **kwargs)
