@@ -57,22 +57,41 @@ def test_late_sessions() -> None:
 
 
 # --- frozen-clock windows and order dates ---------------------------------------------------------
+# KIS: reservations from 15:40 until 07:30 of the next business day, except 23:40-00:10 (spec
+# §1.5). Weekends and holidays lie inside the window; only an open day's 07:30-15:40 (moved on
+# late-session days) and the nightly blackout are closed. (An earlier version of this table
+# had Saturday noon outside: that reading was wrong.)
 @pytest.mark.parametrize(
     ("now", "inside", "order_date"),
     [
+        ("2026-12-04 16:00", True, "2026-12-07"),  # Friday 16:00 -> Monday
         ("2026-11-27 18:00", True, "2026-11-30"),  # Friday evening -> Monday
         ("2026-11-28 00:30", True, "2026-11-30"),  # after midnight, still Friday's window
-        ("2026-11-28 12:00", False, "2026-11-30"),  # Saturday noon
+        ("2026-11-28 12:00", True, "2026-11-30"),  # Saturday noon: inside
+        ("2026-12-05 15:00", True, "2026-12-07"),  # Saturday afternoon
+        ("2026-12-06 05:00", True, "2026-12-07"),  # Sunday early morning
+        ("2026-12-06 20:00", True, "2026-12-07"),  # Sunday 20:00
         ("2026-11-28 23:50", False, "2026-11-30"),  # Saturday blackout
+        ("2026-12-05 23:45", False, "2026-12-07"),  # blackout 23:45
+        ("2026-12-07 00:05", False, "2026-12-07"),  # blackout 00:05 (Monday)
+        ("2026-12-07 00:10", True, "2026-12-07"),  # the blackout is over
         ("2026-11-30 07:29", True, "2026-11-30"),  # Monday morning: sent the same day
+        ("2026-12-07 07:29", True, "2026-12-07"),
         ("2026-11-30 07:30", False, "2026-12-01"),
+        ("2026-12-07 07:31", False, "2026-12-08"),  # Monday 07:31: the session stretch
+        ("2026-12-07 15:39", False, "2026-12-08"),
+        ("2026-12-07 15:40", True, "2026-12-08"),
+        ("2026-06-03 07:45", True, "2026-06-04"),  # election day (holiday) morning
+        ("2026-06-03 12:00", True, "2026-06-04"),  # a holiday's daytime is inside
+        ("2026-10-09 11:00", True, "2026-10-12"),  # 한글날 (a Friday holiday) -> Monday
         ("2026-12-30 18:00", True, "2027-01-04"),  # year end -> first trading day of 2027
+        ("2026-12-31 12:00", True, "2027-01-04"),  # year-end closing day daytime: inside
         ("2027-01-04 08:15", True, "2027-01-04"),  # late open: window until 08:30
+        ("2027-01-04 09:00", False, "2027-01-05"),
         ("2027-01-05 08:15", False, "2027-01-06"),  # ordinary day: closed at 07:30
         ("2026-11-19 16:15", False, "2026-11-20"),  # 수능: session until 16:30, window 16:40
         ("2026-11-19 16:40", True, "2026-11-20"),
         ("2026-11-19 08:15", True, "2026-11-19"),  # 수능 morning: until 08:30
-        ("2026-12-31 12:00", False, "2027-01-04"),  # year-end holiday daytime
     ],
 )
 def test_window_and_order_date(now: str, inside: bool, order_date: str) -> None:
@@ -80,14 +99,32 @@ def test_window_and_order_date(now: str, inside: bool, order_date: str) -> None:
     assert w.inside is inside, w.reason
     assert w.order_date is not None and w.order_date.day == date.fromisoformat(order_date)
     assert (w.reason == "") is inside
+    assert w.blackout is ("blackout" in w.reason)
+
+
+def test_holidays_used_above_are_real_closed_days() -> None:
+    cal = bundled_calendar()
+    for day in ("2026-06-03", "2026-10-09", "2026-12-31"):
+        assert cal.day(date.fromisoformat(day)).status == "closed", day
+    assert cal.day(date(2026, 12, 7)).status == "open"
 
 
 def test_window_reasons_name_the_rule() -> None:
     cal = bundled_calendar()
-    assert "blackout" in cal.window(at("2026-11-28 23:50")).reason
+    blackout = cal.window(at("2026-11-28 23:50"))
+    assert "blackout" in blackout.reason and blackout.blackout
+    assert blackout.opens_at == at("2026-11-29 00:10")
+    early = cal.window(at("2026-12-07 00:05"))
+    assert early.blackout and early.opens_at == at("2026-12-07 00:10")
     saturday = cal.window(at("2026-11-28 12:00"))
-    assert "weekend" in saturday.reason
-    assert saturday.opens_at == at("2026-11-30 15:40")
+    assert saturday.inside and not saturday.blackout
+    assert saturday.closes_at == at("2026-11-28 23:40")
+    sunday = cal.window(at("2026-12-06 20:00"))  # not "the next window opens Monday 15:40"
+    assert sunday.inside and sunday.opens_at == at("2026-12-06 00:10")
+    monday = cal.window(at("2026-12-07 07:31"))
+    assert monday.inside is False and not monday.blackout
+    assert "15:40" in monday.reason and "next business day" in monday.reason
+    assert monday.opens_at == at("2026-12-07 15:40")
     csat = cal.window(at("2026-11-19 16:15"))
     assert "16:40" in csat.reason and "10:00-16:30" in csat.reason
     assert csat.opens_at == at("2026-11-19 16:40")
@@ -100,8 +137,14 @@ def test_order_date_of_first_trading_day_is_a_late_session() -> None:
 
 def test_unknown_is_not_closed_nor_open() -> None:
     cal = KRXCalendar()
-    w = cal.window(at("2028-03-14 18:00"))  # a Tuesday past the reviewed table
-    assert w.inside is None and "cannot tell" in w.reason
+    w = cal.window(at("2028-03-14 12:00"))  # a Tuesday past the reviewed table, daytime
+    assert w.inside is None and "cannot tell" in w.reason and not w.blackout
+    assert w.order_date is not None and w.order_date.status == "unknown"
+    # Evening and morning are inside whether the day is open or not; the blackout is not.
+    assert cal.window(at("2028-03-14 18:00")).inside is True
+    assert cal.window(at("2028-03-14 06:00")).inside is True
+    assert cal.window(at("2028-03-14 23:45")).inside is False
+    assert cal.day(date(2028, 3, 14)).status == "unknown"  # still unknown afterwards
     assert cal.next_open_day(date(2028, 3, 14)).status == "unknown"
     assert cal.last_open_day(date(2028, 3, 20), not_before=date(2028, 3, 13)) is None
 
@@ -217,7 +260,11 @@ def test_offline_run_says_the_source_is_bundled(tmp_path: Path) -> None:
     by_day = {d["date"]: d for d in data["days"]}
     assert by_day["2026-12-31"]["status"] == "closed"
     assert by_day["2027-01-04"]["session"] == "10:00-15:30"
-    assert "sent 2027-01-04" in by_day["2026-12-30"]["window"]
+    assert "15:40-23:40 → 2027-01-04" in by_day["2026-12-30"]["window"]
+    # The year-end closing day takes reservations all day (but for the blackout).
+    assert by_day["2026-12-31"]["window"] == "00:10-23:40 → 2027-01-04"
+    # The first trading day opens at 10:00: its morning entries run until 08:30.
+    assert by_day["2027-01-04"]["window"].startswith("00:10-08:30 → 2027-01-04")
 
 
 def test_cli_import_does_not_load_the_holiday_library() -> None:
@@ -288,8 +335,15 @@ def test_the_reservation_manager_picks_up_the_krx_calendar() -> None:
     cal = default_calendar()
     assert isinstance(cal, ManagerCalendar) and isinstance(cal, Calendar)
     assert cal.source == "krx (bundled)"
-    assert not cal.is_open(date(2026, 12, 31))  # the weekends-only fallback said open
+    assert not cal.is_open(date(2026, 12, 31))  # a weekday closed by the KRX calendar
     assert cal.next_open_day(date(2026, 12, 30)) == date(2027, 1, 4)
-    inside, opens = cal.window(at("2026-11-28 12:00"))
-    assert not inside and opens == at("2026-11-30 15:40")
+    # Weekends and holidays lie inside the window (KIS: 15:40 -> 07:30 of the next business
+    # day); the session stretch of an open day and the blackout do not.
+    assert cal.window(at("2026-11-28 12:00"))[0]  # Saturday noon
+    assert cal.window(at("2026-12-06 20:00"))[0]  # Sunday 20:00
+    assert cal.window(at("2026-12-31 12:00"))[0]  # year-end closing day
     assert cal.window(at("2026-11-27 18:00"))[0]
+    inside, opens = cal.window(at("2026-12-07 07:31"))
+    assert not inside and opens == at("2026-12-07 15:40")
+    inside, opens = cal.window(at("2026-12-05 23:45"))
+    assert not inside and opens == at("2026-12-06 00:10")

@@ -132,6 +132,9 @@ def kis_env(emu: ServedEmulator, home: Path) -> dict[str, str]:
         KIS_TOKEN_CACHE_DIR=str(home / "tokens"),
         KIS_JOURNAL_PATH=str(home / "journal.sqlite3"),
     )
+    # One clock, as a rehearsal sets it: the CLI's starts where the emulator's stands (inside
+    # the reservation window), so no command depends on the machine's time of day.
+    env["STOCK_MANAGER_NOW"] = emu.clock.now().isoformat()
     return env
 
 

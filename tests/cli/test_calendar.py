@@ -56,3 +56,22 @@ def test_place_shows_the_schedule_and_strict_check_refuses(
     line = refused.one_line_error(2)
     assert "pre-flight refused" in line and "tick" in line and "41,000 / 41,050" in line
     assert dry.code == 0 and "one-day reservation" in dry.out
+
+
+def test_calendar_shows_weekend_and_holiday_entry_hours(env: dict[str, str]) -> None:
+    """KIS: 15:40 until 07:30 of the next business day, so weekends and holidays take entries."""
+    r = run_cli("calendar", "--from", "2026-10-08", "--days", "60", "--json", env=env)
+    assert r.code == 0, r
+    days = {d["date"]: d for d in json.loads(r.out)["days"]}
+    for weekend in ("2026-12-05", "2026-12-06"):  # Saturday, Sunday
+        assert days[weekend]["window"] == "00:10-23:40 → 2026-12-07"
+    # 한글날 (Friday 2026-10-09), a holiday: all day, sent the next Monday.
+    assert days["2026-10-09"]["status"] == "closed"
+    assert days["2026-10-09"]["window"] == "00:10-23:40 → 2026-10-12"
+    friday = days["2026-12-04"]
+    assert friday["window"] == "00:10-07:30 → 2026-12-04, 15:40-23:40 → 2026-12-07"
+    evening = {"from": "15:40", "to": "23:40", "sent": "2026-12-07", "known": True}
+    assert friday["entry"][1] == evening
+    table = run_cli("calendar", "--from", "2026-12-05", "--days", "2", env=env)
+    assert table.code == 0, table
+    assert "00:10-23:40 → 2026-12-07" in table.out

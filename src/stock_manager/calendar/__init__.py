@@ -113,8 +113,16 @@ class ManagerCalendar:
         """The first open (or unknown) day after ``day``."""
         return self.calendar.next_open_day(day).day
 
+    def order_day(self, now: datetime) -> date:
+        """The day a reservation entered at ``now`` is sent on (:meth:`KRXCalendar.order_date`)."""
+        return self.calendar.order_date(now).day
+
     def window(self, now: datetime) -> tuple[bool, datetime]:
-        """(inside the entry window now — unknown counts as inside, KIS decides; next opening)."""
+        """(inside the entry window now — unknown counts as inside, KIS decides; next opening).
+
+        Weekends and holidays are inside (KIS: 15:40 until 07:30 of the next business day);
+        an open day's session stretch and the 23:40-00:10 blackout are not.
+        """
         w = self.calendar.window(now)
         return w.inside is not False, w.opens_at or now
 

@@ -7,19 +7,26 @@ answers come from the bundled source: ``holidays``' ``XKRX`` market calendar plu
 tables of :mod:`stock_manager.calendar.data`. Every answer says where it came from
 (``kis`` / ``cache`` / ``bundled``) and "unknown" is never turned into "open".
 
-The reservation entry window (our reading of KIS's "15:40 → 07:30 of the next business day",
-which KIS moves on late-session days — prism-insight #79 got KIER3672 "16:40분 이후부터 익영업일
-08:30분까지" on the 2025 수능 day):
+The reservation entry window, as KIS states it (``shared/kis-spec.md`` §1.5, the 주식예약주문
+notes): reservations are accepted **from 15:40 until 07:30 of the next business day** (KST),
+except the nightly 23:40-00:10 server initialisation. Read literally, Friday 15:40 → Monday
+07:30 is one window and a holiday's daytime lies inside the window around it. So the only
+closed stretches are:
 
-* evening: from 10 minutes after the close of an open day (15:40; 16:40 on a 16:30-close day)
-  until 23:40;
-* 23:40-00:10: server initialisation, always refused;
-* night/morning: from 00:10 until 90 minutes before the open (07:30; 08:30 on a 10:00-open day)
-  of a day that is open or follows an open day;
-* anything else — trading hours, a weekend or holiday daytime — is outside the window.
+* an open day's session stretch, from 90 minutes before its open until 10 minutes after its
+  close (07:30-15:40; KIS moves both ends on late-session days — prism-insight #79 got
+  KIER3672 "16:40분 이후부터 익영업일 08:30분까지" on the 2025 수능 day, so 08:30-16:40 then);
+* 23:40-00:10 every night, the blackout, whatever the day.
+
+Weekends and holidays are inside the window all day (but for the blackout). On a day the
+calendar cannot vouch for (unknown), its would-be session stretch is "cannot tell", never
+"open" nor "closed"; the rest of that day is inside either way. :func:`entry_window` is the
+one definition of this rule; :meth:`KRXCalendar.window` and the manager's small calendars use
+it.
 
 A reservation entered in the window is sent on the *order date*: the same day when entered
-before that day's morning close on an open day, otherwise the next open day.
+before that day's morning close on an open day, otherwise the next open day (so one entered
+on a Saturday, a Sunday or a holiday is sent on the next open day).
 """
 
 from __future__ import annotations
@@ -46,6 +53,7 @@ __all__ = [
     "Status",
     "Window",
     "cache_path_for",
+    "entry_window",
 ]
 
 log = logging.getLogger("stock_manager.calendar")
@@ -113,6 +121,55 @@ class Window:
     opens_at: datetime | None = None  # start of the current or next window segment
     closes_at: datetime | None = None  # end of the current segment
     sources: tuple[Source, ...] = field(default=())
+    #: ``now`` lies in the nightly 23:40-00:10 blackout: KIS refuses every reservation then,
+    #: so callers refuse it whatever their outside-window policy (KIER3672 otherwise).
+    blackout: bool = False
+
+
+WindowKind = Literal["inside", "blackout", "session", "unknown"]
+
+
+@dataclass(frozen=True, slots=True)
+class EntryWindow:
+    """The bare answer of :func:`entry_window` (no calendar text, no order date)."""
+
+    kind: WindowKind  # inside / blackout / an open day's session stretch / cannot tell
+    opens_at: datetime | None  # start of the current or next segment
+    closes_at: datetime | None  # end of the current segment (None when outside)
+
+    @property
+    def inside(self) -> bool | None:
+        """True inside, False in the blackout or the session stretch, None when unknown."""
+        return {"inside": True, "unknown": None}.get(self.kind, False)
+
+
+def entry_window(
+    now: datetime, status: Status, morning_close: time, evening_open: time
+) -> EntryWindow:
+    """KIS's reservation entry window at ``now`` (KST) on a day of ``status`` (module docstring).
+
+    ``morning_close`` / ``evening_open`` are the ends of that day's closed session stretch
+    (07:30 / 15:40; 08:30 / 16:40 on a late-session day); they matter only when the day is
+    open (or unknown). A closed day — weekend, holiday — is inside but for the blackout.
+    """
+    now = now.astimezone(KST)
+    d, t = now.date(), now.time()
+
+    def at(day: date, tm: time) -> datetime:
+        return datetime.combine(day, tm, KST)
+
+    if t >= BLACKOUT_START:
+        return EntryWindow("blackout", at(d + timedelta(days=1), BLACKOUT_END), None)
+    if t < BLACKOUT_END:
+        return EntryWindow("blackout", at(d, BLACKOUT_END), None)
+    if status == "closed":
+        return EntryWindow("inside", at(d, BLACKOUT_END), at(d, BLACKOUT_START))
+    if t < morning_close:
+        return EntryWindow("inside", at(d, BLACKOUT_END), at(d, morning_close))
+    if t >= evening_open:
+        return EntryWindow("inside", at(d, evening_open), at(d, BLACKOUT_START))
+    # An open day's session stretch; on an unknown day nobody can tell whether it is one.
+    return EntryWindow("session" if status == "open" else "unknown", at(d, evening_open), None)
 
 
 class KRXCalendar:
@@ -225,7 +282,12 @@ class KRXCalendar:
         return _shift(closes, EVENING_AFTER_CLOSE)
 
     def order_date(self, now: datetime) -> CalendarDay:
-        """The open day a reservation entered at ``now`` is sent on."""
+        """The open day a reservation entered at ``now`` is sent on.
+
+        The same day when ``now`` is before that day's morning close and the day is not
+        closed; otherwise the next open day — for an entry on a Saturday, a Sunday or a
+        holiday, the next open day. An unknown day is returned as it is (never as open).
+        """
         self._maybe_refresh()
         now = now.astimezone(KST)
         today = self.day(now.date())
@@ -237,87 +299,35 @@ class KRXCalendar:
         """Whether a reservation can be entered at ``now`` (default: the clock's now)."""
         now = (now or self._clock()).astimezone(KST)
         d, t = now.date(), now.time()
-        today, yesterday = self.day(d), self.day(d - timedelta(days=1))
-        sources = tuple(dict.fromkeys((today.source, yesterday.source)))
+        today = self.day(d)
         order = self.order_date(now)
-
-        def at(day: date, tm: time) -> datetime:
-            return datetime.combine(day, tm, KST)
-
-        if t >= BLACKOUT_START or t < BLACKOUT_END:
-            resume = d + timedelta(days=1) if t >= BLACKOUT_START else d
-            return Window(
-                now,
-                False,
-                "23:40-00:10 KST is the reservation blackout (KIS server initialisation)",
-                order,
-                at(resume, BLACKOUT_END),
-                None,
-                sources,
+        sources = tuple(dict.fromkeys((today.source, order.source)))
+        morning_end, evening = self.morning_close(d), self.evening_open(d)
+        e = entry_window(now, today.status, morning_end, evening)
+        if e.kind == "blackout":
+            reason = (
+                "23:40-00:10 KST is the reservation blackout (KIS server initialisation);"
+                f" reservations are accepted again from {e.opens_at:%Y-%m-%d %H:%M} KST"
             )
-        morning_end = self.morning_close(d)
-        if t < morning_end:
-            if today.status == "open" or yesterday.status == "open":
-                return Window(
-                    now, True, "", order, at(d, BLACKOUT_END), at(d, morning_end), sources
-                )
-            if today.status == "unknown" or yesterday.status == "unknown":
-                return Window(
-                    now,
-                    None,
-                    f"the calendar cannot tell whether {d} is open",
-                    order,
-                    None,
-                    None,
-                    sources,
-                )
-            return self._closed(now, order, sources, f"{d} ({_what(today)}) follows a closed day")
-        if today.status == "open":
-            evening = self.evening_open(d)
-            if t >= evening:
-                return Window(now, True, "", order, at(d, evening), at(d, BLACKOUT_START), sources)
-            return Window(
-                now,
-                False,
-                f"reservations are accepted from {_hm(evening)} to {_hm(morning_end)} KST"
-                f" (session {_hm(today.open)}-{_hm(today.close)} on {d}); it is now"
-                f" {_hm(t)} KST",
-                order,
-                at(d, evening),
-                None,
-                sources,
+        elif e.kind == "session":
+            reason = (
+                f"reservations are accepted from {_hm(evening)} to {_hm(morning_end)} KST of the"
+                f" next business day (session {_hm(today.open)}-{_hm(today.close)} on {d});"
+                f" it is now {_hm(t)} KST"
             )
-        if today.status == "unknown":
-            return Window(
-                now,
-                None,
-                f"the calendar cannot tell whether {d} is open",
-                order,
-                None,
-                None,
-                sources,
-            )
-        return self._closed(now, order, sources, f"{d} is {_what(today)}")
-
-    def _closed(
-        self, now: datetime, order: CalendarDay, sources: tuple[Source, ...], what: str
-    ) -> Window:
-        # Next segment: the evening of the next open day (or 00:10 after today if today's
-        # evening would have counted — not the case on a closed day).
-        nxt = self.next_open_day(now.date(), inclusive=True)
-        opens_at = None
-        if nxt.status == "open":
-            opens_at = datetime.combine(nxt.day, self.evening_open(nxt.day), KST)
+        elif e.kind == "unknown":
+            reason = f"the calendar cannot tell whether {d} is open ({today.note})"
+        else:
+            reason = ""
         return Window(
             now,
-            False,
-            f"{what}: reservations are accepted from 15:40 to 07:30 KST around open days"
-            f" only (it is now {_hm(now.time())} KST)"
-            + (f"; the next one opens {opens_at:%Y-%m-%d %H:%M} KST" if opens_at else ""),
+            e.inside,
+            reason,
             order,
-            opens_at,
-            None,
+            e.opens_at,
+            e.closes_at,
             sources,
+            blackout=e.kind == "blackout",
         )
 
     # --- sources ------------------------------------------------------------------------
@@ -578,11 +588,3 @@ def _shift(t: time, delta: timedelta) -> time:
 
 def _hm(t: time | None) -> str:
     return t.strftime("%H:%M") if t else "?"
-
-
-def _what(info: CalendarDay) -> str:
-    if info.status == "open":
-        return "an open day"
-    if info.status == "unknown":
-        return "unknown"
-    return f"closed: {info.note}" if info.note else "closed"

@@ -131,7 +131,8 @@ def resv_list(
 
     first, last = parse_date(start, "--from"), parse_date(end, "--to")
     with st.client(need_account=True) as client:
-        rows = Reservations(client).list_reservations(
+        # The default range is counted from today on the invocation's one clock.
+        rows = Reservations(client, clock=st.clock).list_reservations(
             first,
             last,
             symbol=symbol,

@@ -6,6 +6,14 @@ beats the environment); ``KIS_*`` environment variables; ``.env`` (the last two 
 :class:`~stock_manager.adapters.broker.kis.KISConfig` itself).
 
 Nothing here talks HTTP; the KIS library is imported lazily, inside the functions.
+
+**One clock.** Every command reads the time through :attr:`State.clock` (built once per
+invocation by :func:`clock_from_env`): the machine's clock, or — with ``STOCK_MANAGER_NOW``
+(an ISO date-time with offset, e.g. ``2026-12-06T20:00+09:00``) — a clock that *starts* at that
+instant when the command starts and keeps running (monotonic elapsed time is added), as the
+emulator's ``--clock`` does. It is for rehearsing against an emulator whose clock was moved,
+and it is refused against a KIS host. The order journal keeps the machine's clock: it measures
+how long ago a request left (settle windows across processes), not what day it is.
 """
 
 from __future__ import annotations
@@ -13,10 +21,11 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,7 +39,10 @@ if TYPE_CHECKING:
     from stock_manager.adapters.broker.kis import KISConfig, KISRestClient
 
 __all__ = [
+    "NOW_ENV",
+    "Clock",
     "State",
+    "clock_from_env",
     "config_file",
     "configure_logging",
     "emit_json",
@@ -59,6 +71,66 @@ PROFILE_KEYS: dict[str, str] = {
     # "file" or a redis:// URL, as KIS_SHARED_STATE; a password in it is masked wherever shown
     "shared_state": "shared_state",
 }
+
+
+#: The instant the CLI's clock starts from (emulators only): ISO date-time with an offset.
+NOW_ENV = "STOCK_MANAGER_NOW"
+_KST = timezone(timedelta(hours=9), "KST")  # here, not imported: this module stays light
+
+
+class Clock:
+    """The one clock of a CLI invocation: ``clock()`` is "now" (aware, KST).
+
+    Without ``start`` it is the machine's clock. With ``start`` it reads ``start`` plus the
+    time elapsed on ``monotonic`` since the clock was made (``t0``, default: now) — it starts at
+    the override and keeps running, like the emulator's ``--clock``.
+    """
+
+    def __init__(
+        self,
+        start: datetime | None = None,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+        t0: float | None = None,
+    ) -> None:
+        if start is not None and start.tzinfo is None:
+            raise ValueError("the start of a clock needs a timezone")
+        self.start = start
+        self._monotonic = monotonic
+        self._t0 = monotonic() if t0 is None else t0
+
+    @property
+    def overridden(self) -> bool:
+        """Whether the clock was moved (``STOCK_MANAGER_NOW``)."""
+        return self.start is not None
+
+    def __call__(self) -> datetime:
+        if self.start is None:
+            return datetime.now(_KST)
+        return (self.start + timedelta(seconds=self._monotonic() - self._t0)).astimezone(_KST)
+
+    def today(self) -> date:
+        """Today's date in Korea on this clock."""
+        return self().date()
+
+    def __repr__(self) -> str:
+        return f"Clock(start={self.start.isoformat() if self.start else None})"
+
+
+def clock_from_env(
+    environ: Any = None, *, monotonic: Callable[[], float] = time.monotonic, t0: float | None = None
+) -> Clock:
+    """The clock ``STOCK_MANAGER_NOW`` asks for (the machine's when unset); bad text: exit 2."""
+    raw = (os.environ if environ is None else environ).get(NOW_ENV, "").strip()
+    if not raw:
+        return Clock(monotonic=monotonic, t0=t0)
+    try:
+        at = datetime.fromisoformat(raw)
+    except ValueError:
+        raise CLIError(f"{NOW_ENV}: {raw!r} is not an ISO date-time") from None
+    if at.tzinfo is None:
+        raise CLIError(f"{NOW_ENV} needs an offset, e.g. 2026-12-06T20:00+09:00")
+    return Clock(at, monotonic=monotonic, t0=t0)
 
 
 def config_file() -> Path:
@@ -252,6 +324,25 @@ class State:
     yes: bool = False
     _out: Console | None = field(default=None, repr=False)
     _err: Console | None = field(default=None, repr=False)
+    _clock: Clock | None = field(default=None, repr=False)
+    # When this invocation started: the moved clock runs from here (see :attr:`clock`).
+    _t0: float = field(default_factory=time.monotonic, repr=False)
+
+    # --- time ---------------------------------------------------------------------------
+    @property
+    def clock(self) -> Clock:
+        """The invocation's one clock (``STOCK_MANAGER_NOW``, else the machine's).
+
+        Every command, the library objects it builds included, reads the time through it.
+        """
+        if self._clock is None:
+            self._clock = clock_from_env(t0=self._t0)
+        return self._clock
+
+    def check_clock(self, base_url: str) -> None:
+        """Refuse a moved clock against a KIS host (it is for emulators only)."""
+        if os.environ.get(NOW_ENV, "").strip() and is_kis_host(base_url):
+            raise CLIError(f"{NOW_ENV} is for emulators only; unset it to talk to KIS")
 
     # --- output -------------------------------------------------------------------------
     @property
@@ -294,6 +385,7 @@ class State:
         from stock_manager.adapters.broker.kis import KISConfig
 
         config = KISConfig(**self.config_overrides())
+        self.check_clock(config.effective_base_url)
         if need_account:
             _ = config.cano  # raises KISConfigError naming KIS_ACCOUNT_NO
         return config

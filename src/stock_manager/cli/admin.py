@@ -105,6 +105,8 @@ def token_status(ctx: typer.Context, json_: JsonOpt = False) -> None:
         store=shared.tokens,
     )
     token = tokens.cached()
+    # Token lifetimes are POSIX times on the machine's clock (counted from expires_in when the
+    # token arrived), so they are judged on it — not on the invocation's (possibly moved) clock.
     now = datetime.now().astimezone()
     info: dict[str, Any] = {
         "cached": token is not None,

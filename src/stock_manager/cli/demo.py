@@ -37,11 +37,12 @@ def demo(
     """Walk the reservation lifecycle against a local emulator (no credentials, no network)."""
     st = state_of(ctx, json=json_)
     from stock_manager.emulator import EmulatorConfig, run_emulator
-    from stock_manager.emulator.krx_calendar import start_inside_window
+    from stock_manager.emulator.krx_calendar import KrxCalendar
 
     # The emulator enforces KIS's reservation window; start its clock where it next opens
-    # (15:45 KST the same day when needed) so the demo works at any hour.
-    config = EmulatorConfig.demo(start_at=start_inside_window())
+    # (15:45 KST the same day when needed) so the demo works at any hour. "Now" is the
+    # invocation's one clock (STOCK_MANAGER_NOW moves it).
+    config = EmulatorConfig.demo(start_at=KrxCalendar().inside_window(st.clock()))
     with (
         tempfile.TemporaryDirectory(prefix="stock-manager-demo-") as tmp,
         run_emulator(config, host="127.0.0.1", port=0) as emu,
@@ -56,7 +57,6 @@ def _walk(st: State, emu: Any, tmp: Path) -> dict[str, Any]:
 
     from stock_manager.adapters.broker.kis import KISConfig, KISRestClient
     from stock_manager.adapters.broker.kis.reservations import Reservations
-    from stock_manager.adapters.broker.kis.reservations.models import today_kst
 
     from ._render import (
         bulk_table,
@@ -95,8 +95,9 @@ def _walk(st: State, emu: Any, tmp: Path) -> dict[str, Any]:
     )
     client = KISRestClient(config)
     try:
-        # The emulator does not enforce the 15:40-07:30 entry window by default; neither do we.
-        r = Reservations(client, window_policy="ignore")
+        # The demo's world is its emulator: the library reads the emulator's clock, which
+        # started inside the entry window (from the invocation's clock), so no check is needed.
+        r = Reservations(client, window_policy="ignore", clock=emu.clock.now)
 
         title("Issue an access token (POST /oauth2/tokenP)")
         client.issue_token()
@@ -111,7 +112,7 @@ def _walk(st: State, emu: Any, tmp: Path) -> dict[str, Any]:
 
         title("Place three reservations (CTSC0008U)")
         seqs: list[str] = []
-        today = today_kst()
+        today = emu.clock.now().date()
         for symbol, side, qty, price, kind, days in _ORDERS:
             # KIS refuses an end date on a closed day: move it to the next open day.
             end = emu.calendar.open_on_or_after(today + timedelta(days=days)) if days else None

@@ -3,32 +3,30 @@
 Each command maps its options onto :class:`stock_manager.manager.ReservationManager` and
 formats the result; every decision is the library's.
 
-``STOCK_MANAGER_NOW`` (ISO date-time with offset, e.g. ``2026-11-23T16:00+09:00``) makes the
-manager's clock stand at that instant — for rehearsing against an emulator whose clock was
-moved (time travel). It is refused against a KIS host.
+The manager reads the time through the invocation's one clock (:attr:`State.clock`):
+``STOCK_MANAGER_NOW`` (ISO date-time with offset, e.g. ``2026-11-23T16:00+09:00``) starts it at
+that instant and it keeps running — for rehearsing against an emulator whose clock was moved
+(time travel). It is refused against a KIS host.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ._errors import EXIT_API, EXIT_UNKNOWN, CLIError
-from ._runtime import State, emit_json, is_kis_host, parse_date, state_of
+from ._runtime import NOW_ENV, State, emit_json, parse_date, state_of
 
 if TYPE_CHECKING:
     from stock_manager.manager import ApplyResult, Plan, Report, ReservationManager, StandingSpec
 
-__all__ = ["EXIT_ATTENTION", "register"]
+__all__ = ["EXIT_ATTENTION", "NOW_ENV", "register"]  # NOW_ENV: defined in ._runtime
 
 #: ``resv report``: something was rejected or not processed.
 EXIT_ATTENTION = 4
-NOW_ENV = "STOCK_MANAGER_NOW"
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="JSON on stdout.")]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
@@ -44,27 +42,12 @@ PruneOpt = Annotated[
 ]
 
 
-def _clock(base_url: str) -> Any:
-    raw = os.environ.get(NOW_ENV, "").strip()
-    if not raw:
-        return None
-    if is_kis_host(base_url):
-        raise CLIError(f"{NOW_ENV} is for emulators only; unset it to talk to KIS")
-    try:
-        at = datetime.fromisoformat(raw)
-    except ValueError:
-        raise CLIError(f"{NOW_ENV}: {raw!r} is not an ISO date-time") from None
-    if at.tzinfo is None:
-        raise CLIError(f"{NOW_ENV} needs an offset, e.g. 2026-11-23T16:00+09:00")
-    return lambda: at
-
-
 @contextmanager
 def _manager(st: State) -> Iterator[ReservationManager]:
     from stock_manager.manager import ReservationManager
 
     with st.client(need_account=True) as client:
-        m = ReservationManager(client, clock=_clock(client.base_url))
+        m = ReservationManager(client, clock=st.clock)
         try:
             yield m
         finally:

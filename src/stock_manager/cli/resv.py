@@ -69,7 +69,11 @@ class EndPolicyChoice(StrEnum):
 
 
 class WindowChoice(StrEnum):
-    """``--window`` values: what to do outside the 15:40-07:30 KST entry window."""
+    """``--window`` values: what to do outside the entry window on an open day.
+
+    KIS: 15:40 until 07:30 of the next business day (weekends and holidays inside). The
+    23:40-00:10 blackout is refused under ``warn`` too; ``ignore`` checks nothing.
+    """
 
     warn = "warn"
     refuse = "refuse"
@@ -167,7 +171,12 @@ def _reservations(
     from stock_manager.adapters.broker.kis.reservations import Reservations
 
     with st.client(need_account=True) as client:
-        yield Reservations(client, window_policy=window.value, end_date_policy=end_policy.value)
+        yield Reservations(
+            client,
+            window_policy=window.value,
+            end_date_policy=end_policy.value,
+            clock=st.clock,  # the invocation's one clock (STOCK_MANAGER_NOW)
+        )
 
 
 def _wants_check(check: bool | None, strict: bool, base_url: str) -> bool:
@@ -213,6 +222,18 @@ def _dry_run(st: State, described: Any) -> None:
         st.out.print(request_panel(item))
 
 
+def _dry_run_window(st: State, r: Reservations, args: dict[str, Any]) -> None:
+    """What the entry window would do with the dry-run's place now (a warning, never an error)."""
+    from stock_manager.adapters.broker.kis.errors import OutsideReservationWindowError
+
+    try:
+        warnings = r.plan_place(**args, offline=True).warnings
+    except OutsideReservationWindowError as exc:
+        warnings = (f"{exc}; a place now would be refused before sending",)
+    for warning in warnings:
+        st.warn(warning)
+
+
 def _print(st: State, message: str) -> None:
     st.out.print(message, soft_wrap=True)
 
@@ -239,7 +260,8 @@ def place(
         typer.Option(
             "--window",
             case_sensitive=False,
-            help="Outside the entry window (15:40-07:30 KST around open days, calendar-aware).",
+            help="On an open day between 07:30 and 15:40 KST (outside the entry window): warn"
+            " and send, refuse, or ignore. The 23:40-00:10 blackout is refused unless 'ignore'.",
         ),
     ] = WindowChoice.warn,
     check: CheckOpt = None,
@@ -276,6 +298,7 @@ def place(
             if not st.json:
                 sched = r.schedule(args["end_date"], days=n_days, offline=True)
                 _print(st, _schedule_line(sched))
+            _dry_run_window(st, r, args)
             return
         what = f"place a reservation to {side.value} {qty} x {symbol} ({order_type.value})"
         _refuse_early(st, r.client.base_url, what)
@@ -654,6 +677,8 @@ def _wait_until(st: State, due: Any, unknown: int) -> None:
 
     from stock_manager.adapters.broker.kis import constants as C
 
+    # ``due`` is on the journal's clock (the machine's: it measures how long ago the request
+    # left), so it is compared with the machine's clock, not the invocation's moved one.
     left = (due - datetime.now(UTC)).total_seconds()
     st.warn(f"{unknown} outcome(s) not known yet; checking again at {_kst(due)}")
     time.sleep(min(C.RECONCILE_POLL_MAX_S, max(0.2, left)))

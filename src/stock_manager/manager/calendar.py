@@ -1,10 +1,14 @@
-"""The small calendar interface the manager needs, and a weekends-only default.
+"""The small calendar interface the manager needs, and a simple stand-in for tests.
 
-The KRX calendar (KIS chk-holiday, cached, with a bundled fallback) is built elsewhere; the
-manager only needs three answers, so it codes against :class:`Calendar` and
-:func:`default_calendar` wires in ``stock_manager.calendar`` when that module provides a
-compatible object. Until then :class:`WeekendCalendar` (Saturday and Sunday closed, plus any
-dates passed in) is used, and its source is reported as ``"weekends-only"``.
+The KRX calendar (KIS chk-holiday, cached, with a bundled fallback) lives in
+:mod:`stock_manager.calendar`; the manager only needs three answers, so it codes against
+:class:`Calendar`, and :func:`default_calendar` returns that module's
+:func:`~stock_manager.calendar.manager_calendar`. :class:`WeekendCalendar` (no trading on
+Saturday and Sunday, plus any dates passed in; source ``"weekends-only"``) is a stand-in for
+tests and the fallback should that module not offer one. Both answer the entry window with the
+one rule, :func:`stock_manager.calendar.core.entry_window`: weekends and holidays are *inside*
+the window (KIS: 15:40 until 07:30 of the next business day), only an open day's 07:30-15:40 and
+the nightly 23:40-00:10 blackout are outside.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Protocol, runtime_checkable
 
 from stock_manager.adapters.broker.kis import constants as C
-from stock_manager.adapters.broker.kis.reservations.models import KST
+from stock_manager.calendar.core import KST, Status, entry_window
 
 __all__ = ["Calendar", "WeekendCalendar", "default_calendar", "nth_open_day", "window_status"]
 
@@ -38,7 +42,7 @@ class Calendar(Protocol):
 
 
 class WeekendCalendar:
-    """Weekdays open, weekends (and ``closed``) closed; window 15:40 → 07:30 (spec 1.5)."""
+    """No trading on weekends and ``closed`` dates; the entry window of :func:`entry_window`."""
 
     source = "weekends-only"
 
@@ -57,22 +61,17 @@ class WeekendCalendar:
         return d
 
     def window(self, now: datetime) -> tuple[bool, datetime]:
-        """Inside 15:40 → 07:30 (closed days: all day), outside 23:40-00:10; next opening."""
-        local = now.astimezone(KST)
-        t, d = local.time(), local.date()
-        (bs, be), opens, closes = (
-            C.RESERVATION_BLACKOUT,
-            C.RESERVATION_WINDOW_OPEN,
-            C.RESERVATION_WINDOW_CLOSE,
+        """(inside the entry window?, start of the current or next segment) — one rule for all.
+
+        Weekends and closed dates are inside but for the 23:40-00:10 blackout; an open day is
+        outside from 07:30 to 15:40.
+        """
+        status: Status = "open" if self.is_open(now.astimezone(KST).date()) else "closed"
+        w = entry_window(
+            now, status, time(*C.RESERVATION_WINDOW_CLOSE), time(*C.RESERVATION_WINDOW_OPEN)
         )
-        blackout_start, blackout_end = time(*bs), time(*be)
-        if t >= blackout_start:
-            return False, datetime.combine(d + timedelta(days=1), blackout_end, KST)
-        if t < blackout_end:
-            return False, datetime.combine(d, blackout_end, KST)
-        if self.is_open(d) and time(*closes) <= t < time(*opens):
-            return False, datetime.combine(d, time(*opens), KST)
-        return True, local
+        assert w.opens_at is not None  # known status: always a segment start
+        return w.inside is True, w.opens_at
 
 
 def nth_open_day(calendar: Calendar, day: date, n: int) -> date:
@@ -89,7 +88,7 @@ def window_status(calendar: Calendar, now: datetime) -> tuple[bool, datetime]:
 
 
 def default_calendar() -> Calendar:
-    """The KRX calendar when ``stock_manager.calendar`` offers one, else weekends only."""
+    """The KRX calendar (``stock_manager.calendar.manager_calendar``); weekends-only if absent."""
     try:
         module = importlib.import_module("stock_manager.calendar")
     except ImportError:

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from stock_manager.adapters.broker.kis import constants as C
 from stock_manager.adapters.broker.kis.reservations.models import KST, Reservation
@@ -117,7 +117,16 @@ class LinkUpdate:
 
 # --- dates ------------------------------------------------------------------------------------
 def order_day(calendar: Calendar, now: datetime) -> date:
-    """The open day a reservation entered at ``now`` is sent on."""
+    """The open day a reservation entered at ``now`` is sent on.
+
+    Asked of the calendar when it can answer (the KRX calendar knows late-session mornings,
+    whose reservations are taken until 08:30); otherwise the plain rule: the same day before
+    07:30 on an open day, else the next open day (a weekend's or holiday's entry: the next
+    open day).
+    """
+    decide = getattr(calendar, "order_day", None)
+    if callable(decide):
+        return cast(date, decide(now))
     local = now.astimezone(KST)
     today = local.date()
     if calendar.is_open(today) and local.time() < time(*C.RESERVATION_WINDOW_CLOSE):

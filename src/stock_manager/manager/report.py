@@ -7,7 +7,7 @@ joins the reservation list (주식예약주문조회) with the day's orders and 
 JSON (``Report.to_dict``; ``schema`` = 1)::
 
     {"schema": 1, "date": "2026-11-24", "generated_at": "...+09:00", "account": "1234****-01",
-     "calendar": "weekends-only", "attention": true,
+     "calendar": "krx (bundled)", "attention": true,
      "summary": {"sent": 2, "filled": 1, "partial": 1, "unfilled": 0, "rejected": 1,
                  "not_processed": 0, "waiting": 0, "ending_soon": 0},
      "text": "2026-11-24: sent 2 · filled 1 · partly filled 1 · rejected 1 · waiting 0",

@@ -129,11 +129,89 @@ def test_receipt_names_the_order_date(frozen_emu: ServedEmulator, tmp_path: Path
     assert frozen_emu.state.reservations[int(receipt.seq)].end_dt == "20261211"
 
 
+# KIS: 15:40 until 07:30 of the next business day, except 23:40-00:10 (spec §1.5). A weekend or
+# a holiday is inside; the blackout is refused locally whatever --window says (but 'ignore').
+# (An earlier version of these tests had Saturday noon refused: that reading was wrong.)
+@pytest.mark.parametrize(
+    "when",
+    [
+        "2026-12-05 15:00",  # Saturday afternoon
+        "2026-12-06 20:00",  # Sunday 20:00
+        "2026-12-04 16:00",  # Friday 16:00
+        "2026-12-07 07:29",  # Monday 07:29
+    ],
+)
+def test_weekend_entries_are_inside_and_sent_monday(tmp_path: Path, when: str) -> None:
+    config = EmulatorConfig.demo(
+        seed=7, rate_limit_per_s=None, clock=lambda: at(when), enforce_window=True
+    )
+    with run_emulator(config) as emu, KISRestClient(make_config(emu, tmp_path)) as c:
+        r = Reservations(c, window_policy="refuse", clock=lambda: at(when))
+        receipt = r.place_reservation("005930", 1, 70000)
+    assert receipt.warnings == ()
+    assert receipt.order_date == date(2026, 12, 7)  # Monday, the emulator's booked date too
+    assert emu.state.reservations[int(receipt.seq)].ord_dt == "20261207"
+
+
+def test_a_holidays_daytime_is_inside(tmp_path: Path) -> None:
+    when = "2026-10-09 11:00"  # 한글날 (Friday), closed in both calendars
+    config = EmulatorConfig.demo(
+        seed=7, rate_limit_per_s=None, clock=lambda: at(when), enforce_window=True
+    )
+    with run_emulator(config) as emu, KISRestClient(make_config(emu, tmp_path)) as c:
+        receipt = Reservations(c, window_policy="refuse", clock=lambda: at(when)).place_reservation(
+            "005930", 1, 70000
+        )
+    assert receipt.warnings == () and receipt.order_date == date(2026, 10, 12)
+
+
 @pytest.mark.parametrize("frozen_emu", [at("2026-11-27 18:00")], indirect=True)
-@pytest.mark.parametrize("when", ["2026-11-28 12:00", "2026-11-28 23:50"])
-def test_saturday_noon_and_blackout_are_refused_before_sending(
-    frozen_emu: ServedEmulator, tmp_path: Path, when: str
+@pytest.mark.parametrize("when", ["2026-12-05 23:45", "2026-12-07 00:05", "2026-11-28 23:50"])
+@pytest.mark.parametrize("policy", ["warn", "refuse"])
+def test_the_blackout_is_refused_before_sending_even_with_warn(
+    frozen_emu: ServedEmulator, tmp_path: Path, when: str, policy: str
 ) -> None:
+    with KISRestClient(make_config(frozen_emu, tmp_path)) as c:
+        r = Reservations(c, window_policy=policy, clock=lambda: at(when))  # type: ignore[arg-type]
+        with pytest.raises(OutsideReservationWindowError, match="blackout") as info:
+            r.place_reservation("005930", 1, 70000)
+        with pytest.raises(OutsideReservationWindowError, match="blackout"):
+            r.plan_place("005930", 1, 70000, offline=True)
+        ignored = Reservations(c, window_policy="ignore", clock=lambda: at(when))
+        assert ignored.plan_place("005930", 1, 70000, offline=True).warnings == ()
+    assert info.value.reached_server is False
+    assert info.value.opens_at.endswith("00:10:00+09:00")
+    assert frozen_emu.requests.count() == 0  # not even a token
+
+
+async def test_async_sunday_evening_placed_and_blackout_refused(tmp_path: Path) -> None:
+    from stock_manager.adapters.broker.kis import AsyncKISRestClient
+    from stock_manager.adapters.broker.kis.reservations import AsyncReservations
+
+    now = [at("2026-12-06 20:00")]  # Sunday 20:00; the emulator and the client share it
+    config = EmulatorConfig.demo(
+        seed=7, rate_limit_per_s=None, clock=lambda: now[0], enforce_window=True
+    )
+    with run_emulator(config) as emu:
+        client = AsyncKISRestClient(make_config(emu, tmp_path))
+        try:
+            r = AsyncReservations(client, clock=lambda: now[0])
+            receipt = await r.place_reservation("005930", 1, 70000)
+            assert receipt.warnings == () and receipt.order_date == date(2026, 12, 7)
+            now[0] = at("2026-12-06 23:45")
+            sent = emu.requests.count(name="order-resv")
+            with pytest.raises(OutsideReservationWindowError, match="blackout"):
+                await r.place_reservation("005930", 1, 70000)
+            assert emu.requests.count(name="order-resv") == sent
+        finally:
+            await client.aclose()
+
+
+@pytest.mark.parametrize("frozen_emu", [at("2026-12-07 07:31")], indirect=True)
+def test_an_open_days_session_stretch_warns_or_refuses(
+    frozen_emu: ServedEmulator, tmp_path: Path
+) -> None:
+    when = "2026-12-07 07:31"  # Monday 07:31
     with KISRestClient(make_config(frozen_emu, tmp_path)) as c:
         r = Reservations(c, window_policy="refuse", clock=lambda: at(when))
         with pytest.raises(OutsideReservationWindowError) as info:
@@ -141,7 +219,10 @@ def test_saturday_noon_and_blackout_are_refused_before_sending(
         warned = Reservations(c, window_policy="warn", clock=lambda: at(when))
         plan = warned.plan_place("005930", 1, 70000, offline=True)
     assert info.value.reached_server is False
+    assert info.value.opens_at == "2026-12-07T15:40:00+09:00"
     assert plan.warnings and "outside the reservation window" in plan.warnings[0]
+    assert "15:40" in plan.warnings[0]
+    assert plan.schedule.order_date == date(2026, 12, 8)
     assert frozen_emu.requests.count(name="order-resv") == 0
 
 
@@ -169,9 +250,12 @@ def test_csat_day_window_is_shifted() -> None:
 def test_check_window_helper_uses_the_calendar() -> None:
     from stock_manager.adapters.broker.kis.reservations import check_window
 
-    assert check_window(at("2026-11-28 12:00")) is not None  # Saturday noon
+    assert check_window(at("2026-11-28 12:00")) is None  # Saturday noon: inside
     assert check_window(at("2026-11-27 18:00")) is None
-    assert check_window(at("2026-12-31 18:00")) is not None  # year-end holiday evening
+    assert check_window(at("2026-12-31 18:00")) is None  # year-end holiday evening: inside
+    assert check_window(at("2026-12-31 12:00")) is None  # and its daytime
+    assert check_window(at("2026-12-07 10:00")) is not None  # an open day's session
+    assert "blackout" in (check_window(at("2026-12-05 23:45")) or "")
 
 
 def test_order_date_near_today_is_not_in_the_past() -> None:

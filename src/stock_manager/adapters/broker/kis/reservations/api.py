@@ -289,6 +289,12 @@ class _Plans:
         return self.clock().astimezone(KST).date()
 
     def window(self, *, offline: bool = False) -> tuple[str, ...]:
+        """Warnings about the entry window now; raises when the policy (or KIS) refuses.
+
+        The 23:40-00:10 blackout is refused under ``warn`` too: KIS refuses every reservation
+        then (KIER3672), so sending would only fail. Outside the window on an open day, ``warn``
+        sends with a warning. ``ignore`` checks nothing (emulators run with ``--no-window``).
+        """
         if self.window_policy == "ignore":
             return ()
         w = (self.offline_calendar if offline else self.calendar).window(self.clock())
@@ -296,7 +302,7 @@ class _Plans:
             return ()
         if w.inside is None:
             return (f"cannot check the reservation window: {w.reason}",)
-        if self.window_policy == "refuse":
+        if self.window_policy == "refuse" or w.blackout:
             raise OutsideReservationWindowError(
                 f"outside the reservation window: {w.reason}",
                 window=w.reason,
@@ -318,6 +324,11 @@ class _Plans:
         days: int | None = None,
         end_date_policy: EndDatePolicy | None = None,
     ) -> tuple[dict[str, str], tuple[str, ...]]:
+        """The body a place would send (for ``describe_place``): validated, window not judged.
+
+        The entry window decides *whether* a reservation is sent, not *what* is sent, so a
+        dry run shows the request at any hour; ``plan_place_full`` judges the window.
+        """
         body, warnings, _, _ = self.plan_place_full(
             symbol,
             qty,
@@ -330,6 +341,7 @@ class _Plans:
             days,
             end_date_policy,
             offline=True,
+            judge_window=False,
         )
         return body, warnings
 
@@ -347,6 +359,7 @@ class _Plans:
         end_date_policy: EndDatePolicy | None = None,
         *,
         offline: bool = False,
+        judge_window: bool = True,
     ) -> tuple[dict[str, str], tuple[str, ...], Schedule, OrderTerms]:
         self.guard("place")
         account = self.account()
@@ -367,10 +380,10 @@ class _Plans:
         ).end_date
         # Decide with what is known locally first (no request), then with KIS's calendar.
         sched = self.schedule(end_date, days, end_date_policy, offline=True)
-        warnings = self.window(offline=True)
+        warnings = self.window(offline=True) if judge_window else ()
         if not offline:
             sched = self.schedule(end_date, days, end_date_policy)
-            warnings = self.window()
+            warnings = self.window() if judge_window else ()
         terms = OrderTerms.build(
             "reservation order",
             **values,
@@ -760,9 +773,11 @@ def _reconcile_window(entry: Any, skew_s: float | None) -> tuple[date, date]:
 class Reservations:
     """Reservation orders (예약주문) through a :class:`KISRestClient`.
 
-    ``window_policy`` says what happens outside the entry window (15:40-07:30 KST around open
-    days, decided by the KRX calendar): ``"warn"`` (default: the receipt carries a warning),
-    ``"refuse"`` (raise :class:`OutsideReservationWindowError` before sending) or ``"ignore"``.
+    ``window_policy`` says what happens outside the entry window (KIS: 15:40 until 07:30 of
+    the next business day; weekends and holidays inside; decided by the KRX calendar):
+    ``"warn"`` (default: the receipt carries a warning), ``"refuse"`` (raise
+    :class:`OutsideReservationWindowError` before sending) or ``"ignore"``. The 23:40-00:10
+    blackout is refused before sending under ``"warn"`` too (KIS refuses everything then).
     ``calendar`` is a :class:`stock_manager.calendar.KRXCalendar` (default: KIS 국내휴장일조회
     cached per host in real mode); ``end_date_policy`` is ``"snap"`` or ``"refuse"``.
     """
@@ -869,7 +884,11 @@ class Reservations:
         )
 
     def describe_place(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        """The exact request :meth:`place_reservation` would send (masked); sends nothing."""
+        """The exact request :meth:`place_reservation` would send (masked); sends nothing.
+
+        Validated like a place; the entry window is not judged (it decides whether, not what
+        is sent): :meth:`plan_place` says whether a place now would be refused.
+        """
         kwargs.pop("check", None)
         kwargs.pop("strict", None)
         sig = _place_args(*args, **kwargs)

@@ -152,10 +152,11 @@ def today_kst(now: datetime | None = None) -> date:
 def check_window(now: datetime, calendar: Any = None) -> str | None:
     """Why a reservation cannot be entered at ``now`` (spec §1.5), or ``None`` when it can.
 
-    Decided by the KRX calendar (``calendar``, default the bundled one): the window runs from
-    15:40 (10 minutes after the close) to 07:30 (90 minutes before the open) around open days,
-    moved on late-session days; 23:40 to 00:10 is blocked for server initialisation; weekend
-    and holiday daytime is outside. ``None`` also when the calendar cannot tell (unknown day).
+    Decided by the KRX calendar (``calendar``, default the bundled one), as KIS states it:
+    from 15:40 until 07:30 of the next business day, so weekends and holidays are inside; an
+    open day's 07:30-15:40 (moved on late-session days) is outside, and 23:40 to 00:10 is
+    blocked for server initialisation. ``None`` also when the calendar cannot tell (unknown
+    day).
     """
     from stock_manager.calendar import bundled_calendar
 

@@ -4,8 +4,11 @@ Every date decision of the reservation API goes through the KRX calendar
 (:mod:`stock_manager.calendar`): weekends, holidays, the 23:40-00:10 blackout and late-session
 days. The rules (``shared/kis-spec.md`` §1.5, ``research/user-needs.md`` §1 F):
 
+* reservations are entered from 15:40 until 07:30 of the next business day, so weekends and
+  holidays lie inside the window; only an open day's session stretch and the nightly blackout
+  are outside (:func:`stock_manager.calendar.core.entry_window`);
 * a reservation is sent on its *order date*, the next open day (the same day before its
-  morning close);
+  morning close on an open day; for an entry on a weekend or holiday, the next open day);
 * blank end date = one-day reservation (일반예약); an end date = period reservation (기간예약)
   that must be an open day within 30 calendar days counted from the next business day, else
   KIS rejects it (tofulim/auto_trade #63). Policy ``snap`` (default) moves a bad end date back
