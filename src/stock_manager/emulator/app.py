@@ -131,7 +131,7 @@ class Emulator:
         for item in results:
             if item["seq"] in reasons:
                 item["reason"] = reasons[item["seq"]]
-        self.notices.sync()
+        self.notices.sync(reservations=True)
         return results
 
     def budget(self, key: AppKey) -> int:

@@ -239,6 +239,7 @@ class NoticeHub:
         self._ids = 0
         self._orders: dict[str, tuple[int, int]] = {}
         self._rejected: set[int] = set()
+        self._stale = False
         #: Counters tests read: sessions opened, most sessions at once per key, pongs seen.
         self.opened = 0
         self.max_concurrent: dict[str, int] = {}
@@ -301,8 +302,18 @@ class NoticeHub:
                 r.seq for r in self.state.reservations.values() if r.prcs_rslt == "거부"
             }
 
-    def sync(self) -> int:
-        """Notify every change of the book since the last call; returns notices queued."""
+    def sync(self, *, reservations: bool = False) -> int:
+        """Notify every change of the book since the last call; returns notices queued.
+
+        With no session connected nothing is scanned (the book is re-read as the baseline
+        when a notice subscription arrives), so REST traffic pays nothing for the feed.
+        ``reservations`` also looks for reservations process-day rejected.
+        """
+        with self._lock:
+            listening = any(x.app_key and not x.closed for x in self.live)
+            if not listening:
+                self._stale = True
+                return 0
         notices: list[Notice] = []
         tmd = self.now().strftime("%H%M%S")
         with self.state.lock:
@@ -315,7 +326,8 @@ class NoticeHub:
                 if qty > 0:
                     notices.append(self._notice(o, tmd, fill=(qty, amt // qty)))
                 self._orders[o.odno] = (o.tot_ccld_qty, o.tot_ccld_amt)
-            for r in sorted(self.state.reservations.values(), key=lambda r: r.seq):
+            rows = self.state.reservations.values() if reservations else ()
+            for r in sorted(rows, key=lambda r: r.seq):
                 if r.prcs_rslt == "거부" and r.seq not in self._rejected:
                     self._rejected.add(r.seq)
                     rejected = Order(
@@ -561,6 +573,9 @@ class NoticeHub:
         if len(s.subs) >= MAX_REGISTRATIONS:
             answer("OPSP0008", tr_id, tr_key)
             return
+        if notice and self._stale:
+            self._stale = False
+            self.baseline()  # changes made while nobody listened are not notified
         key, iv = _random_key(32), _random_key(16)
         s.subs[sub_key] = (key, iv)
         enc = "Y" if notice else "N"
