@@ -70,6 +70,8 @@ PROFILE_KEYS: dict[str, str] = {
     "use_hashkey": "use_hashkey",
     # "file" or a redis:// URL, as KIS_SHARED_STATE; a password in it is masked wherever shown
     "shared_state": "shared_state",
+    # the HTS ID real-time execution notices are keyed by (stock-manager watch), as KIS_HTS_ID
+    "hts_id": "hts_id",
 }
 
 

@@ -227,6 +227,7 @@ def config_check(ctx: typer.Context, json_: JsonOpt = False) -> None:
                 "app_key": config.masked_app_key,
                 "app_secret": "set (hidden)",
                 "account": config.masked_account or None,
+                "hts_id": config.masked_hts_id or None,
                 "mode": config.mode,
                 "base_url": config.effective_base_url,
                 "host": "KIS server" if is_kis_host(config.effective_base_url) else "emulator",
@@ -398,6 +399,16 @@ def emulator_serve(
             show_default=False,
         ),
     ] = None,
+    hts_id: Annotated[
+        str | None,
+        typer.Option(
+            "--hts-id",
+            metavar="ID",
+            help="The HTS ID of the app key: the tr_key its execution notices are subscribed"
+            " with (default: a demo ID printed in the banner).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the local KIS emulator in the foreground (Ctrl-C stops it).
 
@@ -416,6 +427,10 @@ def emulator_serve(
             "late_days": parse_days(late_days or ""),
             "enforce_window": not no_window,
         }
+        if hts_id is not None:
+            if not hts_id.strip() or len(hts_id.strip()) > 12:
+                raise ValueError("--hts-id must be 1-12 characters")
+            extra["hts_id"] = hts_id.strip()
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     if host not in ("127.0.0.1", "localhost", "::1"):

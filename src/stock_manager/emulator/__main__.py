@@ -33,6 +33,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         metavar="KEY:SECRET[:MODE[:ACCOUNTS[:RATE|new]]]",
         help="another app key to accept (repeatable), with its own mode, accounts and budget",
     )
+    p.add_argument("--hts-id", help="HTS ID of the app key (tr_key of execution notices)")
     p.add_argument("--log-level", default="warning")
     args = p.parse_args(argv)
     try:
@@ -56,6 +57,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         late_days=late,
         enforce_window=not args.no_window,
         keys=keys,
+        **({"hts_id": args.hts_id} if args.hts_id else {}),
     )
 
 

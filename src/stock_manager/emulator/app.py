@@ -52,6 +52,7 @@ from stock_manager.emulator.routes import HANDLERS
 from stock_manager.emulator.state import EmulatorState, Token
 from stock_manager.emulator.store_sqlite import SqliteStore
 from stock_manager.emulator.wire import DETAIL_HEADER, HTML_TYPE, send_bytes
+from stock_manager.emulator.ws import APPROVAL_PATH, NoticeHub
 
 log = logging.getLogger("stock_manager.emulator")
 for _name, _handler in MARKET_HANDLERS.items():
@@ -106,6 +107,8 @@ class Emulator:
             random.Random(seed) if seed is not None else random.SystemRandom()
         )
         self._openapi: dict[str, Any] | None = None
+        #: WebSocket approval keys, sessions and execution notices (ws.py).
+        self.notices = NoticeHub(self.config, self.keys, self.state, self.faults, self.clock.now)
         self.stopping = False
         self.app: ASGIApp = self._asgi
 
@@ -128,6 +131,7 @@ class Emulator:
         for item in results:
             if item["seq"] in reasons:
                 item["reason"] = reasons[item["seq"]]
+        self.notices.sync(reservations=True)
         return results
 
     def budget(self, key: AppKey) -> int:
@@ -143,7 +147,9 @@ class Emulator:
 
     def fill_order(self, odno: str, qty: int, price: int | None = None) -> dict[str, Any]:
         """Fill more of an open ordinary order now (see :func:`orders.fill_order`)."""
-        return fill_order(self.state, odno, qty, price).doc()
+        doc = fill_order(self.state, odno, qty, price).doc()
+        self.notices.sync()
+        return doc
 
     @property
     def token_issuances(self) -> int:
@@ -177,11 +183,23 @@ class Emulator:
         if scope["type"] == "lifespan":
             await _lifespan(receive, send)
             return
+        path: str = scope["path"]
+        if scope["type"] == "websocket":
+            if path in ("/", "/tryitout") or path.startswith("/tryitout/"):
+                await self.notices.serve(scope, receive, send)
+            else:
+                await send({"type": "websocket.close", "code": 1008})
+            return
         if scope["type"] != "http":
             return
-        path: str = scope["path"]
         if path.startswith("/_emulator") or path == "/openapi.json":
             await admin.handle(self, scope, receive, send)
+            return
+        if path == APPROVAL_PATH and scope["method"] == "POST":
+            raw = await Request(scope, receive).body()
+            status, doc = self.notices.approval(raw)
+            await _send_json(scope, receive, send, status, dumps(doc), {})
+            self._log("POST", path, "Approval", "", status, doc, "")
             return
         await self._serve(scope, receive, send, path)
 
@@ -215,6 +233,8 @@ class Emulator:
         if fault is not None and await self._pre_fault(fault, scope, receive, send, ep, tr_id):
             return
         status, body, extra = self._process(ep, headers, request, raw)
+        if method == "POST" and status == 200:
+            self.notices.sync()  # an order, modify or cancel: its acceptance notice
         content = dumps(body)
         if fault is not None and await self._post_fault(
             fault, scope, receive, send, ep, tr_id, status, body, content

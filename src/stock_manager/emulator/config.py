@@ -19,6 +19,7 @@ KST = timezone(timedelta(hours=9), "KST")
 Mode = Literal["real", "paper"]
 
 DEMO_APP_KEY_PREFIX = "PSEMU"
+DEMO_HTS_ID = "emuhts01"
 
 
 def kst_now() -> datetime:
@@ -51,6 +52,8 @@ class AppKey:
     rate_limit_per_s: int | None = -1
     accounts: tuple[str, ...] = ()
     new_key: bool = False
+    #: The HTS ID execution notices of this key are subscribed with ("" = derived demo ID).
+    hts_id: str = ""
 
     @property
     def rate_limit(self) -> int:
@@ -105,6 +108,10 @@ class EmulatorConfig:
     new_key: bool = False
     ledger_limit_per_s: int = 0
     token_rate_per_s: int = 1
+    #: The primary key's HTS ID (the ``tr_key`` of its execution notices).
+    hts_id: str = DEMO_HTS_ID
+    #: Seconds between PINGPONG frames (KIS: about 110 s, unverified); 0 = none.
+    ws_ping_interval_s: float = 110.0
 
     def __post_init__(self) -> None:
         if self.mode not in ("real", "paper"):

@@ -20,6 +20,11 @@ Kinds (``commit`` = the state change is applied before the misbehaviour):
 * ``gateway_error`` — HTTP 500 with ``code`` (EGW00001, EGW00002, EGW00301 or EGW00302) in
   the KIS envelope; ``commit`` optional;
 * ``rate_limit`` (EGW00201, never committed), ``expire_token`` (expire tokens, then process).
+
+WebSocket kinds (target ``ws``; see :mod:`stock_manager.emulator.ws`), counted per event of
+their own, never per REST request: ``ws_drop`` and ``ws_bad_utf8`` per notice frame,
+``ws_no_ping`` per session opened, ``ws_busy`` (OPSP8996 for ``seconds``) per session ended;
+``ws_layout23`` switches notices to the 23-field layout for as long as it is armed.
 """
 
 from __future__ import annotations
@@ -41,7 +46,19 @@ FaultKind = Literal[
     "expire_token",
     "gateway_error",
     "late_commit",
+    "ws_drop",
+    "ws_bad_utf8",
+    "ws_layout23",
+    "ws_busy",
+    "ws_no_ping",
 ]
+#: WebSocket fault kinds by the event they count (``ws_layout23`` is a mode, never taken).
+WS_EVENT_KINDS: dict[str, frozenset[str]] = {
+    "notice": frozenset({"ws_drop", "ws_bad_utf8"}),
+    "connect": frozenset({"ws_no_ping"}),
+    "disconnect": frozenset({"ws_busy"}),
+}
+WS_KINDS = frozenset({"ws_drop", "ws_bad_utf8", "ws_layout23", "ws_busy", "ws_no_ping"})
 FAULT_KINDS: tuple[str, ...] = (
     "delay",
     "hang",
@@ -53,6 +70,7 @@ FAULT_KINDS: tuple[str, ...] = (
     "expire_token",
     "gateway_error",
     "late_commit",
+    *sorted(WS_KINDS),
 )
 # Kinds that let the handler run (state committed) before misbehaving.
 COMMITTING_KINDS = frozenset({"reset_after", "garbled"})
@@ -197,11 +215,29 @@ class FaultRegistry:
         chosen: Fault | None = None
         with self._lock:
             for f in self._faults:
-                if not f.matches(path, name, tr_id):
+                if f.kind in WS_KINDS or not f.matches(path, name, tr_id):
                     continue
                 f.seen += 1
                 if chosen is None and f.seen in f.attempts:
                     f.fired += 1
                     chosen = f
             self._faults = [f for f in self._faults if not f.exhausted]
+        return chosen
+
+    def take_ws(self, event: str) -> Fault | None:
+        """Count one WebSocket ``event`` (notice, connect, disconnect) against the armed
+        faults of its kinds (target ``ws`` or ``*``); return the first that fires."""
+        kinds = WS_EVENT_KINDS[event]
+        if not self._faults:
+            return None
+        chosen: Fault | None = None
+        with self._lock:
+            for f in self._faults:
+                if f.kind not in kinds or f.target not in ("ws", "*"):
+                    continue
+                f.seen += 1
+                if chosen is None and f.seen in f.attempts:
+                    f.fired += 1
+                    chosen = f
+            self._faults = [f for f in self._faults if f.kind == "ws_layout23" or not f.exhausted]
         return chosen

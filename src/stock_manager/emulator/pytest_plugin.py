@@ -12,6 +12,11 @@ moment inside the reservation entry window (so reservations work whatever the wa
 hour). Everything else is at hand on the yielded :class:`ServedEmulator`: ``.faults.add(...)``,
 ``.clock.freeze(...)``/``.advance(...)``, ``.process_day(...)``, ``.calendar``, ``.requests``.
 
+WebSocket notices are served on the same port (``ws://127.0.0.1:<port>/tryitout``, approval
+key from ``POST /oauth2/Approval``); ``kis_emulator.hts_id`` is the HTS ID to subscribe with,
+``kis_emulator.ws_url`` the URL and ``kis_emulator.notices`` the hub (sessions, counters).
+A user's own bot can be tested against execution notices with no account.
+
 Configure one test with a marker (keywords go to :class:`EmulatorConfig`)::
 
     @pytest.mark.kis_emulator(mode="paper", rate_limit_per_s=None, window=False)

@@ -17,6 +17,7 @@ import uvicorn
 from stock_manager.emulator.app import Emulator
 from stock_manager.emulator.config import EmulatorConfig, Mode, demo_credentials
 from stock_manager.emulator.protocol import KisCaseHttpToolsProtocol
+from stock_manager.emulator.ws import KisWebSocketProtocol
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -34,6 +35,16 @@ class ServedEmulator(Emulator):
     def base_url(self) -> str:
         """``http://host:port`` of the running server."""
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        """``ws://host:port/tryitout``: the WebSocket of execution notices."""
+        return f"ws://{self.host}:{self.port}/tryitout"
+
+    @property
+    def hts_id(self) -> str:
+        """The primary app key's HTS ID (the ``tr_key`` of its execution notices)."""
+        return self.config.hts_id
 
     @property
     def credentials(self) -> dict[str, str]:
@@ -80,6 +91,10 @@ def _uvicorn_config(emu: Emulator, log_level: str) -> uvicorn.Config:
         interface="asgi3",
         # httptools, with header names re-cased as KIS sends them (protocol.py).
         http=KisCaseHttpToolsProtocol,
+        # WebSocket notices on the same port (ws.py); this subclass also counts pong frames.
+        ws=KisWebSocketProtocol,
+        ws_per_message_deflate=False,
+        ws_ping_interval=None,  # KIS keeps sessions alive with PINGPONG text frames instead
         server_header=False,
         date_header=False,
         timeout_graceful_shutdown=1,
@@ -141,6 +156,7 @@ def banner(emu: ServedEmulator, out: TextIO) -> None:
         f"KIS emulator ({cfg.mode} mode) listening on {emu.base_url}",
         f"  app key : {cfg.app_key}",
         f"  account : {cfg.account}",
+        f"  HTS ID  : {cfg.hts_id} (the tr_key of execution notices; export KIS_HTS_ID)",
         "  app secret (shown once; this is a local demo server, not a real credential):",
         f"    {cfg.app_secret}",
         f"  rate limit: {limit}; state: {cfg.state_file or 'in memory'}",
@@ -151,6 +167,8 @@ def banner(emu: ServedEmulator, out: TextIO) -> None:
         f"  export KIS_APP_KEY={cfg.app_key}",
         f"  export KIS_APP_SECRET='{cfg.app_secret}'",
         f"  export KIS_ACCOUNT_NO={cfg.account}",
+        f"  export KIS_HTS_ID={cfg.hts_id}",
+        f"WebSocket notices: ws://{emu.host}:{emu.port}/tryitout (approval: POST /oauth2/Approval)",
         f"Admin API: {emu.base_url}/_emulator/state, OpenAPI: {emu.base_url}/openapi.json",
     ]
     for k in cfg.keys:

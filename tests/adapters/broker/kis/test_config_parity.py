@@ -83,6 +83,7 @@ SCENARIOS: list[tuple[dict[str, str], str | None, dict[str, Any]]] = [
             "KIS_TOKEN_CACHE_DIR": "/tmp/x",
             "KIS_JOURNAL_PATH": "/tmp/j.sqlite3",
             "KIS_SHARED_STATE": "redis://:pw@h:6380/2",
+            "KIS_HTS_ID": "myhts01",
             "KIS_CONNECT_TIMEOUT": "2",
             "KIS_TOKEN_ISSUE_MAX_WAIT": "0",
         },
@@ -111,7 +112,7 @@ SCENARIOS: list[tuple[dict[str, str], str | None, dict[str, Any]]] = [
         "KIS_READ_TIMEOUT=2.5\nKIS_WRITE_TIMEOUT=3.5\nKIS_POOL_TIMEOUT=4.5\n"
         "KIS_TOKEN_CACHE_DIR=/tmp/t\nKIS_RATE_LIMIT=3\nKIS_MAX_ATTEMPTS=20\n"
         "KIS_TOKEN_ISSUE_MAX_WAIT=9\nKIS_JOURNAL=no\nKIS_JOURNAL_PATH=/tmp/j\n"
-        "KIS_USE_HASHKEY=true\nKIS_SHARED_STATE=rediss://h/1\n",
+        "KIS_USE_HASHKEY=true\nKIS_SHARED_STATE=rediss://h/1\nKIS_HTS_ID=dotenvid\n",
         {},
     ),
     (  # every field from the environment, each invalid
@@ -160,6 +161,7 @@ SCENARIOS: list[tuple[dict[str, str], str | None, dict[str, Any]]] = [
             "journal_path": "/tmp/j",
             "use_hashkey": True,
             "shared_state": "redis://h",
+            "hts_id": "argid",
         },
     ),
 ]

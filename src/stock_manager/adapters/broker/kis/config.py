@@ -5,7 +5,8 @@ Environment variables: ``KIS_APP_KEY``, ``KIS_APP_SECRET``, ``KIS_ACCOUNT_NO``, 
 ``KIS_RATE_LIMIT`` (requests/second), ``KIS_CONNECT_TIMEOUT``, ``KIS_READ_TIMEOUT``,
 ``KIS_JOURNAL_PATH``, ``KIS_JOURNAL`` (``false`` to switch the order journal off),
 ``KIS_USE_HASHKEY``, ``KIS_SHARED_STATE`` (``file``, the default, or ``redis://...`` /
-``rediss://...``: where the rate budget and the token are shared, see ``shared_state.py``).
+``rediss://...``: where the rate budget and the token are shared, see ``shared_state.py``),
+``KIS_HTS_ID`` (the HTS user ID real-time execution notices are keyed by; shown masked).
 """
 
 from __future__ import annotations
@@ -130,6 +131,9 @@ class KISConfig(BaseModel):
     use_hashkey: bool = False
     # SecretStr: a Redis URL may carry a password; it never shows in repr or errors.
     shared_state: SecretStr | None = None
+    # The HTS (home trading) user ID: the tr_key of the WebSocket execution notice. Not a
+    # secret like the app secret, but personal: repr and config check show it masked.
+    hts_id: str | None = Field(default=None, repr=False)
 
     def __init__(self, **values: Any) -> None:
         # BaseSettings took ``_env_file=``, ``_env_prefix=`` ... at init; silently ignoring
@@ -179,6 +183,15 @@ class KISConfig(BaseModel):
         if not isinstance(v, str) or not re.match(r"^rediss?://[^\s]*$", v.strip()):
             raise ValueError("must be 'file' or a Redis URL: redis://[:password@]host:port/db")
         return SecretStr(v.strip())
+
+    @field_validator("hts_id", mode="before")
+    @classmethod
+    def _hts_id(cls, v: object) -> object:
+        if v is None or (isinstance(v, str) and not v.strip()):
+            return None
+        if not isinstance(v, str) or not re.fullmatch(r"[A-Za-z0-9_]{1,12}", v.strip()):
+            raise ValueError("must be 1-12 letters, digits or _ (your HTS login ID)")
+        return v.strip()
 
     @field_validator("mode", mode="before")
     @classmethod
@@ -255,6 +268,12 @@ class KISConfig(BaseModel):
         return mask_account(self.kis_account_no) if self.kis_account_no else ""
 
     @property
+    def masked_hts_id(self) -> str:
+        """The HTS ID fit for printing (first two characters), or ``""``."""
+        v = self.hts_id or ""
+        return f"{v[:2]}{'*' * max(1, len(v) - 2)}" if v else ""
+
+    @property
     def masked_app_key(self) -> str:
         """The app key shortened for printing."""
         return mask_key(self.kis_app_key)
@@ -273,6 +292,7 @@ class KISConfig(BaseModel):
     def __repr_args__(self) -> Any:
         yield from super().__repr_args__()
         yield "kis_account_no", self.masked_account or None
+        yield "hts_id", self.masked_hts_id or None
 
 
 _ENV_NAMES = {
