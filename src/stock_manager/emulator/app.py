@@ -198,7 +198,7 @@ class Emulator:
         if path == APPROVAL_PATH and scope["method"] == "POST":
             raw = await Request(scope, receive).body()
             status, doc = self.notices.approval(raw)
-            await _send_json(scope, receive, send, status, dumps(doc), {})
+            await self._send_json(send, status, dumps(doc), {})
             self._log("POST", path, "Approval", "", status, doc, "")
             return
         await self._serve(scope, receive, send, path)
