@@ -16,7 +16,7 @@ would do and why:
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -31,11 +31,14 @@ from .spec import Declaration, StandingSpec
 
 __all__ = [
     "Action",
+    "JournalPlace",
     "LinkUpdate",
     "Plan",
     "PlanItem",
     "desired_end",
     "is_live",
+    "journal_place",
+    "link_label",
     "make_plan",
     "order_day",
     "reconcile_links",
@@ -113,6 +116,47 @@ class LinkUpdate:
     link_id: int
     fields: dict[str, Any] = field(default_factory=dict)
     detail: str = ""
+
+
+@dataclass(frozen=True)
+class JournalPlace:
+    """What the order journal says about the place request(s) made for one link.
+
+    ``state``: ``applied`` (KIS took it: ``seq`` is the reservation, from its answer or from
+    reconcile), ``unknown`` (in flight, or its outcome is still open: nothing may be placed
+    for the link's declaration), ``not_applied`` (never sent, refused, or reconciled as not
+    taken).
+    """
+
+    state: Literal["applied", "unknown", "not_applied"]
+    entry_id: int
+    seq: str = ""
+
+
+def link_label(namespace: str, decl_id: str, link_id: int) -> str:
+    """The label a link's place request carries in the journal (no secrets)."""
+    return f"manager:{namespace}:{decl_id}:link-{link_id}"
+
+
+def journal_place(entries: Iterable[Any]) -> JournalPlace | None:
+    """Summarise the journal entries of one link's place (``None``: there are none).
+
+    Applied wins (a reservation exists); then unknown (it may exist); not applied only when
+    every entry is final and none took effect. An entry KIS accepted without naming the
+    reservation is unknown until reconcile names it.
+    """
+    from stock_manager.journal import Outcome
+
+    unknown: JournalPlace | None = None
+    last: JournalPlace | None = None
+    for e in entries:
+        if e.outcome in (Outcome.OK, Outcome.RECONCILED_APPLIED) and e.reference:
+            return JournalPlace("applied", e.id, str(e.reference))
+        if e.outcome in (Outcome.OK, Outcome.RECONCILED_APPLIED, Outcome.PENDING, Outcome.UNKNOWN):
+            unknown = unknown or JournalPlace("unknown", e.id)
+        else:
+            last = JournalPlace("not_applied", e.id)
+    return unknown or last
 
 
 # --- dates ------------------------------------------------------------------------------------
@@ -222,17 +266,33 @@ def reconcile_links(
     *,
     now: datetime | None = None,
     alive: Any = _alive,
+    journal: Mapping[int, JournalPlace] | None = None,
 ) -> list[LinkUpdate]:
     """Bring ``links`` up to date with the live book (adopt, end, or drop them).
 
-    A ``placing`` link the book does not show is dropped (and placed again by the plan) only
-    when its process is gone **and** :data:`MANAGER_PLACE_SETTLE_S` has passed since it was
-    recorded; until then it stays, and the plan says "wait".
+    ``journal`` (link id → :class:`JournalPlace`) is what the order journal says about each
+    ``placing`` (or ``failed``) link's place request; where it says anything, it decides:
+    applied → the link adopts the reservation reconcile or KIS named; unknown → the link stays
+    ``placing`` (the plan waits, nothing is placed); not applied → the link is dropped and the
+    declaration may be placed again.
+
+    Without a journal entry (journal off, or a run that died before recording it), a
+    ``placing`` link the book does not show is dropped only when its process is gone **and**
+    :data:`MANAGER_PLACE_SETTLE_S` has passed since it was recorded; until then it stays, and
+    the plan says "wait".
     """
     rows = {r.seq: r for r in book}
     taken = set(linked_seqs)
     updates: list[LinkUpdate] = []
     for link in links:
+        record = (journal or {}).get(link.id)
+        if record is not None and link.state in ("placing", "failed"):
+            # The journal knows what became of this link's place: it decides, never the
+            # book's receipt times (they rest on two clocks agreeing).
+            update = _from_journal(link, record, taken)
+            if update is not None:
+                updates.append(update)
+            continue
         if link.state == "placing":
             since = link.created_at - _SLACK
             found = sorted(
@@ -289,6 +349,37 @@ def reconcile_links(
             )
         )
     return updates
+
+
+def _from_journal(link: Link, record: JournalPlace, taken: set[str]) -> LinkUpdate | None:
+    """The link update the journal's word on its place calls for (``None``: none)."""
+    entry = f"journal #{record.entry_id}"
+    if record.state == "applied":
+        if record.seq in taken:
+            # Linked elsewhere already: never guess which link owns it; look at it by hand.
+            note = f"{entry} names reservation {record.seq}, which another link holds"
+            return None if link.note == note else LinkUpdate(link.id, {"note": note})
+        taken.add(record.seq)
+        return LinkUpdate(
+            link.id,
+            {"seq": record.seq, "state": "live", "note": ""},
+            f"{link.decl_id}: adopted reservation {record.seq} ({entry}: the place took effect)",
+        )
+    if record.state == "unknown":
+        note = (
+            f"{entry}: the place's outcome is unknown; nothing is placed until it is"
+            " settled (stock-manager resv reconcile --pending)"
+        )
+        if link.state == "placing" and link.note == note:
+            return None
+        return LinkUpdate(link.id, {"state": "placing", "note": note})
+    if link.state == "failed":
+        return None
+    return LinkUpdate(
+        link.id,
+        {"state": "failed", "note": f"{entry}: the place did not take effect"},
+        f"{link.decl_id}: an earlier place did not take effect ({entry}); it will be placed",
+    )
 
 
 # --- plan -------------------------------------------------------------------------------------
@@ -387,12 +478,14 @@ def make_plan(
 
     for decl in spec.declarations:
         its = by_id.get(decl.id, [])
-        if any(link.state == "placing" for link in its):
+        placing = [link for link in its if link.state == "placing"]
+        if placing:
             keeps.append(
                 PlanItem(
                     "wait",
                     decl.id,
-                    "an earlier place is not in the book yet (in flight, or settling);"
+                    placing[-1].note
+                    or "an earlier place is not in the book yet (in flight, or settling);"
                     " run apply again in a minute",
                     attention=True,
                 )

@@ -116,6 +116,8 @@ class PreparedCall:
     intent: str
     tr_cont: str = ""
     extra_headers: dict[str, str] = field(default_factory=dict)
+    #: Recorded on the journal entry of an order (who asked; see JournalEntry.label).
+    label: str = ""
 
     def __repr__(self) -> str:
         # params carry CANO and extra headers may carry credentials: show them masked.
@@ -256,6 +258,7 @@ class _Core:
         headers: Mapping[str, str] | None = None,
         intent: str | None = None,
         dry_run: bool = False,
+        label: str = "",
     ) -> PreparedCall:
         """Resolve and check a request locally. Raises a :class:`KISNotSentError` subclass.
 
@@ -306,6 +309,7 @@ class _Core:
             or (_DEFAULT_INTENTS.get(spec.api_id, spec.name) if spec else path),
             tr_cont=tr_cont.strip().upper(),
             extra_headers=dict(headers or {}),
+            label=label,
         )
 
     def _check_explicit_tr_id(self, spec: ApiSpec, tr_id: str, action: str | None) -> None:
@@ -404,6 +408,7 @@ class _Core:
             request=mask_body(call.params),
             account=self.config.masked_account,
             reference=call.params.get("RSVN_ORD_SEQ", ""),
+            label=call.label,
         )
         stage = ["prepare"]
         try:
@@ -892,12 +897,14 @@ class KISRestClient(_ClientBase):
         tr_cont: str = "",
         headers: Mapping[str, str] | None = None,
         intent: str | None = None,
+        label: str = "",
     ) -> KISResponse:
         """Send one request and return the parsed reply; raise a :class:`KISError` otherwise.
 
         ``params`` go to the query for GET and the JSON body for POST, keys upper-cased.
         Without ``tr_id`` the TR_ID comes from the catalog by path (``action`` for multi-TR
-        APIs). Order POSTs are journaled and never resent after they may have arrived.
+        APIs). Order POSTs are journaled (with ``label``) and never resent after they may
+        have arrived.
         """
         call = self._core.prepare(
             method,
@@ -908,6 +915,7 @@ class KISRestClient(_ClientBase):
             tr_cont=tr_cont,
             headers=headers,
             intent=intent,
+            label=label,
         )
         return self.send(call)
 
@@ -1012,6 +1020,7 @@ class AsyncKISRestClient(_ClientBase):
         tr_cont: str = "",
         headers: Mapping[str, str] | None = None,
         intent: str | None = None,
+        label: str = "",
     ) -> KISResponse:
         """Async :meth:`KISRestClient.make_request`."""
         call = self._core.prepare(
@@ -1023,6 +1032,7 @@ class AsyncKISRestClient(_ClientBase):
             tr_cont=tr_cont,
             headers=headers,
             intent=intent,
+            label=label,
         )
         return await self.send(call)
 

@@ -743,12 +743,14 @@ class Reservations:
         end_date_policy: EndDatePolicy | None = None,
         check: bool = False,
         strict: bool = False,
+        label: str = "",
     ) -> ReservationReceipt:
         """Place a reservation (CTSC0008U); returns its ``RSVN_ORD_SEQ``.
 
         The end date is checked against the KRX calendar (``end_date_policy`` snap/refuse;
         ``days`` counts open days instead). ``check`` runs the pre-flight (tick, band,
         sellable, buying power) first; ``strict`` turns its findings into a refusal.
+        ``label`` is recorded on the request's journal entry (who asked for it).
         """
         body, warnings, sched, terms = self._p.plan_place_full(
             symbol,
@@ -768,7 +770,7 @@ class Reservations:
             findings = report.findings
             warnings += tuple(str(f) for f in report.problems)
         try:
-            resp = self.client.make_request("POST", PATH_PLACE, body, intent="place")
+            resp = self.client.make_request("POST", PATH_PLACE, body, intent="place", label=label)
         except KISBusinessError as exc:
             raise as_window_error(exc) or exc from None
         return _receipt(resp, warnings, sched, findings)
@@ -1049,6 +1051,7 @@ class AsyncReservations:
         end_date_policy: EndDatePolicy | None = None,
         check: bool = False,
         strict: bool = False,
+        label: str = "",
     ) -> ReservationReceipt:
         """Async :meth:`Reservations.place_reservation`.
 
@@ -1073,7 +1076,9 @@ class AsyncReservations:
             findings = report.findings
             warnings += tuple(str(f) for f in report.problems)
         try:
-            resp = await self.client.make_request("POST", PATH_PLACE, body, intent="place")
+            resp = await self.client.make_request(
+                "POST", PATH_PLACE, body, intent="place", label=label
+            )
         except KISBusinessError as exc:
             raise as_window_error(exc) or exc from None
         return _receipt(resp, warnings, sched, findings)
