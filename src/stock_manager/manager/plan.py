@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Literal
@@ -197,14 +197,13 @@ def desired_end(decl: Declaration, calendar: Calendar, now: datetime) -> date | 
 
 
 def is_live(row: Reservation, next_order_day: date) -> bool:
-    """Whether KIS will still send this reservation (pending, or a running period one)."""
-    if row.cancelled or row.result == REJECTED:
-        return False
-    if row.qty and row.filled_qty >= row.qty:
-        return False
-    if row.is_pending:
-        return True
-    return row.end_date is not None and row.end_date >= next_order_day
+    """Whether KIS will still act on this reservation: ``waiting``, or an ``active`` period
+    reservation (already sent, sent again on a later open day up to its end date).
+
+    ``next_order_day`` is the manager's "today": the first open day KIS can still process
+    reservations on (:func:`order_day`). Everything live can be modified and cancelled.
+    """
+    return row.status_at(next_order_day) in ("waiting", "active")
 
 
 def _outcome(row: Reservation) -> str:
@@ -469,12 +468,9 @@ def make_plan(
         for link in its:
             row = rows.get(link.seq)
             if link.state == "live" and row is not None and is_live(row, n):
-                if row.is_pending:
-                    cancels.append(_cancel(row, decl_id, "no longer declared", link.id))
-                else:
-                    keeps.append(
-                        _keep(decl_id, "no longer declared, but already sent today", row.seq)
-                    )
+                # A period reservation already sent (active) is cancelled too: that stops its
+                # later days; the order KIS made of it today is separate (cancel-order).
+                cancels.append(_cancel(row, decl_id, _why("no longer declared", row, n), link.id))
 
     for decl in spec.declarations:
         its = by_id.get(decl.id, [])
@@ -499,38 +495,39 @@ def make_plan(
         if len(live) > 1:
             live.sort(key=lambda lr: (not _matches(lr[1], lr[0]), int(lr[1].seq)))
             for link, row in live[1:]:
-                if row.is_pending:
-                    cancels.append(_cancel(row, decl.id, "a duplicate for the same id", link.id))
+                cancels.append(
+                    _cancel(row, decl.id, _why("a duplicate for the same id", row, n), link.id)
+                )
             live = live[:1]
         if live:
             link, row = live[0]
             if decl.until and decl.until < n:
-                if row.is_pending:
-                    cancels.append(_cancel(row, decl.id, f"until {decl.until} has passed", link.id))
-                else:
-                    keeps.append(_keep(decl.id, f"until {decl.until} has passed", row.seq))
+                why_until = _why(f"until {decl.until} has passed", row, n)
+                cancels.append(_cancel(row, decl.id, why_until, link.id))
                 continue
             why = _differs(row, link, decl)
             if not why:
-                keeps.append(_keep(decl.id, f"up to date (reservation {row.seq})", row.seq))
-            elif not row.is_pending:
+                state = row.status_at(n)
                 keeps.append(
-                    _keep(decl.id, f"{why}, but {row.seq} was already sent today", row.seq)
+                    _keep(decl.id, f"up to date (reservation {row.seq}, {state})", row.seq)
                 )
             else:
                 remaining = max(1, decl.qty - _filled_before(its, decl, exclude=link.id))
-                modifies.append(
-                    _item(
-                        "modify",
-                        decl,
-                        why,
-                        calendar,
-                        now,
-                        qty=remaining,
-                        seq=row.seq,
-                        link_id=link.id,
-                    )
+                item = _item(
+                    "modify",
+                    decl,
+                    _why(why, row, n),
+                    calendar,
+                    now,
+                    qty=remaining,
+                    seq=row.seq,
+                    link_id=link.id,
                 )
+                if row.status_at(n) == "active" and not decl.until and row.end_date:
+                    # ``days`` counted from the first order day, which has passed: an active
+                    # period reservation keeps its end date (re-counting would extend it).
+                    item = replace(item, end_date=row.end_date)
+                modifies.append(item)
             continue
         # Nothing live for this id.
         ended = [link for link in its if link.state == "ended"]
@@ -578,10 +575,23 @@ def make_plan(
     prune_set = {s.strip().upper() for s in prune if s.strip()}
     if prune_set:
         for row in sorted(rows.values(), key=lambda r: r.seq):
-            if row.seq in linked_seqs or row.symbol not in prune_set or not row.is_pending:
+            if row.seq in linked_seqs or row.symbol not in prune_set or not is_live(row, n):
                 continue
-            cancels.append(_cancel(row, "", f"not owned by the file; --prune {row.symbol}"))
+            cancels.append(
+                _cancel(row, "", _why(f"not owned by the file; --prune {row.symbol}", row, n))
+            )
     return Plan(spec.name, (*cancels, *modifies, *places, *keeps), n)
+
+
+def _why(reason: str, row: Reservation, n: date) -> str:
+    """``reason``, saying so when the reservation is an active period one (already sent)."""
+    if row.status_at(n) != "active":
+        return reason
+    sent = f" as order {row.order_no}" if row.order_no else ""
+    return (
+        f"{reason} (active period reservation until {row.end_date}, already sent{sent}:"
+        " its later days change; that order is separate, see resv cancel-order)"
+    )
 
 
 def _filled_before(its: Sequence[Link], decl: Declaration, *, exclude: int) -> int:
