@@ -10,8 +10,10 @@ Money-safety rules that live here:
 * a place is linked to its declared id in the link store *before* it is sent; after a crash
   the next run adopts the reservation from the book or, when the book does not show it and the
   process is gone, places it — never both;
-* outcome unknown (timeout after sending) leaves the link ``placing``: the next run decides
-  from the book, nothing is resent blindly;
+* the place's journal entry carries the link (``label``); outcome unknown (timeout after
+  sending) leaves the link ``placing``, and the next run decides from the journal: unknown →
+  wait (nothing is placed for the id), applied → adopt the reservation reconcile named, not
+  applied → place again. Only a link without an entry falls back to the book;
 * only one ``apply`` per link store runs at a time (a file lock);
 * reservations not linked to a declared id are never touched unless ``prune`` names their
   symbol.
