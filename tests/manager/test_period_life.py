@@ -9,16 +9,17 @@ week of Monday 2026-12-07 (see conftest), evenings inside the entry window.
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 
-from stock_manager.adapters.broker.kis import KISRestClient
+from stock_manager.adapters.broker.kis import AsyncKISRestClient, KISRestClient
 from stock_manager.adapters.broker.kis.errors import KISValidationError
 from stock_manager.adapters.broker.kis.reservations import Reservations
 from stock_manager.emulator import ServedEmulator
-from stock_manager.manager import ReservationManager, parse_spec
+from stock_manager.manager import AsyncReservationManager, ReservationManager, parse_spec
 
-from .conftest import at
+from .conftest import at, kis_config
 
 END = date(2026, 12, 17)  # a Thursday, ten days after Monday the 7th
 
@@ -149,3 +150,26 @@ def test_manager_keeps_a_live_period_reservation_and_cancels_it_when_removed(
     emu.clock.freeze(at(9, 7, 0))
     sent = {r["seq"] for r in emu.process_day(default="unfilled")}
     assert dip not in sent
+
+
+async def test_async_manager_cancels_a_removed_active_period_reservation(
+    emu: ServedEmulator, tmp_path: Path
+) -> None:
+    client = AsyncKISRestClient(kis_config(emu, tmp_path / "async"))
+    m = AsyncReservationManager(client, clock=emu.clock.now)
+    try:
+        placed = await m.apply(parse_spec(PERIOD, name="period"))
+        dip = next(i.seq for i in placed.items if i.item.id == "dip")
+        emu.clock.freeze(at(8, 7, 0))
+        emu.process_day(default="unfilled")
+        emu.clock.freeze(at(8, 16, 0))
+        assert (await m.apply(parse_spec(PERIOD, name="period"))).items == ()
+        only_keep = parse_spec(
+            "[[reservation]]" + PERIOD.split("[[reservation]]")[2], name="period"
+        )
+        gone = await m.apply(only_keep)
+        assert [(i.item.action, i.seq, i.ok) for i in gone.items] == [("cancel", dip, True)]
+        assert emu.state.reservations[int(dip)].status == "cancelled"
+    finally:
+        m.close()
+        await client.aclose()

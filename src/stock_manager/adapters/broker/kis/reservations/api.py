@@ -437,6 +437,18 @@ class _Plans:
         and the local calendar (no request): what "still active" is measured against."""
         return self.offline_calendar.order_date(self.clock()).day  # type: ignore[no-any-return]
 
+    def as_of_once(self) -> Callable[[], date]:
+        """:meth:`as_of`, computed at most once, on first use (a listing of rows whose status
+        does not depend on it never loads the calendar: start-up time, issue #14)."""
+        memo: list[date] = []
+
+        def once() -> date:
+            if not memo:
+                memo.append(self.as_of())
+            return memo[0]
+
+        return once
+
     def plan_cancel(self, current: Reservation) -> dict[str, str]:
         self.guard("change")
         _require_pending(current, "cancelled")
@@ -856,10 +868,10 @@ class Reservations:
         """Every matching reservation, page after page (CTSC0004R, 20 rows a page)."""
         params = self._p.list_params(start, end, seq, symbol, side, status, include_cancelled)
         kw: dict[str, Any] = {"max_pages": max_pages} if max_pages else {}
-        as_of = self._p.as_of()
+        as_of = self._p.as_of_once()
         for page in self.client.iter_pages("GET", PATH_LIST, params, **kw):
             for raw in page.rows():
-                row = Reservation.from_row(raw, as_of=as_of)
+                row = Reservation.from_row(raw).dated(as_of)
                 if self._p.keep(row, params, status):
                     yield row
 
@@ -1137,10 +1149,10 @@ class AsyncReservations:
         """Async :meth:`Reservations.list_reservations`."""
         params = self._p.list_params(start, end, seq, symbol, side, status, include_cancelled)
         kw: dict[str, Any] = {"max_pages": max_pages} if max_pages else {}
-        as_of = self._p.as_of()
+        as_of = self._p.as_of_once()
         async for page in self.client.iter_pages("GET", PATH_LIST, params, **kw):
             for raw in page.rows():
-                row = Reservation.from_row(raw, as_of=as_of)
+                row = Reservation.from_row(raw).dated(as_of)
                 if self._p.keep(row, params, status):
                     yield row
 

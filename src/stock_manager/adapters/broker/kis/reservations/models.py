@@ -514,7 +514,25 @@ class Reservation(BaseModel):
     #: a period reservation already sent is ``active`` while its end date is not before it.
     #: ``None`` (a row parsed without a clock): a sent period reservation that is not filled
     #: counts as ``active`` — it may still act, so it stays cancellable.
-    as_of: date | None = None
+    as_of: date | None = Field(default=None, exclude=True)
+
+    @property
+    def needs_as_of(self) -> bool:
+        """Whether :attr:`status` depends on :attr:`as_of` (a sent, unfilled period one)."""
+        return (
+            self.end_date is not None
+            and not self.cancelled
+            and self.result != REJECTED_RESULT
+            and self.sent
+            and not (self.qty and self.filled_qty >= self.qty)
+        )
+
+    def dated(self, as_of: Callable[[], date]) -> Reservation:
+        """This row with :attr:`as_of` from ``as_of()`` when its status depends on it (the
+        call, which may read a calendar, is skipped for every other row)."""
+        if self.as_of is not None or not self.needs_as_of:
+            return self
+        return self.model_copy(update={"as_of": as_of()})
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any], *, as_of: date | None = None) -> Reservation:
