@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -145,3 +146,51 @@ async def test_async_unknown_place_is_adopted(
     finally:
         m.close()
         await client.aclose()
+
+
+def _link(state: str = "placing") -> Any:
+    from stock_manager.manager.links import Link
+
+    return Link(
+        id=1,
+        namespace="once",
+        decl_id="samsung",
+        seq="",
+        state=state,  # type: ignore[arg-type]
+        spec_hash="h",
+        symbol="005930",
+        side="02",
+        qty=10,
+        price="69000",
+        order_type="00",
+        end_date="",
+        filled_qty=0,
+        outcome="",
+        created_at=datetime(2026, 12, 7, 7, 0, tzinfo=UTC),
+        pid=1,
+        note="",
+    )
+
+
+def test_journal_decides_a_placing_link() -> None:
+    """Pure: what each answer of the journal does to a ``placing`` link."""
+    from decimal import Decimal
+
+    from stock_manager.adapters.broker.kis.reservations import Reservation
+    from stock_manager.manager.plan import JournalPlace, reconcile_links
+
+    row = Reservation(
+        seq="7", symbol="005930", side="02", order_type="00", qty=10, price=Decimal(69000)
+    )
+    day = datetime(2026, 12, 8).date()
+
+    def run(record: JournalPlace, book: list[Reservation]) -> dict[str, Any]:
+        [update] = reconcile_links([_link()], book, set(), day, journal={1: record})
+        return update.fields
+
+    assert run(JournalPlace("applied", 3, "7"), []) == {"seq": "7", "state": "live", "note": ""}
+    assert run(JournalPlace("unknown", 3), [row])["state"] == "placing"  # the book never decides
+    assert run(JournalPlace("not_applied", 3), [row])["state"] == "failed"
+    # Accepted without a sequence number: adopted from the book, never dropped.
+    assert run(JournalPlace("unknown", 3, accepted=True), [row]) == {"seq": "7", "state": "live"}
+    assert run(JournalPlace("unknown", 3, accepted=True), [])["state"] == "placing"

@@ -131,6 +131,8 @@ class JournalPlace:
     state: Literal["applied", "unknown", "not_applied"]
     entry_id: int
     seq: str = ""
+    #: KIS accepted it (a reservation exists) but did not name it: only the book can.
+    accepted: bool = False
 
 
 def link_label(namespace: str, decl_id: str, link_id: int) -> str:
@@ -152,7 +154,9 @@ def journal_place(entries: Iterable[Any]) -> JournalPlace | None:
     for e in entries:
         if e.outcome in (Outcome.OK, Outcome.RECONCILED_APPLIED) and e.reference:
             return JournalPlace("applied", e.id, str(e.reference))
-        if e.outcome in (Outcome.OK, Outcome.RECONCILED_APPLIED, Outcome.PENDING, Outcome.UNKNOWN):
+        if e.outcome in (Outcome.OK, Outcome.RECONCILED_APPLIED):
+            unknown = JournalPlace("unknown", e.id, accepted=True)
+        elif e.outcome in (Outcome.PENDING, Outcome.UNKNOWN):
             unknown = unknown or JournalPlace("unknown", e.id)
         else:
             last = JournalPlace("not_applied", e.id)
@@ -285,6 +289,10 @@ def reconcile_links(
     updates: list[LinkUpdate] = []
     for link in links:
         record = (journal or {}).get(link.id)
+        if record is not None and record.accepted and link.state == "placing":
+            # Accepted without its sequence number: match it in the book (below), but never
+            # drop the link — the reservation exists.
+            record = None if _book_match(link, rows, taken) else record
         if record is not None and link.state in ("placing", "failed"):
             # The journal knows what became of this link's place: it decides, never the
             # book's receipt times (they rest on two clocks agreeing).
@@ -293,17 +301,7 @@ def reconcile_links(
                 updates.append(update)
             continue
         if link.state == "placing":
-            since = link.created_at - _SLACK
-            found = sorted(
-                (
-                    r
-                    for r in rows.values()
-                    if r.seq not in taken
-                    and _matches(r, link)
-                    and ((at := _received_at(r)) is None or at >= since)
-                ),
-                key=lambda r: int(r.seq) if r.seq.isdigit() else 0,
-            )
+            found = _book_match(link, rows, taken)
             if found:
                 row = found[0]
                 taken.add(row.seq)
@@ -350,6 +348,22 @@ def reconcile_links(
     return updates
 
 
+def _book_match(link: Link, rows: Mapping[str, Reservation], taken: set[str]) -> list[Reservation]:
+    """Unlinked reservations with the link's terms received after it was recorded (oldest
+    first). Receipt times are KIS's clock, ``created_at`` ours: only a fallback."""
+    since = link.created_at - _SLACK
+    return sorted(
+        (
+            r
+            for r in rows.values()
+            if r.seq not in taken
+            and _matches(r, link)
+            and ((at := _received_at(r)) is None or at >= since)
+        ),
+        key=lambda r: int(r.seq) if r.seq.isdigit() else 0,
+    )
+
+
 def _from_journal(link: Link, record: JournalPlace, taken: set[str]) -> LinkUpdate | None:
     """The link update the journal's word on its place calls for (``None``: none)."""
     entry = f"journal #{record.entry_id}"
@@ -369,6 +383,11 @@ def _from_journal(link: Link, record: JournalPlace, taken: set[str]) -> LinkUpda
             f"{entry}: the place's outcome is unknown; nothing is placed until it is"
             " settled (stock-manager resv reconcile --pending)"
         )
+        if record.accepted:
+            note = (
+                f"{entry}: KIS accepted the place without naming the reservation and the"
+                " book shows no match; nothing is placed again (check resv list)"
+            )
         if link.state == "placing" and link.note == note:
             return None
         return LinkUpdate(link.id, {"state": "placing", "note": note})
