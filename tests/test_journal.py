@@ -578,11 +578,24 @@ def test_version_1_journal_is_migrated(journal_path: Path) -> None:
     with OrderJournal(journal_path) as j:
         (entry,) = j.pending()
         assert entry.sent_at is None and entry.last_sent_at == entry.created_at
+        assert entry.label == ""  # version 3: an old entry has no label
         j.mark_sent(entry.id)
         assert j.get(entry.id).sent_at is not None
     conn = sqlite3.connect(journal_path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     conn.close()
+
+
+def test_label_names_who_asked(tmp_path: Path) -> None:
+    """The manager finds the entries of its own place by label (issue #18, finding 4)."""
+    with OrderJournal(tmp_path / "j.sqlite3") as j:
+        a = j.record_intent(
+            intent="place", tr_id="CTSC0008U", method="POST", path="/x", request={}, label="m:a"
+        )
+        j.record_intent(intent="place", tr_id="CTSC0008U", method="POST", path="/x", request={})
+        assert [e.id for e in j.labelled("m:a")] == [a]
+        assert j.get(a).label == "m:a"
+        assert j.labelled("m:b") == []
 
 
 def test_continuation_keys_are_masked() -> None:

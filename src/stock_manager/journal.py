@@ -46,12 +46,12 @@ __all__ = [
     "mask_request",
 ]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """Version of the on-disk schema, stored in ``PRAGMA user_version``."""
 
 _COLUMNS = (
     "id, intent, tr_id, method, path, request, outcome, msg_cd, msg1, gt_uid, rt_cd, "
-    "result, error, created_at, completed_at, pid, account, reference, note, sent_at, "
+    "result, error, created_at, completed_at, pid, account, reference, note, sent_at, label, "
     "sent_skew_s"
 )
 
@@ -109,6 +109,9 @@ class JournalEntry:
     note: str = ""
     sent_at: datetime | None = None
     """When the request last went on the wire (``None``: never, or a version-1 journal)."""
+    label: str = ""
+    """Who asked for the request, e.g. the manager's ``manager:<file>:<id>:<link>`` (no
+    secrets): lets a later run tie an entry whose outcome was unknown to what asked for it."""
     sent_skew_s: float | None = None
     """At the last send, our clock minus KIS's was at most this many seconds (the upper bound
     of the latest ``Date`` measurement, :mod:`~stock_manager.adapters.broker.kis.skew`);
@@ -189,9 +192,11 @@ CREATE INDEX IF NOT EXISTS journal_created_at ON journal (created_at);
 # Version 2: when the request last went on the wire. Reconcile's settle window counts from
 # there, not from the intent, which may precede the send by a token wait or back-off.
 _MIGRATE_2 = "ALTER TABLE journal ADD COLUMN sent_at TEXT"
-# Version 3: the clock difference known at the last send, so that reconcile can put the send on
+# Version 3: the caller's label (see JournalEntry.label).
+_MIGRATE_3 = "ALTER TABLE journal ADD COLUMN label TEXT NOT NULL DEFAULT ''"
+# Version 4: the clock difference known at the last send, so that reconcile can put the send on
 # KIS's clock even when the server's clock moved since (issue #18: never trust two clocks).
-_MIGRATE_3 = "ALTER TABLE journal ADD COLUMN sent_skew_s REAL"
+_MIGRATE_4 = "ALTER TABLE journal ADD COLUMN sent_skew_s REAL"
 
 
 class OrderJournal:
@@ -268,18 +273,19 @@ class OrderJournal:
         request: Mapping[str, Any],
         account: str = "",
         reference: str = "",
+        label: str = "",
     ) -> int:
         """Record that a request is about to be sent; return the new entry id.
 
         The row is committed (and synced) before this returns, so it survives the
         process dying while the request is in flight.  ``request`` and ``account`` are
-        masked before they are stored.
+        masked before they are stored; ``label`` names who asked (no secrets).
         """
         now = _ts(self._clock())
         with self._transaction() as conn:
             cursor = conn.execute(
-                "INSERT INTO journal (intent, tr_id, method, path, request, outcome, "
-                "created_at, pid, account, reference) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO journal (intent, tr_id, method, path, request, outcome, created_at,"
+                " pid, account, reference, label) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     intent,
                     tr_id,
@@ -291,6 +297,7 @@ class OrderJournal:
                     os.getpid(),
                     mask_account(account),
                     reference,
+                    scrub_text(label),
                 ),
             )
             entry_id = cursor.lastrowid
@@ -432,6 +439,13 @@ class OrderJournal:
         first."""
         return self._by_outcome(_NEEDS_RECONCILE)
 
+    def labelled(self, label: str) -> list[JournalEntry]:
+        """Entries recorded with exactly ``label``, oldest first."""
+        return self._query(
+            f"SELECT {_COLUMNS} FROM journal WHERE label = ? ORDER BY id",  # noqa: S608
+            (scrub_text(label),),
+        )
+
     def entries(
         self,
         *,
@@ -514,6 +528,9 @@ class OrderJournal:
                 conn.execute(_MIGRATE_2)
             if version < 3:
                 conn.execute(_MIGRATE_3)
+                conn.execute("CREATE INDEX IF NOT EXISTS journal_label ON journal (label)")
+            if version < 4:
+                conn.execute(_MIGRATE_4)
             if version < SCHEMA_VERSION:
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
@@ -556,5 +573,6 @@ def _row_to_entry(row: tuple[Any, ...]) -> JournalEntry:
         reference=row[17],
         note=row[18],
         sent_at=_parse_ts(row[19]),
-        sent_skew_s=None if row[20] is None else float(row[20]),
+        label=row[20] or "",
+        sent_skew_s=None if row[21] is None else float(row[21]),
     )

@@ -62,7 +62,7 @@ def test_lifecycle(emu_env: dict[str, str]) -> None:
     )
     rows = ok_json(listed)
     assert {first, second, third} <= {r["seq"] for r in rows}
-    assert all(r["status"] == "pending" for r in rows)
+    assert all(r["status"] == "waiting" for r in rows)
     detail = ok_json(shown)
     assert detail["seq"] == first
     assert detail["symbol"] == "005930"
@@ -70,7 +70,7 @@ def test_lifecycle(emu_env: dict[str, str]) -> None:
     assert detail["side"] == "02"
     assert human_list.code == 0
     assert first in human_list.out
-    assert "pending" in human_list.out
+    assert "waiting" in human_list.out
 
     modified = ok_json(run_cli("resv", "modify", first, "--price", "69500", "--json", env=emu_env))
     assert modified["result"]["action"] == "modify"

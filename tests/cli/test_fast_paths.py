@@ -177,7 +177,7 @@ def test_long_listings_stream_in_a_light_layout() -> None:
     assert len(body) == n and lines[-1] == f"{n} reservations"
     assert body[0].split() == [
         *("40000", "2026-07-15", "005930", "삼성전자", "buy", "limit", "(00)", "1"),
-        *("70,000", "0", "-", "pending"),
+        *("70,000", "0", "-", "waiting"),
     ]
     assert "cancelled" in body[1]
     assert "KODEX 200선물인버스…" in body[3]  # cut to 20 cells

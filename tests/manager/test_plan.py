@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -206,9 +207,25 @@ def test_unknown_cancel_order_is_reconciled(
     assert manager.reconcile_orders() == []
 
 
+@pytest.fixture
+def emu_timed(emu: ServedEmulator, tmp_path: Path) -> Iterator[ReservationManager]:
+    """A manager whose journal also runs on the emulator's clock (settle windows travel)."""
+    from stock_manager.adapters.broker.kis import KISRestClient
+    from stock_manager.journal import OrderJournal
+
+    config = kis_config(emu, tmp_path / "timed")
+    journal = OrderJournal(config.effective_journal_path, clock=emu.clock.now)
+    with KISRestClient(config, journal=journal) as client:
+        m = ReservationManager(client, clock=emu.clock.now, sleep=lambda s: None)
+        yield m
+        m.close()
+    journal.close()
+
+
 def test_partial_failure_is_per_item_and_a_rerun_finishes(
-    emu: ServedEmulator, manager: ReservationManager
+    emu: ServedEmulator, emu_timed: ReservationManager
 ) -> None:
+    manager = emu_timed
     # The first place gets an HTTP 500 (EGW00002): never resent, its outcome unknown.
     emu.faults.add("order-resv", "http_error", 1, status=500)
     first = manager.apply(spec())
@@ -219,10 +236,12 @@ def test_partial_failure_is_per_item_and_a_rerun_finishes(
     waiting = manager.apply(spec())
     assert waiting.items == ()
     assert [i.action for i in waiting.plan.items if i.id == "a"] == ["wait"]
-    # After the settle window it settles "a" from the book (KIS never stored it): placed once.
+    # After the settle window reconcile settles "a" from the book (KIS never stored it): the
+    # journal says "not applied", so it is placed, once.
     emu.clock.advance(61)
     second = manager.apply(spec())
-    assert any("did not reach KIS" in line for line in second.reconciled)
+    assert any("(place): no matching reservation" in line for line in second.reconciled)
+    assert any("did not take effect" in line for line in second.reconciled), second.reconciled
     assert [(i.item.id, i.item.action, i.ok) for i in second.items] == [("a", "place", True)]
     assert sorted(r.pdno for r in emu.state.reservations.values()) == ["000660", "005930"]
     assert manager.apply(spec()).items == ()

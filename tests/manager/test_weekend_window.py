@@ -141,36 +141,44 @@ async def test_async_apply_on_sunday_evening(emu: ServedEmulator, tmp_path: Path
 
 # --- the CLI's clock keeps running (issue #18, finding 5) -----------------------------------------
 def test_a_rerun_after_an_unknown_place_settles_on_the_running_cli_clock(
-    emu: ServedEmulator, manager: ReservationManager
+    emu: ServedEmulator, tmp_path: Path
 ) -> None:
-    """``STOCK_MANAGER_NOW`` starts the clock; it runs on, so "wait a minute" ends.
+    """``STOCK_MANAGER_NOW`` starts the clock; it runs on, so "wait" ends.
 
-    The old CLI clock stood still at the override: every re-run in the same process (and the
-    link's settle test ``now - created_at``) saw zero seconds pass and said "wait" forever.
+    The old CLI clock stood still at the override: every re-run in the same process saw zero
+    seconds pass and said "wait" forever. Here the journal runs on that clock too (as the CLI's
+    clock is the only one a rehearsal moves), so the settle window of the unknown place passes
+    when the clock does: the entry is settled "not applied" from the book, then placed once.
     """
+    from stock_manager.adapters.broker.kis import KISRestClient
     from stock_manager.cli._runtime import NOW_ENV, clock_from_env
+    from stock_manager.journal import OrderJournal
 
     ticks = [1000.0]  # the monotonic clock the CLI clock runs on (advanced by hand here)
     clock = clock_from_env(
         {NOW_ENV: SUNDAY_EVENING.isoformat()}, monotonic=lambda: ticks[0], t0=1000.0
     )
     emu.clock.freeze(SUNDAY_EVENING)
-    m = ReservationManager(manager.client, clock=clock, sleep=lambda s: None)
+    journal = OrderJournal(tmp_path / "running.sqlite3", clock=clock)
+    client = KISRestClient(kis_config(emu, tmp_path), journal=journal)
+    m = ReservationManager(client, clock=clock, sleep=lambda s: None)
     try:
         emu.faults.add("order-resv", "http_error", 1, status=500)  # outcome unknown
         first = m.apply(spec())
         assert [i.ok for i in first.items] == [None]
         waiting = m.apply(spec())
         assert [i.action for i in waiting.plan.items] == ["wait"]
-        assert "again in a minute" in waiting.plan.items[0].reason
-        # A minute and a bit later (both clocks run): the book does not show it, so it is
-        # placed — once.
+        assert "unknown" in waiting.plan.items[0].reason
+        assert len(emu.state.reservations) == 0
+        # A minute and a bit later (both clocks run, past read timeout + settle window): the
+        # book does not show it, so it is settled "not applied" and placed — once.
         ticks[0] += 61
         emu.clock.advance(61)
         second = m.apply(spec())
-        assert any("did not reach KIS" in line for line in second.reconciled)
-        assert [(i.item.action, i.ok) for i in second.items] == [("place", True)]
+        assert [(i.item.action, i.ok) for i in second.items] == [("place", True)], second
         assert len(emu.state.reservations) == 1
         assert m.apply(spec()).items == ()
     finally:
         m.close()
+        client.close()
+        journal.close()

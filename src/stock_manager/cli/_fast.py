@@ -40,7 +40,10 @@ LIST_VALUES = {
     "--side": "side",
     "--status": "status",
 }
-_LIST_CHOICES = {"side": ("buy", "sell"), "status": ("all", "processed", "pending")}
+_LIST_CHOICES = {
+    "side": ("buy", "sell"),
+    "status": ("all", "pending", "waiting", "active", "processed", "ended"),
+}
 
 
 def enabled() -> bool:

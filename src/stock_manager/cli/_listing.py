@@ -55,7 +55,14 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 #: Shown under an empty listing.
 EMPTY_CAPTION = "no reservations match"
 #: Style of the status cell (rich style names).
-STATUS_STYLE = {"pending": "yellow", "processed": "green", "cancelled": "dim"}
+STATUS_STYLE = {
+    "waiting": "yellow",
+    "active": "yellow",
+    "sent": "green",
+    "filled": "green",
+    "rejected": "red",
+    "cancelled": "dim",
+}
 
 
 def fmt(value: Any) -> str:

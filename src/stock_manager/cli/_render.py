@@ -84,7 +84,15 @@ def reservations_table(reservations: Sequence[Any], title: str = "Reservations")
 #: The name column of the light layout is cut to this many terminal cells (names are Korean,
 #: two cells a character, and a few ETF names are long).
 LIGHT_NAME_CELLS = 20
-_LIGHT_STYLE = {"pending": "33", "processed": "32", "cancelled": "2"}  # ANSI: yellow/green/dim
+# ANSI: yellow (can still act) / green / red / dim, as STATUS_STYLE.
+_LIGHT_STYLE = {
+    "waiting": "33",
+    "active": "33",
+    "sent": "32",
+    "filled": "32",
+    "rejected": "31",
+    "cancelled": "2",
+}
 
 
 def print_reservations(

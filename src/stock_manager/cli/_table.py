@@ -36,7 +36,7 @@ _RICH_OVERRIDES = ("FORCE_COLOR", "TTY_COMPATIBLE", "JUPYTER_COLUMNS")
 # SGR parameters of the styles rich's default theme gives a table: "table.title" italic,
 # "table.header" bold, "table.caption" dim italic; colours are dropped under NO_COLOR.
 _ITALIC, _BOLD, _CAPTION = "3", "1", "2;3"
-_COLOURS = {"yellow": "33", "green": "32"}
+_COLOURS = {"yellow": "33", "green": "32", "red": "31"}
 _ATTRIBUTES = {"dim": "2", "": ""}
 
 # rich.box.HEAVY_HEAD, the default box of rich.table.Table.

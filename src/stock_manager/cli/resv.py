@@ -54,11 +54,14 @@ class TypeChoice(StrEnum):
 
 
 class StatusChoice(StrEnum):
-    """``--status`` values."""
+    """``--status`` values (see ``Reservation.status``)."""
 
     all = "all"
-    processed = "processed"
     pending = "pending"
+    waiting = "waiting"
+    active = "active"
+    processed = "processed"
+    ended = "ended"
 
 
 class EndPolicyChoice(StrEnum):
@@ -336,14 +339,27 @@ def list_(
     symbol: SymbolOpt = None,
     side: SideFilterOpt = None,
     status: Annotated[
-        StatusChoice, typer.Option("--status", case_sensitive=False, help="Processing state.")
+        StatusChoice,
+        typer.Option(
+            "--status",
+            case_sensitive=False,
+            help="pending = can still act (waiting, or an active period reservation already"
+            " sent and sent again on later days); waiting; active; processed = sent or"
+            " rejected at least once; ended = sent for the last time, filled, rejected or"
+            " cancelled.",
+        ),
     ] = StatusChoice.all,
     include_cancelled: Annotated[
         bool, typer.Option("--include-cancelled", help="Show cancelled reservations too.")
     ] = False,
     json_: JsonOpt = False,
 ) -> None:
-    """List reservations (CTSC0004R, every page)."""
+    """List reservations (CTSC0004R, every page).
+
+    The status column: waiting (not sent yet), active (a period reservation already sent,
+    sent again on later open days until its end date), sent (became an order for the last
+    time), filled, rejected, cancelled.
+    """
     from ._fast import resv_list
 
     # The body is shared with the typer-free fast path of `resv list` (see ._fast).
@@ -388,7 +404,10 @@ def modify(
     json_: JsonOpt = False,
     yes: YesOpt = False,
 ) -> None:
-    """Modify a pending reservation (CTSC0013U); every term you do not give is kept.
+    """Modify a reservation that can still act (CTSC0013U); every term you do not give is kept.
+
+    An active period reservation gets the new terms from its next day on; the order already
+    made of it today is separate (modify-order).
 
     A new end date is checked against the KRX calendar; --check (default against a KIS
     host) runs the pre-flight on the merged terms before sending.
@@ -452,7 +471,11 @@ def cancel(
     json_: JsonOpt = False,
     yes: YesOpt = False,
 ) -> None:
-    """Cancel a pending reservation (CTSC0009U)."""
+    """Cancel a reservation that can still act (CTSC0009U).
+
+    For an active period reservation this stops its later days; the order already made of it
+    today is separate: cancel it with 'stock-manager resv cancel-order SEQ'.
+    """
     st = state_of(ctx, json=json_, yes=yes)
     with _reservations(st) as r:
         if dry_run:
@@ -486,7 +509,9 @@ def cancel_all(
     json_: JsonOpt = False,
     yes: YesOpt = False,
 ) -> None:
-    """Cancel every pending reservation that matches, with a progress bar and a summary.
+    """Cancel every reservation that matches and can still act (waiting or active).
+
+    A progress bar and a summary; active period reservations stop their later days only.
 
     Exit code 1 when some could not be cancelled, 3 when the outcome of some is unknown.
     """
@@ -505,7 +530,7 @@ def cancel_all(
         what = "cancel " + (
             f"reservations {', '.join(seqs)}"
             if seqs
-            else "ALL pending reservations"
+            else "ALL pending (waiting or active) reservations"
             + (f" of {symbol}" if symbol else "")
             + (f" ({side.value})" if side else "")
         )
@@ -529,7 +554,7 @@ def cancel_all(
             }
         )
     elif not result.items:
-        _print(st, "nothing to cancel: no pending reservation matches")
+        _print(st, "nothing to cancel: no reservation that can still act matches")
     else:
         from ._render import bulk_table
 

@@ -10,8 +10,10 @@ Money-safety rules that live here:
 * a place is linked to its declared id in the link store *before* it is sent; after a crash
   the next run adopts the reservation from the book or, when the book does not show it and the
   process is gone, places it — never both;
-* outcome unknown (timeout after sending) leaves the link ``placing``: the next run decides
-  from the book, nothing is resent blindly;
+* the place's journal entry carries the link (``label``); outcome unknown (timeout after
+  sending) leaves the link ``placing``, and the next run decides from the journal: unknown →
+  wait (nothing is placed for the id), applied → adopt the reservation reconcile named, not
+  applied → place again. Only a link without an entry falls back to the book;
 * only one ``apply`` per link store runs at a time (a file lock);
 * reservations not linked to a declared id are never touched unless ``prune`` names their
   symbol.
@@ -59,7 +61,18 @@ from .orders import (
     judge_order_change,
     order_change_body,
 )
-from .plan import Plan, PlanItem, _alive, is_live, make_plan, order_day, reconcile_links
+from .plan import (
+    JournalPlace,
+    Plan,
+    PlanItem,
+    _alive,
+    is_live,
+    journal_place,
+    link_label,
+    make_plan,
+    order_day,
+    reconcile_links,
+)
 from .report import Report, build_report, latest_session
 from .spec import StandingSpec
 
@@ -210,7 +223,14 @@ class _Core:
     def reconcile(self, spec: StandingSpec, book: Sequence[Reservation], persist: bool) -> Any:
         n = order_day(self.calendar, self.now())
         links = self.links.links(spec.name)
-        updates = reconcile_links(links, book, self.links.all_seqs(), n, now=self.now())
+        updates = reconcile_links(
+            links,
+            book,
+            self.links.all_seqs(),
+            n,
+            now=self.now(),
+            journal=self.journal_places(links),
+        )
         if persist:
             for u in updates:
                 if u.fields:
@@ -227,6 +247,25 @@ class _Core:
         linked = {link.seq for link in links if link.seq} | self.links.all_seqs()
         plan = make_plan(spec, links, book, linked, self.calendar, self.now(), prune=prune)
         return plan, details
+
+    def journal_places(self, links: Sequence[Any]) -> dict[int, JournalPlace]:
+        """What the journal says about the place of each ``placing``/``failed`` link."""
+        journal = self.client.journal
+        if journal is None:
+            return {}
+        out: dict[int, JournalPlace] = {}
+        for link in links:
+            if link.state not in ("placing", "failed"):
+                continue
+            label = link_label(link.namespace, link.decl_id, link.id)
+            record = journal_place(e for e in journal.labelled(label) if e.intent == "place")
+            if record is not None:
+                out[link.id] = record
+        return out
+
+    def place_label(self, ns: str, item: PlanItem, link_id: int) -> str:
+        """The journal label of the place made for link ``link_id``."""
+        return link_label(ns, item.id, link_id)
 
     def stale_entries(self) -> list[Any]:
         """Reservation requests of the journal whose outcome is still open."""
@@ -547,7 +586,9 @@ class ReservationManager:
         if item.action in ("place", "renew"):
             link_id = self._c.begin_place(ns, item)
             try:
-                receipt = self.reservations.place_reservation(**self._c.place_args(item))
+                receipt = self.reservations.place_reservation(
+                    **self._c.place_args(item), label=self._c.place_label(ns, item, link_id)
+                )
             except KISError as exc:
                 return self._c.placed(link_id, item, None, exc)
             done = self._c.placed(link_id, item, receipt.seq, None)
@@ -706,7 +747,9 @@ class AsyncReservationManager:
         if item.action in ("place", "renew"):
             link_id = self._c.begin_place(ns, item)
             try:
-                receipt = await self.reservations.place_reservation(**self._c.place_args(item))
+                receipt = await self.reservations.place_reservation(
+                    **self._c.place_args(item), label=self._c.place_label(ns, item, link_id)
+                )
             except KISError as exc:
                 return self._c.placed(link_id, item, None, exc)
             done = self._c.placed(link_id, item, receipt.seq, None)

@@ -16,8 +16,8 @@ would do and why:
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Literal, cast
@@ -31,11 +31,14 @@ from .spec import Declaration, StandingSpec
 
 __all__ = [
     "Action",
+    "JournalPlace",
     "LinkUpdate",
     "Plan",
     "PlanItem",
     "desired_end",
     "is_live",
+    "journal_place",
+    "link_label",
     "make_plan",
     "order_day",
     "reconcile_links",
@@ -115,6 +118,51 @@ class LinkUpdate:
     detail: str = ""
 
 
+@dataclass(frozen=True)
+class JournalPlace:
+    """What the order journal says about the place request(s) made for one link.
+
+    ``state``: ``applied`` (KIS took it: ``seq`` is the reservation, from its answer or from
+    reconcile), ``unknown`` (in flight, or its outcome is still open: nothing may be placed
+    for the link's declaration), ``not_applied`` (never sent, refused, or reconciled as not
+    taken).
+    """
+
+    state: Literal["applied", "unknown", "not_applied"]
+    entry_id: int
+    seq: str = ""
+    #: KIS accepted it (a reservation exists) but did not name it: only the book can.
+    accepted: bool = False
+
+
+def link_label(namespace: str, decl_id: str, link_id: int) -> str:
+    """The label a link's place request carries in the journal (no secrets)."""
+    return f"manager:{namespace}:{decl_id}:link-{link_id}"
+
+
+def journal_place(entries: Iterable[Any]) -> JournalPlace | None:
+    """Summarise the journal entries of one link's place (``None``: there are none).
+
+    Applied wins (a reservation exists); then unknown (it may exist); not applied only when
+    every entry is final and none took effect. An entry KIS accepted without naming the
+    reservation is unknown until reconcile names it.
+    """
+    from stock_manager.journal import Outcome
+
+    unknown: JournalPlace | None = None
+    last: JournalPlace | None = None
+    for e in entries:
+        if e.outcome in (Outcome.OK, Outcome.RECONCILED_APPLIED) and e.reference:
+            return JournalPlace("applied", e.id, str(e.reference))
+        if e.outcome in (Outcome.OK, Outcome.RECONCILED_APPLIED):
+            unknown = JournalPlace("unknown", e.id, accepted=True)
+        elif e.outcome in (Outcome.PENDING, Outcome.UNKNOWN):
+            unknown = unknown or JournalPlace("unknown", e.id)
+        else:
+            last = JournalPlace("not_applied", e.id)
+    return unknown or last
+
+
 # --- dates ------------------------------------------------------------------------------------
 def order_day(calendar: Calendar, now: datetime) -> date:
     """The open day a reservation entered at ``now`` is sent on.
@@ -162,14 +210,13 @@ def desired_end(decl: Declaration, calendar: Calendar, now: datetime) -> date | 
 
 
 def is_live(row: Reservation, next_order_day: date) -> bool:
-    """Whether KIS will still send this reservation (pending, or a running period one)."""
-    if row.cancelled or row.result == REJECTED:
-        return False
-    if row.qty and row.filled_qty >= row.qty:
-        return False
-    if row.is_pending:
-        return True
-    return row.end_date is not None and row.end_date >= next_order_day
+    """Whether KIS will still act on this reservation: ``waiting``, or an ``active`` period
+    reservation (already sent, sent again on a later open day up to its end date).
+
+    ``next_order_day`` is the manager's "today": the first open day KIS can still process
+    reservations on (:func:`order_day`). Everything live can be modified and cancelled.
+    """
+    return row.status_at(next_order_day) in ("waiting", "active")
 
 
 def _outcome(row: Reservation) -> str:
@@ -231,29 +278,39 @@ def reconcile_links(
     *,
     now: datetime | None = None,
     alive: Any = _alive,
+    journal: Mapping[int, JournalPlace] | None = None,
 ) -> list[LinkUpdate]:
     """Bring ``links`` up to date with the live book (adopt, end, or drop them).
 
-    A ``placing`` link the book does not show is dropped (and placed again by the plan) only
-    when its process is gone **and** :data:`MANAGER_PLACE_SETTLE_S` has passed since it was
-    recorded; until then it stays, and the plan says "wait".
+    ``journal`` (link id → :class:`JournalPlace`) is what the order journal says about each
+    ``placing`` (or ``failed``) link's place request; where it says anything, it decides:
+    applied → the link adopts the reservation reconcile or KIS named; unknown → the link stays
+    ``placing`` (the plan waits, nothing is placed); not applied → the link is dropped and the
+    declaration may be placed again.
+
+    Without a journal entry (journal off, or a run that died before recording it), a
+    ``placing`` link the book does not show is dropped only when its process is gone **and**
+    :data:`MANAGER_PLACE_SETTLE_S` has passed since it was recorded; until then it stays, and
+    the plan says "wait".
     """
     rows = {r.seq: r for r in book}
     taken = set(linked_seqs)
     updates: list[LinkUpdate] = []
     for link in links:
+        record = (journal or {}).get(link.id)
+        if record is not None and record.accepted and link.state == "placing":
+            # Accepted without its sequence number: match it in the book (below), but never
+            # drop the link — the reservation exists.
+            record = None if _book_match(link, rows, taken) else record
+        if record is not None and link.state in ("placing", "failed"):
+            # The journal knows what became of this link's place: it decides, never the
+            # book's receipt times (they rest on two clocks agreeing).
+            update = _from_journal(link, record, taken)
+            if update is not None:
+                updates.append(update)
+            continue
         if link.state == "placing":
-            since = link.created_at - _SLACK
-            found = sorted(
-                (
-                    r
-                    for r in rows.values()
-                    if r.seq not in taken
-                    and _matches(r, link)
-                    and ((at := _received_at(r)) is None or at >= since)
-                ),
-                key=lambda r: int(r.seq) if r.seq.isdigit() else 0,
-            )
+            found = _book_match(link, rows, taken)
             if found:
                 row = found[0]
                 taken.add(row.seq)
@@ -298,6 +355,58 @@ def reconcile_links(
             )
         )
     return updates
+
+
+def _book_match(link: Link, rows: Mapping[str, Reservation], taken: set[str]) -> list[Reservation]:
+    """Unlinked reservations with the link's terms received after it was recorded (oldest
+    first). Receipt times are KIS's clock, ``created_at`` ours: only a fallback."""
+    since = link.created_at - _SLACK
+    return sorted(
+        (
+            r
+            for r in rows.values()
+            if r.seq not in taken
+            and _matches(r, link)
+            and ((at := _received_at(r)) is None or at >= since)
+        ),
+        key=lambda r: int(r.seq) if r.seq.isdigit() else 0,
+    )
+
+
+def _from_journal(link: Link, record: JournalPlace, taken: set[str]) -> LinkUpdate | None:
+    """The link update the journal's word on its place calls for (``None``: none)."""
+    entry = f"journal #{record.entry_id}"
+    if record.state == "applied":
+        if record.seq in taken:
+            # Linked elsewhere already: never guess which link owns it; look at it by hand.
+            note = f"{entry} names reservation {record.seq}, which another link holds"
+            return None if link.note == note else LinkUpdate(link.id, {"note": note})
+        taken.add(record.seq)
+        return LinkUpdate(
+            link.id,
+            {"seq": record.seq, "state": "live", "note": ""},
+            f"{link.decl_id}: adopted reservation {record.seq} ({entry}: the place took effect)",
+        )
+    if record.state == "unknown":
+        note = (
+            f"{entry}: the place's outcome is unknown; nothing is placed until it is"
+            " settled (stock-manager resv reconcile --pending)"
+        )
+        if record.accepted:
+            note = (
+                f"{entry}: KIS accepted the place without naming the reservation and the"
+                " book shows no match; nothing is placed again (check resv list)"
+            )
+        if link.state == "placing" and link.note == note:
+            return None
+        return LinkUpdate(link.id, {"state": "placing", "note": note})
+    if link.state == "failed":
+        return None
+    return LinkUpdate(
+        link.id,
+        {"state": "failed", "note": f"{entry}: the place did not take effect"},
+        f"{link.decl_id}: an earlier place did not take effect ({entry}); it will be placed",
+    )
 
 
 # --- plan -------------------------------------------------------------------------------------
@@ -387,21 +496,20 @@ def make_plan(
         for link in its:
             row = rows.get(link.seq)
             if link.state == "live" and row is not None and is_live(row, n):
-                if row.is_pending:
-                    cancels.append(_cancel(row, decl_id, "no longer declared", link.id))
-                else:
-                    keeps.append(
-                        _keep(decl_id, "no longer declared, but already sent today", row.seq)
-                    )
+                # A period reservation already sent (active) is cancelled too: that stops its
+                # later days; the order KIS made of it today is separate (cancel-order).
+                cancels.append(_cancel(row, decl_id, _why("no longer declared", row, n), link.id))
 
     for decl in spec.declarations:
         its = by_id.get(decl.id, [])
-        if any(link.state == "placing" for link in its):
+        placing = [link for link in its if link.state == "placing"]
+        if placing:
             keeps.append(
                 PlanItem(
                     "wait",
                     decl.id,
-                    "an earlier place is not in the book yet (in flight, or settling);"
+                    placing[-1].note
+                    or "an earlier place is not in the book yet (in flight, or settling);"
                     " run apply again in a minute",
                     attention=True,
                 )
@@ -415,38 +523,39 @@ def make_plan(
         if len(live) > 1:
             live.sort(key=lambda lr: (not _matches(lr[1], lr[0]), int(lr[1].seq)))
             for link, row in live[1:]:
-                if row.is_pending:
-                    cancels.append(_cancel(row, decl.id, "a duplicate for the same id", link.id))
+                cancels.append(
+                    _cancel(row, decl.id, _why("a duplicate for the same id", row, n), link.id)
+                )
             live = live[:1]
         if live:
             link, row = live[0]
             if decl.until and decl.until < n:
-                if row.is_pending:
-                    cancels.append(_cancel(row, decl.id, f"until {decl.until} has passed", link.id))
-                else:
-                    keeps.append(_keep(decl.id, f"until {decl.until} has passed", row.seq))
+                why_until = _why(f"until {decl.until} has passed", row, n)
+                cancels.append(_cancel(row, decl.id, why_until, link.id))
                 continue
             why = _differs(row, link, decl)
             if not why:
-                keeps.append(_keep(decl.id, f"up to date (reservation {row.seq})", row.seq))
-            elif not row.is_pending:
+                state = row.status_at(n)
                 keeps.append(
-                    _keep(decl.id, f"{why}, but {row.seq} was already sent today", row.seq)
+                    _keep(decl.id, f"up to date (reservation {row.seq}, {state})", row.seq)
                 )
             else:
                 remaining = max(1, decl.qty - _filled_before(its, decl, exclude=link.id))
-                modifies.append(
-                    _item(
-                        "modify",
-                        decl,
-                        why,
-                        calendar,
-                        now,
-                        qty=remaining,
-                        seq=row.seq,
-                        link_id=link.id,
-                    )
+                item = _item(
+                    "modify",
+                    decl,
+                    _why(why, row, n),
+                    calendar,
+                    now,
+                    qty=remaining,
+                    seq=row.seq,
+                    link_id=link.id,
                 )
+                if row.status_at(n) == "active" and not decl.until and row.end_date:
+                    # ``days`` counted from the first order day, which has passed: an active
+                    # period reservation keeps its end date (re-counting would extend it).
+                    item = replace(item, end_date=row.end_date)
+                modifies.append(item)
             continue
         # Nothing live for this id.
         ended = [link for link in its if link.state == "ended"]
@@ -494,10 +603,23 @@ def make_plan(
     prune_set = {s.strip().upper() for s in prune if s.strip()}
     if prune_set:
         for row in sorted(rows.values(), key=lambda r: r.seq):
-            if row.seq in linked_seqs or row.symbol not in prune_set or not row.is_pending:
+            if row.seq in linked_seqs or row.symbol not in prune_set or not is_live(row, n):
                 continue
-            cancels.append(_cancel(row, "", f"not owned by the file; --prune {row.symbol}"))
+            cancels.append(
+                _cancel(row, "", _why(f"not owned by the file; --prune {row.symbol}", row, n))
+            )
     return Plan(spec.name, (*cancels, *modifies, *places, *keeps), n)
+
+
+def _why(reason: str, row: Reservation, n: date) -> str:
+    """``reason``, saying so when the reservation is an active period one (already sent)."""
+    if row.status_at(n) != "active":
+        return reason
+    sent = f" as order {row.order_no}" if row.order_no else ""
+    return (
+        f"{reason} (active period reservation until {row.end_date}, already sent{sent}:"
+        " its later days change; that order is separate, see resv cancel-order)"
+    )
 
 
 def _filled_before(its: Sequence[Link], decl: Declaration, *, exclude: int) -> int:

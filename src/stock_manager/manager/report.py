@@ -236,8 +236,7 @@ def build_report(
         elif r.result == REJECTED and r.order_date == day:
             processed.append(_row(r, "rejected"))
         elif (
-            r.is_pending
-            and not r.cancelled
+            r.status_at(next_day) == "waiting"  # never sent: not an active period one
             and r.order_date is not None
             and (
                 r.order_date < day
@@ -247,7 +246,11 @@ def build_report(
         ):
             processed.append(_row(r, "not_processed"))
             continue
-        if not r.cancelled and is_live(r, next_day) and (r.order_date or day) > day:
+        # Sent again on a later day: still waiting for a later order date, or a period
+        # reservation already sent that stays active past this session.
+        if is_live(r, next_day) and (
+            (r.order_date or day) > day or r.status_at(next_day) == "active"
+        ):
             row = _row(r, "waiting")
             waiting.append(row)
             if r.end_date is not None and r.end_date <= horizon:

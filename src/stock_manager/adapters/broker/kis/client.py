@@ -117,6 +117,8 @@ class PreparedCall:
     intent: str
     tr_cont: str = ""
     extra_headers: dict[str, str] = field(default_factory=dict)
+    #: Recorded on the journal entry of an order (who asked; see JournalEntry.label).
+    label: str = ""
 
     def __repr__(self) -> str:
         # params carry CANO and extra headers may carry credentials: show them masked.
@@ -215,6 +217,16 @@ class _Core:
         if config.kis_account_no:
             SECRET_FILTER.add(config.cano)
 
+    def _skew_now(self) -> float:
+        """The clock the skew is measured on: the journal's once it is open, else ours.
+
+        Reconcile compares the journal's send times with KIS's receipt times, so the skew it
+        allows for must be the journal's clock minus KIS's (one machine clock in production;
+        tests may give the journal its own).
+        """
+        journal = self._journal if self._journal_opened else None
+        return journal.now().timestamp() if journal is not None else self.clock()
+
     # --- journal ------------------------------------------------------------------------------
     @property
     def journal(self) -> OrderJournal | None:
@@ -237,6 +249,9 @@ class _Core:
                             ", ".join(str(e.id) for e in stale[:10]),
                         )
                     self._journal = journal
+                    # Samples taken so far were on the client's clock: start again on the
+                    # journal's (see _skew_now).
+                    self.skew = ClockSkew()
                 self._journal_opened = True
         return self._journal
 
@@ -259,6 +274,7 @@ class _Core:
         headers: Mapping[str, str] | None = None,
         intent: str | None = None,
         dry_run: bool = False,
+        label: str = "",
     ) -> PreparedCall:
         """Resolve and check a request locally. Raises a :class:`KISNotSentError` subclass.
 
@@ -309,6 +325,7 @@ class _Core:
             or (_DEFAULT_INTENTS.get(spec.api_id, spec.name) if spec else path),
             tr_cont=tr_cont.strip().upper(),
             extra_headers=dict(headers or {}),
+            label=label,
         )
 
     def _check_explicit_tr_id(self, spec: ApiSpec, tr_id: str, action: str | None) -> None:
@@ -407,6 +424,7 @@ class _Core:
             request=mask_body(call.params),
             account=self.config.masked_account,
             reference=call.params.get("RSVN_ORD_SEQ", ""),
+            label=call.label,
         )
         stage = ["prepare"]
         try:
@@ -485,11 +503,11 @@ class _Core:
                 known = self.skew.latest
                 journal.mark_sent(entry_id, skew_s=known.high if known else None)
             stage[0] = "send"
-            sent_at = self.clock()
+            sent_at = self._skew_now()
             result: SendResult = yield Send(request)
             self.send_count += 1
             if result.response is not None:
-                self.skew.observe(result.response.headers.get("date"), sent_at, self.clock())
+                self.skew.observe(result.response.headers.get("date"), sent_at, self._skew_now())
             decision = self.classify(call, result)
             self._log(call, result, decision, attempt)
             if decision.kind is _Kind.OK:
@@ -904,12 +922,14 @@ class KISRestClient(_ClientBase):
         tr_cont: str = "",
         headers: Mapping[str, str] | None = None,
         intent: str | None = None,
+        label: str = "",
     ) -> KISResponse:
         """Send one request and return the parsed reply; raise a :class:`KISError` otherwise.
 
         ``params`` go to the query for GET and the JSON body for POST, keys upper-cased.
         Without ``tr_id`` the TR_ID comes from the catalog by path (``action`` for multi-TR
-        APIs). Order POSTs are journaled and never resent after they may have arrived.
+        APIs). Order POSTs are journaled (with ``label``) and never resent after they may
+        have arrived.
         """
         call = self._core.prepare(
             method,
@@ -920,6 +940,7 @@ class KISRestClient(_ClientBase):
             tr_cont=tr_cont,
             headers=headers,
             intent=intent,
+            label=label,
         )
         return self.send(call)
 
@@ -1024,6 +1045,7 @@ class AsyncKISRestClient(_ClientBase):
         tr_cont: str = "",
         headers: Mapping[str, str] | None = None,
         intent: str | None = None,
+        label: str = "",
     ) -> KISResponse:
         """Async :meth:`KISRestClient.make_request`."""
         call = self._core.prepare(
@@ -1035,6 +1057,7 @@ class AsyncKISRestClient(_ClientBase):
             tr_cont=tr_cont,
             headers=headers,
             intent=intent,
+            label=label,
         )
         return await self.send(call)
 

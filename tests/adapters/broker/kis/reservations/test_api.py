@@ -43,7 +43,7 @@ def test_place_then_list_shows_typed_row(resv: Reservations) -> None:
     assert row.price == Decimal(70000)
     assert row.side is Side.BUY
     assert row.order_type == OrderType.LIMIT.value
-    assert row.status == "pending"
+    assert row.status == "waiting"
     assert row.order_date is not None and row.receipt_date is not None
 
 
@@ -123,9 +123,9 @@ def test_processed_reservation_cannot_be_changed(resv: Reservations, emu: Served
     seq = resv.place_reservation("005930", qty=5, price=70000).seq
     emu.process_day({seq: "partial"})
     row = resv.get_reservation(seq)
-    assert row.status == "processed"
+    assert row.status == "sent"  # a one-day reservation ends when it becomes an order
     assert row.order_no and 0 < row.filled_qty < 5
-    with pytest.raises(KISValidationError, match="processed"):
+    with pytest.raises(KISValidationError, match=f"resv cancel-order {seq}"):
         resv.cancel_reservation(seq)
 
 

@@ -37,7 +37,7 @@ def test_a_kis_page_row_through_the_decoder() -> None:
         price=Decimal(70000),
         result="미처리",
     )
-    assert row.status == "pending"
+    assert row.status == "waiting"
 
 
 @pytest.mark.parametrize(

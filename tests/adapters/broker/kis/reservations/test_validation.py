@@ -178,7 +178,7 @@ def test_row_parsing_is_tolerant() -> None:
     )
     assert row.seq == "42401" and row.order_date == date(2022, 5, 23)
     assert row.price == 6000 and row.filled_qty == 0 and row.end_date is None
-    assert row.status == "pending"
+    assert row.status == "waiting"
 
 
 # --- finding 4: inputs no user meant are refused, before any request ----------------------------

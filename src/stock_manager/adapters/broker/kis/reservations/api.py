@@ -49,6 +49,7 @@ from ..skew import SkewSample
 from ..tr_ids import CATALOG
 from .models import (
     KST,
+    STATUS_FILTERS,
     OrderChanges,
     OrderTerms,
     OrderType,
@@ -408,8 +409,10 @@ class _Plans:
         end = end or today + _LOOKAHEAD
         if start > end:
             raise KISValidationError(f"start {start} is after end {end}")
-        if status not in ("all", "processed", "pending"):
-            raise KISValidationError(f"status must be all, processed or pending, not {status!r}")
+        if status not in STATUS_FILTERS:
+            raise KISValidationError(
+                f"status must be one of {', '.join(STATUS_FILTERS)}, not {status!r}"
+            )
         # The spec marks every key required: send them all, blanks included (spec §5).
         return {
             "RSVN_ORD_ORD_DT": start.strftime("%Y%m%d"),
@@ -417,7 +420,10 @@ class _Plans:
             "RSVN_ORD_SEQ": _seq(seq) if seq else "",
             "TMNL_MDIA_KIND_CD": "00",
             **self.account(),
-            "PRCS_DVSN_CD": {"all": "0", "processed": "1", "pending": "2"}[status],
+            # Only "waiting" is surely KIS's "unprocessed" (2): whether KIS files a period
+            # reservation it already sent (still active) under 1 or 2 is not documented, so
+            # every other filter asks for all (0) and is decided locally (see ``keep``).
+            "PRCS_DVSN_CD": "2" if status == "waiting" else "0",
             "CNCL_YN": "N" if include_cancelled else "Y",
             "PDNO": symbol.strip().upper() if symbol else "",
             "SLL_BUY_DVSN_CD": parse_side(side).value if side else "",
@@ -440,9 +446,24 @@ class _Plans:
             return False
         if params["CNCL_YN"] == "Y" and row.cancelled:
             return False
-        if status == "pending" and not row.is_pending:
-            return False
-        return not (status == "processed" and row.status != "processed")
+        return row.matches_status(status)
+
+    def as_of(self) -> date:
+        """The first open day KIS can still process reservations on, by the injected clock
+        and the local calendar (no request): what "still active" is measured against."""
+        return self.offline_calendar.order_date(self.clock()).day  # type: ignore[no-any-return]
+
+    def as_of_once(self) -> Callable[[], date]:
+        """:meth:`as_of`, computed at most once, on first use (a listing of rows whose status
+        does not depend on it never loads the calendar: start-up time, issue #14)."""
+        memo: list[date] = []
+
+        def once() -> date:
+            if not memo:
+                memo.append(self.as_of())
+            return memo[0]
+
+        return once
 
     def plan_cancel(self, current: Reservation) -> dict[str, str]:
         self.guard("change")
@@ -728,10 +749,20 @@ def _masked(plans: _Plans) -> str:
 
 
 def _require_pending(current: Reservation, verb: str) -> None:
-    if not current.is_pending:
-        raise KISValidationError(
-            f"reservation {current.seq} is {current.status}; it cannot be {verb} any more"
+    """Refuse, before any request, to change a reservation that can no longer act."""
+    if current.is_pending:
+        return
+    status = current.status
+    why = f"reservation {current.seq} is {status}; it cannot be {verb} any more"
+    if status == "sent":
+        kind = "a period reservation past its end date" if current.end_date else "one-day"
+        order = f" order {current.order_no}" if current.order_no else " an order"
+        why = (
+            f"reservation {current.seq} was sent as{order} and has ended ({kind}); it cannot"
+            f" be {verb} any more. To stop that order's open quantity, cancel the order:"
+            f" stock-manager resv cancel-order {current.seq}"
         )
+    raise KISValidationError(why)
 
 
 def _matches(row: Reservation, req: Mapping[str, Any]) -> bool:
@@ -815,12 +846,14 @@ class Reservations:
         end_date_policy: EndDatePolicy | None = None,
         check: bool = False,
         strict: bool = False,
+        label: str = "",
     ) -> ReservationReceipt:
         """Place a reservation (CTSC0008U); returns its ``RSVN_ORD_SEQ``.
 
         The end date is checked against the KRX calendar (``end_date_policy`` snap/refuse;
         ``days`` counts open days instead). ``check`` runs the pre-flight (tick, band,
         sellable, buying power) first; ``strict`` turns its findings into a refusal.
+        ``label`` is recorded on the request's journal entry (who asked for it).
         """
         body, warnings, sched, terms = self._p.plan_place_full(
             symbol,
@@ -840,7 +873,7 @@ class Reservations:
             findings = report.findings
             warnings += tuple(str(f) for f in report.problems)
         try:
-            resp = self.client.make_request("POST", PATH_PLACE, body, intent="place")
+            resp = self.client.make_request("POST", PATH_PLACE, body, intent="place", label=label)
         except KISBusinessError as exc:
             raise as_window_error(exc) or exc from None
         return _receipt(resp, warnings, sched, findings)
@@ -911,9 +944,10 @@ class Reservations:
         """Every matching reservation, page after page (CTSC0004R, 20 rows a page)."""
         params = self._p.list_params(start, end, seq, symbol, side, status, include_cancelled)
         kw: dict[str, Any] = {"max_pages": max_pages} if max_pages else {}
+        as_of = self._p.as_of_once()
         for page in self.client.iter_pages("GET", PATH_LIST, params, **kw):
             for raw in page.rows():
-                row = Reservation.from_row(raw)
+                row = Reservation.from_row(raw).dated(as_of)
                 if self._p.keep(row, params, status):
                     yield row
 
@@ -926,7 +960,10 @@ class Reservations:
     def cancel_reservation(
         self, seq: str | int, *, current: Reservation | None = None
     ) -> ChangeResult:
-        """Cancel a pending reservation (CTSC0009U)."""
+        """Cancel a reservation that can still act (CTSC0009U): a waiting one, or an active
+        period reservation — then only its later days stop; the order KIS already made of it
+        is separate (cancel it with :meth:`ReservationManager.cancel_order`, 주식주문(정정취소)).
+        An ended one (``sent``, ``filled``, ``rejected``, ``cancelled``) is refused locally."""
         return self._cancel_known(current or self.get_reservation(seq))
 
     def modify_reservation(
@@ -941,7 +978,9 @@ class Reservations:
         check: bool = False,
         strict: bool = False,
     ) -> ChangeResult:
-        """Modify a pending reservation (CTSC0013U), re-sending every term of the current one.
+        """Modify a reservation that can still act (CTSC0013U: waiting, or an active period
+        reservation, whose later days get the new terms), re-sending every term of the current
+        one.
 
         The changes are validated before the current reservation is even listed.
         ``check``/``strict``: run the pre-flight on the merged terms first (this reservation
@@ -1007,7 +1046,8 @@ class Reservations:
         end: date | None = None,
         progress: Progress | None = None,
     ) -> BulkCancelResult:
-        """Cancel every pending reservation that matches, at the full rate limit.
+        """Cancel every reservation that matches and can still act (waiting or active), at the
+        full rate limit.
 
         With ``seqs`` the listed reservations are cancelled without listing first (one request
         each); otherwise the pending reservations matching the filters are listed, then
@@ -1133,6 +1173,7 @@ class AsyncReservations:
         end_date_policy: EndDatePolicy | None = None,
         check: bool = False,
         strict: bool = False,
+        label: str = "",
     ) -> ReservationReceipt:
         """Async :meth:`Reservations.place_reservation`.
 
@@ -1157,7 +1198,9 @@ class AsyncReservations:
             findings = report.findings
             warnings += tuple(str(f) for f in report.problems)
         try:
-            resp = await self.client.make_request("POST", PATH_PLACE, body, intent="place")
+            resp = await self.client.make_request(
+                "POST", PATH_PLACE, body, intent="place", label=label
+            )
         except KISBusinessError as exc:
             raise as_window_error(exc) or exc from None
         return _receipt(resp, warnings, sched, findings)
@@ -1190,9 +1233,10 @@ class AsyncReservations:
         """Async :meth:`Reservations.list_reservations`."""
         params = self._p.list_params(start, end, seq, symbol, side, status, include_cancelled)
         kw: dict[str, Any] = {"max_pages": max_pages} if max_pages else {}
+        as_of = self._p.as_of_once()
         async for page in self.client.iter_pages("GET", PATH_LIST, params, **kw):
             for raw in page.rows():
-                row = Reservation.from_row(raw)
+                row = Reservation.from_row(raw).dated(as_of)
                 if self._p.keep(row, params, status):
                     yield row
 

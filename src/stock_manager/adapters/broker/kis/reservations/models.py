@@ -26,6 +26,7 @@ __all__ = [
     "OrderTerms",
     "OrderType",
     "Reservation",
+    "ReservationStatus",
     "RuleError",
     "Side",
     "StatusFilter",
@@ -43,7 +44,34 @@ __all__ = [
 KST = timezone(timedelta(hours=9))
 MAX_PERIOD_DAYS = C.RESERVATION_MAX_PERIOD_DAYS
 WindowPolicy = Literal["warn", "refuse", "ignore"]
-StatusFilter = Literal["all", "processed", "pending"]
+#: Where a reservation is in its life (:attr:`Reservation.status`):
+#:
+#: * ``waiting``   — not sent yet; KIS sends it on its order date. Can be modified/cancelled.
+#: * ``active``    — a period reservation (기간예약) KIS has already sent (``order_no`` is the
+#:   order it became most recently) and will send again on a later open day, up to its end
+#:   date, for the still-unfilled quantity. Can be modified/cancelled: that stops (or changes)
+#:   the later days only; the order already sent is separate (``resv cancel-order``).
+#: * ``sent``      — turned into an order for the last time (a one-day reservation after its
+#:   day, or a period reservation on or after its end date), not fully filled. Ended as a
+#:   reservation; its order may still be open (``resv cancel-order``).
+#: * ``filled``    — fully filled. Ended.
+#: * ``rejected``  — KIS refused it on a processing day (거부). Ended.
+#: * ``cancelled`` — cancelled. Ended.
+ReservationStatus = Literal["waiting", "active", "sent", "filled", "rejected", "cancelled"]
+#: ``--status`` filters: ``pending`` = can still act (waiting + active); ``processed`` = sent or
+#: rejected at least once (active, sent, filled, rejected); ``ended`` = will never act again.
+StatusFilter = Literal["all", "pending", "waiting", "active", "processed", "ended"]
+STATUS_FILTERS: tuple[str, ...] = ("all", "pending", "waiting", "active", "processed", "ended")
+_FILTER_STATUSES: Mapping[str, frozenset[str]] = {
+    "pending": frozenset({"waiting", "active"}),
+    "waiting": frozenset({"waiting"}),
+    "active": frozenset({"active"}),
+    "processed": frozenset({"active", "sent", "filled", "rejected"}),
+    "ended": frozenset({"sent", "filled", "rejected", "cancelled"}),
+}
+#: prcs_rslt of a reservation KIS refused on its processing day.
+REJECTED_RESULT = "거부"
+_UNPROCESSED_RESULTS = ("", "미처리")
 
 
 class Side(StrEnum):
@@ -544,10 +572,34 @@ class Reservation(BaseModel):
     reject_reason: str = ""
     end_date: date | None = None
     loan_date: date | None = None
+    #: The first open day on which KIS can still process reservations, as the lister's clock
+    #: saw it (today before the morning processing on an open day, else the next open day):
+    #: a period reservation already sent is ``active`` while its end date is not before it.
+    #: ``None`` (a row parsed without a clock): a sent period reservation that is not filled
+    #: counts as ``active`` — it may still act, so it stays cancellable.
+    as_of: date | None = Field(default=None, exclude=True)
+
+    @property
+    def needs_as_of(self) -> bool:
+        """Whether :attr:`status` depends on :attr:`as_of` (a sent, unfilled period one)."""
+        return (
+            self.end_date is not None
+            and not self.cancelled
+            and self.result != REJECTED_RESULT
+            and self.sent
+            and not (self.qty and self.filled_qty >= self.qty)
+        )
+
+    def dated(self, as_of: Callable[[], date]) -> Reservation:
+        """This row with :attr:`as_of` from ``as_of()`` when its status depends on it (the
+        call, which may read a calendar, is skipped for every other row)."""
+        if self.as_of is not None or not self.needs_as_of:
+            return self
+        return self.model_copy(update={"as_of": as_of()})
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Reservation:
-        """Parse a KIS row (any key case, string values, blanks)."""
+    def from_row(cls, row: Mapping[str, Any], *, as_of: date | None = None) -> Reservation:
+        """Parse a KIS row (any key case, string values, blanks); ``as_of``: see the field."""
         # One pass over the row as sent; a blank value leaves the field at its default (the
         # same as parsing the blank), which skips half the converter calls of a typical row.
         data: dict[str, Any] = {}
@@ -566,24 +618,47 @@ class Reservation(BaseModel):
         cancel_time = data.pop("_cancel_time", "")
         # (A blank side never reaches ``data``: it stays at its default, None.)
         data["cancelled"] = data.get("cancel_date") is not None or bool(str(cancel_time))
+        if as_of is not None:
+            data["as_of"] = as_of
         # The model's own validator, without model_validate's Python wrapper (~0.5 µs a row;
         # the model is complete at import, which is all that wrapper checks here).
         row_model: Reservation = cls.__pydantic_validator__.validate_python(data)
         return row_model
 
     @property
-    def status(self) -> Literal["pending", "processed", "cancelled"]:
-        """``cancelled``, ``processed`` (turned into an order, or rejected) or ``pending``."""
+    def sent(self) -> bool:
+        """Whether KIS has processed it at least once (turned it into an order, or refused)."""
+        return bool(self.order_no) or self.result not in _UNPROCESSED_RESULTS
+
+    @property
+    def status(self) -> ReservationStatus:
+        """Where it is in its life (see :data:`ReservationStatus`), as of :attr:`as_of`."""
+        return self.status_at(self.as_of)
+
+    def status_at(self, as_of: date | None) -> ReservationStatus:
+        """:attr:`status` with "still active" measured against ``as_of`` instead (the first
+        open day KIS can still process reservations on; ``None``: unknown, see the field)."""
         if self.cancelled:
             return "cancelled"
-        if self.order_no or self.result not in ("", "미처리"):
-            return "processed"
-        return "pending"
+        if self.result == REJECTED_RESULT:
+            return "rejected"
+        if not self.sent:
+            return "waiting"
+        if self.qty and self.filled_qty >= self.qty:
+            return "filled"
+        if self.end_date is not None and (as_of is None or self.end_date >= as_of):
+            return "active"
+        return "sent"
 
     @property
     def is_pending(self) -> bool:
-        """Still waiting to be processed: the only state that can be modified or cancelled."""
-        return self.status == "pending"
+        """Can still act (``waiting``, or an ``active`` period reservation): the states that
+        can be modified or cancelled."""
+        return self.status in ("waiting", "active")
+
+    def matches_status(self, status: StatusFilter) -> bool:
+        """Whether it belongs to the ``status`` filter (see :data:`StatusFilter`)."""
+        return status == "all" or self.status in _FILTER_STATUSES[status]
 
     def terms(self, *, today: date | None = None, **changes: Any) -> OrderTerms:
         """This reservation's order terms with ``changes`` applied, validated."""
