@@ -37,6 +37,7 @@ __all__ = [
     "emit_json_stream",
     "is_kis_host",
     "load_profile",
+    "profile_table",
     "parse_date",
     "parse_price",
     "show_sharing_warnings",
@@ -60,6 +61,20 @@ PROFILE_KEYS: dict[str, str] = {
     # "file" or a redis:// URL, as KIS_SHARED_STATE; a password in it is masked wherever shown
     "shared_state": "shared_state",
 }
+
+
+# Sub-tables a profile may hold besides its KISConfig keys: [NAME.mcp] (see profile_table).
+PROFILE_TABLES = ("mcp",)
+
+
+def profile_table(name: str, table: str, path: Path | None = None) -> Any:
+    """The ``[name.table]`` sub-table of a profile (``None`` when absent); the profile itself
+    must exist (a :class:`CLIError` otherwise, as for :func:`load_profile`)."""
+    import tomllib
+
+    load_profile(name, path)  # the same errors for a missing file/profile or a bad key
+    with (path or config_file()).open("rb") as fh:
+        return tomllib.load(fh)[name].get(table)
 
 
 def config_file() -> Path:
@@ -87,6 +102,8 @@ def load_profile(name: str, path: Path | None = None) -> dict[str, Any]:
     if not isinstance(section, dict):
         known = ", ".join(k for k, v in data.items() if isinstance(v, dict)) or "none"
         raise CLIError(f"no profile [{name}] in {path} (profiles: {known})")
+    # [NAME.mcp] holds the MCP server's limits (stock_manager.mcp.limits), not KISConfig keys.
+    section = {k: v for k, v in section.items() if k not in PROFILE_TABLES}
     unknown = sorted(set(section) - set(PROFILE_KEYS))
     if unknown:
         raise CLIError(

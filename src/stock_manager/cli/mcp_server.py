@@ -1,0 +1,128 @@
+"""``stock-manager mcp``: the MCP server for AI agents (see ``docs/mcp.md``).
+
+The ``mcp`` package (the official MCP Python SDK) is an optional extra, imported only inside
+this command, so no other command pays for it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ._errors import CLIError
+from ._runtime import state_of
+
+__all__ = ["mcp"]
+
+
+class ConfirmChoice(StrEnum):
+    """``--confirm`` values."""
+
+    elicit = "elicit"
+    token = "token"
+
+
+class TransportChoice(StrEnum):
+    """``--transport`` values (only stdio is implemented)."""
+
+    stdio = "stdio"
+
+
+def mcp(
+    ctx: typer.Context,
+    emulator: Annotated[
+        str | None,
+        typer.Option("--emulator", metavar="URL", help="Serve against this emulator URL.",
+                     show_default=False),
+    ] = None,
+    profile: Annotated[
+        str | None,
+        typer.Option("--profile", metavar="NAME", show_default=False,
+                     help="Settings and [NAME.mcp] limits from the config file."),
+    ] = None,
+    allow_orders: Annotated[
+        bool, typer.Option("--allow-orders", help="Register the order tools (preview/execute).")
+    ] = False,
+    allow_live: Annotated[
+        bool, typer.Option("--allow-live", help="Allow a real KIS host (real money).")
+    ] = False,
+    confirm: Annotated[
+        ConfirmChoice,
+        typer.Option(
+            "--confirm",
+            case_sensitive=False,
+            help="elicit: the person confirms every order through the client (refused when the"
+            " client cannot ask); token: the confirmation token alone is enough.",
+        ),
+    ] = ConfirmChoice.elicit,
+    token_ttl: Annotated[
+        float,
+        typer.Option("--token-ttl", min=1.0, help="Seconds a confirmation token stays valid."),
+    ] = 120.0,
+    spec_dir: Annotated[
+        list[Path] | None,
+        typer.Option("--spec-dir", metavar="DIR",
+                     help="preview_apply may read standing-reservation files here (repeat)."),
+    ] = None,
+    transport: Annotated[
+        TransportChoice, typer.Option("--transport", help="Only stdio is implemented.")
+    ] = TransportChoice.stdio,
+) -> None:
+    """Serve stock-manager to AI agents over MCP (stdio): read tools; orders only with
+    --allow-orders, as preview -> person confirms -> execute, within the [mcp] limits."""
+    st = state_of(ctx)
+    st.emulator = emulator or st.emulator
+    st.profile = profile or st.profile
+    try:
+        import mcp as _sdk  # noqa: F401  (only to give a clear message when it is missing)
+    except ImportError:
+        raise CLIError(
+            "the MCP server needs the MCP Python SDK, which is not installed",
+            hint="pip install 'stock-manager[mcp]'",
+        ) from None
+    import logging
+    import sys
+
+    import anyio
+
+    from stock_manager.adapters.broker.kis.masking import SECRET_FILTER
+    from stock_manager.mcp.limits import Limits
+    from stock_manager.mcp.runtime import ServerOptions
+    from stock_manager.mcp.server import LiveRefusedError, runtime_for, serve_stdio, startup_line
+
+    from ._runtime import config_file, profile_table
+
+    where = f"[{st.profile}.mcp] of {config_file()}"
+    try:
+        limits = Limits.from_table(profile_table(st.profile, "mcp") if st.profile else None, where)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
+    options = ServerOptions(
+        allow_orders=allow_orders,
+        allow_live=allow_live,
+        confirm=confirm.value,  # type: ignore[arg-type]
+        token_ttl_s=token_ttl,
+        limits=limits,
+        spec_dirs=tuple(str(p.expanduser().resolve()) for p in spec_dir or ()),
+    )
+    # stdout carries the protocol: every log line goes to stderr, secrets filtered.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(SECRET_FILTER)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    lib = logging.getLogger("stock_manager")
+    lib.handlers = [handler]  # replaces the CLI's quiet NullHandler: a server has no other voice
+    lib.setLevel(logging.DEBUG if st.debug else logging.WARNING)
+    lib.propagate = False
+    try:
+        rt = runtime_for(st.config(), options)
+    except LiveRefusedError as exc:
+        raise CLIError(str(exc)) from None
+    from .. import mcp as package
+
+    tools = package.tool_names(options)
+    sys.stderr.write(startup_line(rt, tools) + "\n")
+    sys.stderr.flush()
+    anyio.run(serve_stdio, rt)
