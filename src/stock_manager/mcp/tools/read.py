@@ -117,8 +117,8 @@ def register(reg: Registry) -> None:
             values["ACNT_PRDT_CD"] = rt.config.acnt_prdt_cd
 
         def fetch() -> dict[str, Any]:
-            # Validated locally first (unknown/missing/too long fields): nothing sent if bad.
-            rt.client.prepare(spec.method, spec.path, values, action=action)
+            # make_request validates every page locally (unknown/missing/too long fields)
+            # before it sends anything; the pager fills the continuation keys.
             blocks: dict[str, Any] = {}
             pages, truncated, head = 0, False, {}
             for page in rt.client.iter_pages(
