@@ -74,9 +74,11 @@ class Limits(BaseModel):
         out = []
         for item in v:
             try:
-                terms = OrderTerms(symbol=item, qty=1, side="buy")
-            except ValidationError:
-                raise ValueError(f"{item!r} is not a 6-character KRX code") from None
+                terms = OrderTerms(symbol=item, qty=1, price=1, side="buy")
+            except ValidationError as exc:
+                if any(e["loc"] == ("symbol",) for e in exc.errors()):
+                    raise ValueError(f"{item!r} is not a 6-character KRX code") from None
+                raise
             out.append(terms.symbol)
         return tuple(out)
 
