@@ -176,20 +176,22 @@ def check_order(limits: Limits, order: OrderValue | None, usage: Usage) -> None:
     if limits.kill_switch_engaged():
         raise LimitRefusal(
             "kill_switch",
-            f"kill switch {limits.kill_switch} exists: every order tool is stopped"
+            f"kill_switch {limits.kill_switch} exists: every order tool is stopped"
             " (remove the file to allow orders again)",
         )
     if order is None:
         return
     if limits.symbols is not None and order.symbol not in limits.symbols:
         raise LimitRefusal(
-            "symbols", f"{order.symbol} is not in the symbol allowlist ({', '.join(limits.symbols)})"
+            "symbols",
+            f"{order.symbol} is not in the symbols allowlist ({', '.join(limits.symbols)})",
         )
     value = order.value
     if value is None and (limits.max_order_value or limits.value_per_day):
+        name = "max_order_value" if limits.max_order_value else "value_per_day"
         raise LimitRefusal(
-            "max_order_value" if limits.max_order_value else "value_per_day",
-            "an order without a price (market/pre-market) cannot be bounded by a value limit;"
+            name,
+            f"an order without a price (market/pre-market) cannot be bounded by {name};"
             " use a limit order",
         )
     if limits.max_order_value is not None and value is not None and value > limits.max_order_value:
