@@ -40,8 +40,10 @@ PARAMS = {
     "preview_reservation": ["action", "symbol", "qty", "price", "side", "order_type",
                             "end_date", "seq"],
     "execute_reservation": ["confirmation_token"],
+    "preview_apply": ["declarations", "file", "prune"],
+    "execute_apply": ["confirmation_token"],
 }
-TOOLS = [*READ_TOOLS, *ORDER_TOOLS[:2]]
+TOOLS = [*READ_TOOLS, *ORDER_TOOLS]
 VALID_PREVIEW = {"action": "place", "symbol": "005930", "qty": 1, "price": 70000, "side": "buy"}
 
 scalars = st.one_of(
@@ -53,7 +55,8 @@ scalars = st.one_of(
     st.sampled_from([
         "005930", "buy", "sell", "place", "modify", "cancel", "limit", "market",
         "2026-12-31", "20261231", "v1_국내주식-020", "CTSC0008U", "TTTC0012U", "1", "0",
-        "-1", "1e9", "NaN", "１２", "../../etc/passwd", "<current>", "x.y",
+        "-1", "1e9", "NaN", "１２", "../../etc/passwd", "<current>", "x.y", "config.toml",
+        '[[reservation]]\nid = "a"\nsymbol = "005930"\nside = "buy"\nqty = 1\nprice = 70000',
     ]),
 )
 values = st.one_of(

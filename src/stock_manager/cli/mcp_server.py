@@ -116,8 +116,12 @@ def mcp(
     lib.handlers = [handler]  # replaces the CLI's quiet NullHandler: a server has no other voice
     lib.setLevel(logging.DEBUG if st.debug else logging.WARNING)
     lib.propagate = False
+    from .manager import _clock
+
+    config = st.config()
+    options.manager_clock = _clock(config.effective_base_url)  # STOCK_MANAGER_NOW (emulators)
     try:
-        rt = runtime_for(st.config(), options)
+        rt = runtime_for(config, options)
     except LiveRefusedError as exc:
         raise CLIError(str(exc)) from None
     from .. import mcp as package

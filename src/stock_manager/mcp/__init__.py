@@ -33,7 +33,7 @@ READ_TOOLS = (
     "journal",
     "reconcile",
 )
-ORDER_TOOLS = ("preview_reservation", "execute_reservation")
+ORDER_TOOLS = ("preview_reservation", "execute_reservation", "preview_apply", "execute_apply")
 
 
 def tool_names(options: Any) -> tuple[str, ...]:

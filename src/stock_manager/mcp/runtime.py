@@ -68,6 +68,9 @@ class ServerOptions:
     max_rows: int = 200
     max_pages: int = 10
     spec_dirs: tuple[str, ...] = ()
+    #: The manager's clock (None: now). ``STOCK_MANAGER_NOW`` sets it against an emulator,
+    #: as for ``resv plan/apply``; tokens and limits always use ``clock``.
+    manager_clock: Callable[[], datetime] | None = None
 
 
 class Runtime:

@@ -58,7 +58,7 @@ def resolve_environment(config: KISConfig, options: ServerOptions) -> Environmen
 
 def build_server(rt: Runtime) -> tuple[MCPServer, Registry]:
     """The SDK server with this runtime's tools."""
-    from .tools import orders, read
+    from .tools import apply, orders, read
 
     server = MCPServer(
         name="stock-manager",
@@ -70,6 +70,7 @@ def build_server(rt: Runtime) -> tuple[MCPServer, Registry]:
     read.register(reg)
     if rt.options.allow_orders:
         orders.register(reg)
+        apply.register(reg)
     return server, reg
 
 

@@ -186,7 +186,7 @@ def register(reg: Registry) -> None:
         def build() -> Any:
             from stock_manager.manager import ReservationManager
 
-            manager = ReservationManager(rt.client, clock=rt.options.clock)
+            manager = ReservationManager(rt.client, clock=rt.options.manager_clock)
             try:
                 return manager.report(when)
             finally:
