@@ -47,9 +47,7 @@ def order_requests(emu: ServedEmulator) -> int:
 def server_env(emu: ServedEmulator, home: Path, **extra: str) -> dict[str, str]:
     """A clean environment: only this emulator's credentials; journal, tokens in ``home``."""
     env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("KIS_", "STOCK_MANAGER_", "XDG_"))
+        k: v for k, v in os.environ.items() if not k.startswith(("KIS_", "STOCK_MANAGER_", "XDG_"))
     }
     cfg = emu.config
     env.update(
@@ -81,7 +79,7 @@ class Elicitor:
         self.messages.append(params.message)
         if self.action == "accept":
             return types.ElicitResult(action="accept", content={"confirm": self.confirm})
-        return types.ElicitResult(action=self.action)  # type: ignore[arg-type]
+        return types.ElicitResult(action=self.action)
 
 
 @dataclass
@@ -102,7 +100,8 @@ class Session:
         """Call a tool and return its structured content (asserting it has one)."""
         res = await self.call(name, args)
         assert res.structured_content is not None, res
-        return res.structured_content
+        data: dict[str, Any] = res.structured_content
+        return data
 
     async def tool_names(self) -> list[str]:
         return [t.name for t in (await self.client.list_tools()).tools]
@@ -127,10 +126,12 @@ async def mcp_session(
     )
     errlog = (home / "server-stderr.log").open("a", encoding="utf-8")
     try:
-        async with stdio_client(params, errlog=errlog) as (read, write):
-            async with ClientSession(read, write, elicitation_callback=elicitor) as client:
-                await client.initialize()
-                yield Session(client, elicitor, [])
+        async with (
+            stdio_client(params, errlog=errlog) as (read, write),
+            ClientSession(read, write, elicitation_callback=elicitor) as client,
+        ):
+            await client.initialize()
+            yield Session(client, elicitor, [])
     finally:
         errlog.close()
 

@@ -69,7 +69,7 @@ async def test_apply_refusals(emu: ServedEmulator, home: Path) -> None:
             res = await s.call("preview_apply", {"file": name})
             assert res.structured_content, res
             assert res.structured_content["reason"] == "file_not_allowed", res
-            text = res.content[0].text
+            text = " ".join(c.text for c in res.content if c.type == "text")
             assert emu.config.app_secret not in text
         res = await s.call("preview_apply", {"file": "book.toml"})  # two places, limit 1
         assert res.structured_content and res.structured_content["limit"] == "orders_per_day"

@@ -31,14 +31,29 @@ PARAMS = {
     "search_apis": ["query", "category", "limit"],
     "describe_api": ["api_id"],
     "call_api": ["api_id", "params", "action", "max_rows"],
-    "list_reservations": ["start", "end", "symbol", "side", "status", "include_cancelled",
-                          "max_rows"],
+    "list_reservations": [
+        "start",
+        "end",
+        "symbol",
+        "side",
+        "status",
+        "include_cancelled",
+        "max_rows",
+    ],
     "reservation_report": ["day"],
     "market_calendar": ["start", "days"],
     "journal": ["limit", "outcome"],
     "reconcile": ["journal_id"],
-    "preview_reservation": ["action", "symbol", "qty", "price", "side", "order_type",
-                            "end_date", "seq"],
+    "preview_reservation": [
+        "action",
+        "symbol",
+        "qty",
+        "price",
+        "side",
+        "order_type",
+        "end_date",
+        "seq",
+    ],
     "execute_reservation": ["confirmation_token"],
     "preview_apply": ["declarations", "file", "prune"],
     "execute_apply": ["confirmation_token"],
@@ -52,12 +67,34 @@ scalars = st.one_of(
     st.integers(min_value=-(10**20), max_value=10**20),
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=12),
-    st.sampled_from([
-        "005930", "buy", "sell", "place", "modify", "cancel", "limit", "market",
-        "2026-12-31", "20261231", "v1_국내주식-020", "CTSC0008U", "TTTC0012U", "1", "0",
-        "-1", "1e9", "NaN", "１２", "../../etc/passwd", "<current>", "x.y", "config.toml",
-        '[[reservation]]\nid = "a"\nsymbol = "005930"\nside = "buy"\nqty = 1\nprice = 70000',
-    ]),
+    st.sampled_from(
+        [
+            "005930",
+            "buy",
+            "sell",
+            "place",
+            "modify",
+            "cancel",
+            "limit",
+            "market",
+            "2026-12-31",
+            "20261231",
+            "v1_국내주식-020",
+            "CTSC0008U",
+            "TTTC0012U",
+            "1",
+            "0",
+            "-1",
+            "1e9",
+            "NaN",
+            "１２",
+            "../../etc/passwd",
+            "<current>",
+            "x.y",
+            "config.toml",
+            '[[reservation]]\nid = "a"\nsymbol = "005930"\nside = "buy"\nqty = 1\nprice = 70000',
+        ]
+    ),
 )
 values = st.one_of(
     scalars,
@@ -121,9 +158,10 @@ def test_fuzzed_arguments(
         server, _ = build_server(rt)
         out = []
         try:
-            async with InMemoryTransport(server) as (read, write), ClientSession(
-                read, write, elicitation_callback=person
-            ) as client:
+            async with (
+                InMemoryTransport(server) as (read, write),
+                ClientSession(read, write, elicitation_callback=person) as client,
+            ):
                 await client.initialize()
                 if chain:  # a valid preview first, so that a real token gets executed too
                     calls.insert(0, ("preview_reservation", VALID_PREVIEW))
@@ -133,9 +171,11 @@ def test_fuzzed_arguments(
                     token = (res.structured_content or {}).get("confirmation_token")
                     if chain and isinstance(token, str):
                         # a real token, executed: the person declines
-                        out.append(await client.call_tool(
-                            "execute_reservation", {"confirmation_token": token}
-                        ))
+                        out.append(
+                            await client.call_tool(
+                                "execute_reservation", {"confirmation_token": token}
+                            )
+                        )
         finally:
             rt.close()
         return out

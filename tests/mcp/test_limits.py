@@ -40,9 +40,7 @@ async def test_each_limit_refuses_and_counts_survive_a_restart(
         res = await s.call("preview_reservation", place_args(qty=100, price=70000))
         data = refusal(res)
         assert data["limit"] == "max_order_value" and "max_order_value" in data["message"]
-        res = await s.call(
-            "preview_reservation", place_args(order_type="market", price=None)
-        )
+        res = await s.call("preview_reservation", place_args(order_type="market", price=None))
         assert refusal(res)["limit"] == "max_order_value"  # no price: cannot be bounded
         assert (await send(s, qty=10, price=70000))["result"] == "sent"  # 700,000 won
         res = await s.call("preview_reservation", place_args(qty=12, price=70000))  # 840,000
@@ -100,8 +98,16 @@ async def test_bad_limits_table_refuses_to_start(emu: ServedEmulator, home: Path
 
     write_profile(home, emu, "b", "max_order_value = -5\nspeed = 3")
     proc = subprocess.run(
-        [sys.executable, "-m", "stock_manager.cli", "mcp", "--profile", "b",
-         "--emulator", emu.base_url],
+        [
+            sys.executable,
+            "-m",
+            "stock_manager.cli",
+            "mcp",
+            "--profile",
+            "b",
+            "--emulator",
+            emu.base_url,
+        ],
         env=server_env(emu, home),
         stdin=subprocess.DEVNULL,
         capture_output=True,

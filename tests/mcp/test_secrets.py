@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from stock_manager.emulator import ServedEmulator
 
@@ -12,7 +13,7 @@ from .conftest import Elicitor, mcp_session, place_args
 
 async def test_no_secret_in_results_or_logs(emu: ServedEmulator, home: Path) -> None:
     person = Elicitor()
-    calls = [
+    calls: list[tuple[str, dict[str, Any]]] = [
         ("search_apis", {"query": "잔고"}),
         ("describe_api", {"api_id": "v1_국내주식-020"}),
         ("call_api", {"api_id": "v1_국내주식-020", "params": {}}),  # missing fields: an error

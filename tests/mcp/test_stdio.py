@@ -90,9 +90,7 @@ async def test_bad_tokens_send_nothing(emu: ServedEmulator, home: Path) -> None:
     """Missing, altered, reused and expired tokens: refused, and only the one valid send."""
     before = order_requests(emu)
     person = Elicitor("accept")
-    async with mcp_session(
-        emu, home, "--allow-orders", "--token-ttl", "1", elicitor=person
-    ) as s:
+    async with mcp_session(emu, home, "--allow-orders", "--token-ttl", "1", elicitor=person) as s:
         token = (await s.data("preview_reservation", place_args()))["confirmation_token"]
         nonce, _, mac = token.partition(".")
         flipped = mac[:-1] + ("0" if mac[-1] != "0" else "1")

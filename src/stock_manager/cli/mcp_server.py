@@ -35,13 +35,18 @@ def mcp(
     ctx: typer.Context,
     emulator: Annotated[
         str | None,
-        typer.Option("--emulator", metavar="URL", help="Serve against this emulator URL.",
-                     show_default=False),
+        typer.Option(
+            "--emulator", metavar="URL", help="Serve against this emulator URL.", show_default=False
+        ),
     ] = None,
     profile: Annotated[
         str | None,
-        typer.Option("--profile", metavar="NAME", show_default=False,
-                     help="Settings and [NAME.mcp] limits from the config file."),
+        typer.Option(
+            "--profile",
+            metavar="NAME",
+            show_default=False,
+            help="Settings and [NAME.mcp] limits from the config file.",
+        ),
     ] = None,
     allow_orders: Annotated[
         bool, typer.Option("--allow-orders", help="Register the order tools (preview/execute).")
@@ -64,8 +69,11 @@ def mcp(
     ] = 120.0,
     spec_dir: Annotated[
         list[Path] | None,
-        typer.Option("--spec-dir", metavar="DIR",
-                     help="preview_apply may read standing-reservation files here (repeat)."),
+        typer.Option(
+            "--spec-dir",
+            metavar="DIR",
+            help="preview_apply may read standing-reservation files here (repeat).",
+        ),
     ] = None,
     transport: Annotated[
         TransportChoice, typer.Option("--transport", help="Only stdio is implemented.")
@@ -103,7 +111,7 @@ def mcp(
     options = ServerOptions(
         allow_orders=allow_orders,
         allow_live=allow_live,
-        confirm=confirm.value,  # type: ignore[arg-type]
+        confirm="token" if confirm is ConfirmChoice.token else "elicit",
         token_ttl_s=token_ttl,
         limits=limits,
         spec_dirs=tuple(str(p.expanduser().resolve()) for p in spec_dir or ()),

@@ -114,9 +114,7 @@ class ConfirmationStore:
         with self._lock:
             while len(self._pending) >= _MAX_PENDING:
                 self._pending.pop(next(iter(self._pending)))
-            self._pending[nonce] = _Entry(
-                kind, dict(request), dict(private or {}), digest, expires
-            )
+            self._pending[nonce] = _Entry(kind, dict(request), dict(private or {}), digest, expires)
         return Issued(f"{nonce}.{self._mac(nonce, digest)}", expires)
 
     def redeem(self, token: object, kind: str, *, env: str, account: str) -> Redeemed:
@@ -126,9 +124,7 @@ class ConfirmationStore:
         (expired, wrong tool), so it can never be tried twice.
         """
         if not isinstance(token, str) or not token.strip():
-            raise ConfirmationError(
-                "missing", "no confirmation_token: call the preview tool first"
-            )
+            raise ConfirmationError("missing", "no confirmation_token: call the preview tool first")
         nonce, _, mac = token.strip().partition(".")
         with self._lock:
             if nonce in self._used:

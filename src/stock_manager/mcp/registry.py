@@ -62,7 +62,7 @@ class Registry:
                 idempotent_hint=read_only,
                 open_world_hint=True,
             ),
-            structured_output=False,  # the tools build CallToolResult (structured + text) themselves
+            structured_output=False,  # each tool builds its CallToolResult (structured + text)
         )
 
     async def refuse_unknown_arguments(

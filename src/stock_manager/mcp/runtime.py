@@ -51,8 +51,12 @@ class Environment:
 
     def describe(self) -> dict[str, str]:
         """JSON data for the ``environment`` of results (account masked)."""
-        return {"kind": self.kind, "base_url": self.base_url, "mode": self.mode,
-                "account": self.account}
+        return {
+            "kind": self.kind,
+            "base_url": self.base_url,
+            "mode": self.mode,
+            "account": self.account,
+        }
 
 
 @dataclass

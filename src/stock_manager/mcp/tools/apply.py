@@ -62,9 +62,16 @@ def _spec_text(rt: Runtime, declarations: str | None, file: str | None) -> tuple
 
 def _item(i: Any) -> dict[str, Any]:
     data = {
-        "action": i.action, "id": i.id, "seq": i.seq, "symbol": i.symbol, "side": i.side,
-        "qty": i.qty, "price": str(i.price), "order_type": i.order_type,
-        "end_date": i.end_date.isoformat() if i.end_date else None, "reason": i.reason,
+        "action": i.action,
+        "id": i.id,
+        "seq": i.seq,
+        "symbol": i.symbol,
+        "side": i.side,
+        "qty": i.qty,
+        "price": str(i.price),
+        "order_type": i.order_type,
+        "end_date": i.end_date.isoformat() if i.end_date else None,
+        "reason": i.reason,
     }
     return {k: v for k, v in data.items() if v not in ("", None)}
 
@@ -94,7 +101,7 @@ def _plan(rt: Runtime, text: str, name: str, where: str, prune: list[str]) -> di
 
 def _check_all(rt: Runtime, changes: list[dict[str, Any]]) -> Usage:
     """Every sending change against the limits, counted one after the other."""
-    used = usage(rt)
+    used: Usage = usage(rt)
     check_order(rt.options.limits, None, used)  # the kill switch, even for cancels only
     running = used
     for c in changes:
@@ -149,18 +156,24 @@ def register(reg: Registry) -> None:
             **{k: plan[k] for k in ("namespace", "order_day", "changes")},
         }
         issued = rt.confirmations.issue(
-            KIND, request, env=rt.env.key, account=rt.env.account,
+            KIND,
+            request,
+            env=rt.env.key,
+            account=rt.env.account,
             private={"text": text, "name": name, "where": where},
         )
-        return ok(rt, {
-            "confirmation_token": issued.token,
-            "expires_at": issued.expires_at.isoformat(),
-            "request": request,
-            "kept": plan["kept"],
-            "findings": [],
-            "summary": _summary(rt, request),
-            "today": {"orders": used.orders, "value": str(used.value)},
-        })
+        return ok(
+            rt,
+            {
+                "confirmation_token": issued.token,
+                "expires_at": issued.expires_at.isoformat(),
+                "request": request,
+                "kept": plan["kept"],
+                "findings": [],
+                "summary": _summary(rt, request),
+                "today": {"orders": used.orders, "value": str(used.value)},
+            },
+        )
 
     async def execute_apply(confirmation_token: str, ctx: Context[Any, Any]) -> CallToolResult:
         """Apply exactly the plan previewed under confirmation_token (single use), after the
@@ -176,7 +189,8 @@ def register(reg: Registry) -> None:
             )
             if [_key(c) for c in plan["changes"]] != [_key(c) for c in request["changes"]]:
                 raise ToolRefusal(
-                    "changed", "the plan is no longer the previewed one; preview again",
+                    "changed",
+                    "the plan is no longer the previewed one; preview again",
                     now=plan["changes"],
                 )
             await rt.run(_check_all, rt, plan["changes"])
@@ -199,9 +213,14 @@ def _apply(rt: Runtime, private: dict[str, Any], prune: list[str]) -> dict[str, 
     finally:
         m.close()
     items = [
-        {"action": i.item.action, "id": i.item.id, "seq": i.seq,
-         "result": "sent" if i.ok else ("unknown" if i.ok is None else "failed"),
-         "detail": i.detail, "journal_id": i.journal_id}
+        {
+            "action": i.item.action,
+            "id": i.item.id,
+            "seq": i.seq,
+            "result": "sent" if i.ok else ("unknown" if i.ok is None else "failed"),
+            "detail": i.detail,
+            "journal_id": i.journal_id,
+        }
         for i in r.items
     ]
     unknown = [i["journal_id"] for i in items if i["result"] == "unknown"]

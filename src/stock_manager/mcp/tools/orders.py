@@ -68,10 +68,15 @@ def _finding(f: Any) -> dict[str, Any]:
 def _snapshot(r: Any) -> dict[str, Any]:
     """The terms of a current reservation that a modify/cancel preview is bound to."""
     return {
-        "seq": r.seq, "symbol": r.symbol, "side": r.side.label if r.side else "",
-        "qty": r.qty, "price": str(r.price), "order_type": r.order_type,
+        "seq": r.seq,
+        "symbol": r.symbol,
+        "side": r.side.label if r.side else "",
+        "qty": r.qty,
+        "price": str(r.price),
+        "order_type": r.order_type,
         "order_date": r.order_date.isoformat() if r.order_date else None,
-        "end_date": r.end_date.isoformat() if r.end_date else None, "status": r.status,
+        "end_date": r.end_date.isoformat() if r.end_date else None,
+        "status": r.status,
     }
 
 
@@ -84,8 +89,13 @@ def usage(rt: Runtime) -> Any:
 
 
 def _check_limits(rt: Runtime, order: OrderValue | None) -> Any:
-    if rt.client.journal is None and order is not None and (
-        rt.options.limits.orders_per_day is not None or rt.options.limits.value_per_day is not None
+    if (
+        rt.client.journal is None
+        and order is not None
+        and (
+            rt.options.limits.orders_per_day is not None
+            or rt.options.limits.value_per_day is not None
+        )
     ):
         raise ToolRefusal(
             "journal_off", "the journal is off, so the daily limits cannot be counted; refusing"
@@ -112,21 +122,27 @@ def _preview(
     from stock_manager.adapters.broker.kis.reservations.models import parse_side
 
     r = rt.reservations()
-    account = rt.env.account
     if action == "place":
         if seq is not None:
             raise KISValidationError("seq is for modify and cancel, not place")
         if symbol is None or qty is None or side is None:
             raise KISValidationError("place needs symbol, qty and side (and price for a limit)")
         args: dict[str, Any] = {
-            "symbol": symbol, "qty": qty, "price": price, "side": side,
-            "order_type": order_type or "limit", "end_date": _date(end_date, "end_date"),
+            "symbol": symbol,
+            "qty": qty,
+            "price": price,
+            "side": side,
+            "order_type": order_type or "limit",
+            "end_date": _date(end_date, "end_date"),
         }
         plan = r.plan_place(**args)  # every local rule, then the calendar (may GET once a day)
         report = r.preflight(plan.terms)
         t, s = plan.terms, plan.schedule
         send = {
-            "symbol": t.symbol, "qty": t.qty, "price": str(t.price), "side": t.side.label,
+            "symbol": t.symbol,
+            "qty": t.qty,
+            "price": str(t.price),
+            "side": t.side.label,
             "order_type": t.order_type.label,
             "end_date": s.end_date.isoformat() if s.end_date else None,
         }
@@ -148,17 +164,14 @@ def _preview(
     if side is not None and current.side is not None and parse_side(side) != current.side:
         raise KISValidationError(f"reservation {current.seq} is a {current.side.label} order")
     snap = _snapshot(current)
-    side_word = snap["side"].upper()
     if action == "cancel":
         if any(v is not None for v in (qty, price, order_type, end_date)):
             raise KISValidationError("cancel takes only seq")
         r.describe_cancel(current.seq)  # the library's checks for a cancel (sends nothing)
         request = {"action": "cancel", "seq": current.seq, "current": snap}
         return Preview(request, {"current": snap}, None)
-    changes = {
-        "qty": qty, "price": price, "order_type": order_type,
-        "end_date": _date(end_date, "end_date"),
-    }
+    new_end = _date(end_date, "end_date")
+    changes = {"qty": qty, "price": price, "order_type": order_type, "end_date": new_end}
     given = {k: v for k, v in changes.items() if v is not None}
     if not given:
         raise KISValidationError("modify needs at least one of qty, price, order_type, end_date")
@@ -168,11 +181,16 @@ def _preview(
     if body["ORD_DVSN_CD"] not in ("<current>",) and body["ORD_DVSN_CD"] not in ("00", "02"):
         new_price = Decimal(0)
     warnings: list[str] = []
-    if given.get("end_date") is not None:
-        warnings += list(r.schedule(given["end_date"]).warnings)
+    if new_end is not None:
+        warnings += list(r.schedule(new_end).warnings)
     norm = {k: (v.isoformat() if isinstance(v, date) else str(v)) for k, v in given.items()}
-    request = {"action": "modify", "seq": current.seq, "changes": norm, "current": snap,
-               "after": {"qty": new_qty, "price": str(new_price)}}
+    request = {
+        "action": "modify",
+        "seq": current.seq,
+        "changes": norm,
+        "current": snap,
+        "after": {"qty": new_qty, "price": str(new_price)},
+    }
     return Preview(
         request,
         {"current": snap, "changes": norm},
@@ -191,17 +209,24 @@ def _send(rt: Runtime, request: dict[str, Any], private: dict[str, Any]) -> dict
         plan = r.plan_place(**send, end_date_policy="refuse")
         if _digest(plan.body) != private["body"]:
             raise ToolRefusal(
-                "changed", "the request would now differ from the preview (the date moved?);"
-                " preview again",
+                "changed",
+                "the request would now differ from the preview (the date moved?); preview again",
             )
         receipt = r.place_reservation(**send, end_date_policy="refuse")
-        return {"result": "sent", "action": "place", "seq": receipt.seq,
-                "msg_cd": receipt.msg_cd, "msg1": receipt.msg1,
-                "journal_id": receipt.journal_id, "warnings": list(receipt.warnings)}
+        return {
+            "result": "sent",
+            "action": "place",
+            "seq": receipt.seq,
+            "msg_cd": receipt.msg_cd,
+            "msg1": receipt.msg1,
+            "journal_id": receipt.journal_id,
+            "warnings": list(receipt.warnings),
+        }
     current = r.get_reservation(request["seq"])
     if _snapshot(current) != private["current"]:
         raise ToolRefusal(
-            "changed", f"reservation {current.seq} changed since the preview; preview again",
+            "changed",
+            f"reservation {current.seq} changed since the preview; preview again",
             now=_snapshot(current),
         )
     if action == "cancel":
@@ -211,9 +236,16 @@ def _send(rt: Runtime, request: dict[str, Any], private: dict[str, Any]) -> dict
         if "end_date" in changes:
             changes["end_date"] = _date(changes["end_date"], "end_date")
         result = r.modify_reservation(current.seq, **changes)
-    return {"result": "sent", "action": action, "seq": result.seq, "ok": result.ok,
-            "msg_cd": result.msg_cd, "msg1": result.msg1, "journal_id": result.journal_id,
-            "warnings": list(result.warnings)}
+    return {
+        "result": "sent",
+        "action": action,
+        "seq": result.seq,
+        "ok": result.ok,
+        "msg_cd": result.msg_cd,
+        "msg1": result.msg1,
+        "journal_id": result.journal_id,
+        "warnings": list(result.warnings),
+    }
 
 
 def _supports_elicitation(ctx: Context[Any, Any]) -> bool:
@@ -226,7 +258,7 @@ async def ask_person(rt: Runtime, ctx: Context[Any, Any], summary: str) -> None:
     raise :class:`ToolRefusal` unless the order may be sent."""
     if _supports_elicitation(ctx):
         answer = await ctx.elicit(f"{summary}. Send this order?", Confirm)
-        if answer.action != "accept" or not answer.data.confirm:  # type: ignore[union-attr]
+        if answer.action != "accept" or not answer.data.confirm:
             raise ToolRefusal(
                 "declined", f"the person did not confirm ({answer.action}); nothing was sent"
             )
@@ -259,23 +291,34 @@ def register(reg: Registry) -> None:
         pre-flight findings and a single-use confirmation_token for execute_reservation.
         Nothing is sent. The token expires (see expires_at)."""
         p = await rt.run(
-            _preview, rt, action, symbol=symbol, qty=qty, price=price, side=side,
-            order_type=order_type, end_date=end_date, seq=seq,
+            _preview,
+            rt,
+            action,
+            symbol=symbol,
+            qty=qty,
+            price=price,
+            side=side,
+            order_type=order_type,
+            end_date=end_date,
+            seq=seq,
         )
         used = await rt.run(_check_limits, rt, p.order)
         issued = rt.confirmations.issue(
             KIND, p.request, env=rt.env.key, account=rt.env.account, private=p.private
         )
-        return ok(rt, {
-            "confirmation_token": issued.token,
-            "expires_at": issued.expires_at.isoformat(),
-            "request": p.request,
-            "findings": p.findings,
-            "warnings": p.warnings,
-            "summary": _summary_of(rt, p.request),
-            "environment": rt.env.describe(),
-            "today": {"orders": used.orders, "value": str(used.value)},
-        })
+        return ok(
+            rt,
+            {
+                "confirmation_token": issued.token,
+                "expires_at": issued.expires_at.isoformat(),
+                "request": p.request,
+                "findings": p.findings,
+                "warnings": p.warnings,
+                "summary": _summary_of(rt, p.request),
+                "environment": rt.env.describe(),
+                "today": {"orders": used.orders, "value": str(used.value)},
+            },
+        )
 
     async def execute_reservation(
         confirmation_token: str, ctx: Context[Any, Any]
@@ -306,14 +349,17 @@ def register(reg: Registry) -> None:
             try:
                 sent = await rt.run(_send, rt, request, private)
             except OrderOutcomeUnknownError as exc:
-                return ok(rt, {
-                    "result": "unknown",
-                    "journal_id": exc.journal_id,
-                    "message": str(exc),
-                    "hint": f"do not place it again; call reconcile with journal_id"
-                    f" {exc.journal_id} to learn whether it took effect",
-                    "request": request,
-                })
+                return ok(
+                    rt,
+                    {
+                        "result": "unknown",
+                        "journal_id": exc.journal_id,
+                        "message": str(exc),
+                        "hint": f"do not place it again; call reconcile with journal_id"
+                        f" {exc.journal_id} to learn whether it took effect",
+                        "request": request,
+                    },
+                )
         return ok(rt, {**sent, "request": request})
 
     reg.add(preview_reservation, read_only=True)
@@ -343,5 +389,3 @@ def _summary_of(rt: Runtime, request: dict[str, Any]) -> str:
         f" {cur['qty']} x {_money(cur['price'])} -> {after['qty']} x {_money(after['price'])},"
         f" order date {cur['order_date']}, account {account}, {where}"
     )
-
-

@@ -72,12 +72,14 @@ def register(reg: Registry) -> None:
 
         Returns api_id, name, method, kind (inquiry/order/...), TR_IDs and paper support.
         """
-        from stock_manager.cli._catalog import list_json
         from stock_manager.adapters.broker.kis.tr_ids import CATALOG
+        from stock_manager.cli._catalog import list_json
 
         found = [s for s in CATALOG.search(query, category=category) if s.transport == "REST"]
         n = _cap(limit, 100, "limit")
-        rows = [{**row, "kind": s.kind} for row, s in zip(list_json(found[:n]), found, strict=False)]
+        rows = [
+            {**row, "kind": s.kind} for row, s in zip(list_json(found[:n]), found, strict=False)
+        ]
         for row in rows:
             row.pop("transport", None)
         return ok(rt, {"total": len(found), "shown": len(rows), "apis": rows})
@@ -85,8 +87,8 @@ def register(reg: Registry) -> None:
     async def describe_api(api_id: str) -> CallToolResult:
         """Method, path, TR_IDs, paging, request fields (required, length, allowed codes) and
         response blocks of one catalogued API (api_id like 'v1_국내주식-020' or a TR_ID)."""
-        from stock_manager.cli._catalog import spec_json
         from stock_manager.adapters.broker.kis.tr_ids import CATALOG
+        from stock_manager.cli._catalog import spec_json
 
         spec = CATALOG.by_tr_id(api_id) or CATALOG[api_id]
         return ok(rt, spec_json(spec))
@@ -140,13 +142,18 @@ def register(reg: Registry) -> None:
                     else:
                         blocks.setdefault(key, value)
                 # Every row block full: stop paging (the rest would be cut anyway).
-                if lists and all(
-                    len(v) >= cap for v in blocks.values() if isinstance(v, list)
-                ):
+                if lists and all(len(v) >= cap for v in blocks.values() if isinstance(v, list)):
                     truncated = True
                     break
-            return {"api_id": spec.api_id, "name": spec.name, **head, "pages": pages,
-                    "truncated": truncated, "max_rows": cap, "output": blocks}
+            return {
+                "api_id": spec.api_id,
+                "name": spec.name,
+                **head,
+                "pages": pages,
+                "truncated": truncated,
+                "max_rows": cap,
+                "output": blocks,
+            }
 
         return ok(rt, await rt.run(fetch))
 
@@ -164,10 +171,16 @@ def register(reg: Registry) -> None:
         first, last = _date(start, "start"), _date(end, "end")
 
         def fetch() -> dict[str, Any]:
-            rows, more = [], False
+            rows: list[dict[str, Any]] = []
+            more = False
             it = rt.reservations().list_reservations(
-                first, last, symbol=symbol, side=side, status=status,
-                include_cancelled=include_cancelled, max_pages=rt.options.max_pages,
+                first,
+                last,
+                symbol=symbol,
+                side=side,
+                status=status,
+                include_cancelled=include_cancelled,
+                max_pages=rt.options.max_pages,
             )
             for row in it:
                 if len(rows) >= cap:
@@ -206,21 +219,27 @@ def register(reg: Registry) -> None:
         def build() -> dict[str, Any]:
             from stock_manager.calendar import bundled_calendar, calendar_for, today_kst
 
-            cal = bundled_calendar() if rt.config.is_paper else calendar_for(
-                rt.client, clock=rt.options.clock
+            cal = (
+                bundled_calendar()
+                if rt.config.is_paper
+                else calendar_for(rt.client, clock=rt.options.clock)
             )
             begin = first or today_kst()
             out = []
             for info in cal.days(begin, n):
-                out.append({
-                    "date": info.day.isoformat(),
-                    "status": info.status,
-                    "note": info.note,
-                    "session": (
-                        f"{info.open:%H:%M}-{info.close:%H:%M}" if info.open and info.close else ""
-                    ),
-                    "source": info.source,
-                })
+                out.append(
+                    {
+                        "date": info.day.isoformat(),
+                        "status": info.status,
+                        "note": info.note,
+                        "session": (
+                            f"{info.open:%H:%M}-{info.close:%H:%M}"
+                            if info.open and info.close
+                            else ""
+                        ),
+                        "source": info.source,
+                    }
+                )
             return {"from": begin.isoformat(), "days": out}
 
         return ok(rt, await rt.run(build))
@@ -228,9 +247,15 @@ def register(reg: Registry) -> None:
     async def journal(
         limit: int = 20,
         outcome: Literal[
-            "pending", "ok", "rejected", "not_sent", "unknown",
-            "reconciled_applied", "reconciled_not_applied",
-        ] | None = None,
+            "pending",
+            "ok",
+            "rejected",
+            "not_sent",
+            "unknown",
+            "reconciled_applied",
+            "reconciled_not_applied",
+        ]
+        | None = None,
     ) -> CallToolResult:
         """The order journal, newest first: every order request, its outcome and msg (account
         masked). Entries with outcome 'unknown' or 'pending' need reconcile."""
@@ -243,8 +268,10 @@ def register(reg: Registry) -> None:
             if j is None:
                 return {"journal": "off", "entries": []}
             entries = j.entries(limit=n, outcome=Outcome(outcome) if outcome else None)
-            return {"entries": [_entry(e) for e in entries],
-                    "needs_reconcile": len(j.needs_reconcile())}
+            return {
+                "entries": [_entry(e) for e in entries],
+                "needs_reconcile": len(j.needs_reconcile()),
+            }
 
         return ok(rt, await rt.run(read))
 
@@ -260,30 +287,54 @@ def register(reg: Registry) -> None:
 
         return ok(rt, await rt.run(settle))
 
-    for fn in (search_apis, describe_api, call_api, list_reservations, reservation_report,
-               market_calendar, journal, reconcile):
+    for fn in (
+        search_apis,
+        describe_api,
+        call_api,
+        list_reservations,
+        reservation_report,
+        market_calendar,
+        journal,
+        reconcile,
+    ):
         reg.add(fn, read_only=True)
 
 
 def _row(r: Any) -> dict[str, Any]:
     """A reservation, compact: only what an agent needs, no empty fields."""
     data = {
-        "seq": r.seq, "symbol": r.symbol, "name": r.name,
-        "side": r.side.value if r.side else "", "qty": r.qty, "price": str(r.price),
-        "order_type": r.order_type, "order_date": r.order_date, "end_date": r.end_date,
-        "status": r.status, "filled_qty": r.filled_qty, "result": r.result,
-        "reject_reason": r.reject_reason, "order_no": r.order_no,
+        "seq": r.seq,
+        "symbol": r.symbol,
+        "name": r.name,
+        "side": r.side.value if r.side else "",
+        "qty": r.qty,
+        "price": str(r.price),
+        "order_type": r.order_type,
+        "order_date": r.order_date,
+        "end_date": r.end_date,
+        "status": r.status,
+        "filled_qty": r.filled_qty,
+        "result": r.result,
+        "reject_reason": r.reject_reason,
+        "order_no": r.order_no,
     }
     return {k: jsonable(v) for k, v in data.items() if v not in ("", None)}
 
 
 def _entry(e: Any) -> dict[str, Any]:
     data = {
-        "id": e.id, "intent": e.intent, "tr_id": e.tr_id, "outcome": str(e.outcome),
-        "msg_cd": e.msg_cd, "msg1": e.msg1, "created_at": e.created_at, "sent_at": e.sent_at,
-        "account": e.account, "request": e.request, "reference": e.reference, "note": e.note,
+        "id": e.id,
+        "intent": e.intent,
+        "tr_id": e.tr_id,
+        "outcome": str(e.outcome),
+        "msg_cd": e.msg_cd,
+        "msg1": e.msg1,
+        "created_at": e.created_at,
+        "sent_at": e.sent_at,
+        "account": e.account,
+        "request": e.request,
+        "reference": e.reference,
+        "note": e.note,
         "error": e.error,
     }
     return {k: jsonable(v) for k, v in data.items() if v not in ("", None, {})}
-
-
