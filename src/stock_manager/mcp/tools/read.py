@@ -306,10 +306,10 @@ def _row(r: Any) -> dict[str, Any]:
         "seq": r.seq,
         "symbol": r.symbol,
         "name": r.name,
-        "side": r.side.value if r.side else "",
+        "side": r.side.label if r.side else "",
         "qty": r.qty,
         "price": str(r.price),
-        "order_type": r.order_type,
+        "order_type": _type_label(r.order_type),
         "order_date": r.order_date,
         "end_date": r.end_date,
         "status": r.status,
@@ -319,6 +319,16 @@ def _row(r: Any) -> dict[str, Any]:
         "order_no": r.order_no,
     }
     return {k: jsonable(v) for k, v in data.items() if v not in ("", None)}
+
+
+def _type_label(code: str) -> str:
+    from stock_manager.adapters.broker.kis.errors import KISValidationError
+    from stock_manager.adapters.broker.kis.reservations.models import parse_order_type
+
+    try:
+        return parse_order_type(code).label
+    except KISValidationError:
+        return code
 
 
 def _entry(e: Any) -> dict[str, Any]:
