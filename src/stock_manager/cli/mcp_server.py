@@ -26,9 +26,10 @@ class ConfirmChoice(StrEnum):
 
 
 class TransportChoice(StrEnum):
-    """``--transport`` values (only stdio is implemented)."""
+    """``--transport`` values."""
 
     stdio = "stdio"
+    http = "http"
 
 
 def mcp(
@@ -76,8 +77,17 @@ def mcp(
         ),
     ] = None,
     transport: Annotated[
-        TransportChoice, typer.Option("--transport", help="Only stdio is implemented.")
+        TransportChoice,
+        typer.Option(
+            "--transport",
+            case_sensitive=False,
+            help="stdio, or http: Streamable HTTP on 127.0.0.1 only, with a bearer token"
+            " ($STOCK_MANAGER_MCP_TOKEN, else generated into a 0600 file whose path is shown).",
+        ),
     ] = TransportChoice.stdio,
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=65535, help="Port of --transport http.")
+    ] = 8770,
 ) -> None:
     """Serve stock-manager to AI agents over MCP (stdio): read tools; orders only with
     --allow-orders, as preview -> person confirms -> execute, within the [mcp] limits."""
@@ -137,4 +147,16 @@ def mcp(
     tools = package.tool_names(options)
     sys.stderr.write(startup_line(rt, tools) + "\n")
     sys.stderr.flush()
-    anyio.run(serve_stdio, rt)
+    if transport is TransportChoice.stdio:
+        anyio.run(serve_stdio, rt)
+        return
+    from stock_manager.adapters.broker.kis.config import default_state_dir
+    from stock_manager.mcp.http import load_or_create_token, serve_http
+
+    try:
+        token, where = load_or_create_token(default_state_dir())
+    except ValueError as exc:
+        rt.close()
+        raise CLIError(str(exc)) from None
+    sys.stderr.write(f"bearer token: {where}\n")
+    anyio.run(serve_http, rt, port, token)
