@@ -46,6 +46,7 @@ async def test_preview_then_accepted_execute_sends_exactly_one(
         assert set(preview) >= {"confirmation_token", "expires_at", "request", "findings"}
         assert preview["request"]["symbol"] == "005930"
         assert preview["request"]["qty"] == 3
+        assert {f["check"] for f in preview["findings"]} >= {"tick", "band"}
         # structured content is mirrored as text
         res = s.results[-1]
         assert res.content[0].type == "text"
@@ -149,6 +150,7 @@ async def test_modify_and_cancel_through_preview(emu: ServedEmulator, home: Path
         seq = (await s.data("execute_reservation", {"confirmation_token": token}))["seq"]
         p = await s.data("preview_reservation", {"action": "modify", "seq": seq, "price": 69000})
         assert p["request"]["after"] == {"qty": 2, "price": "69000"}
+        assert {f["check"] for f in p["findings"]} >= {"tick"}  # pre-flight of merged terms
         out = await s.data("execute_reservation", {"confirmation_token": p["confirmation_token"]})
         assert out["result"] == "sent" and out["ok"] is True, out
         listed = await s.data("list_reservations", {"status": "pending"})

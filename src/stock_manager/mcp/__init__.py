@@ -12,9 +12,10 @@
   request, the environment and the account; the person confirms through MCP elicitation;
   the ``[PROFILE.mcp]`` limits and kill switch; everything through the journal, never retried.
 
-Modules: :mod:`.server` (build/run), :mod:`.registry` (tool wrapper, unknown arguments),
-:mod:`.runtime` (environment, client, results), :mod:`.confirmations`, :mod:`.limits`,
-:mod:`.tools` (by role). Needs the ``mcp`` extra: ``pip install 'stock-manager[mcp]'``.
+Modules: :mod:`.server` (build, stdio), :mod:`.http` (Streamable HTTP on 127.0.0.1 with a
+bearer token), :mod:`.registry` (tool wrapper, unknown arguments), :mod:`.runtime`
+(environment, client, results), :mod:`.confirmations`, :mod:`.limits`, :mod:`.tools` (by
+role). Needs the ``mcp`` extra: ``pip install 'stock-manager[mcp]'``. Guide: ``docs/mcp.md``.
 """
 
 from __future__ import annotations

@@ -119,7 +119,7 @@ def _preview(
 ) -> Preview:
     """Validate and pre-flight one reservation change (blocking; GETs only)."""
     from stock_manager.adapters.broker.kis.errors import KISValidationError
-    from stock_manager.adapters.broker.kis.reservations.models import parse_side
+    from stock_manager.adapters.broker.kis.reservations.models import parse_side, today_kst
 
     r = rt.reservations()
     if action == "place":
@@ -175,11 +175,11 @@ def _preview(
     given = {k: v for k, v in changes.items() if v is not None}
     if not given:
         raise KISValidationError("modify needs at least one of qty, price, order_type, end_date")
-    body = r.describe_modify(current.seq, **given)["body"]  # validates the changes locally
-    new_qty = int(body["ORD_QTY"]) if body["ORD_QTY"] != "<current>" else current.qty
-    new_price = Decimal(body["ORD_UNPR"]) if body["ORD_UNPR"] != "<current>" else current.price
-    if body["ORD_DVSN_CD"] not in ("<current>",) and body["ORD_DVSN_CD"] not in ("00", "02"):
-        new_price = Decimal(0)
+    r.describe_modify(current.seq, **given)  # the library's checks of the changes; no send
+    # The merged terms, validated like a new order, and their pre-flight (GETs only).
+    terms = current.terms(today=today_kst(rt.options.clock()), **given)
+    report = r.preflight(terms, exclude_seq=current.seq)
+    new_qty, new_price = terms.qty, terms.price
     warnings: list[str] = []
     if new_end is not None:
         warnings += list(r.schedule(new_end).warnings)
@@ -195,7 +195,7 @@ def _preview(
         request,
         {"current": snap, "changes": norm},
         OrderValue(current.symbol, new_qty, new_price),
-        [],
+        [_finding(f) for f in report.findings],
         warnings,
     )
 
