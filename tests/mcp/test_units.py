@@ -178,3 +178,20 @@ def test_cli_start_up_does_not_import_the_sdk() -> None:
         "assert 'mcp' not in sys.modules and 'stock_manager.mcp' not in sys.modules\n"
     )
     assert proc.returncode == 0, proc.stderr
+
+
+def test_environment_is_decided_at_start() -> None:
+    from stock_manager.adapters.broker.kis import KISConfig
+    from stock_manager.mcp.runtime import ServerOptions
+    from stock_manager.mcp.server import LiveRefusedError, resolve_environment
+
+    creds = {"kis_app_key": "k" * 20, "kis_app_secret": "s" * 40, "kis_account_no": "12345678-01"}
+    emu = resolve_environment(KISConfig(**creds, base_url="http://127.0.0.1:9"), ServerOptions())
+    assert (emu.kind, emu.account) == ("emulator", "12****78-01")
+    paper = resolve_environment(KISConfig(**creds, mode="paper"), ServerOptions())
+    assert paper.kind == "paper" and "vts" in paper.base_url
+    with pytest.raises(LiveRefusedError, match="--allow-live"):
+        resolve_environment(KISConfig(**creds, mode="real"), ServerOptions())
+    live = resolve_environment(KISConfig(**creds, mode="real"), ServerOptions(allow_live=True))
+    assert live.kind == "live"
+    assert len({emu.key, paper.key, live.key}) == 3  # a token is bound to one of them
