@@ -55,6 +55,10 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("api", "List, show and call any of the 276 KIS REST APIs (catalog + generic client)."),
     ("config", "Check the settings and show them masked."),
     ("emulator", "Run the local KIS emulator."),
+    (
+        "mcp",
+        "Serve AI agents over MCP: read tools; orders only as preview -> confirm -> execute.",
+    ),
 )
 
 COMMAND_HELP = dict(COMMANDS)

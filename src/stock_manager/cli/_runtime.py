@@ -50,6 +50,7 @@ __all__ = [
     "is_kis_host",
     "load_profile",
     "parse_date",
+    "profile_table",
     "show_sharing_warnings",
     "state_of",
     "to_jsonable",
@@ -135,6 +136,20 @@ def clock_from_env(
     return Clock(at, monotonic=monotonic, t0=t0)
 
 
+# Sub-tables a profile may hold besides its KISConfig keys: [NAME.mcp] (see profile_table).
+PROFILE_TABLES = ("mcp",)
+
+
+def profile_table(name: str, table: str, path: Path | None = None) -> Any:
+    """The ``[name.table]`` sub-table of a profile (``None`` when absent); the profile itself
+    must exist (a :class:`CLIError` otherwise, as for :func:`load_profile`)."""
+    import tomllib
+
+    load_profile(name, path)  # the same errors for a missing file/profile or a bad key
+    with (path or config_file()).open("rb") as fh:
+        return tomllib.load(fh)[name].get(table)
+
+
 def config_file() -> Path:
     """``$XDG_CONFIG_HOME/stock-manager/config.toml`` (``~/.config/...`` when unset)."""
     base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
@@ -160,6 +175,8 @@ def load_profile(name: str, path: Path | None = None) -> dict[str, Any]:
     if not isinstance(section, dict):
         known = ", ".join(k for k, v in data.items() if isinstance(v, dict)) or "none"
         raise CLIError(f"no profile [{name}] in {path} (profiles: {known})")
+    # [NAME.mcp] holds the MCP server's limits (stock_manager.mcp.limits), not KISConfig keys.
+    section = {k: v for k, v in section.items() if k not in PROFILE_TABLES}
     unknown = sorted(set(section) - set(PROFILE_KEYS))
     if unknown:
         raise CLIError(

@@ -13,6 +13,7 @@
       api list|show|call
       config check
       emulator serve
+      mcp [--allow-orders] [--allow-live] [--confirm elicit|token]       (cli/mcp_server.py)
 
 Only typer and this package's light modules are imported here; each command imports what it
 needs when it runs.
@@ -24,7 +25,7 @@ from typing import Annotated
 
 import typer
 
-from . import _meta, admin, api, demo, resv
+from . import _meta, admin, api, demo, mcp_server, resv
 from ._runtime import State
 from .calendar import calendar
 
@@ -87,3 +88,4 @@ app.command("tr-id", help=_meta.COMMAND_HELP["tr-id"], context_settings=CONTEXT)
 app.add_typer(api.app, name="api", help=_meta.COMMAND_HELP["api"])
 app.add_typer(admin.config_app, name="config", help=_meta.COMMAND_HELP["config"])
 app.add_typer(admin.emulator_app, name="emulator", help=_meta.COMMAND_HELP["emulator"])
+app.command("mcp", help=_meta.COMMAND_HELP["mcp"], context_settings=CONTEXT)(mcp_server.mcp)
