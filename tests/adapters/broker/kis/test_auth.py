@@ -23,7 +23,7 @@ from stock_manager.adapters.broker.kis import (
     KISRestClient,
     TokenIssueRateLimitedError,
 )
-from stock_manager.adapters.broker.kis import auth as auth_module
+from stock_manager.adapters.broker.kis import skew as skew_module
 from stock_manager.adapters.broker.kis.errors import KISServerError, KISTransportError
 
 from ._support import (
@@ -167,8 +167,8 @@ def test_a_server_expiry_in_our_past_does_not_make_a_fresh_token_look_expired(
     # once as skew, and the token is reused instead of re-issued every minute.
     fake.expired_kst = "2025-12-31 09:00:00"  # T0 - 1 day
     client = make_client(journal=False)
-    monkeypatch.setattr(auth_module, "_skew_reported", threading.Event())
-    with caplog.at_level(logging.WARNING, logger="stock_manager.kis.auth"):
+    monkeypatch.setattr(skew_module, "_reported", threading.Event())
+    with caplog.at_level(logging.WARNING, logger="stock_manager.kis.skew"):
         client.issue_token()
         for _ in range(3):
             clock.now += 120

@@ -52,6 +52,7 @@ from .errors import (
     TokenIssueRateLimitedError,
 )
 from .masking import SECRET_FILTER, mask_key
+from .skew import report_once
 
 __all__ = ["FileTokenStore", "Token", "TokenManager", "TokenStore", "key_digest"]
 
@@ -575,7 +576,8 @@ def _expiry(data: dict[str, Any], now: float) -> float:
     elif server_end is not None:
         skew = server_end - (now + lifetime)
         if abs(skew) > C.TOKEN_EXPIRY_SKEW_REPORT_S:
-            _report_skew_once(skew)
+            # skew is KIS's clock minus ours; reported as ours minus KIS's, once per process.
+            report_once(-skew, "from the expiry of the token KIS just issued")
     return now + lifetime
 
 
@@ -596,19 +598,3 @@ def _kst_timestamp(raw: Any) -> float | None:
         return datetime.strptime(raw.strip(), "%Y-%m-%d %H:%M:%S").replace(tzinfo=KST).timestamp()
     except ValueError:
         return None
-
-
-_skew_reported = threading.Event()
-
-
-def _report_skew_once(skew: float) -> None:
-    """Log once per process that KIS's token expiry disagrees with our clock by ``skew`` s."""
-    if _skew_reported.is_set():
-        return
-    _skew_reported.set()
-    log.warning(
-        "clock skew: KIS says the new token expires %+.0f s from what this machine's clock and "
-        "expires_in give; the token's life is counted on this machine's clock "
-        "(check the system time if this persists)",
-        skew,
-    )

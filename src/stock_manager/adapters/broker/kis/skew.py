@@ -26,7 +26,7 @@ from email.utils import parsedate_to_datetime
 
 from . import constants as C
 
-__all__ = ["ClockSkew", "SkewSample"]
+__all__ = ["ClockSkew", "SkewSample", "describe_offset", "report_once"]
 
 log = logging.getLogger("stock_manager.kis.skew")
 
@@ -47,13 +47,34 @@ class SkewSample:
 
     def describe(self) -> str:
         """``"this machine's clock is 4h00m05s ahead of KIS's"`` (or behind)."""
-        est = self.estimate
-        word = "ahead of" if est > 0 else "behind"
-        total = round(abs(est))
-        h, rest = divmod(total, 3600)
-        m, s = divmod(rest, 60)
-        span = f"{h}h{m:02d}m{s:02d}s" if h else f"{m}m{s:02d}s" if m else f"{s}s"
-        return f"this machine's clock is {span} {word} KIS's (measured from its Date header)"
+        return describe_offset(self.estimate, "measured from its Date header")
+
+
+def describe_offset(offset: float, source: str) -> str:
+    """``offset`` (our clock − KIS's, s) in words, with where it was seen."""
+    word = "ahead of" if offset > 0 else "behind"
+    total = round(abs(offset))
+    h, rest = divmod(total, 3600)
+    m, s = divmod(rest, 60)
+    span = f"{h}h{m:02d}m{s:02d}s" if h else f"{m}m{s:02d}s" if m else f"{s}s"
+    return f"this machine's clock is {span} {word} KIS's ({source})"
+
+
+_reported = threading.Event()
+
+
+def report_once(offset: float, source: str) -> None:
+    """Log the skew as a warning, once per process, whoever sees it first.
+
+    The token's expiry (:mod:`.auth`) and the ``Date`` of an answer both show it; a user is
+    told once, not once per way of seeing it.
+    """
+    if _reported.is_set():
+        return
+    _reported.set()
+    log.warning(
+        "clock skew: %s; times are compared with it allowed for", describe_offset(offset, source)
+    )
 
 
 class ClockSkew:
@@ -63,7 +84,6 @@ class ClockSkew:
         self._lock = threading.Lock()
         self._latest: SkewSample | None = None
         self._seq = 0
-        self._warned = False
 
     def mark(self) -> int:
         """A point to ask :meth:`since` about: measurements taken after it."""
@@ -84,11 +104,8 @@ class ClockSkew:
             self._seq += 1
             sample = SkewSample(sent - (server + 1.0), received - server, received, self._seq)
             self._latest = sample
-            warn = not self._warned and abs(sample.estimate) > C.CLOCK_SKEW_WARN_S
-            if warn:
-                self._warned = True
-        if warn:
-            log.warning("clock skew: %s; times are compared with it allowed for", sample.describe())
+        if abs(sample.estimate) > C.CLOCK_SKEW_WARN_S:
+            report_once(sample.estimate, "measured from its Date header")
 
     @property
     def latest(self) -> SkewSample | None:
