@@ -194,3 +194,41 @@ def test_journal_decides_a_placing_link() -> None:
     # Accepted without a sequence number: adopted from the book, never dropped.
     assert run(JournalPlace("unknown", 3, accepted=True), [row]) == {"seq": "7", "state": "live"}
     assert run(JournalPlace("unknown", 3, accepted=True), [])["state"] == "placing"
+
+
+def test_without_a_journal_entry_a_clock_hours_off_never_drops_what_kis_holds() -> None:
+    """Pure: the receipt-time fallback (journal off, or a run that died before recording its
+    place) with our clock 4 h ahead of KIS's. Before, the link's ``created_at`` (ours) was
+    compared with KIS's receipt time as if both clocks agreed: the reservation KIS holds was
+    "not in the book", the link was dropped, and the next apply placed it a second time."""
+    from datetime import date
+    from decimal import Decimal
+
+    from stock_manager.adapters.broker.kis.reservations import Reservation
+    from stock_manager.adapters.broker.kis.reservations.models import KST
+    from stock_manager.manager.plan import reconcile_links
+
+    link = _link()  # recorded at 07:00 UTC on our clock = 03:00 UTC on KIS's
+    received = (link.created_at - timedelta(hours=4) + timedelta(seconds=2)).astimezone(KST)
+    row = Reservation(
+        seq="7",
+        symbol="005930",
+        side="02",
+        order_type="00",
+        qty=10,
+        price=Decimal(69000),
+        receipt_date=received.date(),
+        receipt_time=received.strftime("%H%M%S"),
+    )
+    later = link.created_at + timedelta(hours=1)  # past every settle time; its process is gone
+
+    def run(skew_s: float | None) -> dict[str, Any]:
+        [update] = reconcile_links(
+            [link], [row], set(), date(2026, 12, 8), now=later, alive=lambda pid: False,
+            skew_s=skew_s,
+        )  # fmt: skip
+        return update.fields
+
+    assert run(4 * 3600.0 + 1) == {"seq": "7", "state": "live"}  # measured: adopted
+    assert run(None) == {"seq": "7", "state": "live"}  # unmeasured: no time test, adopted
+    assert run(0.0)["state"] == "failed"  # the old rule: clocks assumed to agree

@@ -220,6 +220,11 @@ class _Core:
             raise OutsideWindowError(now, opens)
         return max(1.0, (opens - now).total_seconds())
 
+    def skew_s(self) -> float | None:
+        """Our clock − KIS's as measured while the book was listed (upper bound; None: none)."""
+        latest = self.client.skew.latest
+        return latest.high if latest is not None else None
+
     def reconcile(self, spec: StandingSpec, book: Sequence[Reservation], persist: bool) -> Any:
         n = order_day(self.calendar, self.now())
         links = self.links.links(spec.name)
@@ -230,6 +235,7 @@ class _Core:
             n,
             now=self.now(),
             journal=self.journal_places(links),
+            skew_s=self.skew_s(),
         )
         if persist:
             for u in updates:

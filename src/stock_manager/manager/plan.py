@@ -279,8 +279,12 @@ def reconcile_links(
     now: datetime | None = None,
     alive: Any = _alive,
     journal: Mapping[int, JournalPlace] | None = None,
+    skew_s: float | None = 0.0,
 ) -> list[LinkUpdate]:
     """Bring ``links`` up to date with the live book (adopt, end, or drop them).
+
+    ``skew_s``: our clock − KIS's (upper bound) for the receipt-time fallback; see
+    :func:`_book_match`.
 
     ``journal`` (link id → :class:`JournalPlace`) is what the order journal says about each
     ``placing`` (or ``failed``) link's place request; where it says anything, it decides:
@@ -296,12 +300,13 @@ def reconcile_links(
     rows = {r.seq: r for r in book}
     taken = set(linked_seqs)
     updates: list[LinkUpdate] = []
+
     for link in links:
         record = (journal or {}).get(link.id)
         if record is not None and record.accepted and link.state == "placing":
             # Accepted without its sequence number: match it in the book (below), but never
             # drop the link — the reservation exists.
-            record = None if _book_match(link, rows, taken) else record
+            record = None if _book_match(link, rows, taken, skew_s) else record
         if record is not None and link.state in ("placing", "failed"):
             # The journal knows what became of this link's place: it decides, never the
             # book's receipt times (they rest on two clocks agreeing).
@@ -310,7 +315,7 @@ def reconcile_links(
                 updates.append(update)
             continue
         if link.state == "placing":
-            found = _book_match(link, rows, taken)
+            found = _book_match(link, rows, taken, skew_s)
             if found:
                 row = found[0]
                 taken.add(row.seq)
@@ -357,17 +362,24 @@ def reconcile_links(
     return updates
 
 
-def _book_match(link: Link, rows: Mapping[str, Reservation], taken: set[str]) -> list[Reservation]:
+def _book_match(
+    link: Link, rows: Mapping[str, Reservation], taken: set[str], skew_s: float | None
+) -> list[Reservation]:
     """Unlinked reservations with the link's terms received after it was recorded (oldest
-    first). Receipt times are KIS's clock, ``created_at`` ours: only a fallback."""
-    since = link.created_at - _SLACK
+    first). Receipt times are KIS's clock, ``created_at`` ours: only a fallback.
+
+    ``skew_s`` (our clock − KIS's, an upper bound) puts ``created_at`` on KIS's clock. ``None``
+    (unmeasured): no time comparison at all — every unlinked match counts, so that a clock that
+    is off can never make a reservation KIS holds look absent (and be placed twice).
+    """
+    since = None if skew_s is None else link.created_at - timedelta(seconds=skew_s) - _SLACK
     return sorted(
         (
             r
             for r in rows.values()
             if r.seq not in taken
             and _matches(r, link)
-            and ((at := _received_at(r)) is None or at >= since)
+            and (since is None or (at := _received_at(r)) is None or at >= since)
         ),
         key=lambda r: int(r.seq) if r.seq.isdigit() else 0,
     )
