@@ -282,3 +282,32 @@ def test_report_lists_waiting_and_period_reservations_ending_soon(
     # The period reservations are still live: the evening plan keeps them.
     emu.clock.freeze(at(8, 16, 0))
     assert {i.action for i in manager.plan(parse_spec(text, name="soon")).items} == {"keep"}
+
+
+def test_an_unknown_modify_order_is_not_judged_before_the_settle_window(
+    emu: ServedEmulator, emu_timed: ReservationManager
+) -> None:
+    # Before: reconcile-orders said "not applied" at once for a 정정 whose answer was lost,
+    # while KIS might still be processing it — and a user told "not applied" sends it again.
+    from stock_manager.adapters.broker.kis.errors import OrderOutcomeUnknownError
+    from stock_manager.journal import Outcome
+
+    manager = emu_timed
+    seq = manager.apply(spec()).items[0].seq
+    emu.clock.freeze(at(8, 7, 0))
+    emu.process_day(default="partial")
+    emu.clock.freeze(at(8, 9, 30))
+    emu.faults.add("order-rvsecncl", "http_error", 1, status=500)  # not applied, answer lost
+    with pytest.raises(OrderOutcomeUnknownError) as info:
+        manager.modify_order(seq, 69500)
+    entry_id = info.value.journal_id
+    [early] = manager.reconcile_orders()
+    assert (early.entry_id, early.applied) == (entry_id, None)
+    assert early.retry_at is not None and "ask again after" in early.detail
+    journal = manager.client.journal
+    assert journal is not None
+    assert journal.get(entry_id).outcome is Outcome.UNKNOWN  # still open
+    emu.clock.advance(manager.client.config.read_timeout + 31)  # past the settle window
+    [late] = manager.reconcile_orders()
+    assert (late.entry_id, late.applied) == (entry_id, False)
+    assert journal.get(entry_id).outcome is Outcome.RECONCILED_NOT_APPLIED

@@ -298,8 +298,23 @@ class _Core:
         if entry.pid and _alive(entry.pid):
             return ReconcileResult(entry.id, entry.intent, None, "still in flight elsewhere")
         applied, detail = judge_order_change(entry.request, orders)
-        if applied is not None and self.client.journal is not None:
-            self.client.journal.mark_reconciled(entry.id, applied=applied, note=detail)
+        journal = self.client.journal
+        if applied is False and journal is not None:
+            # "Not applied" only once the request can no longer take effect: KIS may still be
+            # processing a 정정/취소 that timed out (the same settle window as reconcile's).
+            settle = timedelta(seconds=self.client.config.read_timeout + C.RECONCILE_SETTLE_S)
+            retry_at = entry.last_sent_at + settle
+            if journal.now() < retry_at:
+                when = retry_at.astimezone(KST).strftime("%Y-%m-%d %H:%M:%S KST")
+                return ReconcileResult(
+                    entry.id,
+                    entry.intent,
+                    None,
+                    f"{detail}; KIS may still be processing it: ask again after {when}",
+                    retry_at=retry_at,
+                )
+        if applied is not None and journal is not None:
+            journal.mark_reconciled(entry.id, applied=applied, note=detail)
         return ReconcileResult(entry.id, entry.intent, applied, detail)
 
     def report(self, day: date, book: Sequence[Reservation], orders: list[DailyOrder]) -> Report:
