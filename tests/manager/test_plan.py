@@ -301,6 +301,7 @@ def test_an_unknown_modify_order_is_not_judged_before_the_settle_window(
     with pytest.raises(OrderOutcomeUnknownError) as info:
         manager.modify_order(seq, 69500)
     entry_id = info.value.journal_id
+    assert entry_id is not None
     [early] = manager.reconcile_orders()
     assert (early.entry_id, early.applied) == (entry_id, None)
     assert early.retry_at is not None and "ask again after" in early.detail
