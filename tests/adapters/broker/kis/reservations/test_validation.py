@@ -106,9 +106,9 @@ def test_reservation_window(hhmm: str, ok: bool) -> None:
 
 
 def test_window_policies(client: KISRestClient, count: Callable[..., int]) -> None:
-    noon = datetime(2026, 11, 25, 12, 0, tzinfo=KST).replace(
-        year=TODAY.year, month=TODAY.month, day=TODAY.day
-    )
+    # Noon of a fixed open day (a Wednesday): outside the window whatever today is. (Today's
+    # noon was a weekend's or an unknown day's under a shifted clock: inside, or "cannot tell".)
+    noon = datetime(2026, 11, 25, 12, 0, tzinfo=KST)
     with pytest.raises(KISValidationError, match="15:40 to 07:30"):
         Reservations(client, window_policy="refuse", clock=lambda: noon).place_reservation(
             "005930", 1, 70000
