@@ -30,61 +30,24 @@ from typing import Any
 
 import pytest
 
-from stock_manager.adapters.broker.kis.reservations.models import KST
-from stock_manager.emulator import EmulatorConfig, ServedEmulator, run_emulator
+from stock_manager.emulator import ServedEmulator
+from tests.manager.month import (
+    CELLTRION,
+    DAYS,
+    HYNIX,
+    SAMSUNG,
+    SPEC_HEAD,
+    SUNDAY,
+    at,
+    month_emulator,
+)
 
 from .conftest import Result, kis_env, run_cli
-
-FIRST_DAY = date(2026, 12, 4)  # a Friday
-DAYS = [FIRST_DAY + timedelta(days=i) for i in range(30)]
-SUNDAY = date(2026, 12, 6)
-START = datetime(2026, 12, 4, 16, 0, tzinfo=KST)
-
-SPEC_HEAD = 'name = "month"\n'
-SAMSUNG = """
-[[reservation]]
-id = "samsung-period"
-symbol = "005930"
-side = "buy"
-qty = 3
-price = 60000
-days = 10
-"""
-HYNIX = """
-[[reservation]]
-id = "hynix-period"
-symbol = "000660"
-side = "buy"
-qty = 2
-price = 150000
-days = 10
-"""
-CELLTRION = """
-[[reservation]]
-id = "celltrion-once"
-symbol = "068270"
-side = "buy"
-qty = 1
-price = 150000
-"""
-
-
-def at(day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=KST)
 
 
 @pytest.fixture
 def memu() -> Iterator[ServedEmulator]:
-    config = EmulatorConfig.demo(
-        seed=2026,
-        rate_limit_per_s=None,
-        token_issue_interval_s=0,
-        token_lifetime_s=60 * 86400,
-        enforce_window=True,
-        clock=lambda: START,
-    )
-    with run_emulator(config) as served:
-        served.clock.freeze(START)
+    with month_emulator() as served:
         yield served
 
 

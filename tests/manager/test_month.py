@@ -21,55 +21,19 @@ from typing import Any
 import pytest
 
 from stock_manager.adapters.broker.kis import AsyncKISRestClient, KISRestClient
-from stock_manager.adapters.broker.kis.reservations.models import KST
-from stock_manager.emulator import EmulatorConfig, ServedEmulator, run_emulator
+from stock_manager.emulator import ServedEmulator
 from stock_manager.journal import OrderJournal, Outcome
 from stock_manager.manager import AsyncReservationManager, ReservationManager, parse_spec
 
 from .conftest import kis_config
+from .month import CELLTRION, DAYS, HYNIX, SAMSUNG, SUNDAY, at, month_emulator
 
 OFF = timedelta(hours=4)
-FIRST_DAY = date(2026, 12, 4)
-DAYS = [FIRST_DAY + timedelta(days=i) for i in range(30)]
-SUNDAY = date(2026, 12, 6)
-START = datetime(2026, 12, 4, 16, 0, tzinfo=KST)
-
-SAMSUNG = """
-[[reservation]]
-id = "samsung-period"
-symbol = "005930"
-side = "buy"
-qty = 3
-price = 60000
-days = 10
-"""
-HYNIX = SAMSUNG.replace("samsung-period", "hynix-period").replace("005930", "000660")
-HYNIX = HYNIX.replace("qty = 3", "qty = 2").replace("60000", "150000")
-CELLTRION = """
-[[reservation]]
-id = "celltrion-once"
-symbol = "068270"
-side = "buy"
-qty = 1
-price = 150000
-"""
-
-
-def at(day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=KST)
 
 
 @pytest.fixture
 def memu() -> Iterator[ServedEmulator]:
-    config = EmulatorConfig.demo(
-        seed=2026,
-        rate_limit_per_s=None,
-        token_issue_interval_s=0,
-        token_lifetime_s=60 * 86400,
-        clock=lambda: START,
-    )
-    with run_emulator(config) as served:
-        served.clock.freeze(START)
+    with month_emulator() as served:
         yield served
 
 
