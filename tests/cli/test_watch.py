@@ -142,7 +142,7 @@ def test_pipe_gets_json_lines_notify_posts_fills_and_sigint_prints_summary(
         # rejected, the 000660 one becomes an order too (filtered out by --symbol).
         outcomes = {seqs[0]: "unfilled", seqs[1]: "rejected", seqs[2]: "unfilled"}
         httpx.post(f"{admin}/process-day", json={"outcomes": outcomes}).raise_for_status()
-        w.wait_for(lambda ls: executions(ls, "accepted") and executions(ls, "rejected"))
+        w.wait_for(lambda ls: bool(executions(ls, "accepted") and executions(ls, "rejected")))
         odno = executions(w.lines, "accepted")[0]["order_no"]
         httpx.post(f"{admin}/orders/fill", json={"odno": odno, "qty": 4, "price": 69900})
         w.wait_for(lambda ls: bool(executions(ls, "filled")))
