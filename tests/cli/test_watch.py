@@ -41,6 +41,7 @@ class Watch:
         )
         self.lines: list[Doc] = []
         self.err = ""
+        self.signalled = False
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
@@ -62,10 +63,15 @@ class Watch:
             time.sleep(0.02)
 
     def stop(self, sig: int = signal.SIGINT, timeout: float = 20) -> int:
-        self.proc.send_signal(sig)
+        if self.proc.poll() is None and not self.signalled:
+            self.signal(sig)
         code = self.proc.wait(timeout)
         self._reader.join(5)
         return code
+
+    def signal(self, sig: int = signal.SIGINT) -> None:
+        self.signalled = True
+        self.proc.send_signal(sig)
 
     def stderr(self) -> str:
         if self.proc.poll() is not None and self.proc.stderr is not None and not self.err:
