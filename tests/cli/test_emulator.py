@@ -265,6 +265,8 @@ def test_demo(env: dict[str, str]) -> None:
         "Modify 005930",
         "Bulk-cancel",
         "order journal",
+        "A fill arrives live over the WebSocket",
+        "filled: buy 10 x 005930",
         "done",
     ):
         assert text in human.out
@@ -273,6 +275,7 @@ def test_demo(env: dict[str, str]) -> None:
     assert summary["tokens_issued"] == 1
     assert summary["modified"]["after"]["price"].startswith("69500")
     assert all(r["status"] == "cancelled" for r in summary["final"])
+    assert [n["kind"] for n in summary["live_fill"]["notices"]] == ["accepted", "filled"]
     assert "Place three reservations" in machine.err  # human output moved to stderr
     assert sorted(p.name for p in Path(env["HOME"]).iterdir()) == []
 

@@ -84,6 +84,9 @@ async def test_every_reply_code(emu: ServedEmulator, path: str) -> None:
             with pytest.raises(websockets.ConnectionClosed):
                 await asyncio.wait_for(other.recv(), 5)
     assert emu.notices.max_concurrent[emu.config.app_key] == 1
+    # ...but the emulator saw two sessions try the key at once, and refused one.
+    assert emu.notices.max_sessions[emu.config.app_key] == 2
+    assert emu.notices.refused_in_use[emu.config.app_key] == 1
 
 
 async def test_pong_control_frame_is_accepted(emu: ServedEmulator) -> None:

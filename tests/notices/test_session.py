@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from stock_manager.adapters.broker.kis.masking import mask_hts_id
 from stock_manager.emulator import ServedEmulator
 from stock_manager.notices import (
     Connected,
@@ -37,7 +38,7 @@ async def test_acceptance_and_fill_arrive_typed(
 
     seen = await collect(session, lambda s: bool(fills(s)), during=during)
     sub = next(e for e in seen if isinstance(e, SubscriptionEvent))
-    assert (sub.tr_id, sub.tr_key, sub.msg_cd) == ("H0STCNI0", emu.hts_id, "OPSP0000")
+    assert (sub.tr_id, sub.tr_key, sub.msg_cd) == ("H0STCNI0", mask_hts_id(emu.hts_id), "OPSP0000")
     accepted = next(e for e in seen if isinstance(e, ExecutionEvent) and e.kind == "accepted")
     assert (accepted.order_no, accepted.symbol, accepted.side) == (state["odno"], "005930", "buy")
     assert (accepted.qty, accepted.price, accepted.layout) == (10, 70000, 26)
@@ -45,6 +46,8 @@ async def test_acceptance_and_fill_arrive_typed(
     assert (fill.order_no, fill.qty, fill.price, fill.source) == (state["odno"], 4, 69900, "ws")
     assert fill.account and emu.config.account not in fill.account  # masked
     assert emu.config.account.replace("-", "") not in str(fill.fields)
+    # The HTS login ID is masked as config check masks it (fields and the subscription reply).
+    assert emu.hts_id not in str(fill.fields) and emu.hts_id not in str(sub)
     assert fill.name == "삼성전자"
     assert isinstance(seen[0], Connected)
     assert any(isinstance(e, Reconciled) for e in seen)

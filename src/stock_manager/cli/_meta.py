@@ -48,6 +48,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
         "Place, list, show, modify and cancel reservation orders; reconcile;"
         " report, plan and apply standing reservations.",
     ),
+    ("watch", "Watch the day's orders and fills live (WebSocket notices; REST is the truth)."),
     ("calendar", "KRX open/closed days, reservation windows and their source (KIS/cache/bundled)."),
     ("journal", "Show the order journal (every order-changing request and its outcome)."),
     ("token", "Show or revoke the cached access token."),

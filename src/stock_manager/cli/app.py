@@ -6,6 +6,7 @@
       demo
       resv place|list|show|modify|cancel|cancel-all|reconcile
       resv report|cancel-order|modify-order|reconcile-orders|plan|apply   (cli/manager.py)
+      watch [--symbol CODE] [--json] [--notify URL]
       calendar [--from DATE] [--days N]
       journal
       token status|revoke
@@ -25,7 +26,7 @@ from typing import Annotated
 
 import typer
 
-from . import _meta, admin, api, demo, mcp_server, resv
+from . import _meta, admin, api, demo, mcp_server, resv, watch
 from ._runtime import State
 from .calendar import calendar
 
@@ -81,6 +82,7 @@ def _global(
 
 app.command("demo", help=_meta.COMMAND_HELP["demo"], context_settings=CONTEXT)(demo.demo)
 app.add_typer(resv.app, name="resv", help=_meta.COMMAND_HELP["resv"])
+app.command("watch", help=_meta.COMMAND_HELP["watch"], context_settings=CONTEXT)(watch.watch)
 app.command("calendar", help=_meta.COMMAND_HELP["calendar"], context_settings=CONTEXT)(calendar)
 app.command("journal", help=_meta.COMMAND_HELP["journal"], context_settings=CONTEXT)(admin.journal)
 app.add_typer(admin.token_app, name="token", help=_meta.COMMAND_HELP["token"])

@@ -28,6 +28,8 @@ _ORDERS: tuple[tuple[str, str, int, Decimal | None, str, int | None], ...] = (
     ("035420", "sell", 3, Decimal(210000), "limit", 7),  # NAVER, a period reservation
 )
 _NEW_PRICE = Decimal(69500)
+#: The live-fill step gives up waiting for a notice after this long (it never takes that).
+_LIVE_TIMEOUT_S = 10.0
 
 
 def demo(
@@ -160,10 +162,14 @@ def _walk(st: State, emu: Any, tmp: Path) -> dict[str, Any]:
         entries = journal.entries() if journal else []
         out.print(journal_table(entries[::-1]))
 
+        title("A fill arrives live over the WebSocket (execution notice H0STCNI0)")
+        live = _live_fill(out, r, emu, config)
+
         served = len(emu.requests)
+        journaled = len(journal.entries()) if journal else 0  # the live step placed one more
         out.print(
             f"\n[bold green]done[/]: {served} requests served by the emulator,"
-            f" {client.tokens.issued_count} token issued, {len(entries)} journal entries;"
+            f" {client.tokens.issued_count} token issued, {journaled} journal entries;"
             " nothing was sent anywhere else.",
             soft_wrap=True,
         )
@@ -177,8 +183,57 @@ def _walk(st: State, emu: Any, tmp: Path) -> dict[str, Any]:
             "journal": entries[::-1],
             "requests_served": served,
             "tokens_issued": client.tokens.issued_count,
+            "live_fill": live,
         }
     finally:
         if client.journal is not None:
             client.journal.close()
         client.close()
+
+
+def _live_fill(out: Any, r: Any, emu: Any, config: Any) -> dict[str, Any]:
+    """Subscribe to execution notices, let the open turn a reservation into an order, fill
+    it, and print each notice as it arrives (what ``stock-manager watch`` shows)."""
+    import asyncio
+    import time
+
+    from stock_manager.notices import ExecutionEvent, NoticeSession, SubscriptionEvent
+    from stock_manager.notices.watch import notice_text
+
+    receipt = r.place_reservation("005930", qty=10, price=_NEW_PRICE, side="buy")
+    session = NoticeSession(config.model_copy(update={"hts_id": emu.hts_id}))
+    seen: list[dict[str, Any]] = []
+
+    async def watch() -> None:
+        await session.subscribe_notices()
+        started = time.monotonic()
+        async for ev in session.events():
+            if isinstance(ev, SubscriptionEvent) and ev.active:
+                out.print(f"subscribed ({ev.msg_cd} {ev.message}); now the market opens:")
+                # The open: the reservation becomes an ordinary order (acceptance notice).
+                await asyncio.to_thread(emu.process_day, {receipt.seq: "unfilled"})
+            elif isinstance(ev, ExecutionEvent):
+                ms = (time.monotonic() - started) * 1000
+                out.print(f"[green]●[/] {notice_text(ev)}  [dim](+{ms:.0f} ms)[/]")
+                seen.append({"kind": ev.kind, "order_no": ev.order_no, "qty": ev.qty})
+                if ev.kind == "accepted":
+                    # The exchange fills the order (the emulator's admin fill).
+                    await asyncio.to_thread(emu.fill_order, ev.order_no, ev.order_qty, ev.price)
+                elif ev.kind == "filled":
+                    return
+
+    async def main() -> None:
+        try:
+            await asyncio.wait_for(watch(), _LIVE_TIMEOUT_S)
+        except TimeoutError:
+            out.print(f"[yellow]no fill notice within {_LIVE_TIMEOUT_S:g} s[/]")
+        finally:
+            await session.close()
+
+    asyncio.run(main())
+    out.print(
+        "the same stream, with REST reconciliation and one session per app key across"
+        " processes: [bold]stock-manager watch[/] (docs/notices.md)",
+        soft_wrap=True,
+    )
+    return {"seq": receipt.seq, "notices": seen}

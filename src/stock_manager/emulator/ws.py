@@ -207,6 +207,7 @@ class WsSession:
     pings: bool = True
     pong_texts: int = 0
     closed: bool = False
+    presented: str = ""  # the app key its first request's approval key belongs to
 
     @property
     def pong_frames(self) -> int:
@@ -243,6 +244,11 @@ class NoticeHub:
         #: Counters tests read: sessions opened, most sessions at once per key, pongs seen.
         self.opened = 0
         self.max_concurrent: dict[str, int] = {}
+        #: Per app key: most connections at once that presented it (refused ones included:
+        #: KIS would have seen two sessions try), and refusals because another session held
+        #: it (OPSP8996 not caused by the ws_busy fault).
+        self.max_sessions: dict[str, int] = {}
+        self.refused_in_use: dict[str, int] = {}
         self.pong_texts = 0
         self.pings_sent = 0
         self._pongs_done = 0
@@ -535,6 +541,7 @@ class NoticeHub:
         if app_key is None:
             answer("OPSP0011")
             return
+        self._presented(s, app_key)
         if not self._claim(s, app_key):
             answer("OPSP8996")
             s.queue.put_nowait(("close", None))
@@ -581,6 +588,14 @@ class NoticeHub:
         enc = "Y" if notice else "N"
         answer("OPSP0000", tr_id, tr_key, encrypt=enc, output={"iv": iv, "key": key})
 
+    def _presented(self, s: WsSession, app_key: str) -> None:
+        with self._lock:
+            if s.presented:
+                return
+            s.presented = app_key
+            now = sum(1 for x in self.live if x.presented == app_key and not x.closed)
+            self.max_sessions[app_key] = max(self.max_sessions.get(app_key, 0), now)
+
     def _claim(self, s: WsSession, app_key: str) -> bool:
         """Bind the session to ``app_key``; False when another session holds it (OPSP8996)."""
         with self._lock:
@@ -588,7 +603,10 @@ class NoticeHub:
                 return s.app_key == app_key
             holder = self.sessions.get(app_key)
             busy = self.loop is not None and self.busy_until.get(app_key, 0.0) > self.loop.time()
-            if busy or (holder is not None and holder is not s and not holder.closed):
+            in_use = holder is not None and holder is not s and not holder.closed
+            if in_use:
+                self.refused_in_use[app_key] = self.refused_in_use.get(app_key, 0) + 1
+            if busy or in_use:
                 return False
             s.app_key = app_key
             self.sessions[app_key] = s

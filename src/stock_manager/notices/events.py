@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from stock_manager.adapters.broker.kis.masking import mask_account
+from stock_manager.adapters.broker.kis.masking import mask_account, mask_hts_id
 
 __all__ = [
     "Connected",
@@ -23,15 +23,17 @@ __all__ = [
     "GenericEvent",
     "PriceEvent",
     "Reconciled",
+    "Role",
     "Source",
     "SubscriptionEvent",
+    "event_from_json",
     "execution_event",
     "price_event",
 ]
 
 Source = Literal["ws", "rest"]
 ExecutionKind = Literal["accepted", "modified", "cancelled", "rejected", "filled"]
-_PRIVATE = frozenset({"ACNT_NO", "ACNT_NAME"})
+_PRIVATE = frozenset({"ACNT_NO", "ACNT_NAME", "CUST_ID"})
 
 
 def _int(value: str | None) -> int:
@@ -48,6 +50,8 @@ def _masked(fields: Mapping[str, str]) -> dict[str, str]:
         out["ACNT_NO"] = mask_account(out["ACNT_NO"])
     if out.get("ACNT_NAME"):
         out["ACNT_NAME"] = "***"
+    if out.get("CUST_ID"):  # the HTS login ID (config check shows it masked too)
+        out["CUST_ID"] = mask_hts_id(out["CUST_ID"].strip())
     return out
 
 
@@ -128,7 +132,9 @@ class ErrorEvent(Event):
 
 @dataclass(frozen=True)
 class SubscriptionEvent(Event):
-    """A reply to (un)subscribe: ``msg_cd`` OPSP0000/0001/0002/0003."""
+    """A reply to (un)subscribe: ``msg_cd`` OPSP0000/0001/0002/0003.
+
+    For the execution notice ``tr_key`` is the HTS ID, masked (``ab****``)."""
 
     tr_id: str
     tr_key: str
@@ -163,6 +169,45 @@ class Reconciled(Event):
     orders: int
     filled_in: int
     source: Source = "rest"
+
+
+@dataclass(frozen=True)
+class Role(Event):
+    """This process's part in the one session of its app key (:mod:`.shared`), local only.
+
+    ``role`` is ``holder`` (this process holds the WebSocket session and publishes every event)
+    or ``follower`` (it receives the holder's events); ``backend`` is ``file`` or ``redis``.
+    """
+
+    role: Literal["holder", "follower"]
+    backend: str
+    detail: str = ""
+    source: Source = "ws"
+
+
+_TYPES: dict[str, type[Event]] = {}
+
+
+def event_from_json(doc: Mapping[str, Any]) -> Event:
+    """The event :meth:`Event.to_json` wrote (as a holder publishes it to its followers)."""
+    if not _TYPES:
+        for known in (
+            ExecutionEvent,
+            PriceEvent,
+            GenericEvent,
+            ErrorEvent,
+            SubscriptionEvent,
+            Connected,
+            Disconnected,
+            Reconciled,
+            Role,
+        ):
+            _TYPES[known.__name__] = known
+    name = str(doc.get("type", ""))
+    cls: type[Event] | None = _TYPES.get(name)
+    if cls is None:
+        raise ValueError(f"unknown event type {name!r}")
+    return cls(**{k: v for k, v in doc.items() if k != "type"})
 
 
 def _kind(f: Mapping[str, str]) -> ExecutionKind:

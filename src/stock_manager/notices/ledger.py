@@ -61,6 +61,13 @@ class FillLedger:
         """Whether REST credit may still absorb WebSocket fills."""
         return bool(self._credit) and self._clock() < self._credit_until
 
+    def record(self, ev: ExecutionEvent) -> None:
+        """Count a fill delivered elsewhere (by the previous holder of the session, read back
+        from the shared log) so that the next REST reconciliation delivers only the gap."""
+        odno = ev.order_no.zfill(10)
+        self._qty[odno] = self._qty.get(odno, 0) + ev.qty
+        self._amount[odno] = self._amount.get(odno, 0) + ev.qty * ev.price
+
     def ws_fill(self, ev: ExecutionEvent) -> ExecutionEvent | None:
         """The part of a WebSocket fill not yet delivered, or ``None`` for a duplicate."""
         odno = ev.order_no.zfill(10)

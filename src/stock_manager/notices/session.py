@@ -28,7 +28,15 @@ import queue
 import random
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +44,7 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 
 from stock_manager.adapters.broker.kis.config import KISConfig
+from stock_manager.adapters.broker.kis.masking import mask_hts_id
 from stock_manager.adapters.broker.kis.tr_ids import CATALOG
 from stock_manager.notices.approval import ApprovalError, ApprovalKeys
 from stock_manager.notices.crypto import DecryptError, FrameKey, decrypt
@@ -151,13 +160,16 @@ class NoticeSession:
         idle_timeout_s: float = 180.0,
         open_timeout_s: float = 10.0,
         reconcile_window_s: float = 2.0,
+        ledger: FillLedger | None = None,
     ) -> None:
         self.config = config
         self.hts_id = (hts_id or config.hts_id or "").strip()
         self.url = url or ws_url(config)
         self.approval = approval or ApprovalKeys(config, clock=clock)
         self.fetch = fetch
-        self.ledger = FillLedger(clock, reconcile_window_s)
+        # A ledger passed in carries what was already delivered (a session taken over from a
+        # holder that died: :mod:`stock_manager.notices.shared`).
+        self.ledger = ledger if ledger is not None else FillLedger(clock, reconcile_window_s)
         self._sleep, self._rand, self._clock = sleep, rand, clock
         self.backoff_base_s, self.backoff_max_s = backoff_base_s, backoff_max_s
         self.busy_wait_s, self.idle_timeout_s = busy_wait_s, idle_timeout_s
@@ -254,7 +266,7 @@ class NoticeSession:
             delay = max(delay, minimum + self._rand() * minimum / 4)
         return float(delay)
 
-    async def events(self) -> AsyncIterator[Event]:
+    async def events(self) -> AsyncGenerator[Event, None]:
         """Connect, subscribe and yield events until :meth:`close`; reconnects by itself."""
         failures = 0
         while not self._closed:
@@ -372,6 +384,7 @@ class NoticeSession:
         rt_cd, code = str(body.get("rt_cd", "")), str(body.get("msg_cd", ""))
         msg1 = str(body.get("msg1", "")).strip()
         tr_id, tr_key = str(header.get("tr_id", "")), str(header.get("tr_key", ""))
+        shown = mask_hts_id(tr_key) if tr_id in NOTICE_TRS else tr_key  # the HTS login ID
         if code == "OPSP8996":
             raise _Retry(
                 f"OPSP8996 {msg1}: another session holds this app key", wait=self.busy_wait_s
@@ -389,9 +402,9 @@ class NoticeSession:
             if code in ("OPSP0000", "OPSP0002"):
                 healthy[0] = True
             active = code in ("OPSP0000", "OPSP0002")
-            return SubscriptionEvent(tr_id, tr_key, code, msg1, active)
+            return SubscriptionEvent(tr_id, shown, code, msg1, active)
         if code == "OPSP0003":  # unsubscribe of something not registered: harmless, reported
-            return SubscriptionEvent(tr_id, tr_key, code, msg1, False)
+            return SubscriptionEvent(tr_id, shown, code, msg1, False)
         if code in _PERMANENT:
             for sub in [s for s in self._wanted if s.tr_id == tr_id and s.tr_key == tr_key]:
                 self._wanted.pop(sub, None)

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from . import constants as C
 from .errors import KISConfigError
-from .masking import mask_account, mask_key
+from .masking import mask_account, mask_hts_id, mask_key
 
 __all__ = ["KISConfig", "default_state_dir", "default_token_cache_dir"]
 
@@ -270,8 +270,7 @@ class KISConfig(BaseModel):
     @property
     def masked_hts_id(self) -> str:
         """The HTS ID fit for printing (first two characters), or ``""``."""
-        v = self.hts_id or ""
-        return f"{v[:2]}{'*' * max(1, len(v) - 2)}" if v else ""
+        return mask_hts_id(self.hts_id or "")
 
     @property
     def masked_app_key(self) -> str:

@@ -20,6 +20,7 @@ __all__ = [
     "mask_account",
     "mask_body",
     "mask_headers",
+    "mask_hts_id",
     "mask_key",
     "mask_value",
 ]
@@ -36,6 +37,11 @@ def mask_value(value: str) -> str:
 def mask_key(value: str) -> str:
     """Show the first four characters of an app key: enough to tell two keys apart."""
     return f"{value[:4]}…" if len(value) > 4 else "***"
+
+
+def mask_hts_id(value: str) -> str:
+    """The HTS login ID fit for printing: its first two characters (``ab****``)."""
+    return f"{value[:2]}{'*' * max(1, len(value) - 2)}" if value else ""
 
 
 def mask_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
