@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -159,3 +160,42 @@ def test_notice_without_hts_id_is_refused_before_connecting(
     session = NoticeSession(kis_config(emu, tmp_path, hts_id=None))
     with pytest.raises(NoticeError, match="KIS_HTS_ID"):
         session.resolve("H0STCNI0")
+
+
+async def test_a_60_second_reconnect_storm_ends_with_one_session_and_no_lost_fill(
+    emu: ServedEmulator, make_session: SessionFactory
+) -> None:
+    """OPSP8996 for 60 s after a drop (KIS keeps a dead session's key busy for a while): the
+    back-off's sleeps are injected and move the emulator's clock instead of waiting, so the
+    whole minute passes in a moment. The storm ends in the key's one session, and the fill made
+    while the session was away is delivered once, from REST."""
+    slept: list[float] = []
+
+    async def travel(seconds: float) -> None:
+        slept.append(seconds)
+        emu.clock.advance(seconds)
+        await asyncio.sleep(0.01)
+
+    emu.faults.add("ws", "ws_drop")
+    emu.faults.add("ws", "ws_busy", seconds=60)
+    session = make_session(sleep=travel)
+    await session.subscribe_notices()
+    state = {"odno": ""}
+
+    def during(ev: Event, seen: list[Event]) -> None:
+        if isinstance(ev, SubscriptionEvent) and not state["odno"]:
+            state["odno"] = add_order(emu, qty=10)  # its notice frame is dropped
+            emu.fill_order(state["odno"], 10, 70000)
+
+    def done(seen: list[Event]) -> bool:
+        subscribed = [e for e in seen if isinstance(e, SubscriptionEvent) and e.active]
+        return len(subscribed) >= 2 and any(e.kind == "filled" for e in executions(seen))
+
+    seen = await collect(session, done, during=during, timeout=30)
+    busy = [e for e in seen if isinstance(e, Disconnected) and "OPSP8996" in e.reason]
+    assert len(busy) >= 2, seen  # a storm, not one refusal
+    assert all(e.retry_in >= 20 for e in busy)
+    assert sum(slept) >= 60
+    fills = [e for e in executions(seen) if e.kind == "filled"]
+    assert [(f.qty, f.source) for f in fills] == [(10, "rest")]
+    assert emu.notices.max_sessions[emu.config.app_key] == 1

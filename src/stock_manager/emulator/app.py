@@ -108,7 +108,9 @@ class Emulator:
         )
         self._openapi: dict[str, Any] | None = None
         #: WebSocket approval keys, sessions and execution notices (ws.py).
-        self.notices = NoticeHub(self.config, self.keys, self.state, self.faults, self.clock.now)
+        self.notices = NoticeHub(
+            self.config, self.keys, self.state, self.faults, self.clock.now, self.clock.budget_time
+        )
         self.stopping = False
         self.app: ASGIApp = self._asgi
 

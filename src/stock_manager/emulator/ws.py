@@ -38,11 +38,13 @@ import base64
 import contextlib
 import json
 import logging
+import math
 import secrets
 import socket
 import string
 import struct
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -225,12 +227,16 @@ class NoticeHub:
         state: EmulatorState,
         faults: FaultRegistry,
         now: Callable[[], datetime],
+        budget_time: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config
         self.keys = keys
         self.state = state
         self.faults = faults
         self.now = now
+        # Real seconds plus the clock's advances (EmulatorClock.budget_time): how long KIS
+        # keeps a key busy after a drop; a test moves it with the clock instead of waiting.
+        self.budget_time = budget_time
         self.approvals: dict[str, tuple[str, float]] = {}
         self.sessions: dict[str, WsSession] = {}  # app key -> the session holding it
         self.live: list[WsSession] = []
@@ -470,7 +476,7 @@ class NoticeHub:
                 del self.sessions[s.app_key]
                 fault = self.faults.take_ws("disconnect")
                 if fault is not None and fault.kind == "ws_busy" and self.loop is not None:
-                    self.busy_until[s.app_key] = self.loop.time() + fault.seconds
+                    self.busy_until[s.app_key] = self.budget_time() + fault.seconds
 
     async def _writer(self, s: WsSession, send: Send) -> None:
         while True:
@@ -602,7 +608,7 @@ class NoticeHub:
             if s.app_key:
                 return s.app_key == app_key
             holder = self.sessions.get(app_key)
-            busy = self.loop is not None and self.busy_until.get(app_key, 0.0) > self.loop.time()
+            busy = self.busy_until.get(app_key, -math.inf) > self.budget_time()
             in_use = holder is not None and holder is not s and not holder.closed
             if in_use:
                 self.refused_in_use[app_key] = self.refused_in_use.get(app_key, 0) + 1
