@@ -441,6 +441,8 @@ async def admin(
     config: EmulatorConfig, state: EmulatorState, method: str, path: str, d: dict[str, Any]
 ) -> tuple[int, Any]:
     """Serve ``/_emulator/market...`` (see the module docstring)."""
+    from stock_manager.emulator.admin import as_int, need, opt_int
+
     m = market_of(state)
     account = str(d.get("account") or config.account)
     if path == "/market" and method == "GET":
@@ -450,23 +452,20 @@ async def admin(
         return 200, {"cleared": True}
     if path == "/market/quote" and method == "POST":
         q = m.set_quote(
-            str(d["symbol"]),
-            int(d["price"]),
-            base=_opt_int(d.get("base")),
-            upper=_opt_int(d.get("upper")),
-            lower=_opt_int(d.get("lower")),
-            tick=_opt_int(d.get("tick")),
+            str(need(d, "symbol")),
+            as_int(d, "price"),
+            base=opt_int(d, "base"),
+            upper=opt_int(d, "upper"),
+            lower=opt_int(d, "lower"),
+            tick=opt_int(d, "tick"),
             etf=bool(d.get("etf", False)),
         )
         return 200, asdict(q)
     if path == "/market/holding" and method == "POST":
-        m.set_holding(account, str(d["symbol"]), int(d["qty"]), int(d.get("avg_price", 0)))
+        symbol, qty = str(need(d, "symbol")), as_int(d, "qty")
+        m.set_holding(account, symbol, qty, as_int(d, "avg_price", 0))
         return 200, m.snapshot()["holdings"]
     if path == "/market/cash" and method == "POST":
-        m.set_cash(account, int(d["cash"]))
+        m.set_cash(account, as_int(d, "cash"))
         return 200, {"account": account, "cash": m.cash[account]}
     return 404, {"error": f"no admin route {method} /_emulator{path}"}
-
-
-def _opt_int(v: Any) -> int | None:
-    return None if v is None else int(v)
