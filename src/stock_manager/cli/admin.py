@@ -336,8 +336,11 @@ class ModeChoice(StrEnum):
 
 @emulator_app.command("serve")
 def emulator_serve(
+    ctx: typer.Context,
     host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", min=0, help="Port (0 = any free port).")] = 8765,
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=65535, help="Port (0 = any free port).")
+    ] = 8765,
     app_key: Annotated[
         str | None, typer.Option("--app-key", help="Accepted app key.", show_default=False)
     ] = None,
@@ -418,21 +421,35 @@ def emulator_serve(
     from stock_manager.emulator import serve
     from stock_manager.emulator.config import parse_key
     from stock_manager.emulator.krx_calendar import parse_days, parse_instant
+    from stock_manager.emulator.server import ServeOptionError, check_serve_options
 
     try:
-        extra: dict[str, Any] = {
-            "keys": tuple(parse_key(k) for k in key or ()),
-            "start_at": parse_instant(clock) if clock else None,
-            "closed_days": parse_days(closed_days or ""),
-            "late_days": parse_days(late_days or ""),
-            "enforce_window": not no_window,
-        }
+        check_serve_options(
+            host=host,
+            port=port,
+            app_key=app_key,
+            app_secret=app_secret,
+            account=account,
+            state_file=state,
+        )
+        option = "--key"
+        extra: dict[str, Any] = {"keys": tuple(parse_key(k) for k in key or ())}
+        option = "--clock"
+        extra["start_at"] = parse_instant(clock) if clock else None
+        option = "--closed-days"
+        extra["closed_days"] = parse_days(closed_days or "")
+        option = "--late-days"
+        extra["late_days"] = parse_days(late_days or "")
+        extra["enforce_window"] = not no_window
         if hts_id is not None:
+            option = "--hts-id"
             if not hts_id.strip() or len(hts_id.strip()) > 12:
-                raise ValueError("--hts-id must be 1-12 characters")
+                raise ValueError("must be 1-12 characters")
             extra["hts_id"] = hts_id.strip()
+    except ServeOptionError as exc:
+        raise typer.BadParameter(str(exc), ctx=ctx, param_hint=f"'{exc.option}'") from None
     except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
+        raise typer.BadParameter(str(exc), ctx=ctx, param_hint=f"'{option}'") from None
     if host not in ("127.0.0.1", "localhost", "::1"):
         typer.echo(f"warning: the emulator listens on {host}, not only on this machine", err=True)
     serve(

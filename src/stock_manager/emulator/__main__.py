@@ -7,7 +7,13 @@ from collections.abc import Sequence
 
 from stock_manager.emulator.config import parse_key
 from stock_manager.emulator.krx_calendar import parse_days, parse_instant
-from stock_manager.emulator.server import DEFAULT_HOST, DEFAULT_PORT, serve
+from stock_manager.emulator.server import (
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    ServeOptionError,
+    check_serve_options,
+    serve,
+)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -40,6 +46,17 @@ def main(argv: Sequence[str] | None = None) -> None:
         start_at = parse_instant(args.clock) if args.clock else None
         closed, late = parse_days(args.closed_days), parse_days(args.late_days)
         keys = tuple(parse_key(k) for k in args.key)
+        check_serve_options(
+            host=args.host,
+            port=args.port,
+            app_key=args.app_key,
+            app_secret=args.app_secret,
+            account=args.account,
+            state_file=args.state_file,
+            rate_limit=args.rate_limit,
+        )
+    except ServeOptionError as exc:
+        p.error(f"{exc.option}: {exc}")
     except ValueError as exc:
         p.error(str(exc))
     serve(
