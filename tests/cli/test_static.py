@@ -54,9 +54,7 @@ def test_help_everywhere(env: dict[str, str]) -> None:
     runs = [
         ["--help"],
         ["-h"],
-        [],
         ["resv", "--help"],
-        ["resv"],
         ["resv", "place", "--help"],
         ["resv", "cancel-all", "--help"],
         ["journal", "--help"],
@@ -75,11 +73,29 @@ def test_help_everywhere(env: dict[str, str]) -> None:
         assert name in top
     for option in ("--emulator", "--profile", "--json", "--debug", "--yes"):
         assert option in top
-    assert results[1].out == top == results[2].out
+    assert results[1].out == top
     for sub in ("place", "list", "show", "modify", "cancel", "cancel-all", "reconcile"):
-        assert sub in results[3].out
+        assert sub in results[2].out
     for option in ("--qty", "--price", "--side", "--type", "--end-date", "--dry-run"):
-        assert option in results[5].out
+        assert option in results[3].out
+
+
+def test_a_missing_command_is_a_usage_error_and_version_is_there(env: dict[str, str]) -> None:
+    """Issue #22 item 3: bare `stock-manager`/`stock-manager resv` exit 2, help on stderr."""
+    bare, group, token, version, late_version = run_many(
+        [[], ["resv"], ["token"], ["--version"], ["--json", "--version"]], env
+    )
+    for r, path in ((bare, "stock-manager"), (group, "stock-manager resv"), (token, "")):
+        assert r.code == 2, r
+        assert r.out == "", r
+        assert "Usage" in r.err, r
+        assert r.err.strip().splitlines()[-1].startswith("error: Missing command."), r
+        assert f"'{path or 'stock-manager token'} --help'" in r.err, r
+    assert "place" in group.err and "cancel-all" in group.err
+    from stock_manager import __version__
+
+    for r in (version, late_version):
+        assert r.code == 0 and r.out == f"stock-manager {__version__}\n", r
 
 
 def test_usage_errors_are_one_line_exit_2(env: dict[str, str]) -> None:

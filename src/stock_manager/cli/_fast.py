@@ -30,6 +30,8 @@ _HELP_FLAGS = ("--help", "-h")
 # Global options (before the command) -> State field. Flags take no value.
 _GLOBAL_FLAGS = {"--json": "json", "--debug": "debug", "--yes": "yes", "-y": "yes"}
 _GLOBAL_VALUES = {"--emulator": "emulator", "--profile": "profile"}
+# Global options the fast path leaves to typer (they end the run before any command).
+GLOBAL_TO_TYPER = ("--version", "-V")
 # `resv list` options -> resv_list() keyword.
 LIST_FLAGS = {"--include-cancelled": "include_cancelled", "--json": "json"}
 LIST_VALUES = {
@@ -81,7 +83,7 @@ def parse_resv_list(args: Sequence[str]) -> tuple[dict[str, Any], dict[str, Any]
                     return None
                 value = args[i]
             glob[_GLOBAL_VALUES[name]] = value
-        else:
+        else:  # GLOBAL_TO_TYPER and anything unknown
             return None
         i += 1
     if list(args[i : i + 2]) != ["resv", "list"]:

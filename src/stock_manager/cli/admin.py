@@ -31,9 +31,9 @@ __all__ = [
 _CONTEXT = {"help_option_names": ["-h", "--help"]}
 JsonOpt = Annotated[bool, typer.Option("--json", help="JSON on stdout.")]
 
-token_app = typer.Typer(no_args_is_help=True, context_settings=_CONTEXT)
-config_app = typer.Typer(no_args_is_help=True, context_settings=_CONTEXT)
-emulator_app = typer.Typer(no_args_is_help=True, context_settings=_CONTEXT)
+token_app = typer.Typer(context_settings=_CONTEXT)
+config_app = typer.Typer(context_settings=_CONTEXT)
+emulator_app = typer.Typer(context_settings=_CONTEXT)
 
 
 # --- journal ------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from .resv import DryRunOpt, JsonOpt, YesOpt, _dry_run
 __all__ = ["app"]
 
 app = typer.Typer(
-    no_args_is_help=True,
+    no_args_is_help=False,  # a missing sub-command is a usage error (_errors.report)
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
