@@ -203,6 +203,37 @@ def test_profiles(env: dict[str, str], home: Path) -> None:
     assert json.loads(via_env.out)["ok"] is True
 
 
+def test_profile_errors_name_the_profile_its_file_and_key(env: dict[str, str], home: Path) -> None:
+    """Issue #22 item 4: not `kis_account_no (KIS_ACCOUNT_NO)` when a profile set it."""
+    path = home / "config" / "stock-manager" / "config.toml"
+    path.parent.mkdir(parents=True)
+    path.write_text(
+        f'[work]\napp_key = "{APP_KEY}"\napp_secret = "{SECRET}"\naccount_no = "1234"\n'
+        'base_url = "http://127.0.0.1:9"\nrate_limit = -3\n'
+        f'[noacct]\napp_key = "{APP_KEY}"\napp_secret = "{SECRET}"\n'
+        'base_url = "http://127.0.0.1:9"\n',
+        encoding="utf-8",
+    )
+    path.chmod(0o600)
+    listing, check, no_account = run_many(
+        [
+            ["--profile", "work", "resv", "list"],
+            ["--profile", "work", "--json", "config", "check"],
+            ["--profile", "noacct", "--json", "config", "check"],
+        ],
+        env,
+    )
+    line = listing.one_line_error(2)
+    assert f"account_no in [work] of {path}" in line, line
+    assert f"rate_limit in [work] of {path}" in line, line
+    assert "KIS_ACCOUNT_NO" not in line and "kis_account_no" not in line, line
+    problems = json.loads(check.out)["problems"]
+    assert any(p.startswith(f"account_no in [work] of {path}") for p in problems), problems
+    missing = json.loads(no_account.out)["problems"]
+    assert any(f"account_no (set it in [noacct] of {path}" in p for p in missing), missing
+    assert SECRET not in listing.err + check.out + no_account.out
+
+
 def test_a_profile_sets_where_state_is_shared(env: dict[str, str], home: Path) -> None:
     """`shared_state` in a profile, as KIS_SHARED_STATE would set it; its password never shows."""
     password = "redis-pw-never-print-4242"

@@ -16,7 +16,15 @@ from typing import Annotated, Any
 import typer
 
 from ._errors import EXIT_USAGE, CLIError
-from ._runtime import State, config_file, emit_json, is_kis_host, show_sharing_warnings, state_of
+from ._runtime import (
+    State,
+    config_file,
+    emit_json,
+    is_kis_host,
+    profile_wording,
+    show_sharing_warnings,
+    state_of,
+)
 
 __all__ = [
     "config_app",
@@ -238,10 +246,13 @@ def config_check(ctx: typer.Context, json_: JsonOpt = False) -> None:
             }
         )
         if not config.kis_account_no:
-            check.problems.append(
+            problem = (
                 "kis_account_no (KIS_ACCOUNT_NO): is required for reservation orders"
                 " (8+2 digits, 12345678-01)"
             )
+            if st.profile:
+                problem = profile_wording(problem, st.profile)
+            check.problems.append(problem)
         if config.is_paper:
             check.warnings.append(
                 "mode is paper: KIS offers no reservation orders in paper trading"
