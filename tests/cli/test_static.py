@@ -331,3 +331,22 @@ def test_confirmation_prompt_on_a_terminal(env: dict[str, str]) -> None:
     assert proc.returncode == 1, proc
     assert "cancel reservation 123" in proc.stderr
     assert proc.stderr.rstrip().endswith("error: not confirmed; nothing was sent")
+
+
+def test_resv_list_refuses_a_malformed_symbol_as_place_does(env: dict[str, str]) -> None:
+    """Issue #22 item 9: on the fast path and through typer, before any network call."""
+    offline = {**creds(env), "KIS_BASE_URL": "http://127.0.0.1:9"}
+    fast, typer_path, place = run_many(
+        [
+            ["resv", "list", "--symbol", "12"],
+            ["resv", "list", "--symbol=12", "--json"],
+            ["resv", "place", "12", "--qty", "1", "--side", "buy", "--price", "100"],
+        ],
+        offline,
+    )
+    slow = run_cli("resv", "list", "-s", "12", env={**offline, "STOCK_MANAGER_NO_FAST": "1"})
+    reason = "symbol: must be a 6-character KRX code like 005930"
+    assert reason in place.one_line_error(2)
+    for r in (fast, typer_path, slow):
+        line = r.one_line_error(2)
+        assert reason in line and "could not reach" not in line, line

@@ -132,6 +132,8 @@ def resv_list(
     from ._runtime import emit_json_stream, parse_date
 
     first, last = parse_date(start, "--from"), parse_date(end, "--to")
+    if symbol is not None:
+        symbol = _checked_symbol(symbol)
     with st.client(need_account=True) as client:
         # The default range is counted from today on the invocation's one clock.
         rows = Reservations(client, clock=st.clock).list_reservations(
@@ -148,6 +150,17 @@ def resv_list(
         from ._listing import print_reservations
 
         print_reservations(rows, st)
+
+
+def _checked_symbol(text: str) -> str:
+    """``--symbol`` through the library's one symbol check (as ``resv place`` refuses it)."""
+    from stock_manager.adapters.broker.kis.errors import KISValidationError
+    from stock_manager.adapters.broker.kis.reservations.models import parse_symbol
+
+    try:
+        return parse_symbol(text)
+    except ValueError as exc:
+        raise KISValidationError(f"invalid reservation filter: symbol: {exc}") from None
 
 
 def dispatch(args: Sequence[str]) -> int | None:
