@@ -363,3 +363,19 @@ def test_reconcile_too_early_exits_3_with_the_time_and_wait_gets_a_verdict(
     [verdict] = json.loads(waited.out)
     assert verdict["applied"] is False and verdict["entry_id"] == int(entry_id)
     assert emu.requests.count(name="order-resv") == sent + 1  # and nothing was re-sent
+
+
+def test_the_emulator_is_a_market_for_the_cli(emu: ServedEmulator, emu_env: dict[str, str]) -> None:
+    """Issue #22 items 21/24: a realistic price passes --strict; an unknown code is refused."""
+    strict, unknown = run_many(
+        [
+            ["resv", "place", "005930", "--qty", "1", "--side", "buy", "--price", "69500",
+             "--strict", "--json"],
+            ["resv", "place", "999999", "--qty", "1", "--side", "buy", "--price", "69500"],
+        ],
+        emu_env,
+    )  # fmt: skip
+    assert strict.code == 0, strict
+    band = next(f for f in json.loads(strict.out)["findings"] if f["check"] == "band")
+    assert band["ok"] and band["numbers"]["base"] == 71000, band
+    assert "APBK8023" in unknown.one_line_error(1)

@@ -20,6 +20,7 @@ import pytest
 
 from stock_manager.adapters.broker.kis.reservations.models import KST
 from stock_manager.emulator import EmulatorConfig, ServedEmulator, run_emulator
+from stock_manager.emulator.market import market_of
 from tests.manager.week import ORDER_ENDPOINTS, SPEC
 
 from .conftest import Result, kis_env, run_cli
@@ -44,6 +45,8 @@ def wemu() -> Iterator[ServedEmulator]:
     )
     with run_emulator(config) as served:
         served.clock.freeze(MONDAY_EVENING)
+        # The week sells NAVER: the account holds it (the emulator rejects selling shares not held).
+        market_of(served.state).set_holding(served.config.account, "035420", 100, 180000)
         yield served
 
 

@@ -57,9 +57,11 @@ def test_options_reach_the_config(monkeypatch: pytest.MonkeyPatch) -> None:
             "2026-12-02,20261203",
             "--late-days",
             "2026-12-04",
+            "--any-symbol",
         ],
     )
     assert result.exit_code == 0, result.output
+    assert seen["any_symbol"] is True
     assert seen["start_at"] == datetime(2026, 12, 1, 16, 0, tzinfo=KST)
     assert seen["enforce_window"] is False
     assert seen["closed_days"] == (date(2026, 12, 2), date(2026, 12, 3))
@@ -73,6 +75,7 @@ def test_banner_shows_clock_and_window() -> None:
     banner(emu, out)
     assert "clock: 2026-12-01T16:00" in out.getvalue()
     assert "reservation window: off (--no-window)" in out.getvalue()
+    assert "market: listed codes only; cash 100,000,000 won an account" in out.getvalue()
     emu.close()
 
 

@@ -413,6 +413,14 @@ def emulator_serve(
             show_default=False,
         ),
     ] = None,
+    any_symbol: Annotated[
+        bool,
+        typer.Option(
+            "--any-symbol",
+            help="Accept orders for any well-formed code, not only the emulator's listed ones"
+            " (KIS refuses an unknown code).",
+        ),
+    ] = False,
     hts_id: Annotated[
         str | None,
         typer.Option(
@@ -452,6 +460,8 @@ def emulator_serve(
         option = "--late-days"
         extra["late_days"] = parse_days(late_days or "")
         extra["enforce_window"] = not no_window
+        if any_symbol:
+            extra["any_symbol"] = True
         if hts_id is not None:
             option = "--hts-id"
             if not hts_id.strip() or len(hts_id.strip()) > 12:

@@ -39,6 +39,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         metavar="KEY:SECRET[:MODE[:ACCOUNTS[:RATE|new]]]",
         help="another app key to accept (repeatable), with its own mode, accounts and budget",
     )
+    p.add_argument(
+        "--any-symbol",
+        action="store_true",
+        help="accept orders for any well-formed code, not only listed ones (KIS does not)",
+    )
     p.add_argument("--hts-id", help="HTS ID of the app key (tr_key of execution notices)")
     p.add_argument("--log-level", default="warning")
     args = p.parse_args(argv)
@@ -74,6 +79,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         late_days=late,
         enforce_window=not args.no_window,
         keys=keys,
+        any_symbol=args.any_symbol,
         **({"hts_id": args.hts_id} if args.hts_id else {}),
     )
 

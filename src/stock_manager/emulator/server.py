@@ -162,6 +162,9 @@ def banner(emu: ServedEmulator, out: TextIO) -> None:
         f"  rate limit: {limit}; state: {cfg.state_file or 'in memory'}",
         f"  clock: {emu.clock.now().isoformat(timespec='seconds')}; reservation window: "
         + ("enforced" if cfg.enforce_window else "off (--no-window)"),
+        "  market: "
+        + ("any well-formed code (--any-symbol)" if cfg.any_symbol else "listed codes only")
+        + (f"; cash {cfg.starting_cash:,} won an account" if cfg.starting_cash else ""),
         "Point the client at it with:",
         f"  export KIS_BASE_URL={emu.base_url}",
         f"  export KIS_APP_KEY={cfg.app_key}",
