@@ -379,3 +379,28 @@ def test_the_emulator_is_a_market_for_the_cli(emu: ServedEmulator, emu_env: dict
     band = next(f for f in json.loads(strict.out)["findings"] if f["check"] == "band")
     assert band["ok"] and band["numbers"]["base"] == 71000, band
     assert "APBK8023" in unknown.one_line_error(1)
+
+
+def test_journal_times_are_kst_and_labelled(emu: ServedEmulator, tmp_path: Path) -> None:
+    """Issue #22 item 19: one time zone (KST, labelled); an empty --pending says so."""
+    from datetime import timedelta, timezone
+
+    from stock_manager.journal import OrderJournal
+
+    env = {**kis_env(emu, tmp_path), "TZ": "UTC"}  # the machine's zone is not KST
+    empty = run_cli("journal", "--pending", env=env)
+    assert empty.code == 0, empty
+    assert "nothing pending" in empty.out and "the journal is empty" not in empty.out, empty
+    placed = run_cli(
+        "resv", "place", "005930", "--qty", "1", "--side", "buy", "--price", "69000", "--json",
+        env=env,
+    )  # fmt: skip
+    assert placed.code == 0, placed
+    journal_id = json.loads(placed.out)["journal_id"]
+    shown, pending = run_many([["journal"], ["journal", "--pending"]], env)
+    with OrderJournal(Path(env["KIS_JOURNAL_PATH"])) as jr:
+        entry = next(e for e in jr.entries(limit=10) if e.id == journal_id)
+    kst = entry.created_at.astimezone(timezone(timedelta(hours=9)))
+    assert "created (KST)" in shown.out, shown
+    assert kst.strftime("%Y-%m-%d %H:%M:%S") in shown.out, shown
+    assert "nothing pending" in pending.out, pending

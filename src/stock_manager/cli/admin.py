@@ -90,7 +90,8 @@ def journal(
     from ._render import journal_table
 
     title = "Entries to reconcile" if pending else "Order journal"
-    st.out.print(journal_table(entries, title=f"{title} ({path})"))
+    empty = "nothing pending: no entry needs reconciling" if pending else "the journal is empty"
+    st.out.print(journal_table(entries, title=f"{title} ({path})", empty=empty))
     if pending and entries:
         st.out.print("reconcile them with: stock-manager resv reconcile --pending", soft_wrap=True)
 
