@@ -109,7 +109,7 @@ def test_lifecycle(emu_env: dict[str, str]) -> None:
     assert {"place", "modify", "cancel"} <= set(intents)
     assert all(e["outcome"] == "ok" for e in entries)
     assert pending.code == 0
-    assert "journal is empty" in pending.out
+    assert "nothing pending" in pending.out  # not "the journal is empty" (issue #22)
 
     reconciled = ok_json(
         run_cli("resv", "reconcile", str(entries[-1]["id"]), "--json", env=emu_env)
