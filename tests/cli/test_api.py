@@ -133,3 +133,34 @@ def test_fast_path_and_typer_print_the_same(env: dict[str, str]) -> None:
         assert f.code == s.code == 0, (f, s)
         assert f.out == s.out
     assert fast[2].out.strip() == "VTTC0012U"
+
+
+def test_call_on_an_api_the_emulator_lacks_and_the_account_filled_in(
+    emu: ServedEmulator, tmp_path: Path
+) -> None:
+    """Issue #22 items 5 and 20."""
+    env = kis_env(emu, tmp_path)
+    cano = emu.config.account.replace("-", "")[:8]
+    lacking, balance = run_many(
+        [
+            [
+                "api", "call", "v1_국내주식-010", "-p", "FID_COND_MRKT_DIV_CODE=J",
+                "-p", "FID_INPUT_ISCD=005930", "-p", "FID_PERIOD_DIV_CODE=D",
+                "-p", "FID_ORG_ADJ_PRC=0",
+            ],
+            [
+                "api", "call", "v1_국내주식-006", "--json", "-p", "AFHR_FLPR_YN=N",
+                "-p", "INQR_DVSN=02", "-p", "UNPR_DVSN=01", "-p", "FUND_STTL_ICLD_YN=N",
+                "-p", "FNCG_AMT_AUTO_RDPT_YN=N", "-p", "PRCS_DVSN=00",
+            ],
+        ],
+        env,
+    )  # fmt: skip
+    line = lacking.one_line_error(1)
+    assert "the emulator does not implement" in line and "EMU00501" in line, line
+    assert "KIS refused" not in line and " refused:" not in line, line
+    assert balance.code == 0, balance
+    assert json.loads(balance.out)["rt_cd"] == "0"
+    assert "CANO/ACNT_PRDT_CD filled from the configured account" in balance.err, balance
+    assert f"{cano[:2]}****{cano[-2:]}-01" in balance.err, balance
+    assert cano not in balance.err + balance.out

@@ -109,7 +109,7 @@ def test_lifecycle(emu_env: dict[str, str]) -> None:
     assert {"place", "modify", "cancel"} <= set(intents)
     assert all(e["outcome"] == "ok" for e in entries)
     assert pending.code == 0
-    assert "journal is empty" in pending.out
+    assert "nothing pending" in pending.out  # not "the journal is empty" (issue #22)
 
     reconciled = ok_json(
         run_cli("resv", "reconcile", str(entries[-1]["id"]), "--json", env=emu_env)
@@ -366,3 +366,44 @@ def test_reconcile_too_early_exits_3_with_the_time_and_wait_gets_a_verdict(
     [verdict] = json.loads(waited.out)
     assert verdict["applied"] is False and verdict["entry_id"] == int(entry_id)
     assert emu.requests.count(name="order-resv") == sent + 1  # and nothing was re-sent
+
+
+def test_the_emulator_is_a_market_for_the_cli(emu: ServedEmulator, emu_env: dict[str, str]) -> None:
+    """Issue #22 items 21/24: a realistic price passes --strict; an unknown code is refused."""
+    strict, unknown = run_many(
+        [
+            ["resv", "place", "005930", "--qty", "1", "--side", "buy", "--price", "69500",
+             "--strict", "--json"],
+            ["resv", "place", "999999", "--qty", "1", "--side", "buy", "--price", "69500"],
+        ],
+        emu_env,
+    )  # fmt: skip
+    assert strict.code == 0, strict
+    band = next(f for f in json.loads(strict.out)["findings"] if f["check"] == "band")
+    assert band["ok"] and band["numbers"]["base"] == 71000, band
+    assert "APBK8023" in unknown.one_line_error(1)
+
+
+def test_journal_times_are_kst_and_labelled(emu: ServedEmulator, tmp_path: Path) -> None:
+    """Issue #22 item 19: one time zone (KST, labelled); an empty --pending says so."""
+    from datetime import timedelta, timezone
+
+    from stock_manager.journal import OrderJournal
+
+    env = {**kis_env(emu, tmp_path), "TZ": "UTC"}  # the machine's zone is not KST
+    empty = run_cli("journal", "--pending", env=env)
+    assert empty.code == 0, empty
+    assert "nothing pending" in empty.out and "the journal is empty" not in empty.out, empty
+    placed = run_cli(
+        "resv", "place", "005930", "--qty", "1", "--side", "buy", "--price", "69000", "--json",
+        env=env,
+    )  # fmt: skip
+    assert placed.code == 0, placed
+    journal_id = json.loads(placed.out)["journal_id"]
+    shown, pending = run_many([["journal"], ["journal", "--pending"]], env)
+    with OrderJournal(Path(env["KIS_JOURNAL_PATH"])) as jr:
+        entry = next(e for e in jr.entries(limit=10) if e.id == journal_id)
+    kst = entry.created_at.astimezone(timezone(timedelta(hours=9)))
+    assert "created (KST)" in shown.out, shown
+    assert kst.strftime("%Y-%m-%d %H:%M:%S") in shown.out, shown
+    assert "nothing pending" in pending.out, pending

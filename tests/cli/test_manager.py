@@ -20,6 +20,7 @@ import pytest
 
 from stock_manager.adapters.broker.kis.reservations.models import KST
 from stock_manager.emulator import EmulatorConfig, ServedEmulator, run_emulator
+from stock_manager.emulator.market import market_of
 from tests.manager.week import ORDER_ENDPOINTS, SPEC
 
 from .conftest import Result, kis_env, run_cli
@@ -44,6 +45,8 @@ def wemu() -> Iterator[ServedEmulator]:
     )
     with run_emulator(config) as served:
         served.clock.freeze(MONDAY_EVENING)
+        # The week sells NAVER: the account holds it (the emulator rejects selling shares not held).
+        market_of(served.state).set_holding(served.config.account, "035420", 100, 180000)
         yield served
 
 
@@ -379,3 +382,55 @@ def test_report_notify(wemu: ServedEmulator, week_env: dict[str, str], spec_file
     failed = cli(env, "resv", "report", "--notify", f"http://127.0.0.1:{dead}/h")
     assert failed.code == 0, failed  # a failed POST is reported, not fatal
     assert "notify failed" in failed.err
+
+
+def test_report_keeps_identifiers_names_rejections_and_explains_dates(
+    wemu: ServedEmulator, week_env: dict[str, str], spec_file: Path
+) -> None:
+    """Issue #22 items 16-18: the 120-column pipe width, --date on a closed or future day,
+    and the webhook text naming what was rejected."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    received: list[dict[str, Any]] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("content-length", "0"))
+            received.append(json.loads(self.rfile.read(length)))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    env = {k: v for k, v in week_env.items() if k != "COLUMNS"}  # a pipe: 120 columns
+    travel(wemu, env, at(7, 16))
+    json_of(cli(env, "resv", "apply", str(spec_file), "--json"))
+    # Monday evening, nothing processed yet: a future date lists the three as waiting.
+    future = cli(env, "resv", "report", "--date", "2026-12-10")
+    assert future.code == 0, future  # nothing "not processed" about a day still to come
+    assert "2026-12-10 is in the future" in future.out, future
+    assert "waiting 3" in future.out and "NOT PROCESSED" not in future.out, future
+    samsung = min(wemu.state.reservations)
+    wemu.clock.freeze(at(8, 7, 0))
+    wemu.process_day(outcomes={str(samsung): "rejected"}, default="filled")
+    travel(wemu, env, at(8, 8, 40))
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        rep = cli(env, "resv", "report", "--notify", f"http://127.0.0.1:{server.server_port}/h")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert rep.code == 4, rep  # something was rejected
+    assert max(len(line) for line in rep.out.splitlines()) <= 120, rep.out
+    odnos = [o.odno for o in wemu.state.orders.values()]
+    assert odnos and all(odno in rep.out for odno in odnos), rep.out
+    assert "…" not in rep.out, rep.out
+    reason = wemu.state.reservations[samsung].rjct_rson2
+    assert f"{samsung} 005930 rejected: {reason}" in rep.out, rep.out
+    text = received[0]["text"]
+    assert f"rejected: {samsung} 005930 ({reason})" in text, text
+    sunday = cli(env, "resv", "report", "--date", "2026-12-06")
+    assert "2026-12-06 is not a KRX session" in sunday.out, sunday

@@ -54,9 +54,7 @@ def test_help_everywhere(env: dict[str, str]) -> None:
     runs = [
         ["--help"],
         ["-h"],
-        [],
         ["resv", "--help"],
-        ["resv"],
         ["resv", "place", "--help"],
         ["resv", "cancel-all", "--help"],
         ["journal", "--help"],
@@ -75,11 +73,29 @@ def test_help_everywhere(env: dict[str, str]) -> None:
         assert name in top
     for option in ("--emulator", "--profile", "--json", "--debug", "--yes"):
         assert option in top
-    assert results[1].out == top == results[2].out
+    assert results[1].out == top
     for sub in ("place", "list", "show", "modify", "cancel", "cancel-all", "reconcile"):
-        assert sub in results[3].out
+        assert sub in results[2].out
     for option in ("--qty", "--price", "--side", "--type", "--end-date", "--dry-run"):
-        assert option in results[5].out
+        assert option in results[3].out
+
+
+def test_a_missing_command_is_a_usage_error_and_version_is_there(env: dict[str, str]) -> None:
+    """Issue #22 item 3: bare `stock-manager`/`stock-manager resv` exit 2, help on stderr."""
+    bare, group, token, version, late_version = run_many(
+        [[], ["resv"], ["token"], ["--version"], ["--json", "--version"]], env
+    )
+    for r, path in ((bare, "stock-manager"), (group, "stock-manager resv"), (token, "")):
+        assert r.code == 2, r
+        assert r.out == "", r
+        assert "Usage" in r.err, r
+        assert r.err.strip().splitlines()[-1].startswith("error: Missing command."), r
+        assert f"'{path or 'stock-manager token'} --help'" in r.err, r
+    assert "place" in group.err and "cancel-all" in group.err
+    from stock_manager import __version__
+
+    for r in (version, late_version):
+        assert r.code == 0 and r.out == f"stock-manager {__version__}\n", r
 
 
 def test_usage_errors_are_one_line_exit_2(env: dict[str, str]) -> None:
@@ -187,6 +203,37 @@ def test_profiles(env: dict[str, str], home: Path) -> None:
     assert json.loads(via_env.out)["ok"] is True
 
 
+def test_profile_errors_name_the_profile_its_file_and_key(env: dict[str, str], home: Path) -> None:
+    """Issue #22 item 4: not `kis_account_no (KIS_ACCOUNT_NO)` when a profile set it."""
+    path = home / "config" / "stock-manager" / "config.toml"
+    path.parent.mkdir(parents=True)
+    path.write_text(
+        f'[work]\napp_key = "{APP_KEY}"\napp_secret = "{SECRET}"\naccount_no = "1234"\n'
+        'base_url = "http://127.0.0.1:9"\nrate_limit = -3\n'
+        f'[noacct]\napp_key = "{APP_KEY}"\napp_secret = "{SECRET}"\n'
+        'base_url = "http://127.0.0.1:9"\n',
+        encoding="utf-8",
+    )
+    path.chmod(0o600)
+    listing, check, no_account = run_many(
+        [
+            ["--profile", "work", "resv", "list"],
+            ["--profile", "work", "--json", "config", "check"],
+            ["--profile", "noacct", "--json", "config", "check"],
+        ],
+        env,
+    )
+    line = listing.one_line_error(2)
+    assert f"account_no in [work] of {path}" in line, line
+    assert f"rate_limit in [work] of {path}" in line, line
+    assert "KIS_ACCOUNT_NO" not in line and "kis_account_no" not in line, line
+    problems = json.loads(check.out)["problems"]
+    assert any(p.startswith(f"account_no in [work] of {path}") for p in problems), problems
+    missing = json.loads(no_account.out)["problems"]
+    assert any(f"account_no (set it in [noacct] of {path}" in p for p in missing), missing
+    assert SECRET not in listing.err + check.out + no_account.out
+
+
 def test_a_profile_sets_where_state_is_shared(env: dict[str, str], home: Path) -> None:
     """`shared_state` in a profile, as KIS_SHARED_STATE would set it; its password never shows."""
     password = "redis-pw-never-print-4242"
@@ -284,3 +331,22 @@ def test_confirmation_prompt_on_a_terminal(env: dict[str, str]) -> None:
     assert proc.returncode == 1, proc
     assert "cancel reservation 123" in proc.stderr
     assert proc.stderr.rstrip().endswith("error: not confirmed; nothing was sent")
+
+
+def test_resv_list_refuses_a_malformed_symbol_as_place_does(env: dict[str, str]) -> None:
+    """Issue #22 item 9: on the fast path and through typer, before any network call."""
+    offline = {**creds(env), "KIS_BASE_URL": "http://127.0.0.1:9"}
+    fast, typer_path, place = run_many(
+        [
+            ["resv", "list", "--symbol", "12"],
+            ["resv", "list", "--symbol=12", "--json"],
+            ["resv", "place", "12", "--qty", "1", "--side", "buy", "--price", "100"],
+        ],
+        offline,
+    )
+    slow = run_cli("resv", "list", "-s", "12", env={**offline, "STOCK_MANAGER_NO_FAST": "1"})
+    reason = "symbol: must be a 6-character KRX code like 005930"
+    assert reason in place.one_line_error(2)
+    for r in (fast, typer_path, slow):
+        line = r.one_line_error(2)
+        assert reason in line and "could not reach" not in line, line

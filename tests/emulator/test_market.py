@@ -140,7 +140,8 @@ def test_processing_day_rejects_what_kis_would(
 
 
 def test_no_market_data_keeps_the_old_behaviour(kis: Kis) -> None:
-    seq = kis.place_ok(ORD_UNPR="71050")  # off tick, but no quote was set: not judged
+    assert kis.http.delete("/_emulator/market").json() == {"cleared": True}  # seeded data too
+    seq = kis.place_ok(ORD_UNPR="71050")  # off tick, but there is no quote: not judged
     results = {r["seq"]: r for r in kis.http.post("/_emulator/process-day", json={}).json()}
     assert results[seq]["outcome"] == "filled"
 
@@ -195,3 +196,111 @@ def test_chk_holiday_is_real_only(paper: tuple[ServedEmulator, Kis]) -> None:
         headers=kis.headers("CTCA0903R"),
     )
     assert r.json()["msg_cd"] == "EGW02006"
+
+
+# --- issue #22 items 21-24: the emulator as a market ------------------------------------------
+BALANCE = {
+    "AFHR_FLPR_YN": "N",
+    "INQR_DVSN": "02",
+    "UNPR_DVSN": "01",
+    "FUND_STTL_ICLD_YN": "N",
+    "FNCG_AMT_AUTO_RDPT_YN": "N",
+    "PRCS_DVSN": "00",
+}
+
+
+def quote(kis: Kis, symbol: str) -> dict[str, Any]:
+    r = kis.http.get(
+        Q,
+        params={"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": symbol},
+        headers=kis.headers("FHKST01010100"),
+    )
+    assert r.status_code == 200, r.text
+    data: dict[str, Any] = r.json()
+    return data
+
+
+def holdings_and_cash(kis: Kis) -> tuple[dict[str, tuple[int, int]], int]:
+    bal = get(kis, f"{T}/inquire-balance", "TTTC8434R", **account(kis), **BALANCE)
+    rows = {r["pdno"]: (int(r["hldg_qty"]), int(r["pchs_avg_pric"])) for r in bal["output1"]}
+    return rows, int(bal["output2"][0]["dnca_tot_amt"])
+
+
+def test_listed_codes_have_seeded_quotes_and_unknown_codes_are_refused(kis: Kis) -> None:
+    samsung = quote(kis, "005930")["output"]
+    assert (samsung["stck_prpr"], samsung["stck_llam"], samsung["stck_mxpr"]) == (
+        "71000",
+        "49700",
+        "92300",
+    )
+    assert quote(kis, "069500")["output"]["aspr_unit"] == "5"  # an ETF
+    unknown = quote(kis, "999999")
+    assert (unknown["rt_cd"], unknown["msg_cd"]) == ("1", "APBK8023")
+    assert "output" not in unknown  # no invented 10,000-won quote
+    refused = kis.place(PDNO="999999").json()
+    assert (refused["rt_cd"], refused["msg_cd"]) == ("1", "APBK8023")
+    seq = kis.place_ok(PDNO="005930")
+    modified = kis.modify(seq, PDNO="999999").json()
+    assert modified["msg_cd"] == "APBK8023"
+    # A quote set through the admin API lists the code.
+    admin(kis, "quote", symbol="999999", price=12000)
+    assert quote(kis, "999999")["output"]["stck_prpr"] == "12000"
+    kis.place_ok(PDNO="999999", ORD_UNPR="12000")
+
+
+def test_any_symbol_accepts_unknown_codes_but_invents_no_quote() -> None:
+    with (
+        run_emulator(frozen_config(any_symbol=True)) as served,
+        httpx.Client(base_url=served.base_url, timeout=5) as http,
+    ):
+        kis = Kis(http, served.config)
+        kis.login()
+        kis.place_ok(PDNO="999999", ORD_UNPR="12000")
+        none = quote(kis, "999999")
+        assert (none["rt_cd"], none["msg_cd"]) == ("1", "EMU00404")
+
+
+def test_fills_move_holdings_and_cash_and_a_sell_after_a_buy_passes(kis: Kis) -> None:
+    held, cash = holdings_and_cash(kis)
+    assert held == {} and cash == 100_000_000  # the seeded starting cash
+    buy = kis.place_ok(ORD_QTY="10", ORD_UNPR="70000")
+    kis.http.post("/_emulator/process-day", json={})
+    held, cash = holdings_and_cash(kis)
+    assert held == {"005930": (10, 70000)}
+    assert cash == 100_000_000 - 700_000
+    sellable = get(kis, f"{T}/inquire-psbl-sell", "TTTC8408R", **account(kis), PDNO="005930")
+    assert sellable["output1"]["ord_psbl_qty"] == "10"
+    sell = kis.place_ok(SLL_BUY_DVSN_CD="01", ORD_QTY="4", ORD_UNPR="71000")
+    results = {r["seq"]: r for r in kis.http.post("/_emulator/process-day", json={}).json()}
+    assert buy not in results and results[sell]["outcome"] == "filled"
+    held, cash = holdings_and_cash(kis)
+    assert held == {"005930": (6, 70000)}
+    assert cash == 100_000_000 - 700_000 + 4 * 71000
+    # Intraday fills of an open order (admin orders/fill) move them too.
+    open_buy = kis.place_ok(PDNO="000660", ORD_QTY="5", ORD_UNPR="180000")
+    days = {
+        r["seq"]: r
+        for r in kis.http.post("/_emulator/process-day", json={"default": "unfilled"}).json()
+    }
+    r = kis.http.post("/_emulator/orders/fill", json={"odno": days[open_buy]["odno"], "qty": 2})
+    assert r.status_code == 200, r.text
+    held, _ = holdings_and_cash(kis)
+    assert held["000660"] == (2, 180000)
+
+
+def test_a_rejected_sell_gives_the_quantity_reason(kis: Kis) -> None:
+    not_held = kis.place_ok(SLL_BUY_DVSN_CD="01", ORD_QTY="3", ORD_UNPR="71000")
+    told = kis.place_ok(PDNO="000660", SLL_BUY_DVSN_CD="01", ORD_QTY="1", ORD_UNPR="180000")
+    admin(kis, "holding", symbol="000660", qty=5)
+    results = {
+        r["seq"]: r
+        for r in kis.http.post(
+            "/_emulator/process-day", json={"outcomes": {told: "rejected"}}
+        ).json()
+    }
+    assert results[not_held]["reason"] == REASONS["holdings"]
+    rows = {r["rsvn_ord_seq"]: r for r in kis.list_all()}
+    for seq in (not_held, told):
+        assert rows[seq]["prcs_rslt"] == "거부"
+        assert rows[seq]["rjct_rson2"].strip() == REASONS["holdings"], rows[seq]
+        assert REASONS["funds"] not in rows[seq]["rjct_rson2"]

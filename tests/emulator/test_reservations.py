@@ -62,6 +62,8 @@ def test_friday_reservation_goes_to_monday() -> None:
 
 
 def test_generic_symbol_name(kis: Kis) -> None:
+    # Not in the emulator's listing: a quote set through the admin API lists it.
+    kis.http.post("/_emulator/market/quote", json={"symbol": "123450", "price": 10000})
     seq = kis.place_ok(PDNO="123450")
     assert kis.row(seq)["kor_item_shtn_name"] == "종목123450"
 

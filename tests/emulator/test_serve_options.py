@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
 from datetime import date, datetime
@@ -56,9 +57,11 @@ def test_options_reach_the_config(monkeypatch: pytest.MonkeyPatch) -> None:
             "2026-12-02,20261203",
             "--late-days",
             "2026-12-04",
+            "--any-symbol",
         ],
     )
     assert result.exit_code == 0, result.output
+    assert seen["any_symbol"] is True
     assert seen["start_at"] == datetime(2026, 12, 1, 16, 0, tzinfo=KST)
     assert seen["enforce_window"] is False
     assert seen["closed_days"] == (date(2026, 12, 2), date(2026, 12, 3))
@@ -72,6 +75,7 @@ def test_banner_shows_clock_and_window() -> None:
     banner(emu, out)
     assert "clock: 2026-12-01T16:00" in out.getvalue()
     assert "reservation window: off (--no-window)" in out.getvalue()
+    assert "market: listed codes only; cash 100,000,000 won an account" in out.getvalue()
     emu.close()
 
 
@@ -139,3 +143,56 @@ def test_served_extra_key_has_its_own_mode_over_a_real_socket() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["--account", "1234"], "--account"),
+        (["--app-key", " "], "--app-key"),
+        (["--app-secret", ""], "--app-secret"),
+        (["--port", "70000"], "--port"),
+        (["--state", "/nonexistent-dir/emu.sqlite3"], "--state"),
+        (["--host", "no-such-host.invalid"], "--host"),
+        (["--key", "only-a-key"], "--key"),
+        (["--hts-id", "x" * 13], "--hts-id"),
+        (["--mode", "live"], "--mode"),
+        (["--closed-days", "2026-02-30"], "--closed-days"),
+        (["--no-such-option"], "--no-such-option"),
+    ],
+)
+def test_every_bad_serve_option_is_a_usage_error(args: list[str], option: str) -> None:
+    """Issue #22 item 2: exit 2, one usage line naming the option, nothing served."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KIS_")}
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "stock_manager.cli", "emulator", "serve", *args],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+            env=env,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"emulator serve {args} was accepted and served")
+    assert proc.returncode == 2, proc
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    assert option in lines[0] and "emulator serve --help" in lines[0], lines[0]
+    assert "internal error" not in proc.stderr and "Traceback" not in proc.stderr
+    assert "listening on" not in proc.stdout
+
+
+def test_a_bad_account_in_the_environment_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KIS_")}
+    env["KIS_ACCOUNT_NO"] = "12"
+    proc = subprocess.run(
+        [sys.executable, "-m", "stock_manager.emulator", "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+        env=env,
+    )
+    assert proc.returncode == 2 and "KIS_ACCOUNT_NO" in proc.stderr, proc
+    assert "Traceback" not in proc.stderr

@@ -11,6 +11,7 @@ import pytest
 from stock_manager.adapters.broker.kis import KISConfig, KISRestClient
 from stock_manager.adapters.broker.kis.reservations.models import KST
 from stock_manager.emulator import EmulatorConfig, ServedEmulator, run_emulator
+from stock_manager.emulator.market import market_of
 from stock_manager.manager import ReservationManager
 
 # Monday 2026-12-07 16:00 KST: inside the entry window (15:40 → next open day 07:30). The
@@ -38,6 +39,8 @@ def emu() -> Iterator[ServedEmulator]:
     )
     with run_emulator(config) as served:
         served.clock.freeze(MONDAY_EVENING)
+        # The account holds what the tests sell (the emulator rejects a sell of shares not held).
+        market_of(served.state).set_holding(served.config.account, "000660", 100, 170000)
         yield served
 
 

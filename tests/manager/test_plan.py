@@ -265,7 +265,7 @@ def test_report_lists_waiting_and_period_reservations_ending_soon(
     text = (
         "[[reservation]]\nid = 'p'\nsymbol = '005930'\nside = 'buy'\nqty = 4\nprice = 60000\n"
         "days = 3\n"
-        "[[reservation]]\nid = 'q'\nsymbol = '000660'\nside = 'buy'\nqty = 1\nprice = 1000\n"
+        "[[reservation]]\nid = 'q'\nsymbol = '000660'\nside = 'buy'\nqty = 1\nprice = 150000\n"
         "days = 10\n"
     )
     placed = manager.apply(parse_spec(text, name="soon"))

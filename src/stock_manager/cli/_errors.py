@@ -138,6 +138,15 @@ def _click_message(exc: BaseException) -> tuple[str, int] | None:
     return None
 
 
+def _missing_command(exc: BaseException) -> bool:
+    """A command group run without its sub-command (click's "Missing command.")."""
+    return (
+        _has_class(exc, "UsageError")
+        and getattr(exc, "ctx", None) is not None
+        and getattr(exc, "message", "") == "Missing command."
+    )
+
+
 def _exit_code_of(exc: BaseException) -> int | None:
     """``typer.Exit`` / ``SystemExit`` carry their own code: not errors."""
     if isinstance(exc, SystemExit):
@@ -153,12 +162,20 @@ def report(exc: BaseException, *, debug: bool = False) -> int:
     code = _exit_code_of(exc)
     if code is not None:
         return code
-    if _has_class(exc, "NoArgsIsHelpError"):
-        # A command group run without a sub-command: its help is the answer, not an error.
-        text = getattr(exc, "format_message", lambda: "")()
-        if text:
-            sys.stdout.write(text if text.endswith("\n") else text + "\n")
-        return EXIT_OK
+    if _missing_command(exc):
+        # A command group run without a sub-command is a usage error: its help (on stderr)
+        # says which sub-commands there are; the error line below, exit 2.
+        import contextlib
+
+        ctx: Any = getattr(exc, "ctx", None)
+        try:
+            # typer's rich help formatter prints the help itself (to stdout) and returns "".
+            with contextlib.redirect_stdout(sys.stderr):
+                text = ctx.get_help()
+            if text:
+                sys.stderr.write(text if text.endswith("\n") else text + "\n")
+        except (OSError, ValueError):
+            pass
     message, code = classify(exc)
     if debug and not isinstance(exc, KeyboardInterrupt):
         traceback.print_exception(exc, file=sys.stderr)

@@ -30,6 +30,8 @@ _HELP_FLAGS = ("--help", "-h")
 # Global options (before the command) -> State field. Flags take no value.
 _GLOBAL_FLAGS = {"--json": "json", "--debug": "debug", "--yes": "yes", "-y": "yes"}
 _GLOBAL_VALUES = {"--emulator": "emulator", "--profile": "profile"}
+# Global options the fast path leaves to typer (they end the run before any command).
+GLOBAL_TO_TYPER = ("--version", "-V")
 # `resv list` options -> resv_list() keyword.
 LIST_FLAGS = {"--include-cancelled": "include_cancelled", "--json": "json"}
 LIST_VALUES = {
@@ -84,7 +86,7 @@ def parse_resv_list(args: Sequence[str]) -> tuple[dict[str, Any], dict[str, Any]
                     return None
                 value = args[i]
             glob[_GLOBAL_VALUES[name]] = value
-        else:
+        else:  # GLOBAL_TO_TYPER and anything unknown
             return None
         i += 1
     if list(args[i : i + 2]) != ["resv", "list"]:
@@ -133,6 +135,8 @@ def resv_list(
     from ._runtime import emit_json_stream, parse_date
 
     first, last = parse_date(start, "--from"), parse_date(end, "--to")
+    if symbol is not None:
+        symbol = _checked_symbol(symbol)
     with st.client(need_account=True) as client:
         # The default range is counted from today on the invocation's one clock.
         rows = Reservations(client, clock=st.clock).list_reservations(
@@ -149,6 +153,17 @@ def resv_list(
         from ._listing import print_reservations
 
         print_reservations(rows, st)
+
+
+def _checked_symbol(text: str) -> str:
+    """``--symbol`` through the library's one symbol check (as ``resv place`` refuses it)."""
+    from stock_manager.adapters.broker.kis.errors import KISValidationError
+    from stock_manager.adapters.broker.kis.reservations.models import parse_symbol
+
+    try:
+        return parse_symbol(text)
+    except ValueError as exc:
+        raise KISValidationError(f"invalid reservation filter: symbol: {exc}") from None
 
 
 def dispatch(args: Sequence[str]) -> int | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import sys
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -65,8 +65,15 @@ STATUS_STYLE = {
 }
 
 
+#: The one time zone of human output (KIS's, the reservation window's); headers say "KST".
+KST = timezone(timedelta(hours=9), "KST")
+
+
 def fmt(value: Any) -> str:
-    """Human text of one field: thousands separators, ISO dates, enum names, '-' for empty."""
+    """Human text of one field: thousands separators, ISO dates, enum names, '-' for empty.
+
+    A moment is shown in KST (the zone of everything else on screen), not the machine's zone.
+    """
     if value is None or value == "":
         return "-"
     if isinstance(value, bool):
@@ -74,7 +81,7 @@ def fmt(value: Any) -> str:
     if isinstance(value, Decimal | int):
         return f"{value:,}"
     if isinstance(value, datetime):
-        return value.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+        return value.astimezone(KST).strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, date):
         return value.isoformat()
     name = getattr(value, "name", None)

@@ -31,6 +31,7 @@ GLOBAL_OPTIONS: tuple[tuple[str, str], ...] = (
     ("--json", "Machine-readable JSON on stdout (nothing else goes to stdout)."),
     ("--debug", "Show tracebacks and debug logs instead of one-line errors."),
     ("--yes, -y", "Do not ask for confirmation before changing orders on a KIS host."),
+    ("--version, -V", "Show the version and exit."),
     ("--help, -h", "Show this message and exit."),
 )
 
@@ -39,6 +40,7 @@ HELP_PROFILE = GLOBAL_OPTIONS[1][1]
 HELP_JSON = GLOBAL_OPTIONS[2][1]
 HELP_DEBUG = GLOBAL_OPTIONS[3][1]
 HELP_YES = GLOBAL_OPTIONS[4][1]
+HELP_VERSION = GLOBAL_OPTIONS[5][1]
 
 #: (command, one-line help) of the top-level commands, in display order.
 COMMANDS: tuple[tuple[str, str], ...] = (

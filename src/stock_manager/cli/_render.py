@@ -191,10 +191,15 @@ def request_panel(described: dict[str, Any], title: str = "DRY RUN") -> Panel:
     )
 
 
-def journal_table(entries: Iterable[Any], title: str = "Order journal") -> Table:
-    """One row per journal entry, newest first as given."""
+def journal_table(
+    entries: Iterable[Any], title: str = "Order journal", empty: str = "the journal is empty"
+) -> Table:
+    """One row per journal entry, newest first as given; times in KST (the header says so).
+
+    ``empty`` is the caption when there is no entry (e.g. "nothing pending" for a filter).
+    """
     table = Table(title=title, title_justify="left")
-    for header in ("id", "created", "intent", "tr_id", "seq", "outcome", "code", "message"):
+    for header in ("id", "created (KST)", "intent", "tr_id", "seq", "outcome", "code", "message"):
         table.add_column(header, justify="right" if header == "id" else "left")
     rows = 0
     for e in entries:
@@ -212,7 +217,7 @@ def journal_table(entries: Iterable[Any], title: str = "Order journal") -> Table
             escape(message or "-"),
         )
     if rows == 0:
-        table.caption = "the journal is empty"
+        table.caption = empty
     return table
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -184,6 +185,36 @@ def load_profile(name: str, path: Path | None = None) -> dict[str, Any]:
             hint="allowed: " + ", ".join(PROFILE_KEYS),
         )
     return {PROFILE_KEYS[k]: v for k, v in section.items()}
+
+
+def profile_wording(message: str, profile: str, path: Path | None = None) -> str:
+    """A config error of the library, reworded for settings that come from ``profile``.
+
+    The library names a field by its variable (``kis_account_no (KIS_ACCOUNT_NO): ...``). A key
+    the profile sets is named as ``account_no in [work] of FILE``; a key it does not set as
+    ``account_no (set it in [work] of FILE, or KIS_ACCOUNT_NO)``.
+    """
+    path = path or config_file()
+    try:
+        section = load_profile(profile, path)
+    except CLIError:
+        section = {}
+    by_field = {field: key for key, field in PROFILE_KEYS.items()}
+
+    def reword(match: re.Match[str]) -> str:
+        field, env = match.group(1), match.group(2)
+        key = by_field.get(field, field)
+        if field in section:
+            return f"{key} in [{profile}] of {path}"
+        return f"{key} (set it in [{profile}] of {path}, or {env})"
+
+    text = re.sub(r"\b([a-z_]+) \((KIS_[A-Z_]+)\)", reword, message)
+    if text == message and "KIS_ACCOUNT_NO is not set" in message:
+        text = message.replace(
+            "KIS_ACCOUNT_NO is not set",
+            f"account_no is not set in [{profile}] of {path} (nor KIS_ACCOUNT_NO)",
+        )
+    return text
 
 
 def is_kis_host(url: str) -> bool:
@@ -406,13 +437,22 @@ class State:
         return values
 
     def config(self, *, need_account: bool = False) -> KISConfig:
-        """The validated settings; a missing/invalid one is a :class:`KISConfigError` (exit 2)."""
-        from stock_manager.adapters.broker.kis import KISConfig
+        """The validated settings; a missing/invalid one is a :class:`KISConfigError` (exit 2).
 
-        config = KISConfig(**self.config_overrides())
+        With ``--profile`` a problem is told in the profile's words: its file, its section and
+        its key (``account_no``), not the environment variable the library would name.
+        """
+        from stock_manager.adapters.broker.kis import KISConfig, KISConfigError
+
+        try:
+            config = KISConfig(**self.config_overrides())
+            if need_account:
+                _ = config.cano  # raises KISConfigError naming KIS_ACCOUNT_NO
+        except KISConfigError as exc:
+            if not self.profile:
+                raise
+            raise KISConfigError(profile_wording(str(exc), self.profile)) from None
         self.check_clock(config.effective_base_url)
-        if need_account:
-            _ = config.cano  # raises KISConfigError naming KIS_ACCOUNT_NO
         return config
 
     @contextmanager

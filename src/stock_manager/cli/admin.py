@@ -16,7 +16,15 @@ from typing import Annotated, Any
 import typer
 
 from ._errors import EXIT_USAGE, CLIError
-from ._runtime import State, config_file, emit_json, is_kis_host, show_sharing_warnings, state_of
+from ._runtime import (
+    State,
+    config_file,
+    emit_json,
+    is_kis_host,
+    profile_wording,
+    show_sharing_warnings,
+    state_of,
+)
 
 __all__ = [
     "config_app",
@@ -31,9 +39,9 @@ __all__ = [
 _CONTEXT = {"help_option_names": ["-h", "--help"]}
 JsonOpt = Annotated[bool, typer.Option("--json", help="JSON on stdout.")]
 
-token_app = typer.Typer(no_args_is_help=True, context_settings=_CONTEXT)
-config_app = typer.Typer(no_args_is_help=True, context_settings=_CONTEXT)
-emulator_app = typer.Typer(no_args_is_help=True, context_settings=_CONTEXT)
+token_app = typer.Typer(context_settings=_CONTEXT)
+config_app = typer.Typer(context_settings=_CONTEXT)
+emulator_app = typer.Typer(context_settings=_CONTEXT)
 
 
 # --- journal ------------------------------------------------------------------------------------
@@ -82,7 +90,8 @@ def journal(
     from ._render import journal_table
 
     title = "Entries to reconcile" if pending else "Order journal"
-    st.out.print(journal_table(entries, title=f"{title} ({path})"))
+    empty = "nothing pending: no entry needs reconciling" if pending else "the journal is empty"
+    st.out.print(journal_table(entries, title=f"{title} ({path})", empty=empty))
     if pending and entries:
         st.out.print("reconcile them with: stock-manager resv reconcile --pending", soft_wrap=True)
 
@@ -238,10 +247,13 @@ def config_check(ctx: typer.Context, json_: JsonOpt = False) -> None:
             }
         )
         if not config.kis_account_no:
-            check.problems.append(
+            problem = (
                 "kis_account_no (KIS_ACCOUNT_NO): is required for reservation orders"
                 " (8+2 digits, 12345678-01)"
             )
+            if st.profile:
+                problem = profile_wording(problem, st.profile)
+            check.problems.append(problem)
         if config.is_paper:
             check.warnings.append(
                 "mode is paper: KIS offers no reservation orders in paper trading"
@@ -336,8 +348,11 @@ class ModeChoice(StrEnum):
 
 @emulator_app.command("serve")
 def emulator_serve(
+    ctx: typer.Context,
     host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", min=0, help="Port (0 = any free port).")] = 8765,
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=65535, help="Port (0 = any free port).")
+    ] = 8765,
     app_key: Annotated[
         str | None, typer.Option("--app-key", help="Accepted app key.", show_default=False)
     ] = None,
@@ -399,6 +414,14 @@ def emulator_serve(
             show_default=False,
         ),
     ] = None,
+    any_symbol: Annotated[
+        bool,
+        typer.Option(
+            "--any-symbol",
+            help="Accept orders for any well-formed code, not only the emulator's listed ones"
+            " (KIS refuses an unknown code).",
+        ),
+    ] = False,
     hts_id: Annotated[
         str | None,
         typer.Option(
@@ -418,21 +441,37 @@ def emulator_serve(
     from stock_manager.emulator import serve
     from stock_manager.emulator.config import parse_key
     from stock_manager.emulator.krx_calendar import parse_days, parse_instant
+    from stock_manager.emulator.server import ServeOptionError, check_serve_options
 
     try:
-        extra: dict[str, Any] = {
-            "keys": tuple(parse_key(k) for k in key or ()),
-            "start_at": parse_instant(clock) if clock else None,
-            "closed_days": parse_days(closed_days or ""),
-            "late_days": parse_days(late_days or ""),
-            "enforce_window": not no_window,
-        }
+        check_serve_options(
+            host=host,
+            port=port,
+            app_key=app_key,
+            app_secret=app_secret,
+            account=account,
+            state_file=state,
+        )
+        option = "--key"
+        extra: dict[str, Any] = {"keys": tuple(parse_key(k) for k in key or ())}
+        option = "--clock"
+        extra["start_at"] = parse_instant(clock) if clock else None
+        option = "--closed-days"
+        extra["closed_days"] = parse_days(closed_days or "")
+        option = "--late-days"
+        extra["late_days"] = parse_days(late_days or "")
+        extra["enforce_window"] = not no_window
+        if any_symbol:
+            extra["any_symbol"] = True
         if hts_id is not None:
+            option = "--hts-id"
             if not hts_id.strip() or len(hts_id.strip()) > 12:
-                raise ValueError("--hts-id must be 1-12 characters")
+                raise ValueError("must be 1-12 characters")
             extra["hts_id"] = hts_id.strip()
+    except ServeOptionError as exc:
+        raise typer.BadParameter(str(exc), ctx=ctx, param_hint=f"'{exc.option}'") from None
     except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
+        raise typer.BadParameter(str(exc), ctx=ctx, param_hint=f"'{option}'") from None
     if host not in ("127.0.0.1", "localhost", "::1"):
         typer.echo(f"warning: the emulator listens on {host}, not only on this machine", err=True)
     serve(

@@ -15,13 +15,13 @@ import typer
 
 from ._catalog import api_list, api_show, list_json, spec_json
 from ._errors import CLIError
-from ._runtime import emit_json, state_of
+from ._runtime import State, emit_json, state_of
 from .resv import DryRunOpt, JsonOpt, YesOpt, _dry_run
 
 __all__ = ["app"]
 
 app = typer.Typer(
-    no_args_is_help=True,
+    no_args_is_help=False,  # a missing sub-command is a usage error (_errors.report)
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -77,6 +77,30 @@ def parse_params(items: list[str]) -> dict[str, str]:
     return params
 
 
+_ACCOUNT_FIELDS = ("CANO", "ACNT_PRDT_CD")
+
+
+def _fill_account(st: State, fields: set[str], params: dict[str, str]) -> str:
+    """Fill CANO/ACNT_PRDT_CD of an account API from the configured account; the note saying so.
+
+    Only when the API has both fields and the caller gave neither (half of one account and
+    half of another is no account); without a configured account they stay missing and the
+    local validation names them. The note shows the account masked.
+    """
+    if not set(_ACCOUNT_FIELDS) <= fields or any(name in params for name in _ACCOUNT_FIELDS):
+        return ""
+    from stock_manager.adapters.broker.kis import KISConfigError
+
+    try:
+        config = st.config()
+    except KISConfigError:
+        return ""  # the client below reports the settings problem
+    if not config.kis_account_no:
+        return ""
+    params.update(CANO=config.cano, ACNT_PRDT_CD=config.acnt_prdt_cd)
+    return f"note: CANO/ACNT_PRDT_CD filled from the configured account {config.masked_account}"
+
+
 @app.command("call")
 def call(
     ctx: typer.Context,
@@ -101,8 +125,11 @@ def call(
     st = state_of(ctx, json=json_, yes=yes)
     spec = CATALOG[api_id]
     params = parse_params(param or [])
+    note = _fill_account(st, {f.name for f in spec.fields}, params)
     with st.client() as client:
         prepared = client.prepare(spec.method, spec.path, params, action=action)
+        if note:  # after the local validation: an invalid request gets its one error line
+            st.err.print(note, soft_wrap=True, markup=False)
         if dry_run:
             _dry_run(st, [client.describe(spec.method, spec.path, params, action=action)])
             return

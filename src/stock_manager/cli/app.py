@@ -38,11 +38,20 @@ app = typer.Typer(
     name=_meta.PROG,
     help=_meta.APP_HELP,
     epilog=_meta.EXIT_CODES_HELP,
-    no_args_is_help=True,
+    no_args_is_help=False,  # a missing sub-command is a usage error (_errors.report)
     add_completion=False,
     pretty_exceptions_enable=False,
     context_settings=CONTEXT,
 )
+
+
+def _show_version(value: bool) -> None:
+    # `stock-manager --json --version` and the like (a bare `--version` never reaches typer).
+    if value:
+        from .main import version_line
+
+        typer.echo(version_line())
+        raise typer.Exit(0)
 
 
 @app.callback()
@@ -65,6 +74,16 @@ def _global(
     json_: Annotated[bool, typer.Option("--json", help=_meta.HELP_JSON)] = False,
     debug: Annotated[bool, typer.Option("--debug", help=_meta.HELP_DEBUG)] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help=_meta.HELP_YES)] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            "-V",
+            help=_meta.HELP_VERSION,
+            is_eager=True,
+            callback=_show_version,
+        ),
+    ] = False,
 ) -> None:
     """Reservation orders (주식예약주문) on the Korea Investment & Securities OpenAPI."""
     ctx.obj = State(emulator=emulator, profile=profile, json=json_, debug=debug, yes=yes)

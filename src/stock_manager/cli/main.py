@@ -2,9 +2,11 @@
 
 Start-up is what a user feels most often, so this module imports nothing heavy:
 
-* ``stock-manager`` / ``stock-manager --help`` / ``-h`` print the top-level help from the
-  table in :mod:`._meta` without importing typer at all (typer alone costs ~7x a bare
-  ``python -c pass``; with its rich help formatter ~15x).
+* ``stock-manager --help`` / ``-h`` print the top-level help from the table in :mod:`._meta`
+  without importing typer at all (typer alone costs ~7x a bare ``python -c pass``; with its
+  rich help formatter ~15x). A bare ``stock-manager`` (or a command group without its
+  sub-command, e.g. ``stock-manager resv``) is a usage error: the help goes to stderr, exit 2.
+  ``--version`` prints ``stock-manager X.Y.Z``.
 * ``stock-manager COMMAND ... --help`` prints the text typer would, pre-rendered into
   :mod:`._helptext`; ``stock-manager [global options] resv list [options]`` is parsed and run
   without typer (both in :mod:`._fast`). ``STOCK_MANAGER_NO_FAST=1`` turns these off.
@@ -30,7 +32,19 @@ if TYPE_CHECKING:
 
 __all__ = ["fast_help", "main", "run"]
 
-_HELP_ARGS = ((), ("--help",), ("-h",))
+_HELP_ARGS = (("--help",), ("-h",))
+_VERSION_ARGS = (("--version",), ("-V",))
+
+
+def version_line() -> str:
+    """``stock-manager X.Y.Z`` (the installed distribution's version, else the package's)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        number = version("stock-manager")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        from stock_manager import __version__ as number
+    return f"{_meta.PROG} {number}"
 
 
 def _style(text: str, code: str, stream: Any) -> str:
@@ -73,6 +87,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if tuple(args) in _HELP_ARGS:
         sys.stdout.write(fast_help())
         return 0
+    if tuple(args) in _VERSION_ARGS:
+        sys.stdout.write(version_line() + "\n")
+        return 0
+    if not args:
+        # A missing command is a usage error (exit 2): the help says what to type instead.
+        sys.stderr.write(fast_help(sys.stderr))
+        sys.stderr.write(f"error: Missing command. (see '{_meta.PROG} --help')\n")
+        return 2
     from . import _fast
 
     if _fast.enabled():

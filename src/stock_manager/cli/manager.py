@@ -105,20 +105,36 @@ def report(
         raise typer.Exit(EXIT_ATTENTION)
 
 
+def _widest(rows: Any, attr: str) -> int:
+    """Width of the longest ``attr`` among ``rows`` (an identifier column's minimum)."""
+    return max((len(str(getattr(r, attr) or "-")) for r in rows), default=len(attr))
+
+
 def _print_report(st: State, rep: Report) -> None:
     from rich.markup import escape
     from rich.table import Table
 
+    if rep.note:
+        st.out.print(f"note: {escape(rep.note)}", soft_wrap=True)
     table = Table(title=f"reservations processed on {rep.date}", title_justify="left")
-    for col in ("seq", "symbol", "side", "qty", "price", "result", "odno", "state"):
-        table.add_column(col, justify="right" if col in ("qty", "price") else "left")
-    for col in ("filled", "avg", "remaining", "reason"):
-        table.add_column(col, justify="left" if col == "reason" else "right")
-    for r in rep.processed:
+    # Identifiers and numbers keep their full width (never cut: `00001170…` is no order
+    # number); only the free text is narrowed: the name wraps, and KIS's reject reasons are
+    # printed below the table, one line each, where they have the whole width.
+    for col in ("seq", "symbol"):
+        table.add_column(col, no_wrap=True, min_width=_widest(rep.processed, col))
+    table.add_column("name", overflow="fold", ratio=1)
+    for col in ("side", "qty", "price", "result"):
+        table.add_column(col, justify="right" if col in ("qty", "price") else "left", no_wrap=True)
+    table.add_column("odno", no_wrap=True, min_width=_widest(rep.processed, "odno"))
+    table.add_column("state", no_wrap=True)
+    for col in ("filled", "avg", "remaining"):
+        table.add_column(col, justify="right", no_wrap=True)
+    for r in rep.processed if rep.kind != "future" else ():
         state = r.state + (" (open)" if r.open else "")
         table.add_row(
             r.seq,
-            f"{r.symbol} {escape(r.name)}".strip(),
+            r.symbol,
+            escape(r.name),
             r.side,
             str(r.qty),
             _money(r.price),
@@ -128,9 +144,14 @@ def _print_report(st: State, rep: Report) -> None:
             str(r.filled_qty),
             _money(r.avg_price),
             str(r.remaining_qty),
-            escape(r.reason),
         )
-    st.out.print(table)
+    if rep.kind != "future":
+        st.out.print(table)
+        for r in rep.processed:
+            if r.reason.strip():
+                st.out.print(
+                    f"  {r.seq} {r.symbol} {r.state}: {escape(r.reason.strip())}", soft_wrap=True
+                )
     if rep.waiting:
         waiting = Table(title="still waiting", title_justify="left")
         for col in ("seq", "symbol", "side", "qty", "price", "end date", "ends soon"):

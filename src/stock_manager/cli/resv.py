@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 __all__ = ["app"]
 
 app = typer.Typer(
-    no_args_is_help=True,
+    no_args_is_help=False,  # a missing sub-command is a usage error (_errors.report)
     context_settings={"help_option_names": ["-h", "--help"]},
     help="Place, list, show, modify and cancel reservation orders; reconcile.",
 )

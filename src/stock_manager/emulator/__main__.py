@@ -7,7 +7,13 @@ from collections.abc import Sequence
 
 from stock_manager.emulator.config import parse_key
 from stock_manager.emulator.krx_calendar import parse_days, parse_instant
-from stock_manager.emulator.server import DEFAULT_HOST, DEFAULT_PORT, serve
+from stock_manager.emulator.server import (
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    ServeOptionError,
+    check_serve_options,
+    serve,
+)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -33,6 +39,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         metavar="KEY:SECRET[:MODE[:ACCOUNTS[:RATE|new]]]",
         help="another app key to accept (repeatable), with its own mode, accounts and budget",
     )
+    p.add_argument(
+        "--any-symbol",
+        action="store_true",
+        help="accept orders for any well-formed code, not only listed ones (KIS does not)",
+    )
     p.add_argument("--hts-id", help="HTS ID of the app key (tr_key of execution notices)")
     p.add_argument("--log-level", default="warning")
     args = p.parse_args(argv)
@@ -40,6 +51,17 @@ def main(argv: Sequence[str] | None = None) -> None:
         start_at = parse_instant(args.clock) if args.clock else None
         closed, late = parse_days(args.closed_days), parse_days(args.late_days)
         keys = tuple(parse_key(k) for k in args.key)
+        check_serve_options(
+            host=args.host,
+            port=args.port,
+            app_key=args.app_key,
+            app_secret=args.app_secret,
+            account=args.account,
+            state_file=args.state_file,
+            rate_limit=args.rate_limit,
+        )
+    except ServeOptionError as exc:
+        p.error(f"{exc.option}: {exc}")
     except ValueError as exc:
         p.error(str(exc))
     serve(
@@ -57,6 +79,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         late_days=late,
         enforce_window=not args.no_window,
         keys=keys,
+        any_symbol=args.any_symbol,
         **({"hts_id": args.hts_id} if args.hts_id else {}),
     )
 

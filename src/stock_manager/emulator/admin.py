@@ -33,8 +33,48 @@ if TYPE_CHECKING:
     from stock_manager.emulator.app import Emulator
 
 
-class _AdminError(Exception):
-    pass
+class AdminError(Exception):
+    """A bad admin request: answered 400 with this text (never a 500 and a traceback)."""
+
+
+def need(d: dict[str, Any], name: str) -> Any:
+    """``d[name]``, or a 400 naming the missing field."""
+    if d.get(name) is None:
+        raise AdminError(f"missing field {name!r}")
+    return d[name]
+
+
+def as_int(d: dict[str, Any], name: str, default: int | None = None) -> int:
+    """``d[name]`` as a whole number (``default`` when absent; required without one)."""
+    value = d.get(name)
+    if value is None:
+        if default is None:
+            raise AdminError(f"missing field {name!r}")
+        return default
+    try:
+        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+            raise ValueError
+        return int(value)
+    except (TypeError, ValueError):
+        raise AdminError(f"field {name!r} must be a whole number, not {value!r}") from None
+
+
+def opt_int(d: dict[str, Any], name: str) -> int | None:
+    """``d[name]`` as a whole number, ``None`` when absent."""
+    return None if d.get(name) is None else as_int(d, name)
+
+
+def as_float(d: dict[str, Any], name: str, default: float) -> float:
+    """``d[name]`` as a number (``default`` when absent)."""
+    value = d.get(name)
+    if value is None:
+        return default
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        return float(value)
+    except (TypeError, ValueError):
+        raise AdminError(f"field {name!r} must be a number, not {value!r}") from None
 
 
 async def handle(emu: Emulator, scope: Scope, receive: Receive, send: Send) -> None:
@@ -42,10 +82,12 @@ async def handle(emu: Emulator, scope: Scope, receive: Receive, send: Send) -> N
     request = Request(scope, receive)
     try:
         status, body = await _route(emu, request)
-    except _AdminError as exc:
+    except AdminError as exc:
         status, body = 400, {"error": str(exc)}
     except (ValueError, TypeError) as exc:
         status, body = 400, {"error": f"bad request: {exc}"}
+    except KeyError as exc:  # a field read without need(): still the client's mistake
+        status, body = 400, {"error": f"missing field {exc}"}
     content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     await send_bytes(send, status, content, now=emu.clock.timestamp())
 
@@ -57,18 +99,29 @@ async def _json(request: Request) -> dict[str, Any]:
     try:
         data = json.loads(raw)
     except ValueError:
-        raise _AdminError("body must be JSON") from None
+        raise AdminError("body must be JSON") from None
     if not isinstance(data, dict):
-        raise _AdminError("body must be a JSON object")
+        raise AdminError("body must be a JSON object")
     return data
 
 
-def _days(values: Any) -> list[date]:
+def _attempts(d: dict[str, Any]) -> int | list[int] | None:
+    value = d.get("attempts")
+    if isinstance(value, list):
+        return [as_int({"attempts": v}, "attempts") for v in value]
+    return opt_int(d, "attempts")
+
+
+def _days(d: dict[str, Any], name: str) -> list[date]:
+    values = d.get(name)
     if values is None:
         return []
     if not isinstance(values, list):
-        raise _AdminError("days must be a list of YYYY-MM-DD strings")
-    return [date.fromisoformat(str(v)) for v in values]
+        raise AdminError(f"field {name!r} must be a list of YYYY-MM-DD strings")
+    try:
+        return [date.fromisoformat(str(v)) for v in values]
+    except ValueError as exc:
+        raise AdminError(f"field {name!r} must hold YYYY-MM-DD strings: {exc}") from None
 
 
 async def _route(emu: Emulator, request: Request) -> tuple[int, Any]:
@@ -94,12 +147,12 @@ async def _route(emu: Emulator, request: Request) -> tuple[int, Any]:
             d = await _json(request)
             fault = emu.faults.add(
                 str(d.get("target", "*")),
-                str(d.get("kind", "")),
-                d.get("attempts"),
-                times=d.get("times"),
-                seconds=float(d.get("seconds", 1.0)),
+                str(need(d, "kind")),
+                _attempts(d),
+                times=opt_int(d, "times"),
+                seconds=as_float(d, "seconds", 1.0),
                 commit=bool(d.get("commit", False)),
-                status=int(d.get("status", 500)),
+                status=as_int(d, "status", 500),
                 body=str(d.get("body", "json")),
                 code=str(d.get("code", "EGW00002")),
             )
@@ -107,24 +160,28 @@ async def _route(emu: Emulator, request: Request) -> tuple[int, Any]:
         return 200, [f.doc() for f in emu.faults.list()]
     if path == "/process-day" and method == "POST":
         d = await _json(request)
-        outcomes = {str(k): str(v) for k, v in dict(d.get("outcomes") or {}).items()}
+        raw_outcomes = d.get("outcomes") or {}
+        if not isinstance(raw_outcomes, dict):
+            raise AdminError('field \'outcomes\' must be an object {"SEQ": "filled", ...}')
+        outcomes = {str(k): str(v) for k, v in raw_outcomes.items()}
         return 200, emu.process_day(outcomes, str(d.get("default", "filled")))
     if path == "/orders/fill" and method == "POST":
         d = await _json(request)
-        price = d.get("price")
-        return 200, emu.fill_order(
-            str(d["odno"]), int(d["qty"]), int(price) if price is not None else None
-        )
+        odno, qty = str(need(d, "odno")), as_int(d, "qty")
+        return 200, emu.fill_order(odno, qty, opt_int(d, "price"))
     if path == "/expire-tokens" and method == "POST":
         return 200, {"expired": emu.expire_tokens()}
     if path == "/clock" and method == "GET":
         return 200, {"now": emu.clock.now().isoformat(), "frozen": emu.clock.frozen}
     if path == "/clock/advance" and method == "POST":
         d = await _json(request)
-        return 200, {"now": emu.clock.advance(float(d.get("seconds", 0))).isoformat()}
+        return 200, {"now": emu.clock.advance(as_float(d, "seconds", 0.0)).isoformat()}
     if path == "/clock/freeze" and method == "POST":
         d = await _json(request)
-        at = datetime.fromisoformat(d["at"]) if d.get("at") else None
+        try:
+            at = datetime.fromisoformat(str(d["at"])) if d.get("at") else None
+        except ValueError:
+            raise AdminError(f"field 'at' must be an ISO date-time, not {d['at']!r}") from None
         return 200, {"now": emu.clock.freeze(at).isoformat()}
     if path.startswith("/market"):
         from stock_manager.emulator.market import admin as market_admin
@@ -136,8 +193,9 @@ async def _route(emu: Emulator, request: Request) -> tuple[int, Any]:
     if path == "/calendar":
         if method == "POST":
             d = await _json(request)
-            emu.calendar.declare_closed(_days(d.get("closed")))
-            emu.calendar.declare_open(_days(d.get("open")))
-            emu.calendar.declare_late(_days(d.get("late")))
+            closed, opened, late = _days(d, "closed"), _days(d, "open"), _days(d, "late")
+            emu.calendar.declare_closed(closed)
+            emu.calendar.declare_open(opened)
+            emu.calendar.declare_late(late)
         return 200, emu.calendar.doc()
     return 404, {"error": f"no admin route {method} {request.url.path}"}

@@ -97,6 +97,7 @@ class Emulator:
         self.keys = self.config.key_table()
         store = SqliteStore(self.config.state_file) if self.config.state_file else None
         self.state = EmulatorState(store)
+        market_of(self.state).seed(self.config)  # listed quotes, every account's cash
         self.faults = FaultRegistry()
         self.requests = RequestLog()
         self.limiter = RateLimiter(self.config.rate_limit)
@@ -133,6 +134,12 @@ class Emulator:
         for item in results:
             if item["seq"] in reasons:
                 item["reason"] = reasons[item["seq"]]
+            order = self.state.orders.get(item["odno"]) if item["outcome"] != "rejected" else None
+            if order is not None and order.source_seq == int(item["seq"]):
+                # The day's order of this reservation: its fills move holdings and cash.
+                market.apply_fill(
+                    order.account, order.pdno, order.sll_buy, order.tot_ccld_qty, order.tot_ccld_amt
+                )
         self.notices.sync(reservations=True)
         return results
 
@@ -149,9 +156,11 @@ class Emulator:
 
     def fill_order(self, odno: str, qty: int, price: int | None = None) -> dict[str, Any]:
         """Fill more of an open ordinary order now (see :func:`orders.fill_order`)."""
-        doc = fill_order(self.state, odno, qty, price).doc()
+        order = fill_order(self.state, odno, qty, price)
+        at = price if price is not None else order.unpr
+        market_of(self.state).apply_fill(order.account, order.pdno, order.sll_buy, qty, qty * at)
         self.notices.sync()
-        return doc
+        return order.doc()
 
     @property
     def token_issuances(self) -> int:

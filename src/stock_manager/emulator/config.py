@@ -84,6 +84,8 @@ class EmulatorConfig:
     ``ledger_limit_per_s`` > 0 makes order/account TRs answer EGW00215 above that rate
     (KIS's per-second limit of its ledger system; the real threshold is not published).
     ``token_rate_per_s`` caps tokenP calls per second (KIS notice: 1/s).
+    ``any_symbol`` accepts orders for codes outside the emulator's listing (tests);
+    ``starting_cash`` is every account's orderable cash at start (see market.py).
     """
 
     app_key: str = "PSEMUdemoappkey000000000000000000000"
@@ -112,6 +114,12 @@ class EmulatorConfig:
     hts_id: str = DEMO_HTS_ID
     #: Seconds between PINGPONG frames (KIS: about 110 s, unverified); 0 = none.
     ws_ping_interval_s: float = 110.0
+    #: Accept orders for any well-formed code (tests); off: only listed codes, as KIS does
+    #: (the emulator's listing, fields.SYMBOL_NAMES, plus codes given a quote by the admin API).
+    any_symbol: bool = False
+    #: Orderable cash (won) every account starts with; fills move it. ``None`` = no cash data
+    #: (buying power answers 0 and the processing day does not judge funds).
+    starting_cash: int | None = 100_000_000
 
     def __post_init__(self) -> None:
         if self.mode not in ("real", "paper"):

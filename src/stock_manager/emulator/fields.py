@@ -184,7 +184,10 @@ COMMON_HEADERS = (
     Field("hashkey", "해쉬키", 256, description="optional, from /uapi/hashkey"),
 )
 
-# Well-known names so list rows look real; anything else gets a generic name.
+# The emulator's listing: well-known KRX codes with their names, so rows look real. Each is
+# seeded with a quote (DEMO_QUOTES); an order for a code outside the listing (and without a
+# quote set through the admin API) is refused as KIS refuses an unknown code, unless
+# EmulatorConfig.any_symbol is on (tests that need arbitrary codes).
 SYMBOL_NAMES: dict[str, str] = {
     "005930": "삼성전자",
     "000660": "SK하이닉스",
@@ -198,14 +201,32 @@ SYMBOL_NAMES: dict[str, str] = {
     "207940": "삼성바이오로직스",
     "005490": "POSCO홀딩스",
     "105560": "KB금융",
+    "066570": "LG전자",
+    "069500": "KODEX 200",
 }
-# Reference prices used to value market-order fills in process_day.
-REFERENCE_PRICES: dict[str, int] = {
+#: Seeded closing prices (won): plausible levels for the listed codes, on their ticks, so a
+#: demo order like ``005930 @ 69,550`` sits inside the next session's ±30 % band. The
+#: emulator's choice (no live data), also used to value market-order fills.
+DEMO_QUOTES: dict[str, int] = {
     "005930": 71000,
     "000660": 180000,
     "035420": 190000,
     "005380": 240000,
+    "035720": 40000,
+    "051910": 300000,
+    "006400": 250000,
+    "000270": 100000,
+    "068270": 180000,
+    "207940": 1000000,
+    "005490": 300000,
+    "105560": 80000,
+    "066570": 95000,
+    "069500": 35000,
 }
+#: Listed ETFs (flat 5-won tick).
+DEMO_ETFS = frozenset({"069500"})
+# Reference prices used to value market-order fills in process_day.
+REFERENCE_PRICES: dict[str, int] = DEMO_QUOTES
 DEFAULT_REFERENCE_PRICE = 10000
 
 ORD_DVSN_NAMES = {"00": "지정가", "01": "시장가", "02": "조건부지정가", "05": "장전시간외"}

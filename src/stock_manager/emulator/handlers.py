@@ -199,6 +199,13 @@ def _check_period_limit(ctx: Ctx, account: str, exclude_seq: int = 0) -> None:
         raise reject("APBK8009", f"{ctx.config.max_period_reservations} pending")
 
 
+def _check_listed(ctx: Ctx, symbol: str) -> None:
+    # market.py imports this module (the endpoint table): imported when first used.
+    from stock_manager.emulator.market import check_listed
+
+    check_listed(ctx, symbol)
+
+
 def _check_window(ctx: Ctx) -> None:
     if ctx.config.enforce_window:
         refusal = ctx.calendar.window_refusal(ctx.now)
@@ -215,6 +222,7 @@ def place_reservation(ctx: Ctx) -> Reply:
     account = check_account(ctx.config, v, ctx.accounts)
     _check_window(ctx)
     terms = validate_terms(v, ctx.now, ctx.calendar)
+    _check_listed(ctx, terms.pdno)
     if terms.end_dt:
         _check_period_limit(ctx, account)
     r = Reservation(
@@ -271,6 +279,7 @@ def cancel_or_modify_reservation(ctx: Ctx) -> Reply:
         _check_window(ctx)
         r = _find_reservation(ctx, v, account)
         terms = validate_terms(v, ctx.now, ctx.calendar)
+        _check_listed(ctx, terms.pdno)
         if terms.end_dt and not r.end_dt:
             _check_period_limit(ctx, account, exclude_seq=r.seq)
         r.pdno, r.qty, r.unpr = terms.pdno, terms.qty, terms.unpr
@@ -497,7 +506,8 @@ HANDLERS: dict[str, Callable[[Ctx], Reply]] = {
 
 # --- processing day ---------------------------------------------------------------------
 OUTCOMES = ("filled", "partial", "unfilled", "rejected")
-REJECT_REASON = "주문가능금액을 초과 하였습니다"
+REJECT_REASON = "주문가능금액을 초과 하였습니다"  # a buy: not enough cash
+SELL_REJECT_REASON = "주문가능수량을 초과 하였습니다"  # a sell: not enough shares
 
 
 def next_business_day(d: date, calendar: KrxCalendar | None = None) -> date:
@@ -545,7 +555,7 @@ def process_day(
             done = True
             if outcome == "rejected":
                 r.prcs_rslt = "거부"
-                r.rjct_rson2 = REJECT_REASON
+                r.rjct_rson2 = SELL_REJECT_REASON if r.sll_buy == "01" else REJECT_REASON
             else:
                 remaining = r.qty - r.tot_ccld_qty
                 price = r.unpr or REFERENCE_PRICES.get(r.pdno, DEFAULT_REFERENCE_PRICE)

@@ -16,11 +16,24 @@ tests set through the admin API:
 Closed days (and chk-holiday) belong to the emulator's KRX calendar (``krx_calendar.py``,
 ``/_emulator/calendar``).
 
+Seeded at start (:meth:`Market.seed`): a quote for every listed code (``fields.DEMO_QUOTES``)
+and ``EmulatorConfig.starting_cash`` for every account. A code outside the listing (and never
+given a quote here) is unknown: inquire-price and order-resv refuse it with ``APBK8023``, as
+KIS refuses a code it does not list (KIS's own code for it is not public), unless
+``EmulatorConfig.any_symbol`` is on; then a code without a quote answers ``EMU00404`` ("the
+emulator has no quote") — never an invented price. ``DELETE /_emulator/market`` forgets the
+seeded data too.
+
+Fills (the processing day, ``/_emulator/orders/fill``) move holdings and cash
+(:meth:`Market.apply_fill`): a filled buy adds shares at its average price and spends cash, a
+filled sell removes shares and adds cash, so inquire-balance and inquire-psbl-sell show them.
+
 On the processing day (:meth:`Market.rejections`) a due reservation is rejected, with a
-``rjct_rson2`` text, when the data the test set says KIS would reject it: price off the tick,
+``rjct_rson2`` text, when the market data says KIS would reject it: price off the tick,
 outside the next session's band (close ±30 %), buy amount above the cash, sell quantity above
-the holding. Symbols/accounts without data are not judged (the old behaviour). The texts are
-the emulator's wording: KIS's exact rejection texts are not documented.
+the holding. A symbol without a quote is not judged on price, an account without cash or
+holdings data not on funds or quantity. The texts are the emulator's wording: KIS's exact
+rejection texts are not documented.
 
 The emulator keeps its own KRX rules here (tick table since 2023-01-25, ±30 % band) and
 imports nothing from the client side.
@@ -35,7 +48,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from stock_manager.emulator.config import EmulatorConfig
-from stock_manager.emulator.fields import Field
+from stock_manager.emulator.fields import DEMO_ETFS, DEMO_QUOTES, SYMBOL_NAMES, Field
 from stock_manager.emulator.messages import envelope
 
 if TYPE_CHECKING:
@@ -166,6 +179,49 @@ class Market:
         with self.lock:
             self.cash[account] = cash
 
+    def seed(self, config: EmulatorConfig) -> None:
+        """The start of a session: quotes of the listed codes, cash of every account."""
+        for symbol, price in DEMO_QUOTES.items():
+            self.set_quote(symbol, price, etf=symbol in DEMO_ETFS)
+        if config.starting_cash is not None:
+            accounts = {*config.accounts, *(a for k in config.keys for a in k.accounts)}
+            for account in sorted(accounts):
+                self.set_cash(account, config.starting_cash)
+
+    def listed(self, symbol: str) -> bool:
+        """Whether ``symbol`` is a code the emulator's market knows (listed or quoted)."""
+        with self.lock:
+            return symbol in SYMBOL_NAMES or symbol in self.quotes
+
+    def apply_fill(self, account: str, symbol: str, side: str, qty: int, amount: int) -> None:
+        """Move holdings and cash by a fill of ``qty`` shares worth ``amount`` won.
+
+        ``side`` is KIS's code: "02" buy (shares in at the new average price, cash out),
+        "01" sell (shares out, cash in). Cash moves only for accounts with cash data.
+        """
+        if qty <= 0:
+            return
+        with self.lock:
+            rows = self.holdings.setdefault(account, {})
+            held, avg = rows.get(symbol, (0, 0))
+            if side == "02":
+                total = held + qty
+                rows[symbol] = (total, (held * avg + amount) // total)
+                if account in self.cash:
+                    self.cash[account] -= amount
+            else:
+                left = held - qty
+                if left > 0:
+                    rows[symbol] = (left, avg)
+                else:
+                    rows.pop(symbol, None)
+                if account in self.cash:
+                    self.cash[account] += amount
+
+    def tracks(self, account: str) -> bool:
+        """Whether the market has cash or holdings data of ``account`` (then sells are judged)."""
+        return account in self.cash or account in self.holdings
+
     def clear(self) -> None:
         """Forget every quote, holding and cash figure."""
         with self.lock:
@@ -208,8 +264,8 @@ class Market:
             if spent.get(r.account, 0) + need > self.cash[r.account]:
                 return REASONS["funds"]
             spent[r.account] = spent.get(r.account, 0) + need
-        if r.sll_buy == "01" and r.account in self.holdings:
-            held = self.holdings[r.account].get(r.pdno, (0, 0))[0]
+        if r.sll_buy == "01" and self.tracks(r.account):
+            held = self.holdings.get(r.account, {}).get(r.pdno, (0, 0))[0]
             key = (r.account, r.pdno)
             if sold.get(key, 0) + remaining > held:
                 return REASONS["holdings"]
@@ -244,7 +300,7 @@ class Market:
 
     # --- served APIs --------------------------------------------------------------------
     def inquire_price(self, ctx: Ctx) -> Reply:
-        """GET inquire-price: the quote (unknown symbols get a flat 10,000-won quote)."""
+        """GET inquire-price: the quote; an unknown code is refused, none is invented."""
         symbol = str(ctx.data.get("FID_INPUT_ISCD", "")).strip().upper().removeprefix("Q")
         market = str(ctx.data.get("FID_COND_MRKT_DIV_CODE", "")).strip().upper()
         if not symbol:
@@ -254,7 +310,9 @@ class Market:
         with self.lock:
             q = self.quotes.get(symbol)
         if q is None:
-            q = Quote(symbol, 10_000, 10_000, *next_band(10_000)[::-1], 10)
+            if not self.listed(symbol) and not ctx.config.any_symbol:
+                raise reject("APBK8023", f"FID_INPUT_ISCD {symbol[:12]} is not listed")
+            raise reject("EMU00404", f"no quote for {symbol[:12]}")
         status, body = envelope("KIOK0460", output=q.output())
         return status, body, {}
 
@@ -315,6 +373,12 @@ class Market:
             output2=[summary],
         )
         return status, body, {"tr_cont": "D"}
+
+
+def check_listed(ctx: Ctx, symbol: str) -> None:
+    """Refuse an order for a code the market does not know (unless ``any_symbol``)."""
+    if not ctx.config.any_symbol and not market_of(ctx.state).listed(symbol):
+        raise reject("APBK8023", f"PDNO {symbol} is not listed")
 
 
 def reject(code: str, detail: str = "") -> Reject:
@@ -441,6 +505,8 @@ async def admin(
     config: EmulatorConfig, state: EmulatorState, method: str, path: str, d: dict[str, Any]
 ) -> tuple[int, Any]:
     """Serve ``/_emulator/market...`` (see the module docstring)."""
+    from stock_manager.emulator.admin import as_int, need, opt_int
+
     m = market_of(state)
     account = str(d.get("account") or config.account)
     if path == "/market" and method == "GET":
@@ -450,23 +516,20 @@ async def admin(
         return 200, {"cleared": True}
     if path == "/market/quote" and method == "POST":
         q = m.set_quote(
-            str(d["symbol"]),
-            int(d["price"]),
-            base=_opt_int(d.get("base")),
-            upper=_opt_int(d.get("upper")),
-            lower=_opt_int(d.get("lower")),
-            tick=_opt_int(d.get("tick")),
+            str(need(d, "symbol")),
+            as_int(d, "price"),
+            base=opt_int(d, "base"),
+            upper=opt_int(d, "upper"),
+            lower=opt_int(d, "lower"),
+            tick=opt_int(d, "tick"),
             etf=bool(d.get("etf", False)),
         )
         return 200, asdict(q)
     if path == "/market/holding" and method == "POST":
-        m.set_holding(account, str(d["symbol"]), int(d["qty"]), int(d.get("avg_price", 0)))
+        symbol, qty = str(need(d, "symbol")), as_int(d, "qty")
+        m.set_holding(account, symbol, qty, as_int(d, "avg_price", 0))
         return 200, m.snapshot()["holdings"]
     if path == "/market/cash" and method == "POST":
-        m.set_cash(account, int(d["cash"]))
+        m.set_cash(account, as_int(d, "cash"))
         return 200, {"account": account, "cash": m.cash[account]}
     return 404, {"error": f"no admin route {method} /_emulator{path}"}
-
-
-def _opt_int(v: Any) -> int | None:
-    return None if v is None else int(v)

@@ -162,6 +162,23 @@ _TABLE: tuple[Message, ...] = (
     _emu("APBK8021", "정정/취소 가능한 주문이 아닙니다."),
     _emu("APBK8022", "예약주문종료일자가 휴장일입니다."),
     Message(
+        "APBK8023",
+        "종목정보가 존재하지 않습니다.",
+        200,
+        "1",
+        "emulator",
+        "a code outside the emulator's listing (EmulatorConfig.any_symbol lifts it);"
+        " KIS's own code for an unknown code is not public",
+    ),
+    Message(
+        "EMU00404",
+        "에뮬레이터에 시세가 없는 종목입니다.",
+        200,
+        "1",
+        "emulator",
+        "inquire-price of a code without a quote (set one: POST /_emulator/market/quote)",
+    ),
+    Message(
         "EMU00501",
         "에뮬레이터가 지원하지 않는 API입니다.",
         501,

@@ -15,7 +15,7 @@ from typing import Any, TextIO, cast
 import uvicorn
 
 from stock_manager.emulator.app import Emulator
-from stock_manager.emulator.config import EmulatorConfig, Mode, demo_credentials
+from stock_manager.emulator.config import EmulatorConfig, Mode, demo_credentials, split_account
 from stock_manager.emulator.protocol import KisCaseHttpToolsProtocol
 from stock_manager.emulator.ws import KisWebSocketProtocol
 
@@ -162,6 +162,9 @@ def banner(emu: ServedEmulator, out: TextIO) -> None:
         f"  rate limit: {limit}; state: {cfg.state_file or 'in memory'}",
         f"  clock: {emu.clock.now().isoformat(timespec='seconds')}; reservation window: "
         + ("enforced" if cfg.enforce_window else "off (--no-window)"),
+        "  market: "
+        + ("any well-formed code (--any-symbol)" if cfg.any_symbol else "listed codes only")
+        + (f"; cash {cfg.starting_cash:,} won an account" if cfg.starting_cash else ""),
         "Point the client at it with:",
         f"  export KIS_BASE_URL={emu.base_url}",
         f"  export KIS_APP_KEY={cfg.app_key}",
@@ -177,6 +180,57 @@ def banner(emu: ServedEmulator, out: TextIO) -> None:
         lines.append(f"  also accepts app key {k.app_key} ({k.mode}; {budget}; {accounts})")
     out.write("\n".join(lines) + "\n")
     out.flush()
+
+
+class ServeOptionError(ValueError):
+    """A bad option of ``emulator serve``: ``option`` names it (a usage error, exit 2)."""
+
+    def __init__(self, option: str, message: str) -> None:
+        super().__init__(message)
+        self.option = option
+
+
+def check_serve_options(
+    *,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    app_key: str | None = None,
+    app_secret: str | None = None,
+    account: str | None = None,
+    state_file: str | os.PathLike[str] | None = None,
+    rate_limit: int | None = None,
+) -> None:
+    """Refuse bad serve options before anything is bound or created (one place for both CLIs).
+
+    The account falls back to ``KIS_ACCOUNT_NO`` as :func:`serve` does, so a bad value there
+    is refused too (named by its variable).
+    """
+    if not 0 <= port <= 65535:
+        raise ServeOptionError("--port", f"must be 0-65535, not {port}")
+    if rate_limit is not None and rate_limit < 0:
+        raise ServeOptionError("--rate-limit", f"must be 0 (off) or more, not {rate_limit}")
+    for option, value in (("--app-key", app_key), ("--app-secret", app_secret)):
+        if value is not None and not value.strip():
+            raise ServeOptionError(option, "must not be blank")
+    for option, value in (("--account", account), ("KIS_ACCOUNT_NO", _env_account(account))):
+        if value:
+            try:
+                split_account(value)
+            except ValueError as exc:
+                raise ServeOptionError(option, str(exc)) from None
+    if state_file is not None:
+        path = os.fspath(state_file)
+        parent = os.path.dirname(os.path.abspath(path))
+        if os.path.isdir(path) or not os.path.isdir(parent):
+            raise ServeOptionError("--state", f"{path!r} is not a file in an existing directory")
+    try:
+        socket.getaddrinfo(host, None)
+    except (OSError, UnicodeError) as exc:
+        raise ServeOptionError("--host", f"cannot resolve {host!r}: {exc}") from None
+
+
+def _env_account(account: str | None) -> str | None:
+    return None if account else os.environ.get("KIS_ACCOUNT_NO")
 
 
 def serve(

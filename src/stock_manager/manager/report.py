@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -103,6 +103,9 @@ class Report:
     ending_soon: tuple[ReportRow, ...]
     calendar: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    #: "future": no session of ``date`` has been processed yet; "closed": ``date`` is no KRX
+    #: session (weekend/holiday); "" for a session that was processed.
+    kind: Literal["", "future", "closed"] = ""
 
     def count(self, state: RowState) -> int:
         """Processed rows in ``state``."""
@@ -129,19 +132,44 @@ class Report:
         return bool(s["rejected"] or s["not_processed"])
 
     @property
+    def note(self) -> str:
+        """What a future or closed date means ("" for a processed session)."""
+        d = self.date.isoformat()
+        if self.kind == "future":
+            return (
+                f"{d} is in the future: KIS has processed nothing for it yet; 'waiting' lists"
+                " the reservations still to be sent as of now"
+            )
+        if self.kind == "closed":
+            return f"{d} is not a KRX session (weekend or holiday): KIS processes nothing on it"
+        return ""
+
+    @property
     def text(self) -> str:
-        """The one summary line."""
+        """The one summary line; rejected reservations are named (seq, symbol, reason)."""
         s = self.summary
-        line = (
-            f"{self.date.isoformat()}: sent {s['sent']} · filled {s['filled']} ·"
-            f" partly filled {s['partial']} · rejected {s['rejected']} · waiting {s['waiting']}"
-        )
+        d = self.date.isoformat()
+        if self.kind == "future":
+            line = f"{d}: in the future, nothing processed yet · waiting {s['waiting']}"
+        elif self.kind == "closed" and not self.processed:
+            line = f"{d}: no KRX session, nothing processed · waiting {s['waiting']}"
+        else:
+            line = (
+                f"{d}: sent {s['sent']} · filled {s['filled']} · partly filled {s['partial']}"
+                f" · rejected {s['rejected']} · waiting {s['waiting']}"
+            )
         if s["unfilled"]:
             line += f" · unfilled {s['unfilled']}"
         if s["not_processed"]:
             line += f" · NOT PROCESSED {s['not_processed']}"
         if s["ending_soon"]:
             line += f" · ending within {ENDING_SOON_OPEN_DAYS} open days {s['ending_soon']}"
+        rejected = [r for r in self.processed if r.state == "rejected"]
+        if rejected:
+            line += " · rejected: " + "; ".join(
+                f"{r.seq} {r.symbol} ({r.reason.strip() or r.result or 'no reason given'})"
+                for r in rejected
+            )
         return line
 
     def to_dict(self) -> dict[str, Any]:
@@ -155,6 +183,7 @@ class Report:
             "attention": self.attention,
             "summary": self.summary,
             "text": self.text,
+            "note": self.note,
             "processed": [r.to_dict() for r in self.processed],
             "waiting": [r.to_dict() for r in self.waiting],
             "ending_soon": [r.to_dict() for r in self.ending_soon],
@@ -169,8 +198,6 @@ def latest_session(calendar: Calendar, now: datetime) -> date:
     if calendar.is_open(d) and local.time() >= PROCESSING_TIME:
         return d
     # Step back day by day to the previous open day (a calendar only answers "next").
-    from datetime import timedelta
-
     d -= timedelta(days=1)
     while not calendar.is_open(d):
         d -= timedelta(days=1)
@@ -205,10 +232,17 @@ def build_report(
     account: str = "",
     calendar_source: str = "",
 ) -> Report:
-    """Join the reservation list with the orders of ``day`` into a :class:`Report`."""
+    """Join the reservation list with the orders of ``day`` into a :class:`Report`.
+
+    A ``day`` whose reservations have not been processed yet (a later date, or today before
+    08:30 KST) reports nothing processed and every reservation still to be sent as waiting; a
+    closed ``day`` says so (``Report.kind``, ``Report.note``).
+    """
+    local = now.astimezone(KST)
+    if day > local.date() or (day == local.date() and local.time() < PROCESSING_TIME):
+        return _future_report(day, local, book, calendar, account, calendar_source)
     day_orders = [o for o in orders if o.order_date is None or o.order_date == day]
     odnos = {o.odno.zfill(10) for o in day_orders}
-    local = now.astimezone(KST)
     session_running = local.date() == day and local.time() < MARKET_CLOSE
     next_day = calendar.next_open_day(day)
     horizon = nth_open_day(calendar, day, ENDING_SOON_OPEN_DAYS)
@@ -263,4 +297,37 @@ def build_report(
         waiting=tuple(waiting),
         ending_soon=tuple(ending),
         calendar=calendar_source,
+        kind="" if calendar.is_open(day) else "closed",
+    )
+
+
+def _future_report(
+    day: date,
+    local: datetime,
+    book: Iterable[Reservation],
+    calendar: Calendar,
+    account: str,
+    calendar_source: str,
+) -> Report:
+    """Nothing processed for ``day`` yet: every reservation KIS will still send is waiting."""
+    next_day = calendar.next_open_day(local.date() - timedelta(days=1))
+    horizon = nth_open_day(calendar, next_day, ENDING_SOON_OPEN_DAYS - 1)
+    waiting: list[ReportRow] = []
+    ending: list[ReportRow] = []
+    for r in sorted(book, key=lambda r: int(r.seq) if r.seq.isdigit() else 0):
+        if r.cancelled or not is_live(r, next_day):
+            continue
+        row = _row(r, "waiting")
+        waiting.append(row)
+        if r.end_date is not None and r.end_date <= horizon:
+            ending.append(row)
+    return Report(
+        date=day,
+        generated_at=local,
+        account=account,
+        processed=(),
+        waiting=tuple(waiting),
+        ending_soon=tuple(ending),
+        calendar=calendar_source,
+        kind="future",
     )

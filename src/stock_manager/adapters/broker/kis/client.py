@@ -43,6 +43,7 @@ from ._flow import Call, Flow, Send, SendResult, Sleep, drive_async, drive_sync
 from .auth import TokenManager
 from .config import KISConfig
 from .errors import (
+    NOT_EMULATED,
     RATE_LIMIT_CODES,
     TOKEN_CODES,
     UNCERTAIN_CODES,
@@ -640,6 +641,10 @@ class _Core:
         if msg_cd.startswith("EGW"):
             cls = KISAuthError if msg_cd in _AUTH_CODES else KISGatewayError
             return _Decision(_Kind.FAIL, error=cls(f"{name} refused: {msg1}", **info))
+        if msg_cd == NOT_EMULATED:
+            # The local emulator's answer for an API it does not serve: nobody refused anything.
+            text = f"{name}: the emulator does not implement this API ({msg1})"
+            return _Decision(_Kind.FAIL, error=KISBusinessError(text, **info))
         return _Decision(_Kind.FAIL, error=KISBusinessError(f"{name} refused: {msg1}", **info))
 
     def _uncertain(self, call: PreparedCall, what: str, info: dict[str, Any]) -> _Decision:

@@ -115,7 +115,17 @@ KNOWN_CODES: dict[str, CodeInfo] = {
     "OPSQ2000": CodeInfo("invalid account number", "KIS_ACCOUNT_NO is 8 digits + 2 digits"),
     "OPSQ2001": CodeInfo("invalid market code", "check the request fields"),
     "OPSQ2002": CodeInfo("field length error", "check the request fields"),
+    # Not KIS's: the local emulator (stock_manager.emulator) answers it for an API it does not
+    # serve. KIS itself would serve the request.
+    "EMU00501": CodeInfo(
+        "the emulator does not implement this API",
+        "nothing was sent to KIS; the emulator serves the APIs listed in its"
+        " /openapi.json — try this one against KIS",
+    ),
 }
+
+#: The emulator's "not emulated" code (see KNOWN_CODES).
+NOT_EMULATED = "EMU00501"
 
 # Codes from the seed page that KIS never sends, mapped to what they were meant to say.
 CODE_ALIASES: dict[str, str] = {

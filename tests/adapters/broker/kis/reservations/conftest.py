@@ -26,7 +26,10 @@ def evening() -> datetime:
 def emu() -> Iterator[ServedEmulator]:
     # Limiter off: these tests are about behaviour; the rate limit has its own test and bench.
     # The clock starts inside the reservation window (the emulator enforces it like KIS).
-    config = EmulatorConfig.demo(seed=7, rate_limit_per_s=None, start_at=start_inside_window())
+    # any_symbol: these tests place codes outside the emulator's listing (e.g. 0009K0).
+    config = EmulatorConfig.demo(
+        seed=7, rate_limit_per_s=None, start_at=start_inside_window(), any_symbol=True
+    )
     with run_emulator(config) as e:
         yield e
 

@@ -382,6 +382,21 @@ def _digits(value: str) -> str:
     return value.replace(",", "").replace("_", "").strip()
 
 
+def parse_symbol(text: str) -> str:
+    """The KRX code in ``text`` (``a005930`` → ``005930``); ValueError when it is none.
+
+    The one symbol check: order terms, listing filters and the CLI all use it.
+    """
+    if not text.isascii():
+        # "ﬀ".upper() is "FF": only ASCII may be upper-cased into a code.
+        raise ValueError("must be a 6-character KRX code like 005930")
+    code = text.strip().upper().removeprefix("A")
+    # KRX codes: 6 digits, or 6 alphanumerics for newer listings (e.g. 0009K0).
+    if not re.fullmatch(r"[0-9][0-9A-Z]{4}[0-9]", code):
+        raise ValueError("must be a 6-character KRX code like 005930")
+    return code
+
+
 class OrderTerms(_TermsBase):
     """The order terms of a reservation, checked the way KIS checks them.
 
@@ -401,15 +416,7 @@ class OrderTerms(_TermsBase):
     @field_validator("symbol", mode="before")
     @classmethod
     def _symbol(cls, v: object) -> object:
-        if isinstance(v, str):
-            if not v.isascii():
-                # "ﬀ".upper() is "FF": only ASCII may be upper-cased into a code.
-                raise ValueError("must be a 6-character KRX code like 005930")
-            v = v.strip().upper().removeprefix("A")
-            # KRX codes: 6 digits, or 6 alphanumerics for newer listings (e.g. 0009K0).
-            if not re.fullmatch(r"[0-9][0-9A-Z]{4}[0-9]", v):
-                raise ValueError("must be a 6-character KRX code like 005930")
-        return v
+        return parse_symbol(v) if isinstance(v, str) else v
 
     @field_validator("side", mode="before")
     @classmethod
