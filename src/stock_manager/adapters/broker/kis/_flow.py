@@ -6,6 +6,13 @@ call something that may wait on the network (a Redis budget) — and is *sent* t
 small drivers perform those actions, one with blocking calls and one with ``await``; this is how
 httpx shares its auth flows between ``Client`` and ``AsyncClient``. Nothing in a flow may block
 or do network I/O itself.
+
+Flows compose with ``yield from``: the reservation API and the manager write each operation
+as one flow over the client's (``request_flow``, ``pages_flow``), and :mod:`._surface` turns
+it into a blocking and an async method. A listing emits its rows (:class:`Emit`;
+:func:`iterate_sync`, :func:`iterate_async`, :func:`collect` inside another flow); a bulk
+operation runs flows side by side with :class:`Gather`. (The journal's writes inside those
+flows still run in place: moving them off the event loop is issue #19's next point.)
 """
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
 """The reservation-order lifecycle: place, list, modify, cancel, bulk cancel, reconcile.
 
 Thin functions over the core client: this module builds bodies and interprets results; the
-client owns headers, tokens, retries, the rate limit and the journal. :class:`Reservations`
-(blocking) and :class:`AsyncReservations` share every pure step (``_plan_*``, ``_interpret_*``)
-and differ only in how they wait for the network.
+client owns headers, tokens, retries, the rate limit and the journal. Each operation is
+written once, as a flow of :class:`_ReservationOps` that composes the client's own flows
+(``request_flow``, ``pages_flow``); :class:`Reservations` (blocking) and
+:class:`AsyncReservations` are that one class driven two ways (see :mod:`.._surface`), so their
+surfaces are equal by construction. The pure steps (bodies, verdicts) live in :class:`_Plans`.
 
 Money-safety rules that live here:
 
