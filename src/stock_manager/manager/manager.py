@@ -328,15 +328,7 @@ class _Core:
             lock.release()
 
     def place_args(self, item: PlanItem) -> dict[str, Any]:
-        return {
-            "symbol": item.symbol,
-            "qty": item.qty,
-            "price": item.price,
-            "side": item.side,
-            "order_type": item.order_type,
-            "end_date": item.end_date,
-            "balance_type": item.balance_type,
-        }
+        return {"symbol": item.symbol, "side": item.side, **self.modify_args(item)}
 
     def modify_args(self, item: PlanItem) -> dict[str, Any]:
         return {

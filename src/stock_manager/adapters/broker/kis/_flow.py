@@ -17,6 +17,7 @@ flows still run in place: moving them off the event loop is issue #19's next poi
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterable, Sequence
 from typing import Any, NamedTuple, Protocol, TypeVar
@@ -131,6 +132,21 @@ Action = Sleep | Send | Acquire | Call | Emit | Gather
 Flow = Generator[Action, Any, T]
 
 
+class _Return(NamedTuple):
+    """A flow's value, once it has ended (an async generator cannot return one)."""
+
+    value: Any
+
+
+def _resume(flow: Generator[Any, Any, Any], reply: Any, error: BaseException | None) -> Any:
+    """The flow's next action after ``reply`` (or ``error``, raised in it), or its value as a
+    :class:`_Return` when it ends."""
+    try:
+        return flow.send(reply) if error is None else flow.throw(error)
+    except StopIteration as stop:
+        return _Return(stop.value)
+
+
 def drive_sync(
     flow: Flow[T], client: httpx.Client, sleep: Callable[[float], None] = time.sleep
 ) -> T:
@@ -163,11 +179,12 @@ def _steps_sync(
     reply: Any = None
     error: Exception | None = None
     while True:
-        try:
-            action = flow.send(reply) if error is None else flow.throw(error)
-        except StopIteration as stop:
-            return stop.value  # type: ignore[no-any-return]
+        action = _resume(flow, reply, error)
+        if isinstance(action, _Return):
+            return action.value  # type: ignore[no-any-return]
         reply, error = None, None
+        if isinstance(action, Gather):  # threads: for this driver, one blocking call
+            action = Call(functools.partial(_gather_sync, action, client, sleep))
         if isinstance(action, Call):
             try:
                 reply = action.fn()
@@ -184,11 +201,6 @@ def _steps_sync(
             reply = SendResult(reply.response, reply.error, time.perf_counter() - started)
         elif isinstance(action, Emit):
             yield action.value
-        elif isinstance(action, Gather):
-            try:
-                reply = _gather_sync(action, client, sleep)
-            except Exception as exc:
-                error = exc
         else:
             action.lock.acquire()
 
@@ -205,12 +217,6 @@ def _gather_sync(action: Gather, client: httpx.Client, sleep: Callable[[float], 
             if action.progress:
                 action.progress(len(values), total, value)
     return values
-
-
-class _Return(NamedTuple):
-    """The flow's value, passed out of the async steps (an async generator cannot return)."""
-
-    value: Any
 
 
 async def drive_async(
@@ -261,10 +267,9 @@ async def _steps_async(
     error: Exception | None = None
     try:
         while True:
-            try:
-                action = flow.send(reply) if error is None else flow.throw(error)
-            except StopIteration as stop:
-                yield _Return(stop.value)
+            action = _resume(flow, reply, error)
+            if isinstance(action, _Return):
+                yield action
                 return
             reply, error = None, None
             if isinstance(action, Call):
@@ -334,10 +339,9 @@ def relay(
     error: BaseException | None = None
     try:
         while True:
-            try:
-                action = flow.send(reply) if error is None else flow.throw(error)
-            except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]
+            action = _resume(flow, reply, error)
+            if isinstance(action, _Return):
+                return action.value  # type: ignore[no-any-return]
             reply, error = None, None
             if isinstance(action, Emit):
                 out, stop_now = on_emit(action.value)

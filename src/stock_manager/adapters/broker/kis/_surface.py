@@ -60,35 +60,67 @@ class Awaiting:
         return self.client.iterate(flow)  # type: ignore[no-any-return]
 
 
-class Operation(Generic[P, T]):
-    """A public method backed by the flow ``flow`` (a value): see the module docstring."""
+def _returning(flow: Callable[..., Any]) -> Callable[..., Any]:
+    def blocking(obj: Blocking, /, *args: Any, **kwargs: Any) -> Any:
+        return obj._run(flow(obj, *args, **kwargs))
 
-    def __init__(self, flow: Callable[Concatenate[Any, P], Flow[T]]) -> None:
+    return blocking
+
+
+def _awaiting(flow: Callable[..., Any]) -> Callable[..., Any]:
+    async def awaiting(obj: Awaiting, /, *args: Any, **kwargs: Any) -> Any:
+        return await obj._run(flow(obj, *args, **kwargs))
+
+    return awaiting
+
+
+def _yielding(flow: Callable[..., Any]) -> Callable[..., Any]:
+    def blocking(obj: Blocking, /, *args: Any, **kwargs: Any) -> Any:
+        # A generator function, so nothing (not even validation) runs before the first row
+        # is asked for: as a hand-written generator would.
+        yield from obj._iterate(flow(obj, *args, **kwargs))
+
+    return blocking
+
+
+def _async_yielding(flow: Callable[..., Any]) -> Callable[..., Any]:
+    async def awaiting(obj: Awaiting, /, *args: Any, **kwargs: Any) -> Any:
+        async for row in obj._iterate(flow(obj, *args, **kwargs)):
+            yield row
+
+    return awaiting
+
+
+class _Driven:
+    """A public method made from a flow: one function a kind, built on first use."""
+
+    #: How to make the blocking and the async function of a flow.
+    makers: tuple[Callable[..., Any], Callable[..., Any]]
+
+    def __init__(self, flow: Callable[..., Any]) -> None:
         self.flow = flow
         self.name = flow.__name__.lstrip("_")
-        self._blocking: Callable[..., Any] | None = None
-        self._awaiting: Callable[..., Any] | None = None
+        self._made: dict[type, Callable[..., Any]] = {}
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
 
-    def _made(self, kind: type) -> Callable[..., Any]:
-        flow = self.flow
-        if kind is Blocking:
-            if self._blocking is None:
+    def _get(self, obj: object, owner: type) -> Any:
+        kind = _kind(owner)
+        fn = self._made.get(kind)
+        if fn is None:
+            make = self.makers[0 if kind is Blocking else 1]
+            fn = self._made[kind] = _named(make(self.flow), self.flow, self.name)
+        return fn if obj is None else fn.__get__(obj, owner)
 
-                def blocking(obj: Blocking, /, *args: Any, **kwargs: Any) -> Any:
-                    return obj._run(flow(obj, *args, **kwargs))
 
-                self._blocking = _named(blocking, flow, self.name)
-            return self._blocking
-        if self._awaiting is None:
+class Operation(_Driven, Generic[P, T]):
+    """A public method backed by the flow ``flow`` (a value): see the module docstring."""
 
-            async def awaiting(obj: Awaiting, /, *args: Any, **kwargs: Any) -> Any:
-                return await obj._run(flow(obj, *args, **kwargs))
+    makers = (_returning, _awaiting)
 
-            self._awaiting = _named(awaiting, flow, self.name)
-        return self._awaiting
+    def __init__(self, flow: Callable[Concatenate[Any, P], Flow[T]]) -> None:
+        super().__init__(flow)
 
     @overload
     def __get__(self, obj: None, owner: type) -> Callable[..., Any]: ...
@@ -97,43 +129,17 @@ class Operation(Generic[P, T]):
     @overload
     def __get__(self, obj: Awaiting, owner: type) -> Callable[P, Coroutine[Any, Any, T]]: ...
     def __get__(self, obj: object, owner: type) -> Any:
-        fn = self._made(_kind(owner))
-        return fn if obj is None else fn.__get__(obj, owner)
+        return self._get(obj, owner)
 
 
-class Listing(Generic[P, R]):
+class Listing(_Driven, Generic[P, R]):
     """A public iterator of ``rows`` backed by the flow ``flow``, which emits them."""
 
+    makers = (_yielding, _async_yielding)
+
     def __init__(self, rows: type[R], flow: Callable[Concatenate[Any, P], Flow[None]]) -> None:
+        super().__init__(flow)
         self.rows = rows
-        self.flow = flow
-        self.name = flow.__name__.lstrip("_")
-        self._blocking: Callable[..., Any] | None = None
-        self._awaiting: Callable[..., Any] | None = None
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
-
-    def _made(self, kind: type) -> Callable[..., Any]:
-        flow = self.flow
-        if kind is Blocking:
-            if self._blocking is None:
-
-                def blocking(obj: Blocking, /, *args: Any, **kwargs: Any) -> Any:
-                    # A generator function, so nothing (not even validation) runs before the
-                    # first row is asked for: as a hand-written generator would.
-                    yield from obj._iterate(flow(obj, *args, **kwargs))
-
-                self._blocking = _named(blocking, flow, self.name)
-            return self._blocking
-        if self._awaiting is None:
-
-            async def awaiting(obj: Awaiting, /, *args: Any, **kwargs: Any) -> Any:
-                async for row in obj._iterate(flow(obj, *args, **kwargs)):
-                    yield row
-
-            self._awaiting = _named(awaiting, flow, self.name)
-        return self._awaiting
 
     @overload
     def __get__(self, obj: None, owner: type) -> Callable[..., Any]: ...
@@ -142,8 +148,7 @@ class Listing(Generic[P, R]):
     @overload
     def __get__(self, obj: Awaiting, owner: type) -> Callable[P, AsyncIterator[R]]: ...
     def __get__(self, obj: object, owner: type) -> Any:
-        fn = self._made(_kind(owner))
-        return fn if obj is None else fn.__get__(obj, owner)
+        return self._get(obj, owner)
 
 
 def _kind(owner: type) -> type:

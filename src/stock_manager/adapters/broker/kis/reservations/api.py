@@ -316,40 +316,6 @@ class _Plans:
         log.warning("outside the reservation window: %s", w.reason)
         return (f"outside the reservation window: {w.reason}",)
 
-    def plan_place(
-        self,
-        symbol: str,
-        qty: int | str,
-        price: Decimal | int | str | None,
-        side: Side | str,
-        order_type: OrderType | str,
-        end_date: date | None,
-        balance_type: str,
-        loan_date: date | None,
-        days: int | None = None,
-        end_date_policy: EndDatePolicy | None = None,
-    ) -> tuple[dict[str, str], tuple[str, ...]]:
-        """The body a place would send (for ``describe_place``): validated, window not judged.
-
-        The entry window decides *whether* a reservation is sent, not *what* is sent, so a
-        dry run shows the request at any hour; ``plan_place_full`` judges the window.
-        """
-        body, warnings, _, _ = self.plan_place_full(
-            symbol,
-            qty,
-            price,
-            side,
-            order_type,
-            end_date,
-            balance_type,
-            loan_date,
-            days,
-            end_date_policy,
-            offline=True,
-            judge_window=False,
-        )
-        return body, warnings
-
     def plan_place_full(
         self,
         symbol: str,
@@ -930,7 +896,9 @@ class _ReservationOps(Generic[C_]):
         kwargs.pop("check", None)
         kwargs.pop("strict", None)
         sig = _place_args(*args, **kwargs)
-        body, _ = self._p.plan_place(**sig)
+        # Offline and without judging the window: the window decides *whether* a reservation
+        # is sent, not *what* is sent, so a dry run shows the request at any hour.
+        body, _, _, _ = self._p.plan_place_full(**sig, offline=True, judge_window=False)
         return self.client.describe("POST", PATH_PLACE, body)
 
     # list --------------------------------------------------------------------------------------
