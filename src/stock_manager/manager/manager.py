@@ -470,11 +470,11 @@ class _ManagerOps(Generic[C_, R_]):
         self._c = _Core(client, calendar, clock, links_path)
         self.calendar = self._c.calendar
         blocking = isinstance(self, Blocking)
-        if sleep is None:
+        if sleep is None and not blocking:
             import asyncio  # here: only the async manager needs it (start-up, issue #14)
 
-            sleep = _time.sleep if blocking else asyncio.sleep
-        self._sleep: Callable[[float], Any] = sleep
+            sleep = asyncio.sleep
+        self._sleep: Callable[[float], Any] = sleep or _time.sleep
         # The manager checks the window itself (with the calendar); the library must not warn.
         kind: Any = Reservations if blocking else AsyncReservations
         self.reservations: R_ = kind(client, window_policy="ignore", clock=self._c.clock)
