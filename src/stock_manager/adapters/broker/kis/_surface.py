@@ -107,6 +107,8 @@ class _Driven:
 
     def _get(self, obj: object, owner: type) -> Any:
         kind = _kind(owner)
+        if kind is None:  # read from the shared base itself (documentation tools do)
+            return self
         fn = self._made.get(kind)
         if fn is None:
             make = self.makers[0 if kind is Blocking else 1]
@@ -151,12 +153,12 @@ class Listing(_Driven, Generic[P, R]):
         return self._get(obj, owner)
 
 
-def _kind(owner: type) -> type:
+def _kind(owner: type) -> type | None:
     if issubclass(owner, Blocking):
         return Blocking
     if issubclass(owner, Awaiting):
         return Awaiting
-    raise TypeError(f"{owner.__name__} is neither Blocking nor Awaiting: read it from one")
+    return None
 
 
 def _named(fn: Callable[..., Any], flow: Callable[..., Any], name: str) -> Callable[..., Any]:
