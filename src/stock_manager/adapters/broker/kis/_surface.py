@@ -17,7 +17,7 @@ hand-kept class bodies. Bulk operations that run flows side by side yield
 :class:`~._flow.Gather`: threads or tasks are the driver's business.
 
 Hand-written rather than a library: the few helpers that do this (``unasync`` code generation)
-need a build step and a drift check; ~100 lines of descriptors need neither.
+need a build step and a drift check; ~170 lines of descriptors need neither.
 """
 
 from __future__ import annotations
