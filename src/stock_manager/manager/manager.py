@@ -1,9 +1,11 @@
 """The reservation manager: morning report, the order a reservation became, plan/apply.
 
-:class:`ReservationManager` (blocking) and :class:`AsyncReservationManager` are thin drivers:
-every decision is a pure function of :mod:`.plan`, :mod:`.report` and :mod:`.orders`; the
-drivers only fetch (reservation list, daily orders), send (through the journaled client and
-:class:`~stock_manager.adapters.broker.kis.reservations.Reservations`) and record id links.
+Every decision is a pure function of :mod:`.plan`, :mod:`.report` and :mod:`.orders`; each
+operation (report, order-of, plan, apply ...) is written once, as a flow of
+:class:`_ManagerOps` that fetches (reservation list, daily orders), sends (through the
+journaled client and the reservation API's flows) and records id links.
+:class:`ReservationManager` (blocking) and :class:`AsyncReservationManager` are that one class
+driven two ways (see :mod:`stock_manager.adapters.broker.kis._surface`).
 
 Money-safety rules that live here:
 
@@ -28,12 +30,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Generic, Literal, TypeVar
 
 import httpx
 from filelock import FileLock, Timeout
 
 from stock_manager.adapters.broker.kis import constants as C
+from stock_manager.adapters.broker.kis._flow import Flow, Sleep, collect
+from stock_manager.adapters.broker.kis._surface import Awaiting, Blocking, Operation
 from stock_manager.adapters.broker.kis.client import AsyncKISRestClient, KISRestClient
 from stock_manager.adapters.broker.kis.errors import (
     KISError,
@@ -345,15 +349,7 @@ class _Core:
             lock.release()
 
     def place_args(self, item: PlanItem) -> dict[str, Any]:
-        return {
-            "symbol": item.symbol,
-            "qty": item.qty,
-            "price": item.price,
-            "side": item.side,
-            "order_type": item.order_type,
-            "end_date": item.end_date,
-            "balance_type": item.balance_type,
-        }
+        return {"symbol": item.symbol, "side": item.side, **self.modify_args(item)}
 
     def modify_args(self, item: PlanItem) -> dict[str, Any]:
         return {
@@ -395,7 +391,7 @@ class _Core:
         return ApplyItem(item, True, item.seq, f"{verb} reservation {item.seq}", result.journal_id)
 
 
-def _describe(r: Reservations, core: _Core, item: PlanItem) -> dict[str, Any]:
+def _describe(r: Reservations | AsyncReservations, core: _Core, item: PlanItem) -> dict[str, Any]:
     """The exact request of a plan item (masked); sends nothing."""
     if item.action in ("place", "renew"):
         return r.describe_place(**core.place_args(item))
@@ -466,30 +462,43 @@ def notify(url: str, report: Report, *, timeout: float = NOTIFY_TIMEOUT_S) -> st
     return None
 
 
-# --- blocking ---------------------------------------------------------------------------------
-class ReservationManager:
-    """Report, order-of-reservation and plan/apply over a :class:`KISRestClient`.
+# --- the operations, written once --------------------------------------------------------------
+C_ = TypeVar("C_", KISRestClient, AsyncKISRestClient)
+R_ = TypeVar("R_", Reservations, AsyncReservations)
+
+
+class _ManagerOps(Generic[C_, R_]):
+    """Every manager operation, once, as a flow; :class:`ReservationManager` and
+    :class:`AsyncReservationManager` only say how the flows are driven (see
+    :mod:`stock_manager.adapters.broker.kis._surface`).
 
     ``calendar`` defaults to :func:`default_calendar`; ``clock`` (aware datetimes) and
-    ``sleep`` are injectable; the id links live in ``links_path`` (default: beside the
-    journal).
+    ``sleep`` (the window wait of ``apply --wait``; default :func:`time.sleep`, or
+    :func:`asyncio.sleep` when async) are injectable; the id links live in ``links_path``
+    (default: beside the journal).
     """
 
     def __init__(
         self,
-        client: KISRestClient,
+        client: C_,
         *,
         calendar: Calendar | None = None,
         clock: Callable[[], datetime] | None = None,
-        sleep: Callable[[float], None] = _time.sleep,
+        sleep: Callable[[float], Any] | None = None,
         links_path: str | Path | None = None,
     ) -> None:
-        self.client = client
+        self.client: C_ = client
         self._c = _Core(client, calendar, clock, links_path)
         self.calendar = self._c.calendar
-        self._sleep = sleep
+        blocking = isinstance(self, Blocking)
+        if sleep is None and not blocking:
+            import asyncio  # here: only the async manager needs it (start-up, issue #14)
+
+            sleep = asyncio.sleep
+        self._sleep: Callable[[float], Any] = sleep or _time.sleep
         # The manager checks the window itself (with the calendar); the library must not warn.
-        self.reservations = Reservations(client, window_policy="ignore", clock=self._c.clock)
+        kind: Any = Reservations if blocking else AsyncReservations
+        self.reservations: R_ = kind(client, window_policy="ignore", clock=self._c.clock)
 
     def close(self) -> None:
         """Close the link store (the client belongs to the caller)."""
@@ -497,222 +506,87 @@ class ReservationManager:
             self._c._links.close()
 
     # reads ---------------------------------------------------------------------------------
-    def book(self) -> list[Reservation]:
+    def _book(self) -> Flow[list[Reservation]]:
         """Every reservation of the last and next 40 days, cancelled ones included."""
         start, end = self._c.book_range()
-        return list(self.reservations.list_reservations(start, end, include_cancelled=True))
+        return (yield from collect(self.reservations._list(start, end, include_cancelled=True)))
 
-    def daily_orders(self, start: date, end: date | None = None) -> list[DailyOrder]:
+    book = Operation(_book)
+
+    def _daily_orders(self, start: date, end: date | None = None) -> Flow[list[DailyOrder]]:
         """Every ordinary order (and 정정/취소) of ``start``..``end`` with its fills."""
         params, tr_id = self._c.orders_call(start, end or start)
-        out: list[DailyOrder] = []
-        for page in self.client.iter_pages(
+        pages = self.client.pages_flow(
             "GET", PATH_DAILY_CCLD, params, ctx_keys=_CTX100, tr_id=tr_id
-        ):
-            out.extend(DailyOrder.from_row(r) for r in page.rows("output1"))
-        return out
+        )
+        replies = yield from collect(pages)
+        return [DailyOrder.from_row(r) for page in replies for r in page.rows("output1")]
 
-    def report(self, day: date | None = None) -> Report:
+    daily_orders = Operation(_daily_orders)
+
+    def _report(self, day: date | None = None) -> Flow[Report]:
         """The report of session ``day`` (default: the latest session)."""
         d = day or latest_session(self.calendar, self._c.now())
-        return self._c.report(d, self.book(), self.daily_orders(d))
+        book = yield from self._book()
+        orders = yield from self._daily_orders(d)
+        return self._c.report(d, book, orders)
+
+    report = Operation(_report)
 
     # the order a reservation became --------------------------------------------------------
-    def order_of(self, seq: str | int) -> tuple[Reservation, OrderFills]:
+    def _order_of(self, seq: str | int) -> Flow[tuple[Reservation, OrderFills]]:
         """Reservation ``seq`` and the fills of today's order it became."""
-        r = self.reservations.get_reservation(seq)
+        r = yield from self.reservations._get(seq)
         today = self._c.now().date()
-        return r, _order_of(r, self.daily_orders(today), today)
+        orders = yield from self._daily_orders(today)
+        return r, _order_of(r, orders, today)
 
-    def cancel_order(self, seq: str | int) -> OrderChangeResult:
+    order_of = Operation(_order_of)
+
+    def _cancel_order(self, seq: str | int) -> Flow[OrderChangeResult]:
         """Cancel the open remainder of today's order from reservation ``seq`` (TTTC0013U)."""
-        r, fills = self.order_of(seq)
+        r, fills = yield from self._order_of(seq)
         body = order_change_body(self._c.account(), fills, "cancel")
-        resp = self.client.make_request("POST", PATH_ORDER_RVSECNCL, body, intent="order-cancel")
-        return _change_result(r.seq, "cancel", fills, resp, None)
-
-    def modify_order(self, seq: str | int, price: Decimal | int | str) -> OrderChangeResult:
-        """Re-price the open remainder of today's order from reservation ``seq``."""
-        p = Decimal(str(price))
-        r, fills = self.order_of(seq)
-        body = order_change_body(self._c.account(), fills, "modify", p)
-        resp = self.client.make_request("POST", PATH_ORDER_RVSECNCL, body, intent="order-modify")
-        return _change_result(r.seq, "modify", fills, resp, p)
-
-    def reconcile_orders(self) -> list[ReconcileResult]:
-        """Settle journaled order 정정/취소 requests whose outcome is unknown, from the
-        orders of the day they were sent (marks the journal when the answer is certain)."""
-        out = []
-        for entry in self._c.order_entries():
-            out.append(self._c.judge(entry, self.daily_orders(*self._c.entry_days(entry))))
-        return out
-
-    # plan / apply --------------------------------------------------------------------------
-    def plan(self, spec: StandingSpec, *, prune: Iterable[str] = ()) -> Plan:
-        """What :meth:`apply` would do now (sends only reads; writes nothing)."""
-        plan, _ = self._c.plan(spec, self.book(), prune, persist=False)
-        return plan
-
-    def apply(
-        self,
-        spec: StandingSpec,
-        *,
-        prune: Iterable[str] = (),
-        wait: bool = False,
-        dry_run: bool = False,
-        progress: Callable[[ApplyItem], None] | None = None,
-    ) -> ApplyResult:
-        """Converge the book to ``spec`` through the journal (see the module docstring)."""
-        if not dry_run:
-            for _ in range(MAX_WAIT_ROUNDS):
-                pause = self._c.window(wait)
-                if not pause:
-                    break
-                self._sleep(pause)
-            else:
-                self._c.window(False)
-        with self._c.lock():
-            settled = () if dry_run else self._settle_journal()
-            book = self.book()
-            plan, details = self._c.plan(spec, book, prune, persist=not dry_run)
-            details = settled + details
-            if dry_run:
-                described = tuple(self._describe(i) for i in plan.changes)
-                return ApplyResult(plan, (), details, True, described)
-            rows = {r.seq: r for r in book}
-            results: list[ApplyItem] = []
-            for item in plan.changes:
-                result = self._execute(spec.name, item, rows)
-                results.append(result)
-                if progress:
-                    progress(result)
-            return ApplyResult(plan, tuple(results), details)
-
-    def _describe(self, item: PlanItem) -> dict[str, Any]:
-        return _describe(self.reservations, self._c, item)
-
-    def _settle_journal(self) -> tuple[str, ...]:
-        """Reconcile reservation requests an earlier run left pending/unknown (reads only)."""
-        out: list[str] = []
-        for entry in self._c.stale_entries():
-            try:
-                result = self.reservations.reconcile(entry.id)
-            except KISError as exc:
-                out.append(f"journal #{entry.id} ({entry.intent}): not reconciled: {exc}")
-                continue
-            out.append(f"journal #{entry.id} ({entry.intent}): {result.detail}")
-        return tuple(out)
-
-    def _execute(self, ns: str, item: PlanItem, rows: dict[str, Reservation]) -> ApplyItem:
-        if item.action in ("place", "renew"):
-            link_id = self._c.begin_place(ns, item)
-            try:
-                receipt = self.reservations.place_reservation(
-                    **self._c.place_args(item), label=self._c.place_label(ns, item, link_id)
-                )
-            except KISError as exc:
-                return self._c.placed(link_id, item, None, exc)
-            done = self._c.placed(link_id, item, receipt.seq, None)
-            return ApplyItem(item, True, receipt.seq, done.detail, receipt.journal_id)
-        try:
-            if item.action == "cancel":
-                result: Any = self.reservations.cancel_reservation(
-                    item.seq, current=rows.get(item.seq)
-                )
-            else:
-                result = self.reservations.modify_reservation(item.seq, **self._c.modify_args(item))
-        except KISError as exc:
-            return self._c.changed(item, None, exc)
-        return self._c.changed(item, result, None)
-
-
-# --- async ------------------------------------------------------------------------------------
-class AsyncReservationManager:
-    """:class:`ReservationManager` over :class:`AsyncKISRestClient` (same pure steps)."""
-
-    def __init__(
-        self,
-        client: AsyncKISRestClient,
-        *,
-        calendar: Calendar | None = None,
-        clock: Callable[[], datetime] | None = None,
-        sleep: Callable[[float], Any] | None = None,
-        links_path: str | Path | None = None,
-    ) -> None:
-        import asyncio
-
-        self.client = client
-        self._c = _Core(client, calendar, clock, links_path)
-        self.calendar = self._c.calendar
-        self._sleep = sleep or asyncio.sleep
-        self.reservations = AsyncReservations(client, window_policy="ignore", clock=self._c.clock)
-
-    def close(self) -> None:
-        """Close the link store."""
-        if self._c._links is not None:
-            self._c._links.close()
-
-    async def book(self) -> list[Reservation]:
-        """Async :meth:`ReservationManager.book`."""
-        start, end = self._c.book_range()
-        return [
-            r async for r in self.reservations.list_reservations(start, end, include_cancelled=True)
-        ]
-
-    async def daily_orders(self, start: date, end: date | None = None) -> list[DailyOrder]:
-        """Async :meth:`ReservationManager.daily_orders`."""
-        params, tr_id = self._c.orders_call(start, end or start)
-        out: list[DailyOrder] = []
-        async for page in self.client.iter_pages(
-            "GET", PATH_DAILY_CCLD, params, ctx_keys=_CTX100, tr_id=tr_id
-        ):
-            out.extend(DailyOrder.from_row(r) for r in page.rows("output1"))
-        return out
-
-    async def report(self, day: date | None = None) -> Report:
-        """Async :meth:`ReservationManager.report`."""
-        d = day or latest_session(self.calendar, self._c.now())
-        return self._c.report(d, await self.book(), await self.daily_orders(d))
-
-    async def order_of(self, seq: str | int) -> tuple[Reservation, OrderFills]:
-        """Async :meth:`ReservationManager.order_of`."""
-        r = await self.reservations.get_reservation(seq)
-        today = self._c.now().date()
-        return r, _order_of(r, await self.daily_orders(today), today)
-
-    async def cancel_order(self, seq: str | int) -> OrderChangeResult:
-        """Async :meth:`ReservationManager.cancel_order`."""
-        r, fills = await self.order_of(seq)
-        body = order_change_body(self._c.account(), fills, "cancel")
-        resp = await self.client.make_request(
+        resp = yield from self.client.request_flow(
             "POST", PATH_ORDER_RVSECNCL, body, intent="order-cancel"
         )
         return _change_result(r.seq, "cancel", fills, resp, None)
 
-    async def modify_order(self, seq: str | int, price: Decimal | int | str) -> OrderChangeResult:
-        """Async :meth:`ReservationManager.modify_order`."""
+    cancel_order = Operation(_cancel_order)
+
+    def _modify_order(self, seq: str | int, price: Decimal | int | str) -> Flow[OrderChangeResult]:
+        """Re-price the open remainder of today's order from reservation ``seq``."""
         p = Decimal(str(price))
-        r, fills = await self.order_of(seq)
+        r, fills = yield from self._order_of(seq)
         body = order_change_body(self._c.account(), fills, "modify", p)
-        resp = await self.client.make_request(
+        resp = yield from self.client.request_flow(
             "POST", PATH_ORDER_RVSECNCL, body, intent="order-modify"
         )
         return _change_result(r.seq, "modify", fills, resp, p)
 
-    async def reconcile_orders(self) -> list[ReconcileResult]:
-        """Async :meth:`ReservationManager.reconcile_orders`."""
+    modify_order = Operation(_modify_order)
+
+    def _reconcile_orders(self) -> Flow[list[ReconcileResult]]:
+        """Settle journaled order 정정/취소 requests whose outcome is unknown, from the
+        orders of the day they were sent (marks the journal when the answer is certain)."""
         out = []
         for entry in self._c.order_entries():
-            orders = await self.daily_orders(*self._c.entry_days(entry))
+            orders = yield from self._daily_orders(*self._c.entry_days(entry))
             out.append(self._c.judge(entry, orders))
         return out
 
-    async def plan(self, spec: StandingSpec, *, prune: Iterable[str] = ()) -> Plan:
-        """Async :meth:`ReservationManager.plan`."""
-        plan, _ = self._c.plan(spec, await self.book(), prune, persist=False)
+    reconcile_orders = Operation(_reconcile_orders)
+
+    # plan / apply --------------------------------------------------------------------------
+    def _plan(self, spec: StandingSpec, *, prune: Iterable[str] = ()) -> Flow[Plan]:
+        """What :meth:`apply` would do now (sends only reads; writes nothing)."""
+        book = yield from self._book()
+        plan, _ = self._c.plan(spec, book, prune, persist=False)
         return plan
 
-    async def apply(
+    plan = Operation(_plan)
+
+    def _apply(
         self,
         spec: StandingSpec,
         *,
@@ -720,55 +594,54 @@ class AsyncReservationManager:
         wait: bool = False,
         dry_run: bool = False,
         progress: Callable[[ApplyItem], None] | None = None,
-    ) -> ApplyResult:
-        """Async :meth:`ReservationManager.apply` (items run one after another)."""
+    ) -> Flow[ApplyResult]:
+        """Converge the book to ``spec`` through the journal (see the module docstring);
+        items run one after another."""
         if not dry_run:
             for _ in range(MAX_WAIT_ROUNDS):
                 pause = self._c.window(wait)
                 if not pause:
                     break
-                await self._sleep(pause)
+                yield Sleep(pause, self._sleep)
             else:
                 self._c.window(False)
         with self._c.lock():
-            settled = () if dry_run else await self._settle_journal()
-            book = await self.book()
+            settled = () if dry_run else (yield from self._settle_journal())
+            book = yield from self._book()
             plan, details = self._c.plan(spec, book, prune, persist=not dry_run)
             details = settled + details
             if dry_run:
-                # The describe_* functions send nothing and only need ``client.describe``,
-                # which both client kinds share: the blocking Reservations builds them.
-                describer = Reservations(
-                    cast(Any, self.client), window_policy="ignore", clock=self._c.clock
-                )
-                described = tuple(_describe(describer, self._c, i) for i in plan.changes)
+                described = tuple(_describe(self.reservations, self._c, i) for i in plan.changes)
                 return ApplyResult(plan, (), details, True, described)
             rows = {r.seq: r for r in book}
             results: list[ApplyItem] = []
             for item in plan.changes:
-                result = await self._execute(spec.name, item, rows)
+                result = yield from self._execute(spec.name, item, rows)
                 results.append(result)
                 if progress:
                     progress(result)
             return ApplyResult(plan, tuple(results), details)
 
-    async def _settle_journal(self) -> tuple[str, ...]:
-        """Async :meth:`ReservationManager._settle_journal`."""
+    apply = Operation(_apply)
+
+    def _settle_journal(self) -> Flow[tuple[str, ...]]:
+        """Reconcile reservation requests an earlier run left pending/unknown (reads only)."""
         out: list[str] = []
         for entry in self._c.stale_entries():
             try:
-                result = await self.reservations.reconcile(entry.id)
+                result = yield from self.reservations._reconcile(entry.id)
             except KISError as exc:
                 out.append(f"journal #{entry.id} ({entry.intent}): not reconciled: {exc}")
                 continue
             out.append(f"journal #{entry.id} ({entry.intent}): {result.detail}")
         return tuple(out)
 
-    async def _execute(self, ns: str, item: PlanItem, rows: dict[str, Reservation]) -> ApplyItem:
+    def _execute(self, ns: str, item: PlanItem, rows: dict[str, Reservation]) -> Flow[ApplyItem]:
+        r = self.reservations
         if item.action in ("place", "renew"):
             link_id = self._c.begin_place(ns, item)
             try:
-                receipt = await self.reservations.place_reservation(
+                receipt = yield from r._place(
                     **self._c.place_args(item), label=self._c.place_label(ns, item, link_id)
                 )
             except KISError as exc:
@@ -777,16 +650,26 @@ class AsyncReservationManager:
             return ApplyItem(item, True, receipt.seq, done.detail, receipt.journal_id)
         try:
             if item.action == "cancel":
-                result: Any = await self.reservations.cancel_reservation(
-                    item.seq, current=rows.get(item.seq)
-                )
+                result: Any = yield from r._cancel(item.seq, current=rows.get(item.seq))
             else:
-                result = await self.reservations.modify_reservation(
-                    item.seq, **self._c.modify_args(item)
-                )
+                result = yield from r._modify(item.seq, **self._c.modify_args(item))
         except KISError as exc:
             return self._c.changed(item, None, exc)
         return self._c.changed(item, result, None)
+
+
+class ReservationManager(_ManagerOps[KISRestClient, Reservations], Blocking):
+    """Report, order-of-reservation and plan/apply over a :class:`KISRestClient`.
+
+    ``calendar`` defaults to :func:`default_calendar`; ``clock`` (aware datetimes) and
+    ``sleep`` are injectable; the id links live in ``links_path`` (default: beside the
+    journal).
+    """
+
+
+class AsyncReservationManager(_ManagerOps[AsyncKISRestClient, AsyncReservations], Awaiting):
+    """:class:`ReservationManager` over :class:`AsyncKISRestClient`: the same methods, each a
+    coroutine."""
 
 
 def live_rows(book: Iterable[Reservation], next_day: date) -> list[Reservation]:

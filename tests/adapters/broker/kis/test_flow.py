@@ -8,7 +8,17 @@ from typing import Any
 import httpx
 import pytest
 
-from stock_manager.adapters.broker.kis._flow import Call, Flow, drive_async, drive_sync
+from stock_manager.adapters.broker.kis._flow import (
+    Call,
+    Emit,
+    Flow,
+    Gather,
+    collect,
+    drive_async,
+    drive_sync,
+    iterate_async,
+    iterate_sync,
+)
 
 
 def _flow(blocking: bool) -> Flow[tuple[Any, ...]]:
@@ -52,3 +62,87 @@ def test_an_exception_the_flow_does_not_catch_reaches_the_caller() -> None:
         pytest.raises(ValueError, match="invalid literal"),
     ):
         drive_sync(flow(), http)
+
+
+# --- Emit, collect, Gather: what operations written once are built from ------------------------
+def _counting(made: list[int], closed: list[bool]) -> Flow[str]:
+    """Emits 0, 1, 2 (each made only when asked for) and records that it was closed."""
+    try:
+        for n in range(3):
+            made.append(n)
+            yield Emit(n)
+        return "done"
+    finally:
+        closed.append(True)
+
+
+def test_collect_stops_at_the_first_accepted_value_and_closes_the_flow() -> None:
+    made: list[int] = []
+    closed: list[bool] = []
+
+    def outer() -> Flow[list[Any]]:
+        return (yield from collect(_counting(made, closed), until=lambda n: n == 1))
+
+    with httpx.Client(transport=httpx.MockTransport(_no_network)) as http:
+        assert drive_sync(outer(), http) == [0, 1]
+    assert made == [0, 1]  # the third value was never asked for
+    assert closed == [True]
+
+
+def test_a_flow_that_emits_is_iterated_not_driven() -> None:
+    made: list[int] = []
+    closed: list[bool] = []
+    with httpx.Client(transport=httpx.MockTransport(_no_network)) as http:
+        with pytest.raises(TypeError, match="iterate it"):
+            drive_sync(_counting(made, closed), http)
+        assert closed == [True]
+        assert list(iterate_sync(_counting(made, closed), http)) == [0, 1, 2]
+
+
+async def test_an_abandoned_async_iteration_closes_the_flow() -> None:
+    made: list[int] = []
+    closed: list[bool] = []
+    async with httpx.AsyncClient(transport=httpx.MockTransport(_no_network)) as http:
+        steps = iterate_async(_counting(made, closed), http)
+        async for n in steps:
+            assert n == 0
+            break
+        await steps.aclose()
+    assert made == [0]
+    assert closed == [True]
+
+
+def _gathering(fail: bool) -> Flow[tuple[list[Any], list[tuple[int, int, Any]]]]:
+    seen: list[tuple[int, int, Any]] = []
+
+    def item(n: int) -> Flow[int]:
+        value = yield Call(lambda: n * 10)
+        if fail and n == 1:
+            raise ValueError("item 1")
+        return value  # type: ignore[no-any-return]
+
+    def progress(done: int, total: int, value: Any) -> None:
+        seen.append((done, total, value))
+
+    try:
+        values = yield Gather([item(n) for n in range(3)], 2, progress)
+    except ValueError as exc:
+        return [str(exc)], seen
+    return values, seen
+
+
+def test_gather_runs_flows_in_threads_and_answers_in_order() -> None:
+    with httpx.Client(transport=httpx.MockTransport(_no_network)) as http:
+        values, seen = drive_sync(_gathering(False), http)
+        assert values == [0, 10, 20]
+        assert seen == [(1, 3, 0), (2, 3, 10), (3, 3, 20)]  # in order, blocking
+        assert drive_sync(_gathering(True), http)[0] == ["item 1"]  # raised in the gatherer
+
+
+async def test_gather_runs_flows_as_tasks_and_answers_in_order() -> None:
+    async with httpx.AsyncClient(transport=httpx.MockTransport(_no_network)) as http:
+        values, seen = await drive_async(_gathering(False), http)
+        assert values == [0, 10, 20]
+        assert sorted(v for _, _, v in seen) == [0, 10, 20]
+        assert [d for d, _, _ in seen] == [1, 2, 3]
+        assert (await drive_async(_gathering(True), http))[0] == ["item 1"]

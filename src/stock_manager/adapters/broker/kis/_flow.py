@@ -6,12 +6,20 @@ call something that may wait on the network (a Redis budget) — and is *sent* t
 small drivers perform those actions, one with blocking calls and one with ``await``; this is how
 httpx shares its auth flows between ``Client`` and ``AsyncClient``. Nothing in a flow may block
 or do network I/O itself.
+
+Flows compose with ``yield from``: the reservation API and the manager write each operation
+as one flow over the client's (``request_flow``, ``pages_flow``), and :mod:`._surface` turns
+it into a blocking and an async method. A listing emits its rows (:class:`Emit`;
+:func:`iterate_sync`, :func:`iterate_async`, :func:`collect` inside another flow); a bulk
+operation runs flows side by side with :class:`Gather`. (The journal's writes inside those
+flows still run in place: moving them off the event loop is issue #19's next point.)
 """
 
 from __future__ import annotations
 
+import functools
 import time
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterable, Sequence
 from typing import Any, NamedTuple, Protocol, TypeVar
 
 import httpx
@@ -19,13 +27,19 @@ import httpx
 __all__ = [
     "Acquire",
     "Call",
+    "Emit",
     "Flow",
+    "Gather",
     "Send",
     "SendResult",
     "Sleep",
     "blocking_io",
+    "collect",
     "drive_async",
     "drive_sync",
+    "iterate_async",
+    "iterate_sync",
+    "relay",
 ]
 
 T = TypeVar("T")
@@ -43,9 +57,14 @@ class Lock(Protocol):
 # and a seventh of the cost to define (~0.07 ms against ~0.45 ms a class at every start-up,
 # issue #14).
 class Sleep(NamedTuple):
-    """Wait ``seconds``."""
+    """Wait ``seconds``, with ``using`` when given (else the driver's sleep).
+
+    ``using`` lets a flow wait with its owner's clock (the manager's window wait) while the
+    client's own waits (back-offs) keep the client's; the async driver awaits its result.
+    """
 
     seconds: float
+    using: Callable[[float], Any] | None = None
 
 
 class Send(NamedTuple):
@@ -89,39 +108,90 @@ class SendResult(NamedTuple):
     elapsed: float = 0.0
 
 
-Action = Sleep | Send | Acquire | Call
+class Emit(NamedTuple):
+    """Hand ``value`` to whoever iterates the flow (:func:`iterate_sync`/:func:`iterate_async`);
+    the flow resumes (receiving ``None``) when the next value is asked for. A paged listing
+    emits each page, so the caller can stop before the next page is requested."""
+
+    value: Any
+
+
+class Gather(NamedTuple):
+    """Run ``flows`` side by side, at most ``limit`` at a time, and receive their values in
+    order: worker threads in the blocking driver, tasks in the async one. ``progress(done,
+    total, value)`` is called as values are collected (in order by the blocking driver, as
+    they finish by the async one). A flow's exception is raised in the gathering flow, so a
+    flow that must not stop its siblings catches its own."""
+
+    flows: Sequence[Generator[Any, Any, Any]]
+    limit: int = 1
+    progress: Callable[[int, int, Any], None] | None = None
+
+
+Action = Sleep | Send | Acquire | Call | Emit | Gather
 Flow = Generator[Action, Any, T]
+
+
+class _Return(NamedTuple):
+    """A flow's value, once it has ended (an async generator cannot return one)."""
+
+    value: Any
+
+
+def _resume(flow: Generator[Any, Any, Any], reply: Any, error: BaseException | None) -> Any:
+    """The flow's next action after ``reply`` (or ``error``, raised in it), or its value as a
+    :class:`_Return` when it ends."""
+    try:
+        return flow.send(reply) if error is None else flow.throw(error)
+    except StopIteration as stop:
+        return _Return(stop.value)
 
 
 def drive_sync(
     flow: Flow[T], client: httpx.Client, sleep: Callable[[float], None] = time.sleep
 ) -> T:
-    """Run ``flow`` with blocking calls."""
+    """Run ``flow`` with blocking calls; return its value (it must not :class:`Emit`)."""
+    steps = iterate_sync(flow, client, sleep)
     try:
-        return _drive_sync(flow, client, sleep)
+        value = next(steps)
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+    steps.close()
+    raise TypeError(f"the flow emitted {type(value).__name__}: iterate it, do not drive it")
+
+
+def iterate_sync(
+    flow: Flow[T], client: httpx.Client, sleep: Callable[[float], None] = time.sleep
+) -> Generator[Any, None, T]:
+    """Run ``flow`` with blocking calls, yielding what it emits; returns its value."""
+    try:
+        return (yield from _steps_sync(flow, client, sleep))
     except BaseException:
-        # KeyboardInterrupt and the like: let the flow release its locks and journal the
-        # interruption now, not whenever the generator is garbage-collected.
+        # KeyboardInterrupt, or the caller stopped iterating: let the flow release its locks
+        # and journal the interruption now, not whenever the generator is garbage-collected.
         flow.close()
         raise
 
 
-def _drive_sync(flow: Flow[T], client: httpx.Client, sleep: Callable[[float], None]) -> T:
+def _steps_sync(
+    flow: Flow[T], client: httpx.Client, sleep: Callable[[float], None]
+) -> Generator[Any, None, T]:
     reply: Any = None
     error: Exception | None = None
     while True:
-        try:
-            action = flow.send(reply) if error is None else flow.throw(error)
-        except StopIteration as stop:
-            return stop.value  # type: ignore[no-any-return]
+        action = _resume(flow, reply, error)
+        if isinstance(action, _Return):
+            return action.value  # type: ignore[no-any-return]
         reply, error = None, None
+        if isinstance(action, Gather):  # threads: for this driver, one blocking call
+            action = Call(functools.partial(_gather_sync, action, client, sleep))
         if isinstance(action, Call):
             try:
                 reply = action.fn()
             except Exception as exc:  # raised in the flow, where the call was written
                 error = exc
         elif isinstance(action, Sleep):
-            sleep(action.seconds)
+            (action.using or sleep)(action.seconds)
         elif isinstance(action, Send):
             started = time.perf_counter()
             try:
@@ -129,8 +199,24 @@ def _drive_sync(flow: Flow[T], client: httpx.Client, sleep: Callable[[float], No
             except httpx.HTTPError as exc:
                 reply = SendResult(error=exc)
             reply = SendResult(reply.response, reply.error, time.perf_counter() - started)
+        elif isinstance(action, Emit):
+            yield action.value
         else:
             action.lock.acquire()
+
+
+def _gather_sync(action: Gather, client: httpx.Client, sleep: Callable[[float], None]) -> list[Any]:
+    # Imported here: only a bulk operation needs threads (start-up time, issue #14).
+    from concurrent.futures import ThreadPoolExecutor
+
+    values: list[Any] = []
+    total = len(action.flows)
+    with ThreadPoolExecutor(max_workers=max(1, action.limit)) as pool:
+        for value in pool.map(lambda f: drive_sync(f, client, sleep), action.flows):
+            values.append(value)
+            if action.progress:
+                action.progress(len(values), total, value)
+    return values
 
 
 async def drive_async(
@@ -139,54 +225,150 @@ async def drive_async(
     sleep: Callable[[float], Awaitable[None]] | None = None,
 ) -> T:
     """Run ``flow`` with ``await`` (``sleep`` defaults to :func:`asyncio.sleep`); blocking
-    locks are taken in a worker thread."""
+    locks are taken in a worker thread. Returns its value (it must not :class:`Emit`)."""
+    steps = _steps_async(flow, client, sleep)
+    try:
+        async for item in steps:
+            if isinstance(item, _Return):
+                return item.value  # type: ignore[no-any-return]
+            raise TypeError(f"the flow emitted {type(item).__name__}: iterate it, do not drive it")
+    finally:
+        await steps.aclose()
+    raise AssertionError("unreachable: the steps end with the flow's value")
+
+
+async def iterate_async(
+    flow: Flow[Any],
+    client: httpx.AsyncClient,
+    sleep: Callable[[float], Awaitable[None]] | None = None,
+) -> AsyncGenerator[Any, None]:
+    """Run ``flow`` with ``await``, yielding what it emits (its value is dropped)."""
+    steps = _steps_async(flow, client, sleep)
+    try:
+        async for item in steps:
+            if isinstance(item, _Return):
+                return
+            yield item
+    finally:
+        await steps.aclose()
+
+
+async def _steps_async(
+    flow: Flow[Any],
+    client: httpx.AsyncClient,
+    sleep: Callable[[float], Awaitable[None]] | None,
+) -> AsyncGenerator[Any, None]:
     # asyncio is imported here, not at the top: the blocking client (every CLI command) never
     # needs it, and it costs ~10 ms to import (issue #14).
     import asyncio
 
+    wait = sleep or asyncio.sleep
+    reply: Any = None
+    error: Exception | None = None
     try:
-        return await _drive_async(flow, client, sleep or asyncio.sleep)
+        while True:
+            action = _resume(flow, reply, error)
+            if isinstance(action, _Return):
+                yield action
+                return
+            reply, error = None, None
+            if isinstance(action, Call):
+                try:
+                    if action.blocking:
+                        # A cancelled caller leaves the thread to finish: at worst a slot is
+                        # booked and not used.
+                        reply = await asyncio.to_thread(action.fn)
+                    else:
+                        reply = action.fn()
+                except Exception as exc:
+                    error = exc
+            elif isinstance(action, Sleep):
+                await (action.using or wait)(action.seconds)
+            elif isinstance(action, Send):
+                started = time.perf_counter()
+                try:
+                    reply = SendResult(response=await client.send(action.request))
+                except httpx.HTTPError as exc:
+                    reply = SendResult(error=exc)
+                reply = SendResult(reply.response, reply.error, time.perf_counter() - started)
+            elif isinstance(action, Emit):
+                yield action.value
+            elif isinstance(action, Gather):
+                try:
+                    reply = await _gather_async(action, client, sleep)
+                except Exception as exc:
+                    error = exc
+            else:
+                await _acquire_in_thread(action.lock)
     except BaseException:
-        flow.close()  # a cancelled task: release locks, journal the interruption
+        flow.close()  # a cancelled task, an abandoned iteration: release locks, journal it
         raise
 
 
-async def _drive_async(
-    flow: Flow[T],
+async def _gather_async(
+    action: Gather,
     client: httpx.AsyncClient,
-    sleep: Callable[[float], Awaitable[None]],
-) -> T:
-    import asyncio  # imported by drive_async already
+    sleep: Callable[[float], Awaitable[None]] | None,
+) -> list[Any]:
+    import asyncio  # already imported by the running event loop
 
+    gate = asyncio.Semaphore(max(1, action.limit))
+    total, done = len(action.flows), 0
+    values: list[Any] = [None] * total
+
+    async def one(index: int, flow: Generator[Any, Any, Any]) -> None:
+        nonlocal done
+        async with gate:
+            values[index] = await drive_async(flow, client, sleep)
+        done += 1
+        if action.progress:
+            action.progress(done, total, values[index])
+
+    await asyncio.gather(*(one(i, f) for i, f in enumerate(action.flows)))
+    return values
+
+
+def relay(
+    flow: Flow[T], on_emit: Callable[[Any], tuple[Iterable[Any], bool]]
+) -> Generator[Action, Any, T | None]:
+    """``flow`` inside another flow, with what it emits handled by ``on_emit(value)``: it
+    returns the values to emit in their place and whether to stop ``flow`` there (then the
+    value is ``None``). Every other action passes through to the driver, and what the
+    driver throws back is raised in ``flow``."""
     reply: Any = None
-    error: Exception | None = None
-    while True:
-        try:
-            action = flow.send(reply) if error is None else flow.throw(error)
-        except StopIteration as stop:
-            return stop.value  # type: ignore[no-any-return]
-        reply, error = None, None
-        if isinstance(action, Call):
+    error: BaseException | None = None
+    try:
+        while True:
+            action = _resume(flow, reply, error)
+            if isinstance(action, _Return):
+                return action.value  # type: ignore[no-any-return]
+            reply, error = None, None
+            if isinstance(action, Emit):
+                out, stop_now = on_emit(action.value)
+                for value in out:
+                    yield Emit(value)
+                if stop_now:
+                    return None
+                continue
             try:
-                if action.blocking:
-                    # A cancelled caller leaves the thread to finish: at worst a slot is booked
-                    # and not used.
-                    reply = await asyncio.to_thread(action.fn)
-                else:
-                    reply = action.fn()
-            except Exception as exc:
+                reply = yield action
+            except Exception as exc:  # the driver's answer was an error: the flow's to handle
                 error = exc
-        elif isinstance(action, Sleep):
-            await sleep(action.seconds)
-        elif isinstance(action, Send):
-            started = time.perf_counter()
-            try:
-                reply = SendResult(response=await client.send(action.request))
-            except httpx.HTTPError as exc:
-                reply = SendResult(error=exc)
-            reply = SendResult(reply.response, reply.error, time.perf_counter() - started)
-        else:
-            await _acquire_in_thread(action.lock)
+    finally:
+        flow.close()
+
+
+def collect(flow: Flow[Any], until: Callable[[Any], bool] | None = None) -> Flow[list[Any]]:
+    """The values ``flow`` emits, as a list; with ``until``, stop after the first value it
+    accepts (the rest, and the pages behind them, are never asked for)."""
+    out: list[Any] = []
+
+    def keep(value: Any) -> tuple[tuple[()], bool]:
+        out.append(value)
+        return (), bool(until and until(value))
+
+    yield from relay(flow, keep)
+    return out
 
 
 async def _acquire_in_thread(lock: Lock) -> None:

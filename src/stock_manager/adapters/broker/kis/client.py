@@ -33,13 +33,24 @@ from datetime import date
 from decimal import Decimal
 from enum import Enum
 from functools import partial
-from typing import TYPE_CHECKING, Any, NamedTuple, Self
+from typing import TYPE_CHECKING, Any, NamedTuple, Self, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
 
 from . import constants as C
-from ._flow import Call, Flow, Send, SendResult, Sleep, drive_async, drive_sync
+from ._flow import (
+    Call,
+    Emit,
+    Flow,
+    Send,
+    SendResult,
+    Sleep,
+    drive_async,
+    drive_sync,
+    iterate_async,
+    iterate_sync,
+)
 from .auth import TokenManager
 from .config import KISConfig
 from .errors import (
@@ -774,6 +785,7 @@ class _Pager:
 
 
 _Clock = Callable[[], float]
+T = TypeVar("T")
 
 
 class _ClientBase:
@@ -877,6 +889,38 @@ class _ClientBase:
         """The exact request that would be sent, secrets masked; sends nothing."""
         return self._core.describe(self._core.prepare(method, url, params, dry_run=True, **kw))
 
+    # --- flows, for operations written once over both clients (see :mod:`._flow`) ------------
+    def request_flow(
+        self, method: str, url: str, params: Mapping[str, Any] | None = None, **kw: Any
+    ) -> Flow[KISResponse]:
+        """:meth:`KISRestClient.make_request` as a flow (same keywords), to ``yield from``
+        inside a larger flow that :meth:`run` drives. The request is prepared (validated) now."""
+        return self._core.call_flow(self._core.prepare(method, url, params, **kw))
+
+    def pages_flow(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, Any],
+        *,
+        ctx_keys: tuple[str, ...] | None = None,
+        max_pages: int | None = C.MAX_PAGES,
+        tr_id: str | None = None,
+        action: str | None = None,
+    ) -> Flow[None]:
+        """:meth:`KISRestClient.iter_pages` as a flow: it emits each page (:class:`Emit`), and
+        asks for the next one only when the page has been taken."""
+        pager = _Pager.for_call(
+            self._core.catalog, self._core._path_of(url), tr_id, params, ctx_keys, max_pages
+        )
+        while True:
+            response = yield from self.request_flow(
+                method, url, pager.params, tr_id=tr_id, action=action, tr_cont=pager.tr_cont
+            )
+            yield Emit(response)
+            if not pager.advance(response):
+                return
+
 
 class KISRestClient(_ClientBase):
     """Blocking KIS REST client. Thread-safe; share one per app key.
@@ -971,16 +1015,23 @@ class KISRestClient(_ClientBase):
         :class:`_Pager`. ``max_pages`` guards against a server that never ends (raises, never
         truncates); ``None`` removes the cap.
         """
-        pager = _Pager.for_call(
-            self._core.catalog, self._core._path_of(url), tr_id, params, ctx_keys, max_pages
+        flow = self.pages_flow(
+            method, url, params, ctx_keys=ctx_keys, max_pages=max_pages, tr_id=tr_id, action=action
         )
-        while True:
-            response = self.make_request(
-                method, url, pager.params, tr_id=tr_id, action=action, tr_cont=pager.tr_cont
-            )
-            yield response
-            if not pager.advance(response):
-                return
+        yield from self.iterate(flow)
+
+    def run(self, flow: Flow[T], sleep: Callable[[float], None] | None = None) -> T:
+        """Drive ``flow`` (see :meth:`request_flow`) with blocking calls; its value.
+
+        ``sleep`` waits for the flow's :class:`Sleep` actions that name no sleep of their own
+        (default: this client's)."""
+        return drive_sync(flow, self._http, sleep or self._sleep)
+
+    def iterate(
+        self, flow: Flow[Any], sleep: Callable[[float], None] | None = None
+    ) -> Iterator[Any]:
+        """Drive ``flow`` with blocking calls, yielding what it emits (see :meth:`pages_flow`)."""
+        return iterate_sync(flow, self._http, sleep or self._sleep)
 
     def issue_token(self) -> str:
         """The current access token, issuing one if needed."""
@@ -1082,16 +1133,21 @@ class AsyncKISRestClient(_ClientBase):
         action: str | None = None,
     ) -> AsyncIterator[KISResponse]:
         """Async :meth:`KISRestClient.iter_pages`."""
-        pager = _Pager.for_call(
-            self._core.catalog, self._core._path_of(url), tr_id, params, ctx_keys, max_pages
+        flow = self.pages_flow(
+            method, url, params, ctx_keys=ctx_keys, max_pages=max_pages, tr_id=tr_id, action=action
         )
-        while True:
-            response = await self.make_request(
-                method, url, pager.params, tr_id=tr_id, action=action, tr_cont=pager.tr_cont
-            )
-            yield response
-            if not pager.advance(response):
-                return
+        async for page in self.iterate(flow):
+            yield page
+
+    async def run(self, flow: Flow[T], sleep: Callable[[float], Any] | None = None) -> T:
+        """Async :meth:`KISRestClient.run`."""
+        return await drive_async(flow, self._http, sleep or self._sleep)
+
+    def iterate(
+        self, flow: Flow[Any], sleep: Callable[[float], Any] | None = None
+    ) -> AsyncIterator[Any]:
+        """Async :meth:`KISRestClient.iterate`."""
+        return iterate_async(flow, self._http, sleep or self._sleep)
 
     async def issue_token(self) -> str:
         """The current access token, issuing one if needed."""

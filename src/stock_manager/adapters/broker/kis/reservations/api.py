@@ -1,9 +1,11 @@
 """The reservation-order lifecycle: place, list, modify, cancel, bulk cancel, reconcile.
 
 Thin functions over the core client: this module builds bodies and interprets results; the
-client owns headers, tokens, retries, the rate limit and the journal. :class:`Reservations`
-(blocking) and :class:`AsyncReservations` share every pure step (``_plan_*``, ``_interpret_*``)
-and differ only in how they wait for the network.
+client owns headers, tokens, retries, the rate limit and the journal. Each operation is
+written once, as a flow of :class:`_ReservationOps` that composes the client's own flows
+(``request_flow``, ``pages_flow``); :class:`Reservations` (blocking) and
+:class:`AsyncReservations` are that one class driven two ways (see :mod:`.._surface`), so their
+surfaces are equal by construction. The pure steps (bodies, verdicts) live in :class:`_Plans`.
 
 Money-safety rules that live here:
 
@@ -27,13 +29,15 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 from .. import constants as C
+from .._flow import Flow, Gather, collect, relay
+from .._surface import Awaiting, Blocking, Listing, Operation
 from ..client import AsyncKISRestClient, KISRestClient
 from ..errors import (
     KISBusinessError,
@@ -311,40 +315,6 @@ class _Plans:
             )
         log.warning("outside the reservation window: %s", w.reason)
         return (f"outside the reservation window: {w.reason}",)
-
-    def plan_place(
-        self,
-        symbol: str,
-        qty: int | str,
-        price: Decimal | int | str | None,
-        side: Side | str,
-        order_type: OrderType | str,
-        end_date: date | None,
-        balance_type: str,
-        loan_date: date | None,
-        days: int | None = None,
-        end_date_policy: EndDatePolicy | None = None,
-    ) -> tuple[dict[str, str], tuple[str, ...]]:
-        """The body a place would send (for ``describe_place``): validated, window not judged.
-
-        The entry window decides *whether* a reservation is sent, not *what* is sent, so a
-        dry run shows the request at any hour; ``plan_place_full`` judges the window.
-        """
-        body, warnings, _, _ = self.plan_place_full(
-            symbol,
-            qty,
-            price,
-            side,
-            order_type,
-            end_date,
-            balance_type,
-            loan_date,
-            days,
-            end_date_policy,
-            offline=True,
-            judge_window=False,
-        )
-        return body, warnings
 
     def plan_place_full(
         self,
@@ -800,22 +770,17 @@ def _reconcile_window(entry: Any, skew_s: float | None) -> tuple[date, date]:
     return created - timedelta(days=1), created + _LOOKAHEAD
 
 
-# --- blocking ---------------------------------------------------------------------------------
-class Reservations:
-    """Reservation orders (예약주문) through a :class:`KISRestClient`.
+# --- the operations, written once --------------------------------------------------------------
+C_ = TypeVar("C_", KISRestClient, AsyncKISRestClient)
 
-    ``window_policy`` says what happens outside the entry window (KIS: 15:40 until 07:30 of
-    the next business day; weekends and holidays inside; decided by the KRX calendar):
-    ``"warn"`` (default: the receipt carries a warning), ``"refuse"`` (raise
-    :class:`OutsideReservationWindowError` before sending) or ``"ignore"``. The 23:40-00:10
-    blackout is refused before sending under ``"warn"`` too (KIS refuses everything then).
-    ``calendar`` is a :class:`stock_manager.calendar.KRXCalendar` (default: KIS 국내휴장일조회
-    cached per host in real mode); ``end_date_policy`` is ``"snap"`` or ``"refuse"``.
-    """
+
+class _ReservationOps(Generic[C_]):
+    """Every reservation operation, once, as a flow; :class:`Reservations` and
+    :class:`AsyncReservations` only say how the flows are driven (see :mod:`.._surface`)."""
 
     def __init__(
         self,
-        client: KISRestClient,
+        client: C_,
         *,
         window_policy: WindowPolicy = "warn",
         clock: Callable[[], datetime] | None = None,
@@ -824,14 +789,15 @@ class Reservations:
         calendar: Any = None,
         end_date_policy: EndDatePolicy = "snap",
     ) -> None:
-        self.client = client
+        self.client: C_ = client
         self._p = _Plans(client, window_policy, clock, calendar, end_date_policy)
+        #: How many cancels a bulk cancel runs at a time (threads, or tasks when async).
         self.concurrency = concurrency
         #: Seconds after the last send's read timeout before reconcile may say "not applied".
         self.settle_s = settle_s
 
     # place -------------------------------------------------------------------------------------
-    def place_reservation(
+    def _place(
         self,
         symbol: str,
         qty: int | str,
@@ -847,13 +813,15 @@ class Reservations:
         check: bool = False,
         strict: bool = False,
         label: str = "",
-    ) -> ReservationReceipt:
+    ) -> Flow[ReservationReceipt]:
         """Place a reservation (CTSC0008U); returns its ``RSVN_ORD_SEQ``.
 
         The end date is checked against the KRX calendar (``end_date_policy`` snap/refuse;
         ``days`` counts open days instead). ``check`` runs the pre-flight (tick, band,
         sellable, buying power) first; ``strict`` turns its findings into a refusal.
         ``label`` is recorded on the request's journal entry (who asked for it).
+        With the async client the calendar is read from the disk cache a blocking client keeps
+        (the async client does not call chk-holiday itself), else the bundled table.
         """
         body, warnings, sched, terms = self._p.plan_place_full(
             symbol,
@@ -869,14 +837,18 @@ class Reservations:
         )
         findings: tuple[Any, ...] = ()
         if check or strict:
-            report = self.preflight(terms, strict=strict)
+            report = yield from self._preflight(terms, strict=strict)
             findings = report.findings
             warnings += tuple(str(f) for f in report.problems)
         try:
-            resp = self.client.make_request("POST", PATH_PLACE, body, intent="place", label=label)
+            resp = yield from self.client.request_flow(
+                "POST", PATH_PLACE, body, intent="place", label=label
+            )
         except KISBusinessError as exc:
             raise as_window_error(exc) or exc from None
         return _receipt(resp, warnings, sched, findings)
+
+    place_reservation = Operation(_place)
 
     def schedule(
         self,
@@ -888,7 +860,8 @@ class Reservations:
     ) -> Schedule:
         """Order date and checked end date of a reservation placed now.
 
-        Sends at most the daily chk-holiday request (none with ``offline``).
+        Sends at most the daily chk-holiday request, with the blocking client only (none with
+        ``offline``, none with the async client: it reads the calendar's disk cache).
         """
         return self._p.schedule(end_date, days, end_date_policy, offline=offline)
 
@@ -903,18 +876,16 @@ class Reservations:
         body, warnings, sched, terms = self._p.plan_place_full(**sig, offline=offline)
         return PlacePlan(body, warnings, sched, terms)
 
-    def preflight(
+    def _preflight(
         self, terms: OrderTerms, *, strict: bool = False, exclude_seq: str | None = None
-    ) -> Any:
+    ) -> Flow[Any]:
         """Run the pre-flight checks of ``terms`` (see :mod:`.preflight`); GETs only."""
-        from .preflight import Preflight
+        from .preflight import check_flow
 
-        def pending() -> Iterator[Reservation]:
-            return self.list_reservations(status="pending")
+        pending = collect(self._list(status="pending"))
+        return (yield from check_flow(self.client, terms, strict, exclude_seq, pending))
 
-        return Preflight(self.client, pending=pending).check(
-            terms, strict=strict, exclude_seq=exclude_seq
-        )
+    preflight = Operation(_preflight)
 
     def describe_place(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
         """The exact request :meth:`place_reservation` would send (masked); sends nothing.
@@ -925,11 +896,13 @@ class Reservations:
         kwargs.pop("check", None)
         kwargs.pop("strict", None)
         sig = _place_args(*args, **kwargs)
-        body, _ = self._p.plan_place(**sig)
+        # Offline and without judging the window: the window decides *whether* a reservation
+        # is sent, not *what* is sent, so a dry run shows the request at any hour.
+        body, _, _, _ = self._p.plan_place_full(**sig, offline=True, judge_window=False)
         return self.client.describe("POST", PATH_PLACE, body)
 
     # list --------------------------------------------------------------------------------------
-    def list_reservations(
+    def _list(
         self,
         start: date | None = None,
         end: date | None = None,
@@ -940,33 +913,49 @@ class Reservations:
         status: StatusFilter = "all",
         include_cancelled: bool = False,
         max_pages: int | None = None,
-    ) -> Iterator[Reservation]:
+    ) -> Flow[None]:
         """Every matching reservation, page after page (CTSC0004R, 20 rows a page)."""
         params = self._p.list_params(start, end, seq, symbol, side, status, include_cancelled)
         kw: dict[str, Any] = {"max_pages": max_pages} if max_pages else {}
         as_of = self._p.as_of_once()
-        for page in self.client.iter_pages("GET", PATH_LIST, params, **kw):
-            for raw in page.rows():
-                row = Reservation.from_row(raw).dated(as_of)
-                if self._p.keep(row, params, status):
-                    yield row
 
-    def get_reservation(self, seq: str | int) -> Reservation:
+        def rows(page: KISResponse) -> tuple[list[Reservation], bool]:
+            dated = (Reservation.from_row(raw).dated(as_of) for raw in page.rows())
+            return [r for r in dated if self._p.keep(r, params, status)], False
+
+        yield from relay(self.client.pages_flow("GET", PATH_LIST, params, **kw), rows)
+
+    list_reservations = Listing(Reservation, _list)
+
+    def _get(self, seq: str | int) -> Flow[Reservation]:
         """One reservation by sequence number (cancelled ones included)."""
         s = _seq(seq)
-        return self._p.find(self.list_reservations(seq=s, include_cancelled=True), s)
+        # The listing stops at the match: no page after it is asked for.
+        found = lambda row: row.seq == s  # noqa: E731 - a predicate, named for the line below
+        rows = yield from collect(self._list(seq=s, include_cancelled=True), until=found)
+        return self._p.find(rows, s)
+
+    get_reservation = Operation(_get)
 
     # change ------------------------------------------------------------------------------------
-    def cancel_reservation(
-        self, seq: str | int, *, current: Reservation | None = None
-    ) -> ChangeResult:
+    def _cancel(self, seq: str | int, *, current: Reservation | None = None) -> Flow[ChangeResult]:
         """Cancel a reservation that can still act (CTSC0009U): a waiting one, or an active
         period reservation — then only its later days stop; the order KIS already made of it
         is separate (cancel it with :meth:`ReservationManager.cancel_order`, 주식주문(정정취소)).
         An ended one (``sent``, ``filled``, ``rejected``, ``cancelled``) is refused locally."""
-        return self._cancel_known(current or self.get_reservation(seq))
+        target = current or (yield from self._get(seq))
+        return (yield from self._cancel_known(target))
 
-    def modify_reservation(
+    cancel_reservation = Operation(_cancel)
+
+    def _cancel_known(self, target: Reservation) -> Flow[ChangeResult]:
+        body = self._p.plan_cancel(target)
+        resp = yield from self.client.request_flow(
+            "POST", PATH_RVSECNCL, body, action="cancel", intent="cancel"
+        )
+        return self._p.interpret_change("cancel", target, body, resp)
+
+    def _modify(
         self,
         seq: str | int,
         *,
@@ -977,7 +966,7 @@ class Reservations:
         balance_type: str | None = None,
         check: bool = False,
         strict: bool = False,
-    ) -> ChangeResult:
+    ) -> Flow[ChangeResult]:
         """Modify a reservation that can still act (CTSC0013U: waiting, or an active period
         reservation, whose later days get the new terms), re-sending every term of the current
         one.
@@ -989,23 +978,25 @@ class Reservations:
         changes = _changes(qty, price, order_type, end_date, balance_type)
         self._p.guard("change")
         self._p.check_changes(changes)
-        current = self.get_reservation(seq)
+        current = yield from self._get(seq)
         body = self._p.plan_modify(current, changes)
         warnings: tuple[str, ...] = ()
         if changes.get("end_date") is not None:
             warnings += self._p.schedule(strict_date(changes["end_date"])).warnings  # type: ignore[arg-type]
         if check or strict:
             terms = current.terms(today=self._p.today(), **_terms_changes(changes, body))
-            report = self.preflight(terms, strict=strict, exclude_seq=current.seq)
+            report = yield from self._preflight(terms, strict=strict, exclude_seq=current.seq)
             warnings += tuple(str(f) for f in report.problems)
         try:
-            resp = self.client.make_request(
+            resp = yield from self.client.request_flow(
                 "POST", PATH_RVSECNCL, body, action="modify", intent="modify"
             )
         except KISBusinessError as exc:
             raise as_window_error(exc) or exc from None
         result = self._p.interpret_change("modify", current, body, resp)
         return replace(result, warnings=warnings) if warnings else result
+
+    modify_reservation = Operation(_modify)
 
     def describe_cancel(self, seq: str | int) -> dict[str, Any]:
         """The cancel request for ``seq`` (masked); sends nothing."""
@@ -1036,7 +1027,7 @@ class Reservations:
         return self.client.describe("POST", PATH_RVSECNCL, body, action="modify")
 
     # bulk --------------------------------------------------------------------------------------
-    def cancel_reservations(
+    def _cancel_many(
         self,
         *,
         symbol: str | None = None,
@@ -1045,58 +1036,34 @@ class Reservations:
         start: date | None = None,
         end: date | None = None,
         progress: Progress | None = None,
-    ) -> BulkCancelResult:
+    ) -> Flow[BulkCancelResult]:
         """Cancel every reservation that matches and can still act (waiting or active), at the
-        full rate limit.
+        full rate limit, ``concurrency`` at a time (threads; tasks when async).
 
         With ``seqs`` the listed reservations are cancelled without listing first (one request
         each); otherwise the pending reservations matching the filters are listed, then
         cancelled. One failure never stops the rest; see the per-item results.
         """
-        targets = self._targets(symbol, side, seqs, start, end)
-        total = len(targets)
-        done = 0
-        items: list[BulkCancelItem] = []
-
-        def one(target: Reservation) -> BulkCancelItem:
-            try:
-                result = self._cancel_known(target)
-            except Exception as exc:  # per-item isolation: one failure must not stop the rest
-                return self._p.bulk_item(target.seq, exc)
-            return self._p.bulk_item(target.seq, None, result)
-
-        from concurrent.futures import ThreadPoolExecutor  # not needed to list (issue #14)
-
-        with ThreadPoolExecutor(max_workers=max(1, self.concurrency)) as pool:
-            for item in pool.map(one, targets):
-                items.append(item)
-                done += 1
-                if progress:
-                    progress(done, total, item)
-        return BulkCancelResult(tuple(items))
-
-    def _targets(
-        self,
-        symbol: str | None,
-        side: Side | str | None,
-        seqs: Iterable[str | int] | None,
-        start: date | None,
-        end: date | None,
-    ) -> list[Reservation]:
         self._p.guard("change")
         if seqs is not None:
-            return _seq_targets(seqs)
-        return list(self.list_reservations(start, end, symbol=symbol, side=side, status="pending"))
+            targets = _seq_targets(seqs)
+        else:
+            listing = self._list(start, end, symbol=symbol, side=side, status="pending")
+            targets = yield from collect(listing)
+        items = yield Gather([self._cancel_item(t) for t in targets], self.concurrency, progress)
+        return BulkCancelResult(tuple(items))
 
-    def _cancel_known(self, target: Reservation) -> ChangeResult:
-        body = self._p.plan_cancel(target)
-        resp = self.client.make_request(
-            "POST", PATH_RVSECNCL, body, action="cancel", intent="cancel"
-        )
-        return self._p.interpret_change("cancel", target, body, resp)
+    cancel_reservations = Operation(_cancel_many)
+
+    def _cancel_item(self, target: Reservation) -> Flow[BulkCancelItem]:
+        try:
+            result = yield from self._cancel_known(target)
+        except Exception as exc:  # per-item isolation: one failure must not stop the rest
+            return self._p.bulk_item(target.seq, exc)
+        return self._p.bulk_item(target.seq, None, result)
 
     # reconcile ---------------------------------------------------------------------------------
-    def reconcile(self, entry_id: int, *, force: bool = False) -> ReconcileResult:
+    def _reconcile(self, entry_id: int, *, force: bool = False) -> Flow[ReconcileResult]:
         """Find out from the reservation list whether journal entry ``entry_id`` took effect.
 
         Three answers (see the module docstring): ``applied`` True, False, or None with
@@ -1115,7 +1082,7 @@ class Reservations:
         for listing in range(2):  # again once, if the measured skew moves the window
             start, end = _reconcile_window(entry, skew_s)
             mark = self.client.skew.mark()
-            rows = list(self.list_reservations(start, end, include_cancelled=True))
+            rows = yield from collect(self._list(start, end, include_cancelled=True))
             measured = self.client.skew.since(mark)
             if listing or not self._p.rewindow(entry, skew_s, measured):
                 break
@@ -1131,243 +1098,35 @@ class Reservations:
         _record(journal, entry, result)
         return result
 
-    def reconcile_pending(self) -> list[ReconcileResult]:
+    reconcile = Operation(_reconcile)
+
+    def _reconcile_pending(self) -> Flow[list[ReconcileResult]]:
         """Reconcile every journal entry left pending or unknown (in-flight ones reported)."""
         journal = _journal(self.client)
-        return [self.reconcile(e.id) for e in journal.needs_reconcile()]
+        out: list[ReconcileResult] = []
+        for e in journal.needs_reconcile():
+            out.append((yield from self._reconcile(e.id)))
+        return out
+
+    reconcile_pending = Operation(_reconcile_pending)
 
 
-# --- async ------------------------------------------------------------------------------------
-class AsyncReservations:
-    """:class:`Reservations` for :class:`AsyncKISRestClient`."""
+class Reservations(_ReservationOps[KISRestClient], Blocking):
+    """Reservation orders (예약주문) through a :class:`KISRestClient`.
 
-    def __init__(
-        self,
-        client: AsyncKISRestClient,
-        *,
-        window_policy: WindowPolicy = "warn",
-        clock: Callable[[], datetime] | None = None,
-        concurrency: int = C.BULK_CANCEL_CONCURRENCY,
-        settle_s: float = C.RECONCILE_SETTLE_S,
-        calendar: Any = None,
-        end_date_policy: EndDatePolicy = "snap",
-    ) -> None:
-        self.client = client
-        self._p = _Plans(client, window_policy, clock, calendar, end_date_policy)
-        self.concurrency = concurrency
-        #: Seconds after the last send's read timeout before reconcile may say "not applied".
-        self.settle_s = settle_s
+    ``window_policy`` says what happens outside the entry window (KIS: 15:40 until 07:30 of
+    the next business day; weekends and holidays inside; decided by the KRX calendar):
+    ``"warn"`` (default: the receipt carries a warning), ``"refuse"`` (raise
+    :class:`OutsideReservationWindowError` before sending) or ``"ignore"``. The 23:40-00:10
+    blackout is refused before sending under ``"warn"`` too (KIS refuses everything then).
+    ``calendar`` is a :class:`stock_manager.calendar.KRXCalendar` (default: KIS 국내휴장일조회
+    cached per host in real mode); ``end_date_policy`` is ``"snap"`` or ``"refuse"``.
+    """
 
-    async def place_reservation(
-        self,
-        symbol: str,
-        qty: int | str,
-        price: Decimal | int | str | None = None,
-        side: Side | str = Side.BUY,
-        order_type: OrderType | str = OrderType.LIMIT,
-        end_date: date | None = None,
-        *,
-        balance_type: str = "10",
-        loan_date: date | None = None,
-        days: int | None = None,
-        end_date_policy: EndDatePolicy | None = None,
-        check: bool = False,
-        strict: bool = False,
-        label: str = "",
-    ) -> ReservationReceipt:
-        """Async :meth:`Reservations.place_reservation`.
 
-        The calendar is read from the disk cache a blocking client keeps (the async client
-        does not call chk-holiday itself), else the bundled table.
-        """
-        body, warnings, sched, terms = self._p.plan_place_full(
-            symbol,
-            qty,
-            price,
-            side,
-            order_type,
-            end_date,
-            balance_type,
-            loan_date,
-            days,
-            end_date_policy,
-        )
-        findings: tuple[Any, ...] = ()
-        if check or strict:
-            report = await self.preflight(terms, strict=strict)
-            findings = report.findings
-            warnings += tuple(str(f) for f in report.problems)
-        try:
-            resp = await self.client.make_request(
-                "POST", PATH_PLACE, body, intent="place", label=label
-            )
-        except KISBusinessError as exc:
-            raise as_window_error(exc) or exc from None
-        return _receipt(resp, warnings, sched, findings)
-
-    async def preflight(
-        self, terms: OrderTerms, *, strict: bool = False, exclude_seq: str | None = None
-    ) -> Any:
-        """Async :meth:`Reservations.preflight`."""
-        from .preflight import AsyncPreflight
-
-        def pending() -> AsyncIterator[Reservation]:
-            return self.list_reservations(status="pending")
-
-        return await AsyncPreflight(self.client, pending=pending).check(
-            terms, strict=strict, exclude_seq=exclude_seq
-        )
-
-    async def list_reservations(
-        self,
-        start: date | None = None,
-        end: date | None = None,
-        *,
-        seq: str | None = None,
-        symbol: str | None = None,
-        side: Side | str | None = None,
-        status: StatusFilter = "all",
-        include_cancelled: bool = False,
-        max_pages: int | None = None,
-    ) -> AsyncIterator[Reservation]:
-        """Async :meth:`Reservations.list_reservations`."""
-        params = self._p.list_params(start, end, seq, symbol, side, status, include_cancelled)
-        kw: dict[str, Any] = {"max_pages": max_pages} if max_pages else {}
-        as_of = self._p.as_of_once()
-        async for page in self.client.iter_pages("GET", PATH_LIST, params, **kw):
-            for raw in page.rows():
-                row = Reservation.from_row(raw).dated(as_of)
-                if self._p.keep(row, params, status):
-                    yield row
-
-    async def get_reservation(self, seq: str | int) -> Reservation:
-        """Async :meth:`Reservations.get_reservation`."""
-        s = _seq(seq)
-        rows = [r async for r in self.list_reservations(seq=s, include_cancelled=True)]
-        return self._p.find(rows, s)
-
-    async def cancel_reservation(
-        self, seq: str | int, *, current: Reservation | None = None
-    ) -> ChangeResult:
-        """Async :meth:`Reservations.cancel_reservation`."""
-        return await self._cancel_known(current or await self.get_reservation(seq))
-
-    async def _cancel_known(self, target: Reservation) -> ChangeResult:
-        body = self._p.plan_cancel(target)
-        resp = await self.client.make_request(
-            "POST", PATH_RVSECNCL, body, action="cancel", intent="cancel"
-        )
-        return self._p.interpret_change("cancel", target, body, resp)
-
-    async def modify_reservation(
-        self,
-        seq: str | int,
-        *,
-        qty: int | str | None = None,
-        price: Decimal | int | str | None = None,
-        order_type: OrderType | str | None = None,
-        end_date: date | None = None,
-        balance_type: str | None = None,
-        check: bool = False,
-        strict: bool = False,
-    ) -> ChangeResult:
-        """Async :meth:`Reservations.modify_reservation`."""
-        changes = _changes(qty, price, order_type, end_date, balance_type)
-        self._p.guard("change")
-        self._p.check_changes(changes)
-        current = await self.get_reservation(seq)
-        body = self._p.plan_modify(current, changes)
-        warnings: tuple[str, ...] = ()
-        if changes.get("end_date") is not None:
-            warnings += self._p.schedule(strict_date(changes["end_date"])).warnings  # type: ignore[arg-type]
-        if check or strict:
-            terms = current.terms(today=self._p.today(), **_terms_changes(changes, body))
-            report = await self.preflight(terms, strict=strict, exclude_seq=current.seq)
-            warnings += tuple(str(f) for f in report.problems)
-        try:
-            resp = await self.client.make_request(
-                "POST", PATH_RVSECNCL, body, action="modify", intent="modify"
-            )
-        except KISBusinessError as exc:
-            raise as_window_error(exc) or exc from None
-        result = self._p.interpret_change("modify", current, body, resp)
-        return replace(result, warnings=warnings) if warnings else result
-
-    async def cancel_reservations(
-        self,
-        *,
-        symbol: str | None = None,
-        side: Side | str | None = None,
-        seqs: Iterable[str | int] | None = None,
-        start: date | None = None,
-        end: date | None = None,
-        progress: Progress | None = None,
-    ) -> BulkCancelResult:
-        """Async :meth:`Reservations.cancel_reservations` (``concurrency`` tasks at a time)."""
-        self._p.guard("change")
-        if seqs is not None:
-            targets = _seq_targets(seqs)
-        else:
-            targets = [
-                r
-                async for r in self.list_reservations(
-                    start, end, symbol=symbol, side=side, status="pending"
-                )
-            ]
-        import asyncio  # here, not at the top: the blocking API never needs it (issue #14)
-
-        gate = asyncio.Semaphore(max(1, self.concurrency))
-        total, done = len(targets), 0
-        results: dict[str, BulkCancelItem] = {}
-
-        async def one(target: Reservation) -> None:
-            nonlocal done
-            async with gate:
-                try:
-                    item = self._p.bulk_item(target.seq, None, await self._cancel_known(target))
-                except Exception as exc:  # per-item isolation
-                    item = self._p.bulk_item(target.seq, exc)
-            results[target.seq] = item
-            done += 1
-            if progress:
-                progress(done, total, item)
-
-        await asyncio.gather(*(one(t) for t in targets))
-        return BulkCancelResult(tuple(results[t.seq] for t in targets))
-
-    async def reconcile(self, entry_id: int, *, force: bool = False) -> ReconcileResult:
-        """Async :meth:`Reservations.reconcile`."""
-        journal = _journal(self.client)
-        entry = journal.get(entry_id)
-        early, settled, deadline = self._p.before_listing(
-            journal, entry, force=force, settle_s=self.settle_s
-        )
-        if early:
-            return early
-        skew_s = self._p.skew_hint(entry)
-        for listing in range(2):  # again once, if the measured skew moves the window
-            start, end = _reconcile_window(entry, skew_s)
-            mark = self.client.skew.mark()
-            rows = [r async for r in self.list_reservations(start, end, include_cancelled=True)]
-            measured = self.client.skew.since(mark)
-            if listing or not self._p.rewindow(entry, skew_s, measured):
-                break
-            skew_s = measured.high if measured else None
-        result = self._p.judge(
-            entry,
-            rows,
-            credited=journal.credited("place", exclude=entry.id),
-            settled=settled,
-            retry_at=deadline,
-            skew=measured,
-        )
-        _record(journal, entry, result)
-        return result
-
-    async def reconcile_pending(self) -> list[ReconcileResult]:
-        """Async :meth:`Reservations.reconcile_pending`."""
-        journal = _journal(self.client)
-        return [await self.reconcile(e.id) for e in journal.needs_reconcile()]
+class AsyncReservations(_ReservationOps[AsyncKISRestClient], Awaiting):
+    """:class:`Reservations` for :class:`AsyncKISRestClient`: the same methods, each a
+    coroutine (``list_reservations`` an async iterator); bulk cancel runs tasks."""
 
 
 # --- helpers ----------------------------------------------------------------------------------

@@ -29,11 +29,13 @@ m.ekn.kr/view.php?key=20230117010003826).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, Callable, Generator, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
+from .._flow import Flow
+from .._surface import Awaiting, Blocking, Operation
 from ..errors import KISError, KISValidationError
 from .models import OrderTerms, Reservation, Side
 
@@ -49,6 +51,7 @@ __all__ = [
     "Preflight",
     "PreflightRefusedError",
     "PreflightReport",
+    "check_flow",
     "next_band",
     "tick_size",
 ]
@@ -263,118 +266,80 @@ def judge_buy(
 
 
 # --- the check --------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _Get:
-    """One read-only request the check wants sent."""
-
-    path: str
-    params: dict[str, str]
-    tr_id: str
-
-
-# The check as a generator: it yields the GETs it needs and receives their replies (or has the
-# KISError thrown in), so the blocking and the async runner share every decision.
-_Flow = Generator[_Get, Any, PreflightReport]
-
-
-class Preflight:
-    """Runs the checks against a blocking KIS client (each GET under the shared rate limit).
-
-    ``pending`` lists the account's pending reservations (usually
-    ``lambda: Reservations(client).list_reservations(status="pending")``).
-    """
+class _PreflightOps:
+    """The check, once, as a flow; :class:`Preflight` and :class:`AsyncPreflight` drive it."""
 
     def __init__(
-        self, client: Any, *, pending: Callable[[], Iterable[Reservation]] | None = None
+        self, client: Any, *, pending: Callable[[], Flow[list[Reservation]]] | None = None
     ) -> None:
         self.client = client
+        #: A flow listing the account's pending reservations (usually
+        #: ``collect(Reservations(client)._list(status="pending"))``); None: none counted.
         self.pending = pending
 
-    def check(
+    def _check(
         self,
         terms: OrderTerms,
         *,
         strict: bool = False,
         exclude_seq: str | None = None,
-    ) -> PreflightReport:
+    ) -> Flow[PreflightReport]:
         """Run every check that applies to ``terms``; raise when ``strict`` finds a problem."""
+        pending = self.pending() if self.pending else None
+        return (yield from check_flow(self.client, terms, strict, exclude_seq, pending))
+
+    check = Operation(_check)
+
+
+class Preflight(_PreflightOps, Blocking):
+    """Runs the checks against a blocking KIS client (each GET under the shared rate limit)."""
+
+
+class AsyncPreflight(_PreflightOps, Awaiting):
+    """:class:`Preflight` for :class:`AsyncKISRestClient`."""
+
+
+def check_flow(
+    client: Any,
+    terms: OrderTerms,
+    strict: bool,
+    exclude_seq: str | None,
+    pending: Flow[list[Reservation]] | None,
+) -> Flow[PreflightReport]:
+    """The pre-flight as a flow: its GETs go through ``client``'s flows (``request_flow``);
+    ``pending`` lists the other pending reservations (None: none are counted). Raises
+    :class:`PreflightRefusedError` when ``strict`` finds a problem."""
+    rows: list[Reservation] | KISError = []
+    if pending is not None:
         try:
-            rows: list[Reservation] | KISError = list(self.pending()) if self.pending else []
+            rows = yield from pending
         except KISError as exc:
             rows = exc
-        flow = _check_flow(self.client.config, terms, strict, exclude_seq, rows)
-        try:
-            get = next(flow)
-            while True:
-                try:
-                    reply = self.client.make_request("GET", get.path, get.params, tr_id=get.tr_id)
-                except KISError as exc:
-                    get = flow.throw(exc)
-                else:
-                    get = flow.send(reply)
-        except StopIteration as done:
-            return _finish(done.value)
 
+    def get(path: str, params: dict[str, str], tr_id: str) -> Flow[Any]:
+        return client.request_flow("GET", path, params, tr_id=tr_id)  # type: ignore[no-any-return]
 
-class AsyncPreflight:
-    """:class:`Preflight` for :class:`AsyncKISRestClient` (``pending`` is an async iterable)."""
-
-    def __init__(
-        self, client: Any, *, pending: Callable[[], AsyncIterable[Reservation]] | None = None
-    ) -> None:
-        self.client = client
-        self.pending = pending
-
-    async def check(
-        self,
-        terms: OrderTerms,
-        *,
-        strict: bool = False,
-        exclude_seq: str | None = None,
-    ) -> PreflightReport:
-        """Async :meth:`Preflight.check`."""
-        rows: list[Reservation] | KISError = []
-        if self.pending is not None:
-            try:
-                rows = [r async for r in self.pending()]
-            except KISError as exc:
-                rows = exc
-        flow = _check_flow(self.client.config, terms, strict, exclude_seq, rows)
-        try:
-            get = next(flow)
-            while True:
-                try:
-                    reply = await self.client.make_request(
-                        "GET", get.path, get.params, tr_id=get.tr_id
-                    )
-                except KISError as exc:
-                    get = flow.throw(exc)
-                else:
-                    get = flow.send(reply)
-        except StopIteration as done:
-            return _finish(done.value)
-
-
-def _finish(report: PreflightReport) -> PreflightReport:
+    report = yield from _judge_flow(client.config, terms, strict, exclude_seq, rows, get)
     if report.refused:
         raise PreflightRefusedError(report)
     return report
 
 
-def _check_flow(
+def _judge_flow(
     config: Any,
     terms: OrderTerms,
     strict: bool,
     exclude_seq: str | None,
     pending: list[Reservation] | KISError,
-) -> _Flow:
+    get: Callable[[str, dict[str, str], str], Flow[Any]],
+) -> Flow[PreflightReport]:
     severity: Severity = "refusal" if strict else "warning"
     paper = bool(config.is_paper)
     account = {"CANO": config.cano, "ACNT_PRDT_CD": config.acnt_prdt_cd}
     findings: list[Finding] = []
     quote: Mapping[str, Any] | None = None
     try:
-        reply = yield _Get(
+        reply = yield from get(
             PATH_PRICE, {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": terms.symbol}, TR_PRICE
         )
         quote = reply.first()
@@ -391,9 +356,11 @@ def _check_flow(
         sellable: int | None = None
         try:
             if paper:  # 매도가능수량조회 is real only: read 주식잔고조회's ord_psbl_qty
-                reply = yield _Get(PATH_BALANCE, {**account, **_BALANCE_QUERY}, TR_BALANCE[1])
+                reply = yield from get(PATH_BALANCE, {**account, **_BALANCE_QUERY}, TR_BALANCE[1])
             else:
-                reply = yield _Get(PATH_PSBL_SELL, {**account, "PDNO": terms.symbol}, TR_PSBL_SELL)
+                reply = yield from get(
+                    PATH_PSBL_SELL, {**account, "PDNO": terms.symbol}, TR_PSBL_SELL
+                )
             sellable = _sellable(reply, terms.symbol)
         except KISError as exc:
             findings.append(Finding("sellable", False, "warning", f"no answer ({exc})", {}))
@@ -422,7 +389,7 @@ def _check_flow(
             "OVRS_ICLD_YN": "N",
         }
         try:
-            reply = yield _Get(PATH_PSBL_ORDER, params, TR_PSBL_ORDER[1 if paper else 0])
+            reply = yield from get(PATH_PSBL_ORDER, params, TR_PSBL_ORDER[1 if paper else 0])
             out = reply.first()
             cash = _int(out, "ord_psbl_cash")
             max_qty = _int(out, "max_buy_qty") if "max_buy_qty" in out else None
