@@ -209,3 +209,57 @@ def kis_env_offline(home: Path) -> dict[str, str]:
         KIS_ACCOUNT_NO="12345678-01",
     )
     return env
+
+
+def test_report_says_which_reservation_each_notice_belongs_to(tmp_path: Path) -> None:
+    """Issue #20: the notices ``watch`` logged are tied to their reservations in ``resv report``
+    (through the order each reservation became); a notice of an order no reservation made is
+    listed as such, never put on a reservation."""
+    from datetime import datetime
+
+    from stock_manager.adapters.broker.kis.reservations.models import KST
+
+    early = datetime(2026, 12, 8, 6, 0, tzinfo=KST)  # a Tuesday before the open: sent today
+    config = EmulatorConfig.demo(
+        rate_limit_per_s=None, token_issue_interval_s=0, window=False, ws_ping_interval_s=1.0
+    )
+    with run_emulator(config) as emu:
+        emu.clock.freeze(early)
+        env = kis_env(emu, tmp_path)
+        env["KIS_HTS_ID"] = emu.hts_id
+        place_directly(emu, env, "005930", "buy", [(10, 70000)])
+        place_directly(emu, env, "000660", "buy", [(5, 180000)])
+        seqs = [r.seq for r in sorted(emu.state.reservations.values(), key=lambda r: r.seq)]
+        admin = f"{emu.base_url}/_emulator"
+        w = Watch(["watch", "--json"], env)
+        try:
+            w.wait_for(lambda ls: any(d["type"] == "SubscriptionEvent" for d in ls))
+            outcomes = {str(seqs[0]): "unfilled", str(seqs[1]): "rejected"}
+            httpx.post(f"{admin}/process-day", json={"outcomes": outcomes}).raise_for_status()
+            w.wait_for(lambda ls: bool(executions(ls, "accepted") and executions(ls, "rejected")))
+            odno = executions(w.lines, "accepted")[0]["order_no"]
+            httpx.post(f"{admin}/orders/fill", json={"odno": odno, "qty": 4, "price": 69900})
+            w.wait_for(lambda ls: bool(executions(ls, "filled")))
+            assert w.stop(signal.SIGINT) == 0, w.stderr()
+        finally:
+            w.kill()
+        env["STOCK_MANAGER_NOW"] = datetime(2026, 12, 8, 9, 0, tzinfo=KST).isoformat()
+        emu.clock.freeze(datetime(2026, 12, 8, 9, 0, tzinfo=KST))
+        result = run_cli("resv", "report", "--date", "2026-12-08", "--json", env=env)
+        assert result.code in (0, 4), result
+        doc = json.loads(result.out)
+        rows = {r["seq"]: r for r in doc["processed"]}
+        samsung = rows[str(seqs[0])]
+        assert [(n["kind"], n["order_no"]) for n in samsung["notices"]] == [
+            ("accepted", samsung["odno"]),
+            ("filled", samsung["odno"]),
+        ]
+        assert samsung["notices"][1]["qty"] == 4 and samsung["notices"][1]["source"] == "ws"
+        # The rejection made no order: its notice names none, and is tied to the one rejected
+        # reservation with its symbol, side, quantity and price.
+        assert executions(w.lines, "rejected")
+        hynix = rows[str(seqs[1])]
+        assert [n["kind"] for n in hynix["notices"]] == ["rejected"]
+        assert doc["unlinked_notices"] == []
+        human = run_cli("resv", "report", "--date", "2026-12-08", env=env)
+        assert f"{seqs[0]} notices: accepted" in human.out, human

@@ -44,3 +44,13 @@ def test_notices_follow_the_order_a_reservation_became_and_its_changes() -> None
 def test_no_orders_means_every_notice_is_unlinked() -> None:
     linked = link_notices({}, [notice("filled", "1")])
     assert linked.by_seq == {} and len(linked.unlinked) == 1
+
+
+def test_a_rejection_names_no_order_and_is_tied_only_to_a_unique_rejected_reservation() -> None:
+    rejected = notice("rejected", "0000000000")  # no order was made
+    one = link_notices({}, [rejected], {"39610": ("005930", "buy", 10, 70000)})
+    assert [e.kind for e in one.by_seq["39610"]] == ["rejected"]
+    two_alike = {"39610": ("005930", "buy", 10, 70000), "39611": ("005930", "buy", 10, 70000)}
+    assert link_notices({}, [rejected], two_alike).unlinked == [rejected]  # never guessed
+    other = link_notices({}, [rejected], {"39612": ("000660", "buy", 10, 70000)})
+    assert other.unlinked == [rejected]

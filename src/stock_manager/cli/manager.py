@@ -91,10 +91,18 @@ def report(
         raise CLIError(f"--notify: {notify_url!r} is not an http(s) URL")
     with _manager(st) as m:
         rep = m.report(day)
+        linked = _linked_notices(st, m.client.config, rep)
     if st.json:
-        emit_json(rep.to_dict())
+        doc = rep.to_dict()
+        if linked is not None:
+            for row in doc["processed"]:
+                row["notices"] = [_notice_doc(e) for e in linked.by_seq.get(row["seq"], [])]
+            doc["unlinked_notices"] = [_notice_doc(e) for e in linked.unlinked]
+        emit_json(doc)
     else:
         _print_report(st, rep)
+        if linked is not None:
+            _print_notices(st, rep, linked)
     if notify_url:
         from stock_manager.manager import notify
 
@@ -103,6 +111,58 @@ def report(
             st.warn(problem)
     if rep.attention:
         raise typer.Exit(EXIT_ATTENTION)
+
+
+def _linked_notices(st: State, config: Any, rep: Report) -> Any:
+    """The day's execution notices (logged by ``watch``) by reservation; None if none."""
+    from stock_manager.notices.linking import day_notices, link_notices
+
+    try:
+        events = day_notices(config, rep.date)
+    except Exception as exc:  # the report stands without them; say why they are missing
+        st.warn(f"notices of {rep.date} could not be read: {exc}")
+        return None
+    if not events:
+        return None
+    rejected = {
+        r.seq: (r.symbol, r.side, r.qty, int(r.price))
+        for r in rep.processed
+        if r.state == "rejected"
+    }
+    return link_notices({r.odno: r.seq for r in rep.processed if r.odno}, events, rejected)
+
+
+def _notice_doc(ev: Any) -> dict[str, Any]:
+    return {
+        "kind": ev.kind,
+        "order_no": ev.order_no,
+        "original_order_no": ev.original_order_no,
+        "qty": ev.qty,
+        "price": str(ev.price),
+        "time": ev.time,
+        "source": ev.source,
+    }
+
+
+def _print_notices(st: State, rep: Report, linked: Any) -> None:
+    from rich.markup import escape
+
+    def line(ev: Any) -> str:
+        what = f"{ev.kind} {ev.qty} @ {_money(ev.price)}" if ev.kind == "filled" else ev.kind
+        return f"{what} {ev.time} ({ev.source})"
+
+    for r in rep.processed:
+        evs = linked.by_seq.get(r.seq, [])
+        if evs:
+            st.out.print(f"  {r.seq} notices: " + escape(", ".join(map(line, evs))), soft_wrap=True)
+    if linked.unlinked:
+        orders = sorted({e.order_no or "-" for e in linked.unlinked})
+        st.out.print(
+            f"  {len(linked.unlinked)} notice(s) tied to no reservation (orders "
+            + ", ".join(orders)
+            + ")",
+            soft_wrap=True,
+        )
 
 
 def _widest(rows: Any, attr: str) -> int:

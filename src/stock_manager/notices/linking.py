@@ -41,16 +41,39 @@ def _odno(value: str) -> str:
     return text.zfill(10) if text.isdigit() else text
 
 
-def link_notices(orders_of: Mapping[str, str], notices: Iterable[ExecutionEvent]) -> Linked:
+#: What identifies a rejected reservation that never became an order: (symbol, side, qty, price).
+Terms = tuple[str, str, int, int]
+
+
+def link_notices(
+    orders_of: Mapping[str, str],
+    notices: Iterable[ExecutionEvent],
+    rejected: Mapping[str, Terms] | None = None,
+) -> Linked:
     """Group ``notices`` by the reservation whose order they name.
 
     ``orders_of`` maps each reservation's order number to its sequence number. A notice about
     an order that changed one of those (its ``original_order_no`` is known) also belongs to that
     reservation, and so does any later notice about the changed order.
+
+    A rejection at processing makes no order, so its notice names none (zeros or blank).
+    ``rejected`` (seq → terms of each rejected reservation) ties such a notice to the one
+    rejected reservation with its symbol, side, quantity and price, and only when exactly one
+    has them; two alike leave it unlinked rather than guessed.
     """
     owner = {_odno(odno): seq for odno, seq in orders_of.items() if _odno(odno)}
+    by_terms: dict[Terms, list[str]] = {}
+    for seq, terms in (rejected or {}).items():
+        by_terms.setdefault(terms, []).append(seq)
     out = Linked()
     for ev in notices:
+        if ev.kind == "rejected" and not _odno(ev.order_no).strip("0"):
+            alike = by_terms.get((ev.symbol, ev.side, ev.order_qty or ev.qty, ev.price), [])
+            if len(alike) == 1:
+                out.by_seq.setdefault(alike[0], []).append(ev)
+            else:
+                out.unlinked.append(ev)
+            continue
         seq = owner.get(_odno(ev.order_no))
         if seq is None and ev.original_order_no:
             seq = owner.get(_odno(ev.original_order_no))
