@@ -74,7 +74,7 @@ def link_notices(
             else:
                 out.unlinked.append(ev)
             continue
-        seq = owner.get(_odno(ev.order_no))
+        seq: str | None = owner.get(_odno(ev.order_no))
         if seq is None and ev.original_order_no:
             seq = owner.get(_odno(ev.original_order_no))
             if seq is not None:
