@@ -63,8 +63,8 @@ def link_notices(
     """
     owner = {_odno(odno): seq for odno, seq in orders_of.items() if _odno(odno)}
     by_terms: dict[Terms, list[str]] = {}
-    for seq, terms in (rejected or {}).items():
-        by_terms.setdefault(terms, []).append(seq)
+    for rejected_seq, terms in (rejected or {}).items():
+        by_terms.setdefault(terms, []).append(rejected_seq)
     out = Linked()
     for ev in notices:
         if ev.kind == "rejected" and not _odno(ev.order_no).strip("0"):
@@ -74,7 +74,7 @@ def link_notices(
             else:
                 out.unlinked.append(ev)
             continue
-        seq: str | None = owner.get(_odno(ev.order_no))
+        seq = owner.get(_odno(ev.order_no))
         if seq is None and ev.original_order_no:
             seq = owner.get(_odno(ev.original_order_no))
             if seq is not None:
