@@ -41,6 +41,7 @@ def emu() -> Iterator[ServedEmulator]:
         served.clock.freeze(MONDAY_EVENING)
         # The account holds what the tests sell (the emulator rejects a sell of shares not held).
         market_of(served.state).set_holding(served.config.account, "000660", 100, 170000)
+        market_of(served.state).set_holding(served.config.account, "035420", 100, 180000)
         yield served
 
 
