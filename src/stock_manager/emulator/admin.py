@@ -21,16 +21,47 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
+from stock_manager.emulator.market import admin as market_admin
 from stock_manager.emulator.messages import code_table
 from stock_manager.emulator.wire import send_bytes
 
 if TYPE_CHECKING:
-    from stock_manager.emulator.app import Emulator
+    from stock_manager.emulator.clock import EmulatorClock
+    from stock_manager.emulator.config import EmulatorConfig
+    from stock_manager.emulator.faults import FaultRegistry
+    from stock_manager.emulator.krx_calendar import KrxCalendar
+    from stock_manager.emulator.requestlog import RequestLog
+    from stock_manager.emulator.state import EmulatorState
+
+
+class Emulator(Protocol):
+    """What the admin API needs of the emulator (:class:`.app.Emulator` is the one).
+
+    A protocol, not an import of the app: the app dispatches to this module, so this module
+    stays below it (no import cycle, issue #19).
+    """
+
+    config: EmulatorConfig
+    clock: EmulatorClock
+    state: EmulatorState
+    faults: FaultRegistry
+    requests: RequestLog
+    calendar: KrxCalendar
+
+    def openapi(self) -> dict[str, Any]: ...
+
+    def process_day(
+        self, outcomes: dict[str, str] | None = None, default: str = "filled"
+    ) -> list[dict[str, str]]: ...
+
+    def fill_order(self, odno: str, qty: int, price: int | None = None) -> dict[str, Any]: ...
+
+    def expire_tokens(self) -> int: ...
 
 
 class _AdminError(Exception):
@@ -127,8 +158,6 @@ async def _route(emu: Emulator, request: Request) -> tuple[int, Any]:
         at = datetime.fromisoformat(d["at"]) if d.get("at") else None
         return 200, {"now": emu.clock.freeze(at).isoformat()}
     if path.startswith("/market"):
-        from stock_manager.emulator.market import admin as market_admin
-
         body = await _json(request) if method == "POST" else {}
         return await market_admin(emu.config, emu.state, method, path, body)
     if path == "/codes" and method == "GET":
