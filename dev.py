@@ -3,7 +3,7 @@
 
     python3 dev.py demo     # create .venv if needed, install, run `stock-manager demo`
     python3 dev.py test     # create .venv if needed, install with dev extras, run pytest
-    python3 dev.py lint     # ruff check, ruff format --check, mypy --strict
+    python3 dev.py lint     # ruff check, ruff format --check, mypy --strict, lint-imports
     python3 dev.py bench    # every benchmark script in bench/
 
 The virtual environment is reinstalled only when pyproject.toml changes (a hash stamp decides).
@@ -61,6 +61,8 @@ def main(argv: list[str]) -> int:
             (PY, "-m", "ruff", "check", "."),
             (PY, "-m", "ruff", "format", "--check", "."),
             (PY, "-m", "mypy"),
+            # The layers and "no import cycles" of pyproject.toml's [tool.importlinter].
+            (BIN / ("lint-imports.exe" if os.name == "nt" else "lint-imports"),),
         ):
             rc = _run(*cmd)
             if rc:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from stock_manager.adapters.broker.kis.tr_ids import ApiSpec
 
-__all__ = ["api_list", "api_show", "list_json", "run_fast", "spec_json", "tr_id_of"]
+__all__ = ["api_list", "api_show", "run_fast", "tr_id_of"]
 
 EXIT_OK = 0  # ._errors.EXIT_OK; that module (traceback, re) loads only when needed
 
@@ -35,59 +35,6 @@ def tr_id_of(api_id: str, *, paper: bool, action: str | None) -> tuple[ApiSpec, 
             hint="choose --action " + " or --action ".join(spec.actions),
         )
     return spec, spec.tr_id(paper=paper, action=action)
-
-
-def spec_json(spec: ApiSpec) -> dict[str, Any]:
-    """Everything ``api show --json`` prints."""
-    return {
-        "api_id": spec.api_id,
-        "name": spec.name,
-        "category": spec.category,
-        "transport": spec.transport,
-        "method": spec.method,
-        "path": spec.path,
-        "kind": spec.kind,
-        "tr_ids": {"real": dict(spec.real), "paper": dict(spec.paper) if spec.paper else None},
-        "paper_supported": spec.paper_supported,
-        "paging": (
-            {"ctx_keys": list(spec.paging.ctx_keys), "tr_cont": spec.paging.tr_cont}
-            if spec.paging
-            else None
-        ),
-        "fields": [
-            {
-                "name": f.name,
-                "korean": f.korean,
-                "required": f.required,
-                "length": f.length,
-                "sheet_length": f.sheet_length,
-                "allowed": dict(f.allowed) if f.allowed else None,
-                "actions": list(f.actions) if f.actions is not None else None,
-            }
-            for f in spec.fields
-        ],
-        "response": [
-            {"block": b.name, "kind": b.kind, "fields": [n for n, _ in b.fields]}
-            for b in spec.response
-        ],
-    }
-
-
-def list_json(specs: Sequence[ApiSpec]) -> list[dict[str, Any]]:
-    """What ``api list --json`` prints: one summary per API."""
-    return [
-        {
-            "api_id": s.api_id,
-            "name": s.name,
-            "category": s.category,
-            "transport": s.transport,
-            "method": s.method,
-            "path": s.path,
-            "tr_ids": list(s.tr_ids),
-            "paper_supported": s.paper_supported,
-        }
-        for s in specs
-    ]
 
 
 def _tr_table(table: Any) -> str:
@@ -176,7 +123,7 @@ def run_fast(argv: Sequence[str]) -> int | None:
         return None
     positional, flags, values = opts
     as_json |= "--json" in flags
-    from stock_manager.adapters.broker.kis.tr_ids import CATALOG
+    from stock_manager.adapters.broker.kis.tr_ids import CATALOG, list_json, spec_json
 
     if args[0] == "tr-id":
         if len(positional) != 1:

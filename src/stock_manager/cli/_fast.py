@@ -17,14 +17,16 @@ value) returns ``None`` and goes through typer, which gives the usual usage erro
 
 from __future__ import annotations
 
+import itertools
 import os
-from collections.abc import Sequence
+import sys
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._runtime import State
 
-__all__ = ["dispatch", "parse_resv_list", "resv_list", "static_help"]
+__all__ = ["dispatch", "parse_resv_list", "print_reservations", "resv_list", "static_help"]
 
 _HELP_FLAGS = ("--help", "-h")
 # Global options (before the command) -> State field. Flags take no value.
@@ -128,7 +130,7 @@ def resv_list(
     """``stock-manager resv list``: rows are printed page by page as they arrive.
 
     With ``--json`` they are streamed as one JSON array; otherwise a rich table, or for long
-    listings a light aligned layout (see :func:`._listing.print_reservations`).
+    listings a light aligned layout (see :func:`print_reservations`).
     """
     from stock_manager.adapters.broker.kis.reservations import Reservations
 
@@ -150,8 +152,6 @@ def resv_list(
         if st.json:
             emit_json_stream(rows)
             return
-        from ._listing import print_reservations
-
         print_reservations(rows, st)
 
 
@@ -184,3 +184,29 @@ def dispatch(args: Sequence[str]) -> int | None:
         st.json = True
     resv_list(st, **opts)
     return 0
+
+
+def print_reservations(reservations: Iterable[Any], st: State, title: str = "Reservations") -> int:
+    """Print a listing to the human output of ``st`` as it arrives; return the number of rows.
+
+    Up to :data:`RICH_TABLE_MAX_ROWS` rows it is rich's table: drawn by :mod:`._table` when
+    stdout is certain to get the same bytes, else by rich. Longer listings stream in the light
+    layout of :func:`._render.print_reservations`.
+    """
+    from ._listing import RICH_TABLE_MAX_ROWS, box_table  # here: --help never needs it
+
+    rows = iter(reservations)
+    head = list(itertools.islice(rows, RICH_TABLE_MAX_ROWS + 1))
+    if len(head) <= RICH_TABLE_MAX_ROWS and not st.json and not st.out_built and enabled():
+        from . import _table
+
+        term = _table.terminal(sys.stdout)
+        if term is not None:
+            text = box_table(head, term, title)
+            if text is not None:
+                sys.stdout.write(text)
+                sys.stdout.flush()
+                return len(head)
+    from ._render import print_reservations as rich_print
+
+    return rich_print(itertools.chain(head, rows), st.out, title)

@@ -1,26 +1,21 @@
-"""The reservation listing's text, without rich: cell formatting, and who draws the table.
+"""The reservation listing's text, without rich: columns, cell formatting, the box table.
 
 ``stock-manager resv list`` is the command run most often, so its output path imports
 nothing heavy: the cells are formatted here, a short listing on a plain terminal or pipe is
-drawn by :mod:`._table` (byte for byte what rich prints), and rich (:mod:`._render`) is
-imported only when it must draw: long listings, wide tables, uncommon terminals, or a
-console that was already built.
+drawn by :mod:`._table` (byte for byte what rich prints), and rich (:mod:`._render`, which
+reads the columns from here) is imported only when it must draw. Who draws is decided by
+:func:`._fast.print_reservations`.
 """
 
 from __future__ import annotations
 
-import itertools
-import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from . import _fast
-
 if TYPE_CHECKING:
     from . import _table
-    from ._runtime import State
 
 __all__ = [
     "COLUMNS",
@@ -30,7 +25,6 @@ __all__ = [
     "box_table",
     "fmt",
     "order_type_label",
-    "print_reservations",
     "reservation_cells",
 ]
 
@@ -131,27 +125,3 @@ def box_table(rows: Sequence[Any], term: _table.Terminal, title: str) -> str | N
         title=title,
         caption=None if rows else EMPTY_CAPTION,
     )
-
-
-def print_reservations(reservations: Iterable[Any], st: State, title: str = "Reservations") -> int:
-    """Print a listing to the human output of ``st`` as it arrives; return the number of rows.
-
-    Up to :data:`RICH_TABLE_MAX_ROWS` rows it is rich's table: drawn by :mod:`._table` when
-    stdout is certain to get the same bytes, else by rich. Longer listings stream in the light
-    layout of :func:`._render.print_reservations`.
-    """
-    rows = iter(reservations)
-    head = list(itertools.islice(rows, RICH_TABLE_MAX_ROWS + 1))
-    if len(head) <= RICH_TABLE_MAX_ROWS and not st.json and not st.out_built and _fast.enabled():
-        from . import _table
-
-        term = _table.terminal(sys.stdout)
-        if term is not None:
-            text = box_table(head, term, title)
-            if text is not None:
-                sys.stdout.write(text)
-                sys.stdout.flush()
-                return len(head)
-    from ._render import print_reservations as rich_print
-
-    return rich_print(itertools.chain(head, rows), st.out, title)

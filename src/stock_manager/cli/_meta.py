@@ -65,3 +65,14 @@ COMMANDS: tuple[tuple[str, str], ...] = (
 )
 
 COMMAND_HELP = dict(COMMANDS)
+
+
+def version_line() -> str:
+    """``stock-manager X.Y.Z`` (the installed distribution's version, else the package's)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        number = version("stock-manager")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        from stock_manager import __version__ as number
+    return f"{PROG} {number}"

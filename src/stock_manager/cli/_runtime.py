@@ -27,10 +27,11 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+
+from stock_manager._hosts import is_kis_host
+from stock_manager._jsonable import to_jsonable
 
 from ._errors import EXIT_API, EXIT_USAGE, CLIError
 
@@ -217,12 +218,6 @@ def profile_wording(message: str, profile: str, path: Path | None = None) -> str
     return text
 
 
-def is_kis_host(url: str) -> bool:
-    """True for the real (and paper) KIS servers; False for an emulator or any other host."""
-    host = (urlsplit(url).hostname or "").lower()
-    return host == "koreainvestment.com" or host.endswith(".koreainvestment.com")
-
-
 def parse_date(value: str | None, option: str) -> date | None:
     """``YYYY-MM-DD`` (or ``YYYYMMDD``) → date; a bad value is a usage error (exit 2)."""
     if value is None or not value.strip():
@@ -234,41 +229,6 @@ def parse_date(value: str | None, option: str) -> date | None:
         except ValueError:
             continue
     raise CLIError(f"{option}: {value!r} is not a date; use YYYY-MM-DD (e.g. 2026-07-15)")
-
-
-def to_jsonable(obj: Any) -> Any:
-    """Plain JSON data from pydantic models, dataclasses, enums, dates and decimals."""
-    import dataclasses
-    import enum
-
-    if obj is None or isinstance(obj, bool | int | float | str):
-        return obj
-    if hasattr(obj, "model_dump"):
-        data = obj.model_dump(mode="json")
-        # Computed properties (Reservation.status) are not fields: add the well-known ones.
-        for extra in ("status",):
-            if extra not in data and isinstance(getattr(type(obj), extra, None), property):
-                data[extra] = to_jsonable(getattr(obj, extra))
-        return data
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
-    if isinstance(obj, enum.Enum):
-        return to_jsonable(obj.value)
-    if isinstance(obj, Decimal):
-        return str(obj)
-    if isinstance(obj, datetime | date):
-        return obj.isoformat()
-    if isinstance(obj, Path):
-        return str(obj)
-    if isinstance(obj, BaseException):
-        return str(obj)
-    if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple | set | frozenset):
-        return [to_jsonable(v) for v in obj]
-    if hasattr(obj, "items"):  # CIDict and other mappings
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    return str(obj)
 
 
 def emit_json(obj: Any) -> None:

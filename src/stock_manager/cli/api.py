@@ -13,7 +13,9 @@ from typing import Annotated
 
 import typer
 
-from ._catalog import api_list, api_show, list_json, spec_json
+from stock_manager.adapters.broker.kis.tr_ids import list_json, spec_json
+
+from ._catalog import api_list, api_show
 from ._errors import CLIError
 from ._runtime import State, emit_json, state_of
 from .resv import DryRunOpt, JsonOpt, YesOpt, _dry_run

@@ -48,7 +48,7 @@ app = typer.Typer(
 def _show_version(value: bool) -> None:
     # `stock-manager --json --version` and the like (a bare `--version` never reaches typer).
     if value:
-        from .main import version_line
+        from ._meta import version_line
 
         typer.echo(version_line())
         raise typer.Exit(0)

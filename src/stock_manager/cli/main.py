@@ -36,17 +36,6 @@ _HELP_ARGS = (("--help",), ("-h",))
 _VERSION_ARGS = (("--version",), ("-V",))
 
 
-def version_line() -> str:
-    """``stock-manager X.Y.Z`` (the installed distribution's version, else the package's)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        number = version("stock-manager")
-    except PackageNotFoundError:  # running from a source tree that is not installed
-        from stock_manager import __version__ as number
-    return f"{_meta.PROG} {number}"
-
-
 def _style(text: str, code: str, stream: Any) -> str:
     """ANSI-style ``text`` when ``stream`` is a terminal and ``NO_COLOR`` is not set."""
     if os.environ.get("NO_COLOR") or not getattr(stream, "isatty", lambda: False)():
@@ -88,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.write(fast_help())
         return 0
     if tuple(args) in _VERSION_ARGS:
-        sys.stdout.write(version_line() + "\n")
+        sys.stdout.write(_meta.version_line() + "\n")
         return 0
     if not args:
         # A missing command is a usage error (exit 2): the help says what to type instead.

@@ -21,60 +21,48 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
+from stock_manager.emulator.admin_fields import AdminError, as_float, as_int, need, opt_int
+from stock_manager.emulator.market import admin as market_admin
 from stock_manager.emulator.messages import code_table
 from stock_manager.emulator.wire import send_bytes
 
 if TYPE_CHECKING:
-    from stock_manager.emulator.app import Emulator
+    from stock_manager.emulator.clock import EmulatorClock
+    from stock_manager.emulator.config import EmulatorConfig
+    from stock_manager.emulator.faults import FaultRegistry
+    from stock_manager.emulator.krx_calendar import KrxCalendar
+    from stock_manager.emulator.requestlog import RequestLog
+    from stock_manager.emulator.state import EmulatorState
 
 
-class AdminError(Exception):
-    """A bad admin request: answered 400 with this text (never a 500 and a traceback)."""
+class Emulator(Protocol):
+    """What the admin API needs of the emulator (:class:`.app.Emulator` is the one).
 
+    A protocol, not an import of the app: the app dispatches to this module, so this module
+    stays below it (no import cycle, issue #19).
+    """
 
-def need(d: dict[str, Any], name: str) -> Any:
-    """``d[name]``, or a 400 naming the missing field."""
-    if d.get(name) is None:
-        raise AdminError(f"missing field {name!r}")
-    return d[name]
+    config: EmulatorConfig
+    clock: EmulatorClock
+    state: EmulatorState
+    faults: FaultRegistry
+    requests: RequestLog
+    calendar: KrxCalendar
 
+    def openapi(self) -> dict[str, Any]: ...
 
-def as_int(d: dict[str, Any], name: str, default: int | None = None) -> int:
-    """``d[name]`` as a whole number (``default`` when absent; required without one)."""
-    value = d.get(name)
-    if value is None:
-        if default is None:
-            raise AdminError(f"missing field {name!r}")
-        return default
-    try:
-        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-            raise ValueError
-        return int(value)
-    except (TypeError, ValueError):
-        raise AdminError(f"field {name!r} must be a whole number, not {value!r}") from None
+    def process_day(
+        self, outcomes: dict[str, str] | None = None, default: str = "filled"
+    ) -> list[dict[str, str]]: ...
 
+    def fill_order(self, odno: str, qty: int, price: int | None = None) -> dict[str, Any]: ...
 
-def opt_int(d: dict[str, Any], name: str) -> int | None:
-    """``d[name]`` as a whole number, ``None`` when absent."""
-    return None if d.get(name) is None else as_int(d, name)
-
-
-def as_float(d: dict[str, Any], name: str, default: float) -> float:
-    """``d[name]`` as a number (``default`` when absent)."""
-    value = d.get(name)
-    if value is None:
-        return default
-    try:
-        if isinstance(value, bool):
-            raise ValueError
-        return float(value)
-    except (TypeError, ValueError):
-        raise AdminError(f"field {name!r} must be a number, not {value!r}") from None
+    def expire_tokens(self) -> int: ...
 
 
 async def handle(emu: Emulator, scope: Scope, receive: Receive, send: Send) -> None:
@@ -184,8 +172,6 @@ async def _route(emu: Emulator, request: Request) -> tuple[int, Any]:
             raise AdminError(f"field 'at' must be an ISO date-time, not {d['at']!r}") from None
         return 200, {"now": emu.clock.freeze(at).isoformat()}
     if path.startswith("/market"):
-        from stock_manager.emulator.market import admin as market_admin
-
         body = await _json(request) if method == "POST" else {}
         return await market_admin(emu.config, emu.state, method, path, body)
     if path == "/codes" and method == "GET":

@@ -18,6 +18,7 @@ from stock_manager.emulator.fields import Field
 
 TRADING = "/uapi/domestic-stock/v1/trading"
 QUOTATIONS = "/uapi/domestic-stock/v1/quotations"
+_ACCOUNT = (Field("CANO", "종합계좌번호", 8, True), Field("ACNT_PRDT_CD", "계좌상품코드", 2, True))
 
 
 @dataclass(frozen=True)
@@ -161,13 +162,56 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         top_level=F.DAILY_CCLD_TOP,
         paged=True,
     ),
+    # Quotes, buying power, sellable quantity, balance: served by
+    # stock_manager.emulator.market from the data tests set.
+    Endpoint(
+        "inquire-price",
+        "GET",
+        f"{QUOTATIONS}/inquire-price",
+        "주식현재가 시세",
+        tr_ids={"FHKST01010100": "real"},
+        request_in="query",
+        request=(
+            Field("FID_COND_MRKT_DIV_CODE", "조건 시장 분류 코드", 2, True),
+            Field("FID_INPUT_ISCD", "입력 종목코드", 12, True),
+        ),
+    ),
+    Endpoint(
+        "inquire-psbl-order",
+        "GET",
+        f"{TRADING}/inquire-psbl-order",
+        "매수가능조회",
+        tr_ids={"TTTC8908R": "real", "VTTC8908R": "paper"},
+        request_in="query",
+        request=(
+            *_ACCOUNT,
+            Field("PDNO", "상품번호", 12),
+            Field("ORD_UNPR", "주문단가", 19),
+            Field("ORD_DVSN", "주문구분", 2, True),
+            Field("CMA_EVLU_AMT_ICLD_YN", "CMA평가금액포함여부", 1, True),
+            Field("OVRS_ICLD_YN", "해외포함여부", 1, True),
+        ),
+    ),
+    Endpoint(
+        "inquire-psbl-sell",
+        "GET",
+        f"{TRADING}/inquire-psbl-sell",
+        "매도가능수량조회",
+        tr_ids={"TTTC8408R": "real"},
+        request_in="query",
+        request=(*_ACCOUNT, Field("PDNO", "상품번호", 12, True)),
+    ),
+    Endpoint(
+        "inquire-balance",
+        "GET",
+        f"{TRADING}/inquire-balance",
+        "주식잔고조회",
+        tr_ids={"TTTC8434R": "real", "VTTC8434R": "paper"},
+        request_in="query",
+        request=_ACCOUNT,
+        paged=True,
+    ),
 )
-
-# Quotes, buying power, sellable quantity, balance: served from test-set data (market.py).
-from stock_manager.emulator.market import market_endpoints  # noqa: E402  (needs Endpoint)
-
-# Served only where the table has no endpoint of that path (e.g. a chk-holiday of its own).
-ENDPOINTS += tuple(e for e in market_endpoints() if e.path not in {x.path for x in ENDPOINTS})
 
 BY_PATH: dict[str, Endpoint] = {e.path: e for e in ENDPOINTS}
 BY_NAME: dict[str, Endpoint] = {e.name: e for e in ENDPOINTS}

@@ -199,11 +199,19 @@ def _check_period_limit(ctx: Ctx, account: str, exclude_seq: int = 0) -> None:
         raise reject("APBK8009", f"{ctx.config.max_period_reservations} pending")
 
 
-def _check_listed(ctx: Ctx, symbol: str) -> None:
-    # market.py imports this module (the endpoint table): imported when first used.
-    from stock_manager.emulator.market import check_listed
+_listed_check: Callable[[Ctx, str], None] | None = None
 
-    check_listed(ctx, symbol)
+
+def register_listed_check(check: Callable[[Ctx, str], None]) -> None:
+    """Install the market's "is this code listed" check (market.py, which imports this module
+    for its endpoint table, registers it; so this module never imports market.py)."""
+    global _listed_check
+    _listed_check = check
+
+
+def _check_listed(ctx: Ctx, symbol: str) -> None:
+    if _listed_check is not None:
+        _listed_check(ctx, symbol)
 
 
 def _check_window(ctx: Ctx) -> None:

@@ -47,21 +47,26 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from stock_manager.emulator.admin_fields import as_int, need, opt_int
 from stock_manager.emulator.config import EmulatorConfig
-from stock_manager.emulator.fields import DEMO_ETFS, DEMO_QUOTES, SYMBOL_NAMES, Field
+from stock_manager.emulator.fields import DEMO_ETFS, DEMO_QUOTES, SYMBOL_NAMES
+from stock_manager.emulator.gateway import reject
+from stock_manager.emulator.handlers import (
+    Ctx,
+    Reply,
+    check_account,
+    order_date,
+    register_listed_check,
+)
 from stock_manager.emulator.messages import envelope
 
 if TYPE_CHECKING:
-    from stock_manager.emulator.endpoints import Endpoint
-    from stock_manager.emulator.gateway import Reject
-    from stock_manager.emulator.handlers import Ctx, Reply
     from stock_manager.emulator.state import EmulatorState, Reservation
 
 __all__ = [
     "REASONS",
     "Market",
     "Quote",
-    "market_endpoints",
     "market_of",
     "next_band",
     "tick_size",
@@ -274,8 +279,6 @@ class Market:
 
     def rejections(self, state: EmulatorState, now: datetime) -> dict[str, str]:
         """``{seq: rjct_rson2}`` of the reservations due at ``now`` that KIS would reject."""
-        from stock_manager.emulator.handlers import order_date
-
         day = order_date(now).strftime("%Y%m%d")
         spent: dict[str, int] = {}
         sold: dict[tuple[str, str], int] = {}
@@ -381,16 +384,12 @@ def check_listed(ctx: Ctx, symbol: str) -> None:
         raise reject("APBK8023", f"PDNO {symbol} is not listed")
 
 
-def reject(code: str, detail: str = "") -> Reject:
-    """gateway.reject, imported late: the endpoint table imports this module."""
-    from stock_manager.emulator.gateway import reject as _reject
-
-    return _reject(code, detail)
+# The order handlers ask this module whether a code is listed, without importing it (it imports
+# them for the endpoint table): the check is registered with them here, once.
+register_listed_check(check_listed)
 
 
 def _account(ctx: Ctx) -> str:
-    from stock_manager.emulator.handlers import check_account
-
     values = {k: str(ctx.data.get(k, "")) for k in ("CANO", "ACNT_PRDT_CD")}
     if not values["CANO"].strip():
         raise reject("OPSQ2000", "CANO")
@@ -443,69 +442,11 @@ HANDLERS: dict[str, Any] = {
     "inquire-balance": _handler("inquire_balance"),
 }
 
-_ACCOUNT = (Field("CANO", "종합계좌번호", 8, True), Field("ACNT_PRDT_CD", "계좌상품코드", 2, True))
-
-
-def market_endpoints() -> tuple[Endpoint, ...]:
-    """The endpoint rows of the served market APIs (appended to the endpoint table)."""
-    from stock_manager.emulator.endpoints import Endpoint
-
-    return (
-        Endpoint(
-            "inquire-price",
-            "GET",
-            f"{QUOTATIONS}/inquire-price",
-            "주식현재가 시세",
-            tr_ids={"FHKST01010100": "real"},
-            request_in="query",
-            request=(
-                Field("FID_COND_MRKT_DIV_CODE", "조건 시장 분류 코드", 2, True),
-                Field("FID_INPUT_ISCD", "입력 종목코드", 12, True),
-            ),
-        ),
-        Endpoint(
-            "inquire-psbl-order",
-            "GET",
-            f"{TRADING}/inquire-psbl-order",
-            "매수가능조회",
-            tr_ids={"TTTC8908R": "real", "VTTC8908R": "paper"},
-            request_in="query",
-            request=(
-                *_ACCOUNT,
-                Field("PDNO", "상품번호", 12),
-                Field("ORD_UNPR", "주문단가", 19),
-                Field("ORD_DVSN", "주문구분", 2, True),
-                Field("CMA_EVLU_AMT_ICLD_YN", "CMA평가금액포함여부", 1, True),
-                Field("OVRS_ICLD_YN", "해외포함여부", 1, True),
-            ),
-        ),
-        Endpoint(
-            "inquire-psbl-sell",
-            "GET",
-            f"{TRADING}/inquire-psbl-sell",
-            "매도가능수량조회",
-            tr_ids={"TTTC8408R": "real"},
-            request_in="query",
-            request=(*_ACCOUNT, Field("PDNO", "상품번호", 12, True)),
-        ),
-        Endpoint(
-            "inquire-balance",
-            "GET",
-            f"{TRADING}/inquire-balance",
-            "주식잔고조회",
-            tr_ids={"TTTC8434R": "real", "VTTC8434R": "paper"},
-            request_in="query",
-            request=_ACCOUNT,
-            paged=True,
-        ),
-    )
-
 
 async def admin(
     config: EmulatorConfig, state: EmulatorState, method: str, path: str, d: dict[str, Any]
 ) -> tuple[int, Any]:
     """Serve ``/_emulator/market...`` (see the module docstring)."""
-    from stock_manager.emulator.admin import as_int, need, opt_int
 
     m = market_of(state)
     account = str(d.get("account") or config.account)

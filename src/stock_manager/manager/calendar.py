@@ -5,7 +5,7 @@ The KRX calendar (KIS chk-holiday, cached, with a bundled fallback) lives in
 :class:`Calendar`, and :func:`default_calendar` returns that module's
 :func:`~stock_manager.calendar.manager_calendar`. :class:`WeekendCalendar` (no trading on
 Saturday and Sunday, plus any dates passed in; source ``"weekends-only"``) is a stand-in for
-tests and the fallback should that module not offer one. Both answer the entry window with the
+tests. Both answer the entry window with the
 one rule, :func:`stock_manager.calendar.core.entry_window`: weekends and holidays are *inside*
 the window (KIS: 15:40 until 07:30 of the next business day), only an open day's 07:30-15:40 and
 the nightly 23:40-00:10 blackout are outside.
@@ -13,12 +13,12 @@ the nightly 23:40-00:10 blackout are outside.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from typing import Protocol, runtime_checkable
 
 from stock_manager.adapters.broker.kis import constants as C
+from stock_manager.calendar import manager_calendar
 from stock_manager.calendar.core import KST, Status, entry_window
 
 __all__ = ["Calendar", "WeekendCalendar", "default_calendar", "nth_open_day", "window_status"]
@@ -88,14 +88,5 @@ def window_status(calendar: Calendar, now: datetime) -> tuple[bool, datetime]:
 
 
 def default_calendar() -> Calendar:
-    """The KRX calendar (``stock_manager.calendar.manager_calendar``); weekends-only if absent."""
-    try:
-        module = importlib.import_module("stock_manager.calendar")
-    except ImportError:
-        return WeekendCalendar()
-    factory = getattr(module, "manager_calendar", None) or getattr(module, "default_calendar", None)
-    if callable(factory):
-        candidate = factory()
-        if isinstance(candidate, Calendar):
-            return candidate
-    return WeekendCalendar()
+    """The KRX calendar (:func:`stock_manager.calendar.manager_calendar`, bundled table)."""
+    return manager_calendar()

@@ -21,6 +21,8 @@ import anyio
 import anyio.to_thread
 from mcp.types import CallToolResult, TextContent
 
+from stock_manager._jsonable import to_jsonable
+
 from .confirmations import DEFAULT_TTL_S, ConfirmationStore
 from .limits import Limits
 
@@ -135,8 +137,6 @@ def _secret_strings(config: KISConfig) -> list[tuple[str, str]]:
 
 def jsonable(obj: Any) -> Any:
     """Plain JSON data (the CLI's converter: models, dataclasses, decimals, dates)."""
-    from stock_manager.cli._runtime import to_jsonable
-
     return to_jsonable(obj)
 
 

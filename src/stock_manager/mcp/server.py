@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from mcp.server.mcpserver import MCPServer
 
+from stock_manager._hosts import is_kis_host
+
 from .registry import Registry
 from .runtime import Environment, Runtime, ServerOptions
 
@@ -39,8 +41,6 @@ class LiveRefusedError(Exception):
 
 def resolve_environment(config: KISConfig, options: ServerOptions) -> Environment:
     """Emulator (any non-KIS host), paper or live; live only with ``allow_live``."""
-    from stock_manager.cli._runtime import is_kis_host
-
     base = config.effective_base_url
     if not is_kis_host(base):
         kind = "emulator"

@@ -72,8 +72,7 @@ def register(reg: Registry) -> None:
 
         Returns api_id, name, method, kind (inquiry/order/...), TR_IDs and paper support.
         """
-        from stock_manager.adapters.broker.kis.tr_ids import CATALOG
-        from stock_manager.cli._catalog import list_json
+        from stock_manager.adapters.broker.kis.tr_ids import CATALOG, list_json
 
         found = [s for s in CATALOG.search(query, category=category) if s.transport == "REST"]
         n = _cap(limit, 100, "limit")
@@ -87,8 +86,7 @@ def register(reg: Registry) -> None:
     async def describe_api(api_id: str) -> CallToolResult:
         """Method, path, TR_IDs, paging, request fields (required, length, allowed codes) and
         response blocks of one catalogued API (api_id like 'v1_국내주식-020' or a TR_ID)."""
-        from stock_manager.adapters.broker.kis.tr_ids import CATALOG
-        from stock_manager.cli._catalog import spec_json
+        from stock_manager.adapters.broker.kis.tr_ids import CATALOG, spec_json
 
         spec = CATALOG.by_tr_id(api_id) or CATALOG[api_id]
         return ok(rt, spec_json(spec))

@@ -18,11 +18,16 @@ flows still run in place: moving them off the event loop is issue #19's next poi
 from __future__ import annotations
 
 import functools
+import threading
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterable, Sequence
-from typing import Any, NamedTuple, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
 
 import httpx
+
+if TYPE_CHECKING:
+    # Only the async driver needs a pool (~6 ms to import; the CLI never does, issue #14).
+    from concurrent.futures import ThreadPoolExecutor
 
 __all__ = [
     "Acquire",
@@ -82,9 +87,14 @@ class Acquire(NamedTuple):
 class Call(NamedTuple):
     """Call ``fn()``; the flow receives its value, or its exception is raised in the flow.
 
-    ``blocking``: ``fn`` may wait on the network (a Redis round trip, up to its socket
-    timeout). The async driver then runs it in a worker thread, so the event loop never waits
-    on it; otherwise both drivers call it in place (a thread hop would cost more than the call).
+    ``blocking``: ``fn`` may wait on I/O — a Redis round trip (up to its socket timeout), a
+    synced SQLite commit of the order journal (up to its busy timeout), a file. The async
+    driver then runs it in a worker thread, so the event loop never waits on it; otherwise
+    both drivers call it in place (a thread hop would cost more than the call).
+
+    A blocking call the flow started is finished before the flow hears of a cancellation: the
+    flow is closed only once ``fn`` returned, so what ``fn`` did (a journal row committed, a
+    budget slot booked) is done, not half-known, when the flow's clean-up runs.
     """
 
     fn: Callable[[], Any]
@@ -275,9 +285,9 @@ async def _steps_async(
             if isinstance(action, Call):
                 try:
                     if action.blocking:
-                        # A cancelled caller leaves the thread to finish: at worst a slot is
-                        # booked and not used.
-                        reply = await asyncio.to_thread(action.fn)
+                        # A cancellation waits for the thread to return (see _call_in_thread),
+                        # so the flow's clean-up sees what the call did.
+                        reply = await _call_in_thread(action.fn)
                     else:
                         reply = action.fn()
                 except Exception as exc:
@@ -371,13 +381,52 @@ def collect(flow: Flow[Any], until: Callable[[Any], bool] | None = None) -> Flow
     return out
 
 
+_lock_pool: ThreadPoolExecutor | None = None
+_lock_pool_guard = threading.Lock()
+
+
+def _lock_waiters() -> ThreadPoolExecutor:
+    """The threads that wait on locks for the async driver, apart from the default pool.
+
+    A thread waiting on a lock may wait as long as the holder holds it. Were the waits in the
+    default pool (``asyncio.to_thread``), enough waiters would fill it, and the holder's own
+    blocking calls (reading the token store under the issuance lock) would queue behind them
+    for ever. Here the waiters only queue behind each other.
+    """
+    global _lock_pool
+    from concurrent.futures import ThreadPoolExecutor  # loaded by asyncio already
+
+    with _lock_pool_guard:
+        if _lock_pool is None:
+            _lock_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kis-lock-wait")
+        return _lock_pool
+
+
 async def _acquire_in_thread(lock: Lock) -> None:
     import asyncio  # already imported by the running event loop
 
-    task = asyncio.ensure_future(asyncio.to_thread(lock.acquire))
+    waiting = asyncio.get_running_loop().run_in_executor(_lock_waiters(), lock.acquire)
+    task = asyncio.ensure_future(waiting)
     try:
         await asyncio.shield(task)
     except asyncio.CancelledError:
         # The worker thread may still obtain the lock after we were cancelled: give it back.
         task.add_done_callback(lambda t: None if t.cancelled() or t.exception() else lock.release())
+        raise
+
+
+async def _call_in_thread(fn: Callable[[], T]) -> T:
+    """``fn()`` in a worker thread; a cancellation waits for it to return (see :class:`Call`)."""
+    import asyncio  # already imported by the running event loop
+
+    task = asyncio.ensure_future(asyncio.to_thread(fn))
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        # The thread cannot be stopped: let it finish, so the flow's clean-up (closing the
+        # journal entry the call just wrote, ...) sees what it did. A second cancellation
+        # stops this wait; the thread still finishes on its own. Its exception, if any, is
+        # retrieved here (the flow is closed, nobody else will).
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())
+        await asyncio.wait([task])
         raise

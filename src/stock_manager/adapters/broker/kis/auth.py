@@ -170,6 +170,11 @@ def _path_error(path: Path, exc: OSError) -> KISConfigError:
 class FileTokenStore:
     """The token in one private file (0600) per (base URL, app key) under ``cache_dir``."""
 
+    #: File I/O (a home folder may be on a network filesystem): the async client reads and
+    #: writes the cache in a worker thread (``_flow.Call``), never on its event loop. It
+    #: happens once per process and per new token, so the thread hop costs nothing that shows.
+    blocking_io = True
+
     def __init__(self, cache_dir: Path, base_url: str, app_key: str) -> None:
         self.cache_dir = Path(cache_dir)
         self.base_url = base_url
@@ -363,8 +368,8 @@ class TokenManager:
         # read without the lock: a fresh process with a valid cached token (most commands)
         # never takes the lock nor imports filelock (start-up, issue #14). A store that cannot
         # be read is left to the locked path below, which reports it.
-        # A Redis store may wait on the network: yielded, so the async client runs it in a
-        # worker thread (``_flow.Call``); a file store is read in place.
+        # A store's I/O (a file, a Redis round trip) is yielded, so the async client runs it
+        # in a worker thread (``_flow.Call``); the blocking client reads in place.
         io = blocking_io(self._store)
         with contextlib.suppress(KISConfigError):
             stored = yield Call(self._store.read, io)
@@ -425,13 +430,15 @@ class TokenManager:
 
     def revoke_flow(self) -> Flow[bool]:
         """Revoke the cached token at KIS and forget it; ``False`` when there was none."""
+        io = blocking_io(self._store)
         lock = self._store.issue_lock()
         yield Acquire(lock)
         try:
-            token = self._token or self._read_store()
+            token = self._token or (yield Call(self._read_store, io))
             self._token = None
-            last = max([t for t in (token and token.issued_at, self._last_issue()) if t] or [0.0])
-            self._store.forget(last or None)
+            known = (token and token.issued_at, (yield Call(self._last_issue, io)))
+            last = max([t for t in known if t] or [0.0])
+            yield Call(partial(self._store.forget, last or None), io)
             if token is None:
                 return False
             body = {

@@ -422,36 +422,43 @@ class _Core:
 
     # --- the flow -----------------------------------------------------------------------------
     def call_flow(self, call: PreparedCall) -> Flow[KISResponse]:
-        """Send ``call`` under the retry policy, journaling it when it changes orders."""
-        journal = self.journal if call.is_order else None
+        """Send ``call`` under the retry policy, journaling it when it changes orders.
+
+        Every journal write is a synced SQLite commit that may wait up to the journal's busy
+        timeout for another process: each is yielded as a blocking :class:`Call`, so the async
+        client makes it in a worker thread and its event loop keeps turning. The order stays:
+        intent committed, then before each attempt ``mark_sent`` committed, then the send, then
+        the completion.
+        """
+        if not call.is_order:
+            return (yield from self._retry_flow(call))
+        # Opening the journal (file, schema, stale-entry check) is I/O too: once, in a thread.
+        journal = self._journal if self._journal_opened else (yield Call(self._open_journal, True))
         if journal is None:
             return (yield from self._retry_flow(call))
         from stock_manager.journal import Outcome  # loaded with the journal itself
 
-        entry_id = journal.record_intent(
-            intent=call.intent,
-            tr_id=call.tr_id,
-            method=call.method,
-            path=call.path,
-            request=mask_body(call.params),
-            account=self.config.masked_account,
-            reference=call.params.get("RSVN_ORD_SEQ", ""),
-            label=call.label,
-        )
+        # The entry id, set by the recording call itself: a flow closed while that call ran
+        # (the async driver lets it finish first) still knows the entry and closes it.
+        entry: list[int] = []
         stage = ["prepare"]
         try:
-            response = yield from self._retry_flow(call, stage, journal, entry_id)
+            yield Call(partial(self._record_intent, journal, call, entry), True)
+            response = yield from self._retry_flow(call, stage, journal, entry[0])
         except KISError as exc:
-            exc.journal_id = entry_id
+            if not entry:  # pragma: no cover - record_intent raises no KISError
+                raise
+            exc.journal_id = entry[0]
             if isinstance(exc, KISNotSentError) or stage[0] != "send":
                 outcome = Outcome.NOT_SENT
             elif isinstance(exc, KISAPIError):
                 outcome = Outcome.REJECTED
             else:
                 outcome = Outcome.UNKNOWN
-            _complete(
+            done = partial(
+                _complete,
                 journal,
-                entry_id,
+                entry[0],
                 outcome=outcome,
                 msg_cd=exc.msg_cd,
                 msg1=exc.msg1,
@@ -459,28 +466,60 @@ class _Core:
                 gt_uid=exc.gt_uid,
                 error=str(exc),
             )
+            yield Call(done, True)
             raise
         except BaseException as exc:  # cancelled / interrupted: unknown once it was out
-            _complete(
+            if not entry:  # the intent was never recorded: nothing to close
+                raise
+            done = partial(
+                _complete,
                 journal,
-                entry_id,
+                entry[0],
                 outcome=Outcome.UNKNOWN if stage[0] == "send" else Outcome.NOT_SENT,
                 error=f"interrupted: {type(exc).__name__}",
             )
+            if isinstance(exc, GeneratorExit):
+                # A closed flow (a cancelled task, Ctrl-C) may not yield again: written in
+                # place. Rare, and the entry must not be left pending.
+                done()
+            else:
+                yield Call(done, True)
             raise
         first = response.first()
-        _complete(
-            journal,
-            entry_id,
-            outcome=Outcome.OK,
-            msg_cd=response.msg_cd,
-            msg1=response.msg1,
-            rt_cd=response.rt_cd,
-            gt_uid=response.gt_uid,
-            result=first.to_dict(),
-            reference=str(first.get("RSVN_ORD_SEQ", "") or "") or None,
+        yield Call(
+            partial(
+                _complete,
+                journal,
+                entry[0],
+                outcome=Outcome.OK,
+                msg_cd=response.msg_cd,
+                msg1=response.msg1,
+                rt_cd=response.rt_cd,
+                gt_uid=response.gt_uid,
+                result=first.to_dict(),
+                reference=str(first.get("RSVN_ORD_SEQ", "") or "") or None,
+            ),
+            True,
         )
-        return dataclasses.replace(response, journal_id=entry_id)
+        return dataclasses.replace(response, journal_id=entry[0])
+
+    def _open_journal(self) -> OrderJournal | None:
+        return self.journal
+
+    def _record_intent(self, journal: OrderJournal, call: PreparedCall, entry: list[int]) -> None:
+        """Commit the intent of ``call`` before anything of it leaves; its id goes to ``entry``."""
+        entry.append(
+            journal.record_intent(
+                intent=call.intent,
+                tr_id=call.tr_id,
+                method=call.method,
+                path=call.path,
+                request=mask_body(call.params),
+                account=self.config.masked_account,
+                reference=call.params.get("RSVN_ORD_SEQ", ""),
+                label=call.label,
+            )
+        )
 
     def _retry_flow(
         self,
@@ -513,7 +552,8 @@ class _Core:
             if journal is not None:
                 # Committed before the first byte: reconcile's settle window starts here.
                 known = self.skew.latest
-                journal.mark_sent(entry_id, skew_s=known.high if known else None)
+                skew_s = known.high if known else None
+                yield Call(partial(journal.mark_sent, entry_id, skew_s=skew_s), True)
             stage[0] = "send"
             sent_at = self._skew_now()
             result: SendResult = yield Send(request)

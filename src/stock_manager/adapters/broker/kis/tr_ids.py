@@ -42,7 +42,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from functools import cached_property
 from types import MappingProxyType
 from typing import Any, Literal, NamedTuple
@@ -56,7 +56,9 @@ __all__ = [
     "PagingSpec",
     "ResponseBlock",
     "TRCatalog",
+    "list_json",
     "parse_tr_ids",
+    "spec_json",
 ]
 
 Kind = Literal["order", "inquiry", "auth", "stream"]
@@ -572,3 +574,56 @@ def _read(path: str) -> list[ApiSpec]:
 
 #: The catalog every client uses (loaded from the package data on first use).
 CATALOG = TRCatalog()
+
+
+def spec_json(spec: ApiSpec) -> dict[str, Any]:
+    """Everything about ``spec`` as JSON data (``api show --json``, the MCP catalog tool)."""
+    return {
+        "api_id": spec.api_id,
+        "name": spec.name,
+        "category": spec.category,
+        "transport": spec.transport,
+        "method": spec.method,
+        "path": spec.path,
+        "kind": spec.kind,
+        "tr_ids": {"real": dict(spec.real), "paper": dict(spec.paper) if spec.paper else None},
+        "paper_supported": spec.paper_supported,
+        "paging": (
+            {"ctx_keys": list(spec.paging.ctx_keys), "tr_cont": spec.paging.tr_cont}
+            if spec.paging
+            else None
+        ),
+        "fields": [
+            {
+                "name": f.name,
+                "korean": f.korean,
+                "required": f.required,
+                "length": f.length,
+                "sheet_length": f.sheet_length,
+                "allowed": dict(f.allowed) if f.allowed else None,
+                "actions": list(f.actions) if f.actions is not None else None,
+            }
+            for f in spec.fields
+        ],
+        "response": [
+            {"block": b.name, "kind": b.kind, "fields": [n for n, _ in b.fields]}
+            for b in spec.response
+        ],
+    }
+
+
+def list_json(specs: Iterable[ApiSpec]) -> list[dict[str, Any]]:
+    """One summary per API as JSON data (``api list --json``, the MCP catalog tool)."""
+    return [
+        {
+            "api_id": s.api_id,
+            "name": s.name,
+            "category": s.category,
+            "transport": s.transport,
+            "method": s.method,
+            "path": s.path,
+            "tr_ids": list(s.tr_ids),
+            "paper_supported": s.paper_supported,
+        }
+        for s in specs
+    ]
