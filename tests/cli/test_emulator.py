@@ -140,7 +140,6 @@ def test_dry_run_sends_nothing(emu: ServedEmulator, tmp_path: Path) -> None:
             ["resv", "cancel", "39607", "--dry-run", "--json"],
             ["resv", "cancel-all", "--seq", "1", "--seq", "2", "--dry-run", "--json"],
             ["resv", "cancel", "39607", "--dry-run"],
-            ["resv", "cancel-all", "--dry-run"],
         ],
         env,
     )
@@ -160,7 +159,6 @@ def test_dry_run_sends_nothing(emu: ServedEmulator, tmp_path: Path) -> None:
     for req in place_req + cancel_req:
         assert req["headers"]["appsecret"] == "***"
     assert "nothing was sent" in results[4].out
-    assert "--seq" in results[5].one_line_error(2)
 
 
 def test_bad_input_never_reaches_the_network(emu: ServedEmulator, emu_env: dict[str, str]) -> None:

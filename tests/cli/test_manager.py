@@ -254,7 +254,7 @@ BAD_FILE_PROBLEMS = [
     f"36:1: reservation 'e': price: a price {DIGITS}",
     "43:1: reservation 'f': price: give prices as int, str or Decimal, not float",
     f"50:1: reservation 'g': price: a price {DIGITS}",
-    "51:1: reservation 'g': days must be a whole number of open days, 1 or more",
+    "51:1: reservation 'g': days must be a whole number of open days from 1 to 30, not -1",
 ]
 
 

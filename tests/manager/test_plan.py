@@ -176,7 +176,7 @@ def test_order_of_pending_reservation_is_refused(
     seq = manager.apply(spec()).items[0].seq
     from stock_manager.adapters.broker.kis.errors import KISValidationError
 
-    with pytest.raises(KISValidationError, match="has not become an order"):
+    with pytest.raises(KISValidationError, match=r"has not been sent yet.*resv cancel"):
         manager.cancel_order(seq)
     assert emu.requests.count(name="order-rvsecncl") == 0
 

@@ -65,7 +65,8 @@ def test_good_file() -> None:
         (
             "[[reservation]]\nid = 'a'\nsymbol = '005930'\nside = 'buy'\nqty = 1\nprice = 1\n"
             "days = 31\n",
-            "<spec>:7:1: reservation 'a': days must be a whole number from 1 to 30",
+            "<spec>:7:1: reservation 'a':"
+            " days must be a whole number of open days from 1 to 30, not 31",
         ),
         (
             "[[reservation]]\nid = 'a'\nsymbol = '005930'\nside = 'buy'\nqty = 1\nprice = 1\n"

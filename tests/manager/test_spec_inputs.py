@@ -154,7 +154,7 @@ def test_three_bad_fields_give_three_messages_each_at_its_key() -> None:
         "s.toml:3:1: reservation 'a': symbol: must be a 6-character KRX code like 005930",
         f"s.toml:5:1: reservation 'a': qty: {QTY_DIGITS}",
         f"s.toml:6:5: reservation 'a': price: {DIGITS}",
-        "s.toml:7:1: reservation 'a': days must be a whole number of open days, 1 or more",
+        "s.toml:7:1: reservation 'a': days must be a whole number of open days from 1 to 30, not 0",
         "s.toml:13:1: reservation 'b': qty: must be an int or a string of digits, not bool",
         "s.toml:16:1: reservation 'b': until: must be a date written YYYY-MM-DD or YYYYMMDD",
         "s.toml:17:1: reservation 'b': renew must be true or false",

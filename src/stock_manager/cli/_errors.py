@@ -28,6 +28,7 @@ from typing import Any
 
 __all__ = [
     "EXIT_API",
+    "EXIT_INTERRUPTED",
     "EXIT_OK",
     "EXIT_UNKNOWN",
     "EXIT_USAGE",

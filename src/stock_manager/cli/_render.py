@@ -229,15 +229,27 @@ def bulk_table(result: Any) -> Table:
     table.add_column("code")
     table.add_column("detail")
     for item in getattr(result, "items", []):
-        ok = bool(getattr(item, "ok", False))
+        ok = getattr(item, "ok", False)
         error = getattr(item, "error", None)
+        word, style = (
+            ("not started", "dim")
+            if not getattr(item, "started", True)
+            else ("cancelled", "green")
+            if ok
+            else ("unknown", "yellow")
+            if ok is None
+            else ("failed", "red")
+        )
         table.add_row(
             fmt(getattr(item, "seq", None)),
-            Text("cancelled" if ok else "failed", style="green" if ok else "red"),
+            Text(word, style=style),
             getattr(item, "msg_cd", "") or "-",
             escape(str(error) if error else "-"),
         )
-    table.caption = f"{_count(result, 'succeeded')} cancelled, {_count(result, 'failed')} failed"
+    table.caption = (
+        f"{_count(result, 'succeeded')} cancelled, {_count(result, 'failed')} failed,"
+        f" {_count(result, 'unknown')} unknown, {_count(result, 'not_started')} not started"
+    )
     return table
 
 

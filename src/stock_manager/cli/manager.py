@@ -248,10 +248,25 @@ def modify_order(
     ctx: typer.Context,
     seq: SeqArg,
     price: Annotated[str, typer.Option("--price", "-p", help="New price in won.")],
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check/--no-check",
+            help="Tick and price-band pre-flight of the new price (as 'resv place') before"
+            " sending; on by default: the new price goes to the market at once.",
+        ),
+    ] = True,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Pre-flight findings refuse instead of warn.")
+    ] = False,
     json_: JsonOpt = False,
     yes: YesOpt = False,
 ) -> None:
-    """Re-price the open remainder of today's order from reservation SEQ (TTTC0013U)."""
+    """Re-price the open remainder of today's order from reservation SEQ (TTTC0013U).
+
+    The new price is checked first as 'resv place' checks one (tick, next session's band);
+    findings are warnings, refusals with --strict (exit 2, nothing sent).
+    """
     from stock_manager.adapters.broker.kis.reservations.models import OrderChanges
 
     st = state_of(ctx, json=json_, yes=yes)
@@ -262,7 +277,9 @@ def modify_order(
     with _manager(st) as m:
         st.confirm(m.client.base_url, f"re-price today's order from reservation {seq} to {p}")
         with _unknown_hint():
-            result = m.modify_order(seq, p)
+            result = m.modify_order(seq, p, check=check or strict, strict=strict)
+    for warning in result.warnings:
+        st.warn(f"pre-flight {warning}")
     _print_change(st, result)
 
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ._errors import EXIT_API, EXIT_UNKNOWN, CLIError
+from ._errors import EXIT_API, EXIT_INTERRUPTED, EXIT_UNKNOWN, CLIError
 from ._runtime import State, emit_json, parse_date, state_of
 
 if TYPE_CHECKING:
@@ -512,20 +512,37 @@ def cancel_all(
     """Cancel every reservation that matches and can still act (waiting or active).
 
     A progress bar and a summary; active period reservations stop their later days only.
+    --dry-run lists what would be cancelled (the listing is a read) and the exact requests.
 
     Exit code 1 when some could not be cancelled, 3 when the outcome of some is unknown.
+    Interrupted (Ctrl-C): the per-item summary (cancelled / failed / unknown / not started;
+    the ones running were let finish, the others never sent), then exit 3 if some outcome is
+    unknown, else 1 if some failed, else 130.
     """
     st = state_of(ctx, json=json_, yes=yes)
     start, end = parse_date(from_, "--from"), parse_date(to, "--to")
     with _reservations(st) as r:
         if dry_run:
-            if not seqs:
-                raise CLIError(
-                    "--dry-run of cancel-all needs explicit --seq values",
-                    hint="finding the matching reservations would itself send a request;"
-                    " list them with 'stock-manager resv list --status pending' first",
-                )
-            _dry_run(st, [r.describe_cancel(s) for s in seqs])
+            targets = (
+                list(seqs)
+                if seqs
+                else [
+                    row.seq
+                    for row in r.list_reservations(
+                        start,
+                        end,
+                        symbol=symbol,
+                        side=side.value if side else None,
+                        status="pending",
+                    )
+                ]
+            )
+            if not targets and not st.json:
+                _print(st, "dry run: nothing to cancel: no reservation that can still act matches")
+                return
+            _dry_run(st, [r.describe_cancel(s) for s in targets])
+            if not st.json:
+                _print(st, f"dry run: would cancel {len(targets)}: {', '.join(targets)}")
             return
         what = "cancel " + (
             f"reservations {', '.join(seqs)}"
@@ -535,15 +552,21 @@ def cancel_all(
             + (f" ({side.value})" if side else "")
         )
         st.confirm(r.client.base_url, what)
-        with _progress(st) as on_item:
-            result = r.cancel_reservations(
-                symbol=symbol,
-                side=side.value if side else None,
-                seqs=seqs or None,
-                start=start,
-                end=end,
-                progress=on_item,
-            )
+        from stock_manager.adapters.broker.kis.reservations import BulkInterrupted
+
+        interrupted = False
+        try:
+            with _progress(st) as on_item:
+                result = r.cancel_reservations(
+                    symbol=symbol,
+                    side=side.value if side else None,
+                    seqs=seqs or None,
+                    start=start,
+                    end=end,
+                    progress=on_item,
+                )
+        except BulkInterrupted as stop:
+            result, interrupted = stop.result, True
     if st.json:
         emit_json(
             {
@@ -551,6 +574,8 @@ def cancel_all(
                 "succeeded": result.succeeded,
                 "failed": result.failed,
                 "unknown": result.unknown,
+                "not_started": result.not_started,
+                "interrupted": interrupted,
             }
         )
     elif not result.items:
@@ -561,12 +586,23 @@ def cancel_all(
         st.out.print(bulk_table(result))
     if result.unknown:
         raise CLIError(
-            f"{result.unknown} cancel(s) may or may not have been processed",
+            ("interrupted: " if interrupted else "")
+            + f"{result.unknown} cancel(s) may or may not have been processed",
             exit_code=EXIT_UNKNOWN,
             hint="do NOT resend; run: stock-manager resv reconcile --pending",
         )
     if result.failed:
-        raise CLIError(f"{result.failed} of {len(result.items)} cancels failed", exit_code=EXIT_API)
+        raise CLIError(
+            ("interrupted: " if interrupted else "")
+            + f"{result.failed} of {len(result.items)} cancels failed",
+            exit_code=EXIT_API,
+        )
+    if interrupted:
+        raise CLIError(
+            f"interrupted: {result.succeeded} cancelled, {result.not_started} not started"
+            " (nothing was sent for those)",
+            exit_code=EXIT_INTERRUPTED,
+        )
 
 
 @contextmanager
@@ -577,12 +613,15 @@ def _progress(st: State, console: Any = None) -> Iterator[Any]:
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+    # Transient: the bar goes when the work ends (the summary table says what happened), so
+    # an empty run or an interrupted one leaves no stale "0/?" or "4/12" on the screen.
     with Progress(
         TextColumn("cancelling"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.description}"),
         console=console or st.err,
+        transient=True,
     ) as bar:
         task = bar.add_task("", total=None)
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 import time as _time
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -130,6 +130,8 @@ class OrderChangeResult:
     msg1: str
     journal_id: int | None = None
     price: Decimal | None = None
+    #: Pre-flight findings on the new price (modify only; the change was still sent).
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -433,12 +435,31 @@ def _change_result(
     )
 
 
+def _never_an_order(r: Reservation) -> str:
+    """Why reservation ``r`` has no order to cancel or re-price, and what can still be done."""
+    status = r.status
+    if status == "rejected":
+        on = f" on {r.order_date}" if r.order_date else ""
+        reason = r.reject_reason.strip() or "KIS gave no reason"
+        return (
+            f"reservation {r.seq} was rejected when KIS processed it{on} ({reason}); it never"
+            " became an order, so there is nothing to cancel or re-price"
+        )
+    if status == "cancelled":
+        on = f" on {r.cancel_date}" if r.cancel_date else ""
+        return f"reservation {r.seq} was cancelled{on} before it became an order; nothing is open"
+    if status == "waiting":
+        on = f" on {r.order_date}" if r.order_date else " on its order date"
+        return (
+            f"reservation {r.seq} has not been sent yet (it becomes an order{on});"
+            f" to stop it, cancel the reservation: stock-manager resv cancel {r.seq}"
+        )
+    return f"reservation {r.seq} has not become an order (status {status})"
+
+
 def _order_of(r: Reservation, orders: list[DailyOrder], day: date) -> OrderFills:
     if not r.order_no:
-        raise KISValidationError(
-            f"reservation {r.seq} has not become an order (status {r.status},"
-            f" result {r.result or '-'}); cancel the reservation itself instead"
-        )
+        raise KISValidationError(_never_an_order(r))
     fills = fills_of(r.order_no, orders)
     if not fills.found:
         raise KISValidationError(
@@ -554,15 +575,43 @@ class _ManagerOps(Generic[C_, R_]):
 
     cancel_order = Operation(_cancel_order)
 
-    def _modify_order(self, seq: str | int, price: Decimal | int | str) -> Flow[OrderChangeResult]:
-        """Re-price the open remainder of today's order from reservation ``seq``."""
+    def _modify_order(
+        self,
+        seq: str | int,
+        price: Decimal | int | str,
+        *,
+        check: bool = True,
+        strict: bool = False,
+    ) -> Flow[OrderChangeResult]:
+        """Re-price the open remainder of today's order from reservation ``seq``.
+
+        ``check`` (default) runs the tick and band pre-flight of ``place`` on the new price
+        first (one quote GET, ``reservations.preflight.price_flow``): its findings come back
+        as ``warnings``, or, with ``strict``, refuse
+        (:class:`PreflightRefusedError`) before anything is sent.
+        """
         p = Decimal(str(price))
         r, fills = yield from self._order_of(seq)
         body = order_change_body(self._c.account(), fills, "modify", p)
+        warnings: tuple[str, ...] = ()
+        if check:
+            from stock_manager.adapters.broker.kis.reservations.models import OrderTerms
+            from stock_manager.adapters.broker.kis.reservations.preflight import price_flow
+
+            terms = OrderTerms.build(
+                f"new price of order {fills.live_odno}",
+                symbol=r.symbol,
+                qty=max(fills.remaining_qty, 1),
+                price=p,
+                side=r.side,
+                order_type="limit",  # a re-priced order is a limit order (order_change_body)
+            )
+            report = yield from price_flow(self.client, terms, strict)
+            warnings = tuple(str(f) for f in report.problems)
         resp = yield from self.client.request_flow(
             "POST", PATH_ORDER_RVSECNCL, body, intent="order-modify"
         )
-        return _change_result(r.seq, "modify", fills, resp, p)
+        return replace(_change_result(r.seq, "modify", fills, resp, p), warnings=warnings)
 
     modify_order = Operation(_modify_order)
 

@@ -56,8 +56,6 @@ _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _TERMS = ("symbol", "side", "qty", "price", "order_type", "balance_type")
 _KEYS = frozenset({"id", *_TERMS, "until", "days", "renew"})
 _TOP_KEYS = frozenset({"name", "reservation"})
-#: The file's own cap (issue #22 item 8: ``resv place --days 40`` warns and caps instead).
-MAX_DAYS = 30
 
 
 @dataclass(frozen=True, order=True)
@@ -352,11 +350,8 @@ def _declaration(i: int, item: Any, pos: _Positions, problems: list[Problem]) ->
     if "days" in item:
         try:
             days = strict_days(item["days"])
-        except KISValidationError as exc:
+        except KISValidationError as exc:  # the one rule of days (with resv place --days)
             problem("days", str(exc))
-        else:
-            if days > MAX_DAYS:
-                problem("days", f"days must be a whole number from 1 to {MAX_DAYS}")
     renew = item.get("renew", False)
     if not isinstance(renew, bool):
         problem("renew", "renew must be true or false")

@@ -135,7 +135,9 @@ def test_gather_runs_flows_in_threads_and_answers_in_order() -> None:
     with httpx.Client(transport=httpx.MockTransport(_no_network)) as http:
         values, seen = drive_sync(_gathering(False), http)
         assert values == [0, 10, 20]
-        assert seen == [(1, 3, 0), (2, 3, 10), (3, 3, 20)]  # in order, blocking
+        # As they finish (a bar counting in order lagged what was done, issue #22 item 14).
+        assert sorted(v for _, _, v in seen) == [0, 10, 20]
+        assert [(d, t) for d, t, _ in seen] == [(1, 3), (2, 3), (3, 3)]
         assert drive_sync(_gathering(True), http)[0] == ["item 1"]  # raised in the gatherer
 
 

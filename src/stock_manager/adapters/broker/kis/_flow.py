@@ -30,11 +30,13 @@ if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
 
 __all__ = [
+    "NOT_STARTED",
     "Acquire",
     "Call",
     "Emit",
     "Flow",
     "Gather",
+    "GatherInterrupted",
     "Send",
     "SendResult",
     "Sleep",
@@ -129,9 +131,9 @@ class Emit(NamedTuple):
 class Gather(NamedTuple):
     """Run ``flows`` side by side, at most ``limit`` at a time, and receive their values in
     order: worker threads in the blocking driver, tasks in the async one. ``progress(done,
-    total, value)`` is called as values are collected (in order by the blocking driver, as
-    they finish by the async one). A flow's exception is raised in the gathering flow, so a
-    flow that must not stop its siblings catches its own."""
+    total, value)`` is called as each flow finishes (both drivers). A flow's exception is
+    raised in the gathering flow, so a flow that must not stop its siblings catches its own;
+    Ctrl-C in the blocking driver is :class:`GatherInterrupted`."""
 
     flows: Sequence[Generator[Any, Any, Any]]
     limit: int = 1
@@ -187,7 +189,7 @@ def _steps_sync(
     flow: Flow[T], client: httpx.Client, sleep: Callable[[float], None]
 ) -> Generator[Any, None, T]:
     reply: Any = None
-    error: Exception | None = None
+    error: BaseException | None = None
     while True:
         action = _resume(flow, reply, error)
         if isinstance(action, _Return):
@@ -198,7 +200,7 @@ def _steps_sync(
         if isinstance(action, Call):
             try:
                 reply = action.fn()
-            except Exception as exc:  # raised in the flow, where the call was written
+            except (Exception, GatherInterrupted) as exc:  # raised in the flow, where written
                 error = exc
         elif isinstance(action, Sleep):
             (action.using or sleep)(action.seconds)
@@ -215,18 +217,55 @@ def _steps_sync(
             action.lock.acquire()
 
 
+class GatherInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a blocking :class:`Gather`: the flows not started were not started, the
+    ones running were let finish (a request in flight keeps its true outcome). ``values`` has
+    one entry per flow: its value, its exception, or :data:`NOT_STARTED`. The driver throws it
+    into the gathering flow, which can tell the caller what was done (then re-raise)."""
+
+    def __init__(self, values: list[Any]) -> None:
+        super().__init__("interrupted")
+        self.values = values
+
+
+#: A :class:`GatherInterrupted` value: that flow never started (nothing of it was sent).
+NOT_STARTED: Any = object()
+
+
 def _gather_sync(action: Gather, client: httpx.Client, sleep: Callable[[float], None]) -> list[Any]:
     # Imported here: only a bulk operation needs threads (start-up time, issue #14).
-    from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import ThreadPoolExecutor, as_completed
 
-    values: list[Any] = []
     total = len(action.flows)
-    with ThreadPoolExecutor(max_workers=max(1, action.limit)) as pool:
-        for value in pool.map(lambda f: drive_sync(f, client, sleep), action.flows):
-            values.append(value)
+    pool = ThreadPoolExecutor(max_workers=max(1, action.limit))
+    futures = [pool.submit(drive_sync, f, client, sleep) for f in action.flows]
+    try:
+        # Progress as each finishes (a bar that counts only in order lags what was done).
+        for done, future in enumerate(as_completed(futures), 1):
+            value = future.result()
             if action.progress:
-                action.progress(len(values), total, value)
-    return values
+                action.progress(done, total, value)
+    except KeyboardInterrupt:
+        for future in futures:
+            future.cancel()  # the ones not started never start
+        try:
+            pool.shutdown(wait=True)  # the running ones finish: their outcome is known
+        except KeyboardInterrupt:  # a second Ctrl-C: what still runs is left unknown
+            pool.shutdown(wait=False)
+        raise GatherInterrupted([_settled(f) for f in futures]) from None
+    except BaseException:
+        pool.shutdown(wait=True)  # as before: siblings finish before the error is raised
+        raise
+    pool.shutdown(wait=True)
+    return [f.result() for f in futures]
+
+
+def _settled(future: Any) -> Any:
+    if future.cancelled():
+        return NOT_STARTED
+    if not future.done():
+        return TimeoutError("still running when interrupted")
+    return future.exception() or future.result()
 
 
 async def drive_async(

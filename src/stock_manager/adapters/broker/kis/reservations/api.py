@@ -36,7 +36,7 @@ from decimal import Decimal
 from typing import Any, Generic, Literal, TypeVar
 
 from .. import constants as C
-from .._flow import Flow, Gather, collect, relay
+from .._flow import NOT_STARTED, Flow, Gather, GatherInterrupted, collect, relay
 from .._surface import Awaiting, Blocking, Listing, Operation
 from ..client import AsyncKISRestClient, KISRestClient
 from ..errors import (
@@ -73,6 +73,7 @@ __all__ = [
     "AsyncReservations",
     "BulkCancelItem",
     "BulkCancelResult",
+    "BulkInterrupted",
     "ChangeResult",
     "PlacePlan",
     "ReconcileResult",
@@ -93,6 +94,15 @@ _LOOKBACK = timedelta(days=C.RESERVATION_LOOKBACK_DAYS)
 _LOOKAHEAD = timedelta(days=C.RESERVATION_LOOKAHEAD_DAYS)
 _CLOCK_SLACK = timedelta(seconds=C.RECONCILE_CLOCK_SLACK_S)
 Verdict = Literal["applied", "not_applied", "unknown"]
+
+
+class BulkInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :meth:`Reservations.cancel_reservations`: ``result`` has every target's
+    true outcome — cancelled, failed, unknown (reconcile it) or not started (nothing sent)."""
+
+    def __init__(self, result: BulkCancelResult) -> None:
+        super().__init__("bulk cancel interrupted")
+        self.result = result
 
 
 class ReservationNotFoundError(KISValidationError):
@@ -154,6 +164,8 @@ class BulkCancelItem:
     msg1: str = ""
     error: str = ""
     journal_id: int | None = None
+    #: False: interrupted before its request was made (nothing was sent for it).
+    started: bool = True
 
 
 @dataclass(frozen=True)
@@ -163,6 +175,11 @@ class BulkCancelResult:
     items: tuple[BulkCancelItem, ...]
 
     @property
+    def not_started(self) -> int:
+        """How many were never sent (the run was interrupted first)."""
+        return sum(1 for i in self.items if not i.started)
+
+    @property
     def succeeded(self) -> int:
         """How many were cancelled."""
         return sum(1 for i in self.items if i.ok)
@@ -170,7 +187,7 @@ class BulkCancelResult:
     @property
     def failed(self) -> int:
         """How many KIS refused or could not be sent."""
-        return sum(1 for i in self.items if i.ok is False)
+        return sum(1 for i in self.items if i.ok is False and i.started)
 
     @property
     def unknown(self) -> int:
@@ -502,6 +519,15 @@ class _Plans:
             if row.seq == seq:
                 return row
         raise ReservationNotFoundError(f"no reservation {seq} in account {_masked(self)}")
+
+    def interrupted_item(self, target: Reservation, value: Any) -> BulkCancelItem:
+        """One item of an interrupted bulk cancel, from what its flow left (see Gather)."""
+        if value is NOT_STARTED:
+            return BulkCancelItem(target.seq, False, error="nothing was sent", started=False)
+        if isinstance(value, BulkCancelItem):
+            return value
+        # Still running (a second Ctrl-C) or stopped unexpectedly: it may have been sent.
+        return BulkCancelItem(target.seq, None, error=f"interrupted: {value}")
 
     def bulk_item(self, seq: str, exc: BaseException | None, result: Any = None) -> BulkCancelItem:
         if exc is None:
@@ -1050,7 +1076,14 @@ class _ReservationOps(Generic[C_]):
         else:
             listing = self._list(start, end, symbol=symbol, side=side, status="pending")
             targets = yield from collect(listing)
-        items = yield Gather([self._cancel_item(t) for t in targets], self.concurrency, progress)
+        try:
+            items = yield Gather(
+                [self._cancel_item(t) for t in targets], self.concurrency, progress
+            )
+        except GatherInterrupted as stop:
+            raise BulkInterrupted(
+                BulkCancelResult(tuple(map(self._p.interrupted_item, targets, stop.values)))
+            ) from None
         return BulkCancelResult(tuple(items))
 
     cancel_reservations = Operation(_cancel_many)

@@ -256,20 +256,29 @@ def strict_qty(v: object) -> object:
     return int(v)
 
 
-def strict_days(v: object) -> int:
-    """A number of open days: ``int`` (not ``bool``) or ASCII digits, 1 or more.
+#: The most open days ``days`` may ask for (issue #22 item 8: one rule for all).
+MAX_DAYS = MAX_PERIOD_DAYS
+_DAYS_RULE = f"days must be a whole number of open days from 1 to {MAX_DAYS}"
 
-    Shared by the library's schedule, ``resv place --days`` and the standing file's ``days``.
+
+def strict_days(v: object) -> int:
+    """A number of open days: ``int`` (not ``bool``) or ASCII digits, 1 to :data:`MAX_DAYS`.
+
+    The one rule of the library's schedule, ``resv place --days`` and the standing file's
+    ``days``: more than 30 is refused everywhere (a period reservation lasts 30 calendar days
+    at most; a bigger number is a mistake, not a wish to cap). Within it, an N-th open day
+    past KIS's 30-day limit is the schedule's to handle, as an end date is (the end-date
+    policy: snapped back with a warning, or refused).
     """
     if isinstance(v, bool) or not isinstance(v, int | str):
-        raise KISValidationError("days must be a whole number of open days, 1 or more")
+        raise KISValidationError(_DAYS_RULE)
     if isinstance(v, str):
         try:
-            v = _ascii_digits(v, "days", "days must be a whole number of open days, 1 or more")
+            v = _ascii_digits(v, "days", _DAYS_RULE)
         except ValueError as exc:
             raise KISValidationError(str(exc)) from None
-    if v < 1:
-        raise KISValidationError("days must be a whole number of open days, 1 or more")
+    if not 1 <= v <= MAX_DAYS:
+        raise KISValidationError(f"{_DAYS_RULE}, not {v}")
     return v
 
 

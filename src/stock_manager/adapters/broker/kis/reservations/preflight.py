@@ -53,6 +53,7 @@ __all__ = [
     "PreflightReport",
     "check_flow",
     "next_band",
+    "price_flow",
     "tick_size",
 ]
 
@@ -325,6 +326,40 @@ def check_flow(
     return report
 
 
+def price_flow(client: Any, terms: OrderTerms, strict: bool) -> Flow[PreflightReport]:
+    """Only the tick and band checks of ``terms`` (one quote GET): the pre-flight of a new
+    price for an order already in the market (``modify-order``), where quantity and funds
+    were settled when the order was made. Raises :class:`PreflightRefusedError` when
+    ``strict`` finds a problem."""
+
+    def get(path: str, params: dict[str, str], tr_id: str) -> Flow[Any]:
+        return client.request_flow("GET", path, params, tr_id=tr_id)  # type: ignore[no-any-return]
+
+    findings: list[Finding] = []
+    quote = yield from _quote_flow(terms.symbol, get, findings)
+    findings += judge_price(terms, quote, "refusal" if strict else "warning")
+    report = PreflightReport(tuple(findings), strict)
+    if report.refused:
+        raise PreflightRefusedError(report)
+    return report
+
+
+def _quote_flow(
+    symbol: str,
+    get: Callable[[str, dict[str, str], str], Flow[Any]],
+    findings: list[Finding],
+) -> Flow[Mapping[str, Any] | None]:
+    """The quote of ``symbol`` (None, with a finding, when KIS gives none)."""
+    try:
+        reply = yield from get(
+            PATH_PRICE, {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": symbol}, TR_PRICE
+        )
+    except KISError as exc:
+        findings.append(Finding("quote", False, "warning", f"no quote ({exc})", {}))
+        return None
+    return reply.first()  # type: ignore[no-any-return]
+
+
 def _judge_flow(
     config: Any,
     terms: OrderTerms,
@@ -337,14 +372,7 @@ def _judge_flow(
     paper = bool(config.is_paper)
     account = {"CANO": config.cano, "ACNT_PRDT_CD": config.acnt_prdt_cd}
     findings: list[Finding] = []
-    quote: Mapping[str, Any] | None = None
-    try:
-        reply = yield from get(
-            PATH_PRICE, {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": terms.symbol}, TR_PRICE
-        )
-        quote = reply.first()
-    except KISError as exc:
-        findings.append(Finding("quote", False, "warning", f"no quote ({exc})", {}))
+    quote = yield from _quote_flow(terms.symbol, get, findings)
     findings += judge_price(terms, quote, severity)
     if isinstance(pending, KISError):
         note = f"pending reservations could not be listed ({pending}); not counted"
