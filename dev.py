@@ -3,7 +3,7 @@
 
     python3 dev.py demo     # create .venv if needed, install, run `stock-manager demo`
     python3 dev.py test     # create .venv if needed, install with dev extras, run pytest
-    python3 dev.py lint     # ruff check, ruff format --check, mypy --strict
+    python3 dev.py lint     # ruff check, ruff format --check, mypy --strict, mkdocs build --strict
     python3 dev.py bench    # every benchmark script in bench/
 
 The virtual environment is reinstalled only when pyproject.toml changes (a hash stamp decides).
@@ -26,7 +26,9 @@ STAMP = VENV / ".stock-manager-installed"
 
 
 def _run(*cmd: str | Path) -> int:
-    return subprocess.call([str(c) for c in cmd], cwd=ROOT)  # noqa: S603  (our own tools)
+    # NO_MKDOCS_2_WARNING: mkdocs-material's banner about its successor, printed on every build
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    return subprocess.call([str(c) for c in cmd], cwd=ROOT, env=env)  # noqa: S603  (our tools)
 
 
 def ensure_venv() -> None:
@@ -61,6 +63,8 @@ def main(argv: list[str]) -> int:
             (PY, "-m", "ruff", "check", "."),
             (PY, "-m", "ruff", "format", "--check", "."),
             (PY, "-m", "mypy"),
+            # the documentation site (docs/, mkdocs.yml) into the ignored site/; offline
+            (PY, "-m", "mkdocs", "build", "--strict", "--quiet", "--site-dir", ROOT / "site"),
         ):
             rc = _run(*cmd)
             if rc:
