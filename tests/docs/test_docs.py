@@ -332,3 +332,12 @@ def test_the_route_check_can_fail() -> None:
         r = httpx.post(emu.base_url + "/_emulator/market/holiday", json={})
     assert r.status_code == 404  # the route an old README documented
     assert ("POST", "/_emulator/market/holiday") not in documented_routes()
+
+
+def test_every_setting_is_documented() -> None:
+    from stock_manager.adapters.broker.kis.config import KISConfig
+
+    page = (DOCS / "configuration.md").read_text(encoding="utf-8")
+    for field in KISConfig.model_fields:
+        env = "KIS_" + field.upper().removeprefix("KIS_")
+        assert f"`{env}`" in page, f"{env} ({field}) is not in docs/configuration.md"
