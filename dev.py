@@ -23,6 +23,9 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".stock-manager-installed"
+#: The strict docs build of `lint`. Never add --quiet: it hides the warnings that --strict
+#: counts, and a broken link then passes (tests/docs/test_docs.py checks it fails).
+MKDOCS_BUILD = ("-m", "mkdocs", "build", "--strict")
 
 
 def _run(*cmd: str | Path) -> int:
@@ -64,7 +67,7 @@ def main(argv: list[str]) -> int:
             (PY, "-m", "ruff", "format", "--check", "."),
             (PY, "-m", "mypy"),
             # the documentation site (docs/, mkdocs.yml) into the ignored site/; offline
-            (PY, "-m", "mkdocs", "build", "--strict", "--quiet", "--site-dir", ROOT / "site"),
+            (PY, *MKDOCS_BUILD, "--site-dir", ROOT / "site"),
         ):
             rc = _run(*cmd)
             if rc:

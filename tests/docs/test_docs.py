@@ -19,9 +19,11 @@ Conventions the pages follow (docs/index.md states them for writers):
 from __future__ import annotations
 
 import ast
+import importlib.util
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -341,3 +343,35 @@ def test_every_setting_is_documented() -> None:
     for field in KISConfig.model_fields:
         env = "KIS_" + field.upper().removeprefix("KIS_")
         assert f"`{env}`" in page, f"{env} ({field}) is not in docs/configuration.md"
+
+
+def _load_dev() -> Any:
+    spec = importlib.util.spec_from_file_location("dev", ROOT / "dev.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_strict_docs_build_of_lint_fails_on_a_broken_link(tmp_path: Path) -> None:
+    """`python3 dev.py lint` runs exactly this build; a warning must fail it."""
+    build = _load_dev().MKDOCS_BUILD
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    shutil.copy(ROOT / "mkdocs.yml", tree / "mkdocs.yml")
+    shutil.copytree(DOCS, tree / "docs")
+    (tree / "src").symlink_to(ROOT / "src")
+    page = tree / "docs" / "kis-notes.md"
+    page.write_text(page.read_text(encoding="utf-8") + "\nSee [x](nope.md).\n", encoding="utf-8")
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    proc = subprocess.run(
+        [sys.executable, *build, "--site-dir", str(tmp_path / "site")],
+        cwd=tree,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode != 0, proc.stdout + proc.stderr
+    assert "nope.md" in proc.stderr
