@@ -3,7 +3,7 @@
 
     python3 dev.py demo     # create .venv if needed, install, run `stock-manager demo`
     python3 dev.py test     # create .venv if needed, install with dev extras, run pytest
-    python3 dev.py lint     # ruff check, ruff format --check, mypy --strict, lint-imports
+    python3 dev.py lint     # ruff, ruff format --check, mypy --strict, lint-imports, mkdocs
     python3 dev.py bench    # every benchmark script in bench/
 
 The virtual environment is reinstalled only when pyproject.toml changes (a hash stamp decides).
@@ -23,10 +23,15 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".stock-manager-installed"
+#: The strict docs build of `lint`. Never add --quiet: it hides the warnings that --strict
+#: counts, and a broken link then passes (tests/docs/test_docs.py checks it fails).
+MKDOCS_BUILD = ("-m", "mkdocs", "build", "--strict")
 
 
 def _run(*cmd: str | Path) -> int:
-    return subprocess.call([str(c) for c in cmd], cwd=ROOT)  # noqa: S603  (our own tools)
+    # NO_MKDOCS_2_WARNING: mkdocs-material's banner about its successor, printed on every build
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    return subprocess.call([str(c) for c in cmd], cwd=ROOT, env=env)  # noqa: S603  (our tools)
 
 
 def ensure_venv() -> None:
@@ -63,6 +68,8 @@ def main(argv: list[str]) -> int:
             (PY, "-m", "mypy"),
             # The layers and "no import cycles" of pyproject.toml's [tool.importlinter].
             (BIN / ("lint-imports.exe" if os.name == "nt" else "lint-imports"),),
+            # the documentation site (docs/, mkdocs.yml) into the ignored site/; offline
+            (PY, *MKDOCS_BUILD, "--site-dir", ROOT / "site"),
         ):
             rc = _run(*cmd)
             if rc:

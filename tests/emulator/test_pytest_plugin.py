@@ -1,4 +1,4 @@
-"""The ``kis_emulator`` pytest plugin, and the README's example test run as a user would."""
+"""The ``kis_emulator`` pytest plugin, and the docs' example test run as a user would."""
 
 from __future__ import annotations
 
@@ -12,20 +12,20 @@ import pytest
 
 from stock_manager.emulator import ServedEmulator
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = Path(__file__).resolve().parents[2] / "docs" / "emulator.md"
 
 
 def readme_example() -> str:
     text = README.read_text(encoding="utf-8")
     match = re.search(r"<!-- kis-emulator-example -->\s*```python\n(.*?)```", text, re.S)
-    assert match, "README lost its kis_emulator example"
+    assert match, "docs/emulator.md lost its kis_emulator example"
     return match.group(1)
 
 
 def test_readme_example_runs_in_a_user_suite(tmp_path: Path) -> None:
     """A fresh pytest process: the fixture comes from the installed entry point (pytest11)."""
     code = readme_example()
-    assert len(code.strip().splitlines()) <= 20  # the README promises a short example
+    assert len(code.strip().splitlines()) <= 20  # the page promises a short example
     (tmp_path / "test_readme_example.py").write_text(code, encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
     proc = subprocess.run(
