@@ -386,6 +386,40 @@ class State:
 
         self.err.print(f"[yellow]warning:[/] {escape(message)}", soft_wrap=True)
 
+    @contextmanager
+    def status(self, prefix: str = "") -> Iterator[Callable[[str], None]]:
+        """One updating status line on stderr for a long wait; yields ``show(text)``.
+
+        On a terminal it is a rich status (a spinner and the text, rewritten in place and gone
+        when the wait ends). Elsewhere (a pipe, a log file) nothing can be rewritten, so a line
+        ``PREFIX: TEXT`` is printed only when the text differs from the last one shown: a log
+        gets each change once, not the same line every poll.
+        """
+        from rich.markup import escape
+
+        console = self.err
+        live: Any = None
+        last: list[str | None] = [None]
+
+        def show(text: str) -> None:
+            nonlocal live
+            if console.is_terminal:
+                if live is None:
+                    live = console.status(escape(text))
+                    live.start()
+                else:
+                    live.update(escape(text))
+            elif text != last[0]:
+                head = f"[yellow]{prefix}:[/] " if prefix else ""
+                console.print(f"{head}{escape(text)}", soft_wrap=True)
+            last[0] = text
+
+        try:
+            yield show
+        finally:
+            if live is not None:
+                live.stop()
+
     # --- settings -----------------------------------------------------------------------
     def config_overrides(self) -> dict[str, Any]:
         """KISConfig keyword arguments from ``--profile`` and ``--emulator``."""

@@ -13,15 +13,24 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from ._errors import EXIT_API, EXIT_UNKNOWN, CLIError
+from ._errors import EXIT_API, EXIT_INTERRUPTED, EXIT_UNKNOWN, CLIError
 from ._runtime import NOW_ENV, State, emit_json, parse_date, state_of
 
 if TYPE_CHECKING:
-    from stock_manager.manager import ApplyResult, Plan, Report, ReservationManager, StandingSpec
+    from datetime import datetime
+
+    from stock_manager.manager import (
+        ApplyItem,
+        ApplyResult,
+        Plan,
+        Report,
+        ReservationManager,
+        StandingSpec,
+    )
 
 __all__ = ["EXIT_ATTENTION", "NOW_ENV", "register"]  # NOW_ENV: defined in ._runtime
 
@@ -419,10 +428,33 @@ def apply(
     """
     st = state_of(ctx, json=json_, yes=yes)
     spec = _load_spec(st, file)
+    done: list[ApplyItem] = []  # what Ctrl-C leaves behind is said from these
+    opened: list[datetime] = []
     with _manager(st) as m:
         if not dry_run:
             st.confirm(m.client.base_url, f"apply {file} to the live reservations")
-        result = m.apply(spec, prune=prune or (), wait=wait, dry_run=dry_run)
+        # Issue #22 item 12: say what --wait waits for and until when (one line on a pipe,
+        # an updating status on a terminal), and on Ctrl-C what was done and what was not.
+        with st.status() as show:
+
+            def on_wait(opens: datetime) -> None:
+                opened.append(opens)
+                show(
+                    f"waiting until {_kst(opens)} for the reservation entry window to open"
+                    f" (nothing is sent before; Ctrl-C stops)"
+                )
+
+            try:
+                result = m.apply(
+                    spec,
+                    prune=prune or (),
+                    wait=wait,
+                    dry_run=dry_run,
+                    progress=done.append,
+                    on_wait=on_wait,
+                )
+            except KeyboardInterrupt:
+                _interrupted_apply(st, done, opened)
     if st.json:
         emit_json(_apply_json(result))
     else:
@@ -435,6 +467,41 @@ def apply(
         )
     if result.failed:
         raise CLIError(f"{result.failed} item(s) failed", exit_code=EXIT_API)
+
+
+def _kst(moment: datetime) -> str:
+    from stock_manager.adapters.broker.kis.reservations.models import KST
+
+    return f"{moment.astimezone(KST):%Y-%m-%d %H:%M} KST"
+
+
+def _interrupted_apply(st: State, done: list[ApplyItem], opened: list[datetime]) -> NoReturn:
+    """Ctrl-C during ``apply``: print what was done and what was not, then exit 130."""
+    from rich.markup import escape
+
+    if not done:
+        before = f" before the window opened ({_kst(opened[-1])})" if opened else ""
+        st.out.print(
+            f"interrupted{before}: nothing was sent; no change of the file was applied",
+            soft_wrap=True,
+        )
+    for i in done:
+        mark = "done" if i.ok else ("unknown" if i.ok is None else "failed")
+        st.out.print(
+            f"{mark}: {i.item.action} {i.item.id or i.item.seq}: {escape(i.detail)}",
+            soft_wrap=True,
+        )
+    if done:
+        st.out.print(
+            f"not done: the other changes of the plan ({len(done)} finished before Ctrl-C);"
+            " a request that was on its way is in the journal",
+            soft_wrap=True,
+        )
+    raise CLIError(
+        f"interrupted: {sum(1 for i in done if i.ok)} change(s) made, the rest not applied",
+        exit_code=EXIT_INTERRUPTED,
+        hint="run apply again: it settles what was in flight from the book and does the rest",
+    )
 
 
 def _apply_json(r: ApplyResult) -> dict[str, Any]:

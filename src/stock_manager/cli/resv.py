@@ -15,7 +15,7 @@ Money-moving commands (place, modify, cancel, cancel-all):
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
@@ -685,11 +685,14 @@ def reconcile(
             r.settle_s = settle
         try:
             results = _reconcile_round(r, entry_id, force)
-            while wait and (due := _next_check(results)) is not None:
-                _wait_until(st, due, sum(1 for res in results if res.applied is None))
-                again = {res.entry_id for res in results if res.retry_at is not None}
-                fresh = {res.entry_id: res for res in _reconcile_round(r, None, force, again)}
-                results = [fresh.get(res.entry_id, res) for res in results]
+            # One status for the whole wait (issue #22 item 13): rewritten on a terminal,
+            # printed on a pipe only when it says something new.
+            with st.status("warning") as show:
+                while wait and (due := _next_check(results)) is not None:
+                    _wait_until(show, due, sum(1 for res in results if res.applied is None))
+                    again = {res.entry_id for res in results if res.retry_at is not None}
+                    fresh = {res.entry_id: res for res in _reconcile_round(r, None, force, again)}
+                    results = [fresh.get(res.entry_id, res) for res in results]
         except KeyError:
             raise CLIError(
                 f"no journal entry {entry_id}", hint="see: stock-manager journal"
@@ -735,7 +738,7 @@ def _kst(moment: Any) -> str:
     return str(moment.astimezone(KST).strftime("%Y-%m-%d %H:%M:%S KST"))
 
 
-def _wait_until(st: State, due: Any, unknown: int) -> None:
+def _wait_until(show: Callable[[str], None], due: Any, unknown: int) -> None:
     import time
     from datetime import UTC, datetime
 
@@ -744,7 +747,7 @@ def _wait_until(st: State, due: Any, unknown: int) -> None:
     # ``due`` is on the journal's clock (the machine's: it measures how long ago the request
     # left), so it is compared with the machine's clock, not the invocation's moved one.
     left = (due - datetime.now(UTC)).total_seconds()
-    st.warn(f"{unknown} outcome(s) not known yet; checking again at {_kst(due)}")
+    show(f"{unknown} outcome(s) not known yet; checking again at {_kst(due)}")
     time.sleep(min(C.RECONCILE_POLL_MAX_S, max(0.2, left)))
 
 

@@ -216,15 +216,16 @@ class _Core:
         tr_id = daily_ccld_tr_id(start, self.now().date(), paper=self.client.is_paper_trading)
         return params, tr_id
 
-    def window(self, wait: bool) -> float:
-        """Seconds to sleep before the window opens (0: inside); raise when not waiting."""
+    def window(self, wait: bool) -> tuple[float, datetime]:
+        """(seconds to sleep before the window opens (0: inside), the opening); raise when
+        not waiting."""
         now = self.now()
         inside, opens = self.calendar.window(now)
         if inside:
-            return 0.0
+            return 0.0, opens
         if not wait:
             raise OutsideWindowError(now, opens)
-        return max(1.0, (opens - now).total_seconds())
+        return max(1.0, (opens - now).total_seconds()), opens
 
     def skew_s(self) -> float | None:
         """Our clock − KIS's as measured while the book was listed (upper bound; None: none)."""
@@ -643,14 +644,22 @@ class _ManagerOps(Generic[C_, R_]):
         wait: bool = False,
         dry_run: bool = False,
         progress: Callable[[ApplyItem], None] | None = None,
+        on_wait: Callable[[datetime], None] | None = None,
     ) -> Flow[ApplyResult]:
         """Converge the book to ``spec`` through the journal (see the module docstring);
-        items run one after another."""
+        items run one after another.
+
+        ``progress`` is called with each item's result as it is done; ``on_wait`` with the
+        opening of the entry window before each sleep of ``wait`` (so a caller can say what
+        it waits for, and until when).
+        """
         if not dry_run:
             for _ in range(MAX_WAIT_ROUNDS):
-                pause = self._c.window(wait)
+                pause, opens = self._c.window(wait)
                 if not pause:
                     break
+                if on_wait:
+                    on_wait(opens)
                 yield Sleep(pause, self._sleep)
             else:
                 self._c.window(False)
