@@ -143,9 +143,25 @@ def run_emulator(
     finally:
         emu.stopping = True
         server.should_exit = True
-        thread.join(timeout=10)
+        _await_exit(thread, server)
         sock.close()
         emu.close()
+
+
+def _await_exit(thread: threading.Thread, server: uvicorn.Server) -> None:
+    """Wait for the server thread: up to ~3 s gracefully, then forced, then at most ~3 s more.
+
+    Polled with short sleeps, not ``thread.join(timeout=...)``: a timed wait on a lock is an
+    absolute deadline on the monotonic clock, which libfaketime (the suite's shifted-clock run,
+    ``faketime -f +400d``) moves while the kernel's wait does not, so such a join never timed
+    out there. The thread is a daemon: a server that still lingers does not hold the process.
+    """
+    for step in range(120):
+        if not thread.is_alive():
+            return
+        if step == 60:
+            server.force_exit = True  # open connections or tasks past the graceful minute
+        time.sleep(0.05)
 
 
 def banner(emu: ServedEmulator, out: TextIO) -> None:
