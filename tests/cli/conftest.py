@@ -8,9 +8,13 @@ variable leaks in from the outside, ``NO_COLOR`` is set and stdin is not a termi
 
 from __future__ import annotations
 
+import faulthandler
+import io
 import os
+import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -67,22 +71,41 @@ def run_cli(
 ) -> Result:
     """Run ``stock-manager ARGS`` in a subprocess (stdin: /dev/null, i.e. not a TTY).
 
-    ``timeout`` guards against a hung command; it is not a speed check. A command may wait out
-    KIS's one-token-a-minute rule (up to ``TOKEN_ISSUE_MAX_WAIT_S``, 65 s): one CLI test once
-    stalled just past the old 60 s guard in a shifted-clock CI run (see the session note).
+    ``timeout`` guards against a hung command; it is not a speed check. A command that outlives
+    it is a bug: the guard makes it dump every thread's Python stack (``PYTHONFAULTHANDLER`` and
+    SIGABRT), dumps this process's threads too (the in-process emulator), and fails with both.
     """
-    proc = subprocess.run(
+    proc = subprocess.Popen(
         [sys.executable, "-m", "stock_manager.cli", *args],
-        env=env,
+        env=dict(env, PYTHONFAULTHANDLER="1"),
         cwd=cwd or Path(env["HOME"]),
         stdin=subprocess.DEVNULL,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
         encoding="utf-8",
-        timeout=timeout,
-        check=False,
     )
-    return Result(tuple(args), proc.returncode, proc.stdout, proc.stderr)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGABRT)  # faulthandler prints the child's stacks to stderr
+        try:
+            out, err = proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+        here = io.StringIO()
+        with tempfile.TemporaryFile("w+") as dump:
+            faulthandler.dump_traceback(dump, all_threads=True)
+            dump.seek(0)
+            here.write(dump.read())
+        pytest.fail(
+            f"stock-manager {' '.join(args)} hung for {timeout} s\n"
+            f"--- its stdout ---\n{out}\n--- its stderr (stacks) ---\n{err}\n"
+            f"--- this test process's threads ---\n{here.getvalue()}",
+            pytrace=False,
+        )
+    return Result(tuple(args), proc.returncode, out, err)
 
 
 def run_many(runs: Sequence[Sequence[str]], env: dict[str, str]) -> list[Result]:
