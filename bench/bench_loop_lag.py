@@ -8,7 +8,7 @@ other, and are printed side by side. Goal (issue #19): the journal adds at most 
 
     python bench/bench_loop_lag.py [--n 200] [--quick] [--json FILE]
 
-``--quick`` (20 reservations) is what ``tests/test_bench_loop_lag.py`` runs so this cannot rot;
+``--quick`` (20 reservations) is what ``tests/test_bench_smoke.py`` runs so this cannot rot;
 its figures mean little.
 """
 
