@@ -38,10 +38,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any, Generic, TypeVar
 
 from .. import constants as C
-from .._flow import Flow, Gather, GatherInterrupted, collect, relay
+from .._flow import Call, Flow, Gather, GatherInterrupted, collect, relay
 from .._surface import Listing, Operation
 from ..client import AsyncKISRestClient, KISRestClient
 from ..errors import KISBusinessError, KISValidationError
@@ -137,18 +138,17 @@ class _ReservationOps(Generic[C_]):
         With the async client the calendar is read from the disk cache a blocking client keeps
         (the async client does not call chk-holiday itself), else the bundled table.
         """
-        body, warnings, sched, terms = self._rules.plan_place_full(
-            symbol,
-            qty,
-            price,
-            side,
-            order_type,
-            end_date,
-            balance_type,
-            loan_date,
-            days,
-            end_date_policy,
-        )
+        args = (symbol, qty, price, side, order_type, end_date, balance_type, loan_date, days)
+        # The calendar's I/O first, in blocking calls: its cache file (no request); then, once
+        # the input is known to be good, whatever the calendar that decides still needs (KIS's
+        # chk-holiday, when due, for the blocking client).
+        yield from self._calendar_ready(self._rules.offline_calendar)
+        decides = self._rules.calendar
+        if _io_due(decides):
+            # Bad input and a closed window are refused before any request.
+            self._rules.plan_place_full(*args, end_date_policy, offline=True)
+            yield from self._calendar_ready(decides)
+        body, warnings, sched, terms = self._rules.plan_place_full(*args, end_date_policy)
         findings: tuple[Any, ...] = ()
         if check or strict:
             report = yield from self._preflight(terms, strict=strict)
@@ -163,6 +163,13 @@ class _ReservationOps(Generic[C_]):
         return _receipt(resp, warnings, sched, findings)
 
     place_reservation = Operation(_place)
+
+    def _calendar_ready(self, calendar: Any) -> Flow[None]:
+        """Do the I/O ``calendar``'s next answers would do (its cache file; KIS when due) in a
+        blocking call, which the async driver runs in a worker thread; nothing when none is
+        due (a calendar without ``io_due`` does no I/O)."""
+        if _io_due(calendar):
+            yield Call(calendar.prepare, True)
 
     def schedule(
         self,
@@ -233,8 +240,12 @@ class _ReservationOps(Generic[C_]):
         kw: dict[str, Any] = {"max_pages": max_pages} if max_pages else {}
         as_of = self._rules.as_of_once()
 
-        def rows(page: KISResponse) -> tuple[list[Reservation], bool]:
-            dated = (Reservation.from_row(raw).dated(as_of) for raw in page.rows())
+        def rows(page: KISResponse) -> Flow[tuple[list[Reservation], bool]]:
+            parsed = [Reservation.from_row(raw) for raw in page.rows()]
+            if any(r.needs_as_of for r in parsed):
+                # Their status needs the calendar (only then is it loaded: start-up, #14).
+                yield from self._calendar_ready(self._rules.offline_calendar)
+            dated = (r.dated(as_of) for r in parsed)
             return [r for r in dated if self._rules.keep(r, params, status)], False
 
         yield from relay(self.client.pages_flow("GET", PATH_LIST, params, **kw), rows)
@@ -291,11 +302,16 @@ class _ReservationOps(Generic[C_]):
         """
         changes = _changes(qty, price, order_type, end_date, balance_type)
         self._rules.guard("change")
+        new_end = changes.get("end_date") is not None
+        if new_end:  # checked with the calendar's cache file (no request)
+            yield from self._calendar_ready(self._rules.offline_calendar)
         self._rules.check_changes(changes)
         current = yield from self._get(seq)
+        if new_end:
+            yield from self._calendar_ready(self._rules.calendar)
         body = self._rules.plan_modify(current, changes)
         warnings: tuple[str, ...] = ()
-        if changes.get("end_date") is not None:
+        if new_end:
             warnings += self._rules.schedule(strict_date(changes["end_date"])).warnings  # type: ignore[arg-type]
         if check or strict:
             terms = current.terms(today=self._rules.today(), **_terms_changes(changes, body))
@@ -392,8 +408,9 @@ class _ReservationOps(Generic[C_]):
         when the answer is final. An entry whose process is still running is in flight, not
         lost: it is not listed unless ``force``, and never judged "not applied".
         """
-        journal = _journal(self.client)
-        entry = journal.get(entry_id)
+        # Every journal read and write is I/O (SQLite, up to its busy timeout): blocking calls.
+        journal = yield Call(partial(_journal, self.client), True)
+        entry = yield Call(partial(journal.get, entry_id), True)
         early, settled, deadline = self._rules.before_listing(
             journal, entry, force=force, settle_s=self.settle_s
         )
@@ -408,28 +425,34 @@ class _ReservationOps(Generic[C_]):
             if listing or not self._rules.rewindow(entry, skew_s, measured):
                 break
             skew_s = measured.high if measured else None
+        credited = yield Call(partial(journal.credited, "place", exclude=entry.id), True)
         result = self._rules.judge(
             entry,
             rows,
-            credited=journal.credited("place", exclude=entry.id),
+            credited=credited,
             settled=settled,
             retry_at=deadline,
             skew=measured,
         )
-        _record(journal, entry, result)
+        yield Call(partial(_record, journal, entry, result), True)
         return result
 
     reconcile = Operation(_reconcile)
 
     def _reconcile_pending(self) -> Flow[list[ReconcileResult]]:
         """Reconcile every journal entry left pending or unknown (in-flight ones reported)."""
-        journal = _journal(self.client)
+        journal = yield Call(partial(_journal, self.client), True)
         out: list[ReconcileResult] = []
-        for e in journal.needs_reconcile():
+        for e in (yield Call(journal.needs_reconcile, True)):
             out.append((yield from self._reconcile(e.id)))
         return out
 
     reconcile_pending = Operation(_reconcile_pending)
+
+
+def _io_due(calendar: Any) -> bool:
+    due = getattr(calendar, "io_due", None)
+    return bool(due is not None and due())
 
 
 def _journal(client: KISRestClient | AsyncKISRestClient) -> Any:
