@@ -29,6 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
@@ -36,7 +37,7 @@ import httpx
 from filelock import FileLock, Timeout
 
 from stock_manager.adapters.broker.kis import constants as C
-from stock_manager.adapters.broker.kis._flow import Flow, Sleep, collect
+from stock_manager.adapters.broker.kis._flow import Call, Flow, Sleep, collect
 from stock_manager.adapters.broker.kis._surface import Awaiting, Blocking, Operation
 from stock_manager.adapters.broker.kis.client import AsyncKISRestClient, KISRestClient
 from stock_manager.adapters.broker.kis.errors import (
@@ -178,8 +179,10 @@ class _LocalSide:
     The decisions (window, plan, report, the verdict on an order change) are pure functions
     of :mod:`.plan`, :mod:`.report` and :mod:`.orders` over the calendar and the clock; the
     records are local files: the id links (:class:`LinkStore`), the order journal's entries
-    and the ``apply`` lock. The flows of :class:`_ManagerOps` call it; the reservation
-    API's own rules are :class:`~stock_manager.adapters.broker.kis.reservations.rules._Rules`.
+    and the ``apply`` lock. The flows of :class:`_ManagerOps` call it; a method that reads or
+    writes the link store or the journal (SQLite, up to its busy timeout) is yielded as a
+    blocking ``Call``, so the async manager runs it in a worker thread. The reservation API's
+    own rules are :class:`~stock_manager.adapters.broker.kis.reservations.rules._Rules`.
     """
 
     def __init__(
@@ -631,9 +634,9 @@ class _ManagerOps(Generic[C_, R_]):
         """Settle journaled order 정정/취소 requests whose outcome is unknown, from the
         orders of the day they were sent (marks the journal when the answer is certain)."""
         out = []
-        for entry in self._local.order_entries():
+        for entry in (yield Call(self._local.order_entries, True)):
             orders = yield from self._daily_orders(*self._local.entry_days(entry))
-            out.append(self._local.judge(entry, orders))
+            out.append((yield Call(partial(self._local.judge, entry, orders), True)))
         return out
 
     reconcile_orders = Operation(_reconcile_orders)
@@ -642,7 +645,8 @@ class _ManagerOps(Generic[C_, R_]):
     def _plan(self, spec: StandingSpec, *, prune: Iterable[str] = ()) -> Flow[Plan]:
         """What :meth:`apply` would do now (sends only reads; writes nothing)."""
         book = yield from self._book()
-        plan, _ = self._local.plan(spec, book, prune, persist=False)
+        plan: Plan
+        plan, _ = yield Call(partial(self._local.plan, spec, book, prune, persist=False), True)
         return plan
 
     plan = Operation(_plan)
@@ -677,7 +681,8 @@ class _ManagerOps(Generic[C_, R_]):
         with self._local.lock():
             settled = () if dry_run else (yield from self._settle_journal())
             book = yield from self._book()
-            plan, details = self._local.plan(spec, book, prune, persist=not dry_run)
+            planned = partial(self._local.plan, spec, book, prune, persist=not dry_run)
+            plan, details = yield Call(planned, True)
             details = settled + details
             if dry_run:
                 described = tuple(
@@ -698,7 +703,7 @@ class _ManagerOps(Generic[C_, R_]):
     def _settle_journal(self) -> Flow[tuple[str, ...]]:
         """Reconcile reservation requests an earlier run left pending/unknown (reads only)."""
         out: list[str] = []
-        for entry in self._local.stale_entries():
+        for entry in (yield Call(self._local.stale_entries, True)):
             try:
                 result = yield from self.reservations._reconcile(entry.id)
             except KISError as exc:
@@ -710,14 +715,17 @@ class _ManagerOps(Generic[C_, R_]):
     def _execute(self, ns: str, item: PlanItem, rows: dict[str, Reservation]) -> Flow[ApplyItem]:
         r = self.reservations
         if item.action in ("place", "renew"):
-            link_id = self._local.begin_place(ns, item)
+            link_id = yield Call(partial(self._local.begin_place, ns, item), True)
             try:
                 receipt = yield from r._place(
                     **self._local.place_args(item), label=self._local.place_label(ns, item, link_id)
                 )
             except KISError as exc:
-                return self._local.placed(link_id, item, None, exc)
-            done = self._local.placed(link_id, item, receipt.seq, None)
+                failed: ApplyItem = yield Call(
+                    partial(self._local.placed, link_id, item, None, exc), True
+                )
+                return failed
+            done = yield Call(partial(self._local.placed, link_id, item, receipt.seq, None), True)
             return ApplyItem(item, True, receipt.seq, done.detail, receipt.journal_id)
         try:
             if item.action == "cancel":
@@ -725,8 +733,10 @@ class _ManagerOps(Generic[C_, R_]):
             else:
                 result = yield from r._modify(item.seq, **self._local.modify_args(item))
         except KISError as exc:
-            return self._local.changed(item, None, exc)
-        return self._local.changed(item, result, None)
+            refused: ApplyItem = yield Call(partial(self._local.changed, item, None, exc), True)
+            return refused
+        changed: ApplyItem = yield Call(partial(self._local.changed, item, result, None), True)
+        return changed
 
 
 class ReservationManager(_ManagerOps[KISRestClient, Reservations], Blocking):
