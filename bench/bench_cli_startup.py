@@ -157,7 +157,7 @@ def _pykis_argv(emu: EmulatorProcess, client: KISRestClient, tmp: Path) -> list[
             }
         )
     )
-    params = Reservations(client)._p.list_params(None, None, None, None, None, "all", False)
+    params = Reservations(client)._rules.list_params(None, None, None, None, None, "all", False)
     cfg = {
         "base_url": emu.base_url,
         "account": ACCOUNT,
@@ -182,7 +182,7 @@ def _add_official(
     why it is left out."""
     from stock_manager.adapters.broker.kis.reservations import Reservations
 
-    params = Reservations(client)._p.list_params(None, None, None, None, None, "all", False)
+    params = Reservations(client)._rules.list_params(None, None, None, None, None, "all", False)
     prepared = prepare_official(
         source,
         tmp,

@@ -117,7 +117,7 @@ def main() -> int:
         ):
             seed(client, ROWS)
             resv = Reservations(client, clock=evening)
-            params = resv._p.list_params(None, None, None, None, None, "all", False)
+            params = resv._rules.list_params(None, None, None, None, None, "all", False)
             token = client.issue_token()
             headers = {
                 "content-type": C.CONTENT_TYPE,

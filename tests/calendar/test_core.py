@@ -328,6 +328,39 @@ def test_long_running_process_refreshes_daily(tmp_path: Path) -> None:
     assert cal.day(date(2026, 12, 9)).status == "closed"
 
 
+def test_prepare_does_beforehand_the_io_the_answers_would_do(tmp_path: Path) -> None:
+    """An async caller runs ``prepare`` in a worker thread when ``io_due``; the answers that
+    follow then read no file and ask KIS nothing (issue #19)."""
+    clock = [at("2026-11-25 18:00")]
+    path = cache_path_for(tmp_path, "https://openapi.koreainvestment.com:9443")
+    fake = FakeKIS()
+    cal = KRXCalendar(fetch=fake, cache_path=path, clock=lambda: clock[0])
+    assert cal.io_due()
+    cal.prepare()
+    assert len(fake.calls) == 2 and not cal.io_due()
+    reads: list[bool] = []
+    real_read = cal._read_cache
+
+    def counted_read() -> dict[str, Any] | None:
+        reads.append(True)
+        return real_read()
+
+    cal._read_cache = counted_read  # type: ignore[method-assign]
+    cal.order_date(clock[0])
+    cal.window(clock[0])
+    assert cal.day(date(2026, 12, 2)).source == "kis"
+    assert len(fake.calls) == 2 and reads == []  # the answers did no I/O of their own
+    clock[0] += timedelta(days=1)
+    assert cal.io_due()  # a long-running process looks again
+    cal.prepare()
+    assert len(fake.calls) == 4 and not cal.io_due()
+    # Without a fetcher (the async client's calendar): one cache read, then nothing is due.
+    offline = KRXCalendar(cache_path=path, clock=lambda: clock[0])
+    assert offline.io_due()
+    offline.prepare()
+    assert not offline.io_due() and offline.day(date(2026, 12, 2)).source == "cache"
+
+
 def test_the_reservation_manager_picks_up_the_krx_calendar() -> None:
     from stock_manager.calendar import ManagerCalendar
     from stock_manager.manager.calendar import Calendar, default_calendar

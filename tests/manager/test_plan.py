@@ -90,7 +90,7 @@ def test_modify_cancel_prune_drift_duplicate(
 
     # A duplicate for the same id (say, linked by hand): the extra one is cancelled.
     dup = manager.reservations.place_reservation("000660", 3, 190000, "sell").seq
-    store = manager._c.links
+    store = manager._local.links
     terms = {"symbol": "000660", "side": "01", "qty": 3, "price": "190000", "order_type": "00"}
     link_id = store.begin_place("t", "b", spec().by_id()["b"].spec_hash, terms, emu.clock.now())
     store.update(link_id, seq=dup, state="live")
@@ -256,7 +256,7 @@ def test_dry_run_sends_nothing(emu: ServedEmulator, manager: ReservationManager)
         "***" in str(d["body"]["CANO"]) or "*" in str(d["body"]["CANO"]) for d in result.described
     )
     assert emu.requests.count(name="order-resv") == 0
-    assert manager._c.links.links("t") == []  # nothing recorded either
+    assert manager._local.links.links("t") == []  # nothing recorded either
 
 
 def test_report_lists_waiting_and_period_reservations_ending_soon(

@@ -86,7 +86,7 @@ def test_unknown_place_reconciled_then_applied_is_adopted_not_placed_again(
             assert any(f"adopted reservation {seq}" in line for line in second.reconciled)
             assert len(emu.state.reservations) == 1  # one reservation, never two
             assert emu.requests.count(name="order-resv") == 1
-            [link] = m._c.links.links("once")
+            [link] = m._local.links.links("once")
             assert (link.state, link.seq) == ("live", seq)
             assert m.apply(spec).items == ()
         finally:

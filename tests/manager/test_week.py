@@ -17,7 +17,7 @@ def order_requests(emu: ServedEmulator) -> int:
 
 
 def seq_of(manager: ReservationManager, decl_id: str) -> str:
-    links = [link for link in manager._c.links.links("week") if link.decl_id == decl_id]
+    links = [link for link in manager._local.links.links("week") if link.decl_id == decl_id]
     return links[-1].seq
 
 

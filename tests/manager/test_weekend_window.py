@@ -116,7 +116,7 @@ def test_wait_in_the_blackout_sleeps_until_0010_only(
 
 def test_order_day_follows_the_late_session(manager: ReservationManager) -> None:
     # 2027-01-04 opens at 10:00, so its reservations are taken until 08:30 that morning.
-    calendar = manager._c.calendar
+    calendar = manager._local.calendar
     assert order_day(calendar, datetime(2027, 1, 4, 8, 15, tzinfo=KST)) == date(2027, 1, 4)
     assert order_day(calendar, datetime(2027, 1, 5, 8, 15, tzinfo=KST)) == date(2027, 1, 6)
     assert order_day(calendar, SUNDAY_EVENING) == MONDAY

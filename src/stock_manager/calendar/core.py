@@ -344,6 +344,26 @@ class KRXCalendar:
         with self._lock:
             return self._refresh_locked(force)
 
+    def io_due(self) -> bool:
+        """Whether the next answers would do I/O: read the cache file (first use) or ask KIS
+        again (with a fetcher, the hourly look of a long-running process).
+
+        An async caller then runs :meth:`prepare` in a worker thread first, so that no answer
+        reads a file or waits on KIS on its event loop.
+        """
+        if not self._loaded:
+            return True
+        if self._fetch is None:
+            return False
+        return self._next_check is None or self._clock() >= self._next_check
+
+    def prepare(self) -> None:
+        """Do now the I/O the next answers would otherwise do inside them (see :meth:`io_due`):
+        load the cache file, and with a fetcher ask KIS when due. Never raises for KIS: a
+        failed refresh falls back as every lookup does."""
+        self._ensure_loaded()
+        self._maybe_refresh()
+
     def _maybe_refresh(self) -> None:
         """In a long-running process, look again (at most hourly; KIS itself at most daily)."""
         if self._fetch is None or not self._loaded:

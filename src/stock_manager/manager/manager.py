@@ -29,6 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
@@ -36,7 +37,7 @@ import httpx
 from filelock import FileLock, Timeout
 
 from stock_manager.adapters.broker.kis import constants as C
-from stock_manager.adapters.broker.kis._flow import Flow, Sleep, collect
+from stock_manager.adapters.broker.kis._flow import Call, Flow, Sleep, collect
 from stock_manager.adapters.broker.kis._surface import Awaiting, Blocking, Operation
 from stock_manager.adapters.broker.kis.client import AsyncKISRestClient, KISRestClient
 from stock_manager.adapters.broker.kis.errors import (
@@ -171,8 +172,19 @@ class ApplyResult:
         return sum(1 for i in self.items if i.ok is None)
 
 
-# --- pure helpers shared by both drivers ------------------------------------------------------
-class _Core:
+# --- the manager's local side ------------------------------------------------------------------
+class _LocalSide:
+    """Everything a manager operation does between its requests to KIS, written once.
+
+    The decisions (window, plan, report, the verdict on an order change) are pure functions
+    of :mod:`.plan`, :mod:`.report` and :mod:`.orders` over the calendar and the clock; the
+    records are local files: the id links (:class:`LinkStore`), the order journal's entries
+    and the ``apply`` lock. The flows of :class:`_ManagerOps` call it; a method that reads or
+    writes the link store or the journal (SQLite, up to its busy timeout) is yielded as a
+    blocking ``Call``, so the async manager runs it in a worker thread. The reservation API's
+    own rules are :class:`~stock_manager.adapters.broker.kis.reservations.rules._Rules`.
+    """
+
     def __init__(
         self,
         client: KISRestClient | AsyncKISRestClient,
@@ -394,13 +406,15 @@ class _Core:
         return ApplyItem(item, True, item.seq, f"{verb} reservation {item.seq}", result.journal_id)
 
 
-def _describe(r: Reservations | AsyncReservations, core: _Core, item: PlanItem) -> dict[str, Any]:
+def _describe(
+    r: Reservations | AsyncReservations, local: _LocalSide, item: PlanItem
+) -> dict[str, Any]:
     """The exact request of a plan item (masked); sends nothing."""
     if item.action in ("place", "renew"):
-        return r.describe_place(**core.place_args(item))
+        return r.describe_place(**local.place_args(item))
     if item.action == "cancel":
         return r.describe_cancel(item.seq)
-    return r.describe_modify(item.seq, **core.modify_args(item))
+    return r.describe_modify(item.seq, **local.modify_args(item))
 
 
 def _short(exc: BaseException) -> str:
@@ -510,8 +524,8 @@ class _ManagerOps(Generic[C_, R_]):
         links_path: str | Path | None = None,
     ) -> None:
         self.client: C_ = client
-        self._c = _Core(client, calendar, clock, links_path)
-        self.calendar = self._c.calendar
+        self._local = _LocalSide(client, calendar, clock, links_path)
+        self.calendar = self._local.calendar
         blocking = isinstance(self, Blocking)
         if sleep is None and not blocking:
             import asyncio  # here: only the async manager needs it (start-up, issue #14)
@@ -520,24 +534,24 @@ class _ManagerOps(Generic[C_, R_]):
         self._sleep: Callable[[float], Any] = sleep or _time.sleep
         # The manager checks the window itself (with the calendar); the library must not warn.
         kind: Any = Reservations if blocking else AsyncReservations
-        self.reservations: R_ = kind(client, window_policy="ignore", clock=self._c.clock)
+        self.reservations: R_ = kind(client, window_policy="ignore", clock=self._local.clock)
 
     def close(self) -> None:
         """Close the link store (the client belongs to the caller)."""
-        if self._c._links is not None:
-            self._c._links.close()
+        if self._local._links is not None:
+            self._local._links.close()
 
     # reads ---------------------------------------------------------------------------------
     def _book(self) -> Flow[list[Reservation]]:
         """Every reservation of the last and next 40 days, cancelled ones included."""
-        start, end = self._c.book_range()
+        start, end = self._local.book_range()
         return (yield from collect(self.reservations._list(start, end, include_cancelled=True)))
 
     book = Operation(_book)
 
     def _daily_orders(self, start: date, end: date | None = None) -> Flow[list[DailyOrder]]:
         """Every ordinary order (and 정정/취소) of ``start``..``end`` with its fills."""
-        params, tr_id = self._c.orders_call(start, end or start)
+        params, tr_id = self._local.orders_call(start, end or start)
         pages = self.client.pages_flow(
             "GET", PATH_DAILY_CCLD, params, ctx_keys=_CTX100, tr_id=tr_id
         )
@@ -548,10 +562,10 @@ class _ManagerOps(Generic[C_, R_]):
 
     def _report(self, day: date | None = None) -> Flow[Report]:
         """The report of session ``day`` (default: the latest session)."""
-        d = day or latest_session(self.calendar, self._c.now())
+        d = day or latest_session(self.calendar, self._local.now())
         book = yield from self._book()
         orders = yield from self._daily_orders(d)
-        return self._c.report(d, book, orders)
+        return self._local.report(d, book, orders)
 
     report = Operation(_report)
 
@@ -559,7 +573,7 @@ class _ManagerOps(Generic[C_, R_]):
     def _order_of(self, seq: str | int) -> Flow[tuple[Reservation, OrderFills]]:
         """Reservation ``seq`` and the fills of today's order it became."""
         r = yield from self.reservations._get(seq)
-        today = self._c.now().date()
+        today = self._local.now().date()
         orders = yield from self._daily_orders(today)
         return r, _order_of(r, orders, today)
 
@@ -568,7 +582,7 @@ class _ManagerOps(Generic[C_, R_]):
     def _cancel_order(self, seq: str | int) -> Flow[OrderChangeResult]:
         """Cancel the open remainder of today's order from reservation ``seq`` (TTTC0013U)."""
         r, fills = yield from self._order_of(seq)
-        body = order_change_body(self._c.account(), fills, "cancel")
+        body = order_change_body(self._local.account(), fills, "cancel")
         resp = yield from self.client.request_flow(
             "POST", PATH_ORDER_RVSECNCL, body, intent="order-cancel"
         )
@@ -593,7 +607,7 @@ class _ManagerOps(Generic[C_, R_]):
         """
         p = Decimal(str(price))
         r, fills = yield from self._order_of(seq)
-        body = order_change_body(self._c.account(), fills, "modify", p)
+        body = order_change_body(self._local.account(), fills, "modify", p)
         warnings: tuple[str, ...] = ()
         if check:
             from stock_manager.adapters.broker.kis.reservations.models import OrderTerms
@@ -620,9 +634,9 @@ class _ManagerOps(Generic[C_, R_]):
         """Settle journaled order 정정/취소 requests whose outcome is unknown, from the
         orders of the day they were sent (marks the journal when the answer is certain)."""
         out = []
-        for entry in self._c.order_entries():
-            orders = yield from self._daily_orders(*self._c.entry_days(entry))
-            out.append(self._c.judge(entry, orders))
+        for entry in (yield Call(self._local.order_entries, True)):
+            orders = yield from self._daily_orders(*self._local.entry_days(entry))
+            out.append((yield Call(partial(self._local.judge, entry, orders), True)))
         return out
 
     reconcile_orders = Operation(_reconcile_orders)
@@ -631,7 +645,8 @@ class _ManagerOps(Generic[C_, R_]):
     def _plan(self, spec: StandingSpec, *, prune: Iterable[str] = ()) -> Flow[Plan]:
         """What :meth:`apply` would do now (sends only reads; writes nothing)."""
         book = yield from self._book()
-        plan, _ = self._c.plan(spec, book, prune, persist=False)
+        plan: Plan
+        plan, _ = yield Call(partial(self._local.plan, spec, book, prune, persist=False), True)
         return plan
 
     plan = Operation(_plan)
@@ -655,21 +670,24 @@ class _ManagerOps(Generic[C_, R_]):
         """
         if not dry_run:
             for _ in range(MAX_WAIT_ROUNDS):
-                pause, opens = self._c.window(wait)
+                pause, opens = self._local.window(wait)
                 if not pause:
                     break
                 if on_wait:
                     on_wait(opens)
                 yield Sleep(pause, self._sleep)
             else:
-                self._c.window(False)
-        with self._c.lock():
+                self._local.window(False)
+        with self._local.lock():
             settled = () if dry_run else (yield from self._settle_journal())
             book = yield from self._book()
-            plan, details = self._c.plan(spec, book, prune, persist=not dry_run)
+            planned = partial(self._local.plan, spec, book, prune, persist=not dry_run)
+            plan, details = yield Call(planned, True)
             details = settled + details
             if dry_run:
-                described = tuple(_describe(self.reservations, self._c, i) for i in plan.changes)
+                described = tuple(
+                    _describe(self.reservations, self._local, i) for i in plan.changes
+                )
                 return ApplyResult(plan, (), details, True, described)
             rows = {r.seq: r for r in book}
             results: list[ApplyItem] = []
@@ -685,7 +703,7 @@ class _ManagerOps(Generic[C_, R_]):
     def _settle_journal(self) -> Flow[tuple[str, ...]]:
         """Reconcile reservation requests an earlier run left pending/unknown (reads only)."""
         out: list[str] = []
-        for entry in self._c.stale_entries():
+        for entry in (yield Call(self._local.stale_entries, True)):
             try:
                 result = yield from self.reservations._reconcile(entry.id)
             except KISError as exc:
@@ -697,23 +715,28 @@ class _ManagerOps(Generic[C_, R_]):
     def _execute(self, ns: str, item: PlanItem, rows: dict[str, Reservation]) -> Flow[ApplyItem]:
         r = self.reservations
         if item.action in ("place", "renew"):
-            link_id = self._c.begin_place(ns, item)
+            link_id = yield Call(partial(self._local.begin_place, ns, item), True)
             try:
                 receipt = yield from r._place(
-                    **self._c.place_args(item), label=self._c.place_label(ns, item, link_id)
+                    **self._local.place_args(item), label=self._local.place_label(ns, item, link_id)
                 )
             except KISError as exc:
-                return self._c.placed(link_id, item, None, exc)
-            done = self._c.placed(link_id, item, receipt.seq, None)
+                failed: ApplyItem = yield Call(
+                    partial(self._local.placed, link_id, item, None, exc), True
+                )
+                return failed
+            done = yield Call(partial(self._local.placed, link_id, item, receipt.seq, None), True)
             return ApplyItem(item, True, receipt.seq, done.detail, receipt.journal_id)
         try:
             if item.action == "cancel":
                 result: Any = yield from r._cancel(item.seq, current=rows.get(item.seq))
             else:
-                result = yield from r._modify(item.seq, **self._c.modify_args(item))
+                result = yield from r._modify(item.seq, **self._local.modify_args(item))
         except KISError as exc:
-            return self._c.changed(item, None, exc)
-        return self._c.changed(item, result, None)
+            refused: ApplyItem = yield Call(partial(self._local.changed, item, None, exc), True)
+            return refused
+        changed: ApplyItem = yield Call(partial(self._local.changed, item, result, None), True)
+        return changed
 
 
 class ReservationManager(_ManagerOps[KISRestClient, Reservations], Blocking):

@@ -18,6 +18,7 @@ from stock_manager.adapters.broker.kis._flow import (
     drive_sync,
     iterate_async,
     iterate_sync,
+    relay,
 )
 
 
@@ -87,6 +88,26 @@ def test_collect_stops_at_the_first_accepted_value_and_closes_the_flow() -> None
         assert drive_sync(outer(), http) == [0, 1]
     assert made == [0, 1]  # the third value was never asked for
     assert closed == [True]
+
+
+async def test_relay_runs_a_handler_that_is_a_flow_with_the_driver() -> None:
+    """``relay``'s handler may itself yield (a blocking call while handling a value): its
+    actions reach the driver (here: a call in a worker thread) and its value is what to emit."""
+    made: list[int] = []
+    closed: list[bool] = []
+    loop_thread = threading.get_ident()
+
+    def handle(n: int) -> Flow[tuple[list[Any], bool]]:
+        thread = yield Call(threading.get_ident, True)
+        return [(n, thread != loop_thread)], n == 1
+
+    def outer() -> Flow[None]:
+        yield from relay(_counting(made, closed), handle)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(_no_network)) as http:
+        got = [value async for value in iterate_async(outer(), http)]
+    assert got == [(0, True), (1, True)]  # each handled in a worker thread; stopped at 1
+    assert made == [0, 1] and closed == [True]
 
 
 def test_a_flow_that_emits_is_iterated_not_driven() -> None:

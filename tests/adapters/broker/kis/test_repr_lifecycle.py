@@ -22,7 +22,7 @@ from stock_manager.adapters.broker.kis.reservations import (
     AsyncReservations,
     Reservations,
 )
-from stock_manager.adapters.broker.kis.reservations.api import PATH_LIST
+from stock_manager.adapters.broker.kis.reservations.rules import PATH_LIST
 from stock_manager.emulator import EmulatorConfig, create_app
 from stock_manager.emulator.krx_calendar import start_inside_window
 from stock_manager.journal import OrderJournal
@@ -96,12 +96,12 @@ def test_no_secret_in_any_repr_or_str_of_a_lifecycle(tmp_path: Path) -> None:
         order |= {"ORD_UNPR": "70000", "SLL_BUY_DVSN_CD": "02", "ORD_DVSN_CD": "00"}
         order |= {"ORD_OBJT_CBLC_DVSN_CD": "10"}  # every required field (the client checks)
         call = client.prepare("POST", "/uapi/domestic-stock/v1/trading/order-resv", order)
-        listing = resv._p.list_params(None, None, None, None, None, "all", True)
+        listing = resv._rules.list_params(None, None, None, None, None, "all", True)
         seen += [call, client.describe("GET", PATH_LIST, listing)]
         seen.append(resv.describe_place("005930", 1, 70000))
         seen.append(resv.describe_modify(seqs[0], price=1000))
         seen.append(resv.describe_cancel(seqs[0]))
-        params = resv._p.list_params(None, None, None, None, None, "all", True)
+        params = resv._rules.list_params(None, None, None, None, None, "all", True)
         pages = list(client.iter_pages("GET", PATH_LIST, params))
         assert len(pages) == 2 and any(p.ctx for p in pages)  # continuation keys present
         seen += pages

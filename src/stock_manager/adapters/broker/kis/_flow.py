@@ -11,8 +11,9 @@ Flows compose with ``yield from``: the reservation API and the manager write eac
 as one flow over the client's (``request_flow``, ``pages_flow``), and :mod:`._surface` turns
 it into a blocking and an async method. A listing emits its rows (:class:`Emit`;
 :func:`iterate_sync`, :func:`iterate_async`, :func:`collect` inside another flow); a bulk
-operation runs flows side by side with :class:`Gather`. (The journal's writes inside those
-flows still run in place: moving them off the event loop is issue #19's next point.)
+operation runs flows side by side with :class:`Gather`. Local I/O inside those flows (the
+journal's reads and writes, the calendar's cache file, a shared rate budget's file lock) is
+yielded as a blocking :class:`Call`, so the async driver runs it in a worker thread.
 """
 
 from __future__ import annotations
@@ -377,13 +378,19 @@ async def _gather_async(
     return values
 
 
+#: What :func:`relay`'s ``on_emit`` returns: the values to emit and whether to stop, or a flow
+#: whose value that is (when handling a value needs the driver, e.g. a blocking call).
+Handled = tuple[Iterable[Any], bool]
+
+
 def relay(
-    flow: Flow[T], on_emit: Callable[[Any], tuple[Iterable[Any], bool]]
+    flow: Flow[T], on_emit: Callable[[Any], Handled | Flow[Handled]]
 ) -> Generator[Action, Any, T | None]:
     """``flow`` inside another flow, with what it emits handled by ``on_emit(value)``: it
     returns the values to emit in their place and whether to stop ``flow`` there (then the
-    value is ``None``). Every other action passes through to the driver, and what the
-    driver throws back is raised in ``flow``."""
+    value is ``None``), or a flow with that value, run right there (its actions go to the
+    driver, its exceptions out of ``relay``). Every other action of ``flow`` passes through to
+    the driver, and what the driver throws back is raised in ``flow``."""
     reply: Any = None
     error: BaseException | None = None
     try:
@@ -393,7 +400,10 @@ def relay(
                 return action.value  # type: ignore[no-any-return]
             reply, error = None, None
             if isinstance(action, Emit):
-                out, stop_now = on_emit(action.value)
+                handled = on_emit(action.value)
+                if isinstance(handled, Generator):
+                    handled = yield from handled
+                out, stop_now = handled
                 for value in out:
                     yield Emit(value)
                 if stop_now:

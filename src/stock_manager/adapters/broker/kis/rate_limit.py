@@ -150,13 +150,15 @@ class RateLimiter:
 
     @property
     def blocking_io(self) -> bool:
-        """Whether :meth:`reserve`, :meth:`admit` and :meth:`penalise` may wait on the network.
+        """Whether :meth:`reserve`, :meth:`admit` and :meth:`penalise` may wait.
 
-        True for a budget with a true ``blocking_io`` attribute (the Redis one): the async
-        client then calls them in a worker thread. Memory and file budgets answer in
-        microseconds and are called in place.
+        True for every budget beyond this process's memory: the Redis one (a network round
+        trip) and the file one, whose ``flock`` waits for whichever process holds it (held for
+        microseconds, unless that process is descheduled mid-hold on a busy machine). The
+        async client then calls them in a worker thread (``_flow.Call``), so its event loop
+        never waits on another process; only the memory budget is called in place.
         """
-        return blocking_io(self._budget)
+        return blocking_io(self._budget) or not isinstance(self._budget, MemoryBudget)
 
     def set_rate(self, rate: float) -> None:
         """Change the rate in place, keeping the booked slots (one budget per app key)."""

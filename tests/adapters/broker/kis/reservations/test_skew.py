@@ -19,8 +19,8 @@ import pytest
 
 from stock_manager.adapters.broker.kis import KISRestClient, OrderOutcomeUnknownError
 from stock_manager.adapters.broker.kis.reservations import Reservations
-from stock_manager.adapters.broker.kis.reservations.api import _Plans
 from stock_manager.adapters.broker.kis.reservations.models import KST, Reservation
+from stock_manager.adapters.broker.kis.reservations.rules import _Rules
 from stock_manager.adapters.broker.kis.skew import ClockSkew, SkewSample
 from stock_manager.emulator import EmulatorConfig, run_emulator
 from stock_manager.emulator.server import ServedEmulator
@@ -149,7 +149,7 @@ REQUEST = {
 
 
 def _judge(rows: list[Reservation], skew: SkewSample | None, sent_skew: float | None = None) -> Any:
-    plans = _Plans.__new__(_Plans)  # judge reads nothing of the client
+    plans = _Rules.__new__(_Rules)  # judge reads nothing of the client
     sent = KIS_START + timedelta(hours=4)  # our clock, 4 h ahead of KIS's
     entry = _Entry(1, "place", REQUEST, sent, sent_skew)
     judge: Callable[..., Any] = plans.judge

@@ -82,7 +82,7 @@ def test_bad_seq_and_dates(resv: Reservations, count: Callable[..., int]) -> Non
 def test_modify_of_loan_reservation_needs_balance_type(resv: Reservations) -> None:
     row = Reservation(seq="1", symbol="005930", qty=1, price=1, loan_date=date(2026, 1, 2))
     with pytest.raises(KISValidationError, match="balance_type"):
-        resv._p.plan_modify(row, {"price": 2})
+        resv._rules.plan_modify(row, {"price": 2})
 
 
 @pytest.mark.parametrize(

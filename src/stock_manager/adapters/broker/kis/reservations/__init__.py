@@ -6,23 +6,14 @@
 >>> receipt = resv.place_reservation("005930", qty=10, price=70000, side="buy")
 >>> resv.modify_reservation(receipt.seq, price=69000)   # every other term is kept
 >>> resv.cancel_reservation(receipt.seq)
+
+The modules, by role: :mod:`.drivers` (the two public classes), :mod:`.operations` (each
+operation once, as a flow), :mod:`.rules` (bodies, windows, verdicts: no I/O),
+:mod:`.results` (what the operations return), :mod:`.models` (a reservation and its terms),
+:mod:`.schedule` (order and end dates), :mod:`.preflight` (checks before placing).
 """
 
-from .api import (
-    PATH_LIST,
-    PATH_PLACE,
-    PATH_RVSECNCL,
-    AsyncReservations,
-    BulkCancelItem,
-    BulkCancelResult,
-    BulkInterrupted,
-    ChangeResult,
-    PlacePlan,
-    ReconcileResult,
-    ReservationNotFoundError,
-    ReservationReceipt,
-    Reservations,
-)
+from .drivers import AsyncReservations, Reservations
 from .models import (
     BalanceType,
     OrderTerms,
@@ -33,6 +24,17 @@ from .models import (
     WindowPolicy,
     check_window,
 )
+from .results import (
+    BulkCancelItem,
+    BulkCancelResult,
+    BulkInterrupted,
+    ChangeResult,
+    PlacePlan,
+    ReconcileResult,
+    ReservationNotFoundError,
+    ReservationReceipt,
+)
+from .rules import PATH_LIST, PATH_PLACE, PATH_RVSECNCL
 from .schedule import EndDatePolicy, Schedule
 
 __all__ = [

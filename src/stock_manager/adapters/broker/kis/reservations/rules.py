@@ -1,28 +1,10 @@
-"""The reservation-order lifecycle: place, list, modify, cancel, bulk cancel, reconcile.
+"""The rules of the reservation operations, without I/O: bodies, windows, verdicts.
 
-Thin functions over the core client: this module builds bodies and interprets results; the
-client owns headers, tokens, retries, the rate limit and the journal. Each operation is
-written once, as a flow of :class:`_ReservationOps` that composes the client's own flows
-(``request_flow``, ``pages_flow``); :class:`Reservations` (blocking) and
-:class:`AsyncReservations` are that one class driven two ways (see :mod:`.._surface`), so their
-surfaces are equal by construction. The pure steps (bodies, verdicts) live in :class:`_Plans`.
-
-Money-safety rules that live here:
-
-* every request is validated before the network; paper mode is refused before the network;
-* modify re-sends every order term, merged from the *current* reservation, so changing the
-  price cannot silently change anything else;
-* success of modify/cancel needs ``rt_cd == "0"`` **and** ``NRML_PRCS_YN == "Y"``;
-* after :class:`OrderOutcomeUnknownError` nothing is resent: :meth:`Reservations.reconcile`
-  lists the reservations and says whether the change took effect.
-
-Reconcile has three answers (``shared/design.md``): **applied** (the book shows the change, and
-for a place exactly one matching reservation, received after the send and credited to no other
-journal entry); **not applied** (the book does not show it *and* the settle window after the
-last send has passed *and* no live process still has it in flight); **still unknown** (anything
-else: too early — ``retry_at`` says when to ask again — or two candidates, listed, never
-guessed). The settle window is ``read_timeout + settle_s`` after the last send, measured with
-the journal's clock.
+What :mod:`.operations` asks between the steps of a flow: refuse paper mode and bad input
+before the network, build the request bodies (a modify re-sends every term, merged from the
+*current* reservation), judge the entry window and the schedule with the KRX calendar,
+interpret KIS's answers (modify/cancel succeed only with ``rt_cd == "0"`` **and**
+``NRML_PRCS_YN == "Y"``) and decide reconcile's three answers (see :mod:`.operations`).
 """
 
 from __future__ import annotations
@@ -30,14 +12,13 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Literal
 
 from .. import constants as C
-from .._flow import NOT_STARTED, Flow, Gather, GatherInterrupted, collect, relay
-from .._surface import Awaiting, Blocking, Listing, Operation
+from .._flow import NOT_STARTED
 from ..client import AsyncKISRestClient, KISRestClient
 from ..errors import (
     KISBusinessError,
@@ -64,24 +45,16 @@ from .models import (
     parse_side,
     strict_date,
 )
-from .schedule import EndDatePolicy, Schedule, as_window_error, plan_schedule
+from .results import (
+    BulkCancelItem,
+    ChangeResult,
+    ReconcileResult,
+    ReservationNotFoundError,
+    ReservationReceipt,
+)
+from .schedule import EndDatePolicy, Schedule, plan_schedule
 
-__all__ = [
-    "PATH_LIST",
-    "PATH_PLACE",
-    "PATH_RVSECNCL",
-    "AsyncReservations",
-    "BulkCancelItem",
-    "BulkCancelResult",
-    "BulkInterrupted",
-    "ChangeResult",
-    "PlacePlan",
-    "ReconcileResult",
-    "ReservationNotFoundError",
-    "ReservationReceipt",
-    "Reservations",
-    "Verdict",
-]
+__all__ = ["PATH_LIST", "PATH_PLACE", "PATH_RVSECNCL"]
 
 log = logging.getLogger("stock_manager.kis.reservations")
 
@@ -93,141 +66,19 @@ PATH_LIST = CATALOG[_API_ID["list"]].path
 _LOOKBACK = timedelta(days=C.RESERVATION_LOOKBACK_DAYS)
 _LOOKAHEAD = timedelta(days=C.RESERVATION_LOOKAHEAD_DAYS)
 _CLOCK_SLACK = timedelta(seconds=C.RECONCILE_CLOCK_SLACK_S)
-Verdict = Literal["applied", "not_applied", "unknown"]
 
 
-class BulkInterrupted(KeyboardInterrupt):
-    """Ctrl-C during :meth:`Reservations.cancel_reservations`: ``result`` has every target's
-    true outcome — cancelled, failed, unknown (reconcile it) or not started (nothing sent)."""
+class _Rules:
+    """The decisions of every reservation operation: what may be sent, what is sent, and
+    what an answer means. Nothing here sends a request or touches the journal; the flows of
+    :class:`~.operations._ReservationOps` do that and ask this class between their steps.
 
-    def __init__(self, result: BulkCancelResult) -> None:
-        super().__init__("bulk cancel interrupted")
-        self.result = result
-
-
-class ReservationNotFoundError(KISValidationError):
-    """No reservation with that sequence number exists in the account (nothing was sent)."""
-
-
-@dataclass(frozen=True)
-class ReservationReceipt:
-    """Result of placing a reservation."""
-
-    seq: str
-    msg_cd: str
-    msg1: str
-    journal_id: int | None = None
-    warnings: tuple[str, ...] = ()
-    #: The open day the reservation is first sent on, and its end date (None: one-day).
-    order_date: date | None = None
-    end_date: date | None = None
-    #: The schedule in words: "one-day reservation (일반예약): sent on ... only", ...
-    schedule: str = ""
-    #: Pre-flight findings (see :mod:`.preflight`), when the check ran.
-    findings: tuple[Any, ...] = ()
-
-
-@dataclass(frozen=True)
-class PlacePlan:
-    """What placing a reservation would send and when (see :meth:`Reservations.plan_place`)."""
-
-    body: dict[str, str]
-    warnings: tuple[str, ...]
-    schedule: Schedule
-    terms: OrderTerms
-
-
-@dataclass(frozen=True)
-class ChangeResult:
-    """Result of a modify or cancel that KIS accepted and processed (``NRML_PRCS_YN=Y``)."""
-
-    seq: str
-    action: Literal["modify", "cancel"]
-    ok: bool
-    msg_cd: str
-    msg1: str
-    journal_id: int | None = None
-    before: Reservation | None = None
-    #: The body that was sent, account number masked.
-    sent: dict[str, str] = field(default_factory=dict)
-    #: Warnings (end date snapped, pre-flight findings) of a modify.
-    warnings: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class BulkCancelItem:
-    """Outcome of one cancel in a bulk cancel: ``ok`` is None when the outcome is unknown."""
-
-    seq: str
-    ok: bool | None
-    msg_cd: str = ""
-    msg1: str = ""
-    error: str = ""
-    journal_id: int | None = None
-    #: False: interrupted before its request was made (nothing was sent for it).
-    started: bool = True
-
-
-@dataclass(frozen=True)
-class BulkCancelResult:
-    """Per-item results of :meth:`Reservations.cancel_reservations`."""
-
-    items: tuple[BulkCancelItem, ...]
-
-    @property
-    def not_started(self) -> int:
-        """How many were never sent (the run was interrupted first)."""
-        return sum(1 for i in self.items if not i.started)
-
-    @property
-    def succeeded(self) -> int:
-        """How many were cancelled."""
-        return sum(1 for i in self.items if i.ok)
-
-    @property
-    def failed(self) -> int:
-        """How many KIS refused or could not be sent."""
-        return sum(1 for i in self.items if i.ok is False and i.started)
-
-    @property
-    def unknown(self) -> int:
-        """How many may or may not have been cancelled (reconcile them)."""
-        return sum(1 for i in self.items if i.ok is None)
-
-
-@dataclass(frozen=True)
-class ReconcileResult:
-    """Whether a journaled change took effect: ``applied`` None when it cannot be told yet.
-
-    ``retry_at`` (with ``applied`` None) is when asking again can give a verdict: the end of
-    the settle window, or soon for an entry still in flight. It is ``None`` when waiting alone
-    will not help (two candidate reservations, listed in ``candidates``; the reservation is
-    gone from the list) — look at the reservations yourself.
+    The calendar is the one thing read from disk (its cache file) or asked of KIS (the
+    blocking client's daily chk-holiday): the flows load it first, in a blocking
+    :class:`~.._flow.Call` (see :meth:`~.operations._ReservationOps._calendar_ready`), so
+    what is decided here never waits on I/O on an event loop.
     """
 
-    entry_id: int
-    intent: str
-    applied: bool | None
-    detail: str
-    reservation: Reservation | None = None
-    retry_at: datetime | None = None
-    candidates: tuple[str, ...] = ()
-    #: This machine's clock minus KIS's, measured from the listing's ``Date`` (None: no Date).
-    clock_skew_s: float | None = None
-
-    @property
-    def verdict(self) -> Verdict:
-        """``applied``, ``not_applied`` or ``unknown``."""
-        if self.applied is None:
-            return "unknown"
-        return "applied" if self.applied else "not_applied"
-
-
-Progress = Callable[[int, int, BulkCancelItem], None]
-
-
-# --- pure steps shared by the sync and async APIs ---------------------------------------------
-class _Plans:
     def __init__(
         self,
         client: KISRestClient | AsyncKISRestClient,
@@ -740,7 +591,7 @@ def _seq_targets(seqs: Iterable[str | int]) -> list[Reservation]:
     return [Reservation(seq=_seq(s)) for s in seqs]
 
 
-def _masked(plans: _Plans) -> str:
+def _masked(plans: _Rules) -> str:
     return plans.client.config.masked_account
 
 
@@ -796,373 +647,6 @@ def _reconcile_window(entry: Any, skew_s: float | None) -> tuple[date, date]:
     return created - timedelta(days=1), created + _LOOKAHEAD
 
 
-# --- the operations, written once --------------------------------------------------------------
-C_ = TypeVar("C_", KISRestClient, AsyncKISRestClient)
-
-
-class _ReservationOps(Generic[C_]):
-    """Every reservation operation, once, as a flow; :class:`Reservations` and
-    :class:`AsyncReservations` only say how the flows are driven (see :mod:`.._surface`)."""
-
-    def __init__(
-        self,
-        client: C_,
-        *,
-        window_policy: WindowPolicy = "warn",
-        clock: Callable[[], datetime] | None = None,
-        concurrency: int = C.BULK_CANCEL_CONCURRENCY,
-        settle_s: float = C.RECONCILE_SETTLE_S,
-        calendar: Any = None,
-        end_date_policy: EndDatePolicy = "snap",
-    ) -> None:
-        self.client: C_ = client
-        self._p = _Plans(client, window_policy, clock, calendar, end_date_policy)
-        #: How many cancels a bulk cancel runs at a time (threads, or tasks when async).
-        self.concurrency = concurrency
-        #: Seconds after the last send's read timeout before reconcile may say "not applied".
-        self.settle_s = settle_s
-
-    # place -------------------------------------------------------------------------------------
-    def _place(
-        self,
-        symbol: str,
-        qty: int | str,
-        price: Decimal | int | str | None = None,
-        side: Side | str = Side.BUY,
-        order_type: OrderType | str = OrderType.LIMIT,
-        end_date: date | None = None,
-        *,
-        balance_type: str = "10",
-        loan_date: date | None = None,
-        days: int | None = None,
-        end_date_policy: EndDatePolicy | None = None,
-        check: bool = False,
-        strict: bool = False,
-        label: str = "",
-    ) -> Flow[ReservationReceipt]:
-        """Place a reservation (CTSC0008U); returns its ``RSVN_ORD_SEQ``.
-
-        The end date is checked against the KRX calendar (``end_date_policy`` snap/refuse;
-        ``days`` counts open days instead). ``check`` runs the pre-flight (tick, band,
-        sellable, buying power) first; ``strict`` turns its findings into a refusal.
-        ``label`` is recorded on the request's journal entry (who asked for it).
-        With the async client the calendar is read from the disk cache a blocking client keeps
-        (the async client does not call chk-holiday itself), else the bundled table.
-        """
-        body, warnings, sched, terms = self._p.plan_place_full(
-            symbol,
-            qty,
-            price,
-            side,
-            order_type,
-            end_date,
-            balance_type,
-            loan_date,
-            days,
-            end_date_policy,
-        )
-        findings: tuple[Any, ...] = ()
-        if check or strict:
-            report = yield from self._preflight(terms, strict=strict)
-            findings = report.findings
-            warnings += tuple(str(f) for f in report.problems)
-        try:
-            resp = yield from self.client.request_flow(
-                "POST", PATH_PLACE, body, intent="place", label=label
-            )
-        except KISBusinessError as exc:
-            raise as_window_error(exc) or exc from None
-        return _receipt(resp, warnings, sched, findings)
-
-    place_reservation = Operation(_place)
-
-    def schedule(
-        self,
-        end_date: date | None = None,
-        *,
-        days: int | None = None,
-        end_date_policy: EndDatePolicy | None = None,
-        offline: bool = False,
-    ) -> Schedule:
-        """Order date and checked end date of a reservation placed now.
-
-        Sends at most the daily chk-holiday request, with the blocking client only (none with
-        ``offline``, none with the async client: it reads the calendar's disk cache).
-        """
-        return self._p.schedule(end_date, days, end_date_policy, offline=offline)
-
-    def plan_place(self, *args: Any, offline: bool = False, **kwargs: Any) -> PlacePlan:
-        """Everything :meth:`place_reservation` would decide, without placing anything.
-
-        Returns the body, warnings, schedule and validated terms (for :meth:`preflight`).
-        """
-        kwargs.pop("check", None)
-        kwargs.pop("strict", None)
-        sig = _place_args(*args, **kwargs)
-        body, warnings, sched, terms = self._p.plan_place_full(**sig, offline=offline)
-        return PlacePlan(body, warnings, sched, terms)
-
-    def _preflight(
-        self, terms: OrderTerms, *, strict: bool = False, exclude_seq: str | None = None
-    ) -> Flow[Any]:
-        """Run the pre-flight checks of ``terms`` (see :mod:`.preflight`); GETs only."""
-        from .preflight import check_flow
-
-        pending = collect(self._list(status="pending"))
-        return (yield from check_flow(self.client, terms, strict, exclude_seq, pending))
-
-    preflight = Operation(_preflight)
-
-    def describe_place(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        """The exact request :meth:`place_reservation` would send (masked); sends nothing.
-
-        Validated like a place; the entry window is not judged (it decides whether, not what
-        is sent): :meth:`plan_place` says whether a place now would be refused.
-        """
-        kwargs.pop("check", None)
-        kwargs.pop("strict", None)
-        sig = _place_args(*args, **kwargs)
-        # Offline and without judging the window: the window decides *whether* a reservation
-        # is sent, not *what* is sent, so a dry run shows the request at any hour.
-        body, _, _, _ = self._p.plan_place_full(**sig, offline=True, judge_window=False)
-        return self.client.describe("POST", PATH_PLACE, body)
-
-    # list --------------------------------------------------------------------------------------
-    def _list(
-        self,
-        start: date | None = None,
-        end: date | None = None,
-        *,
-        seq: str | None = None,
-        symbol: str | None = None,
-        side: Side | str | None = None,
-        status: StatusFilter = "all",
-        include_cancelled: bool = False,
-        max_pages: int | None = None,
-    ) -> Flow[None]:
-        """Every matching reservation, page after page (CTSC0004R, 20 rows a page)."""
-        params = self._p.list_params(start, end, seq, symbol, side, status, include_cancelled)
-        kw: dict[str, Any] = {"max_pages": max_pages} if max_pages else {}
-        as_of = self._p.as_of_once()
-
-        def rows(page: KISResponse) -> tuple[list[Reservation], bool]:
-            dated = (Reservation.from_row(raw).dated(as_of) for raw in page.rows())
-            return [r for r in dated if self._p.keep(r, params, status)], False
-
-        yield from relay(self.client.pages_flow("GET", PATH_LIST, params, **kw), rows)
-
-    list_reservations = Listing(Reservation, _list)
-
-    def _get(self, seq: str | int) -> Flow[Reservation]:
-        """One reservation by sequence number (cancelled ones included)."""
-        s = _seq(seq)
-        # The listing stops at the match: no page after it is asked for.
-        found = lambda row: row.seq == s  # noqa: E731 - a predicate, named for the line below
-        rows = yield from collect(self._list(seq=s, include_cancelled=True), until=found)
-        return self._p.find(rows, s)
-
-    get_reservation = Operation(_get)
-
-    # change ------------------------------------------------------------------------------------
-    def _cancel(self, seq: str | int, *, current: Reservation | None = None) -> Flow[ChangeResult]:
-        """Cancel a reservation that can still act (CTSC0009U): a waiting one, or an active
-        period reservation — then only its later days stop; the order KIS already made of it
-        is separate (cancel it with :meth:`ReservationManager.cancel_order`, 주식주문(정정취소)).
-        An ended one (``sent``, ``filled``, ``rejected``, ``cancelled``) is refused locally."""
-        target = current or (yield from self._get(seq))
-        return (yield from self._cancel_known(target))
-
-    cancel_reservation = Operation(_cancel)
-
-    def _cancel_known(self, target: Reservation) -> Flow[ChangeResult]:
-        body = self._p.plan_cancel(target)
-        resp = yield from self.client.request_flow(
-            "POST", PATH_RVSECNCL, body, action="cancel", intent="cancel"
-        )
-        return self._p.interpret_change("cancel", target, body, resp)
-
-    def _modify(
-        self,
-        seq: str | int,
-        *,
-        qty: int | str | None = None,
-        price: Decimal | int | str | None = None,
-        order_type: OrderType | str | None = None,
-        end_date: date | None = None,
-        balance_type: str | None = None,
-        check: bool = False,
-        strict: bool = False,
-    ) -> Flow[ChangeResult]:
-        """Modify a reservation that can still act (CTSC0013U: waiting, or an active period
-        reservation, whose later days get the new terms), re-sending every term of the current
-        one.
-
-        The changes are validated before the current reservation is even listed.
-        ``check``/``strict``: run the pre-flight on the merged terms first (this reservation
-        itself is not counted as "other pending").
-        """
-        changes = _changes(qty, price, order_type, end_date, balance_type)
-        self._p.guard("change")
-        self._p.check_changes(changes)
-        current = yield from self._get(seq)
-        body = self._p.plan_modify(current, changes)
-        warnings: tuple[str, ...] = ()
-        if changes.get("end_date") is not None:
-            warnings += self._p.schedule(strict_date(changes["end_date"])).warnings  # type: ignore[arg-type]
-        if check or strict:
-            terms = current.terms(today=self._p.today(), **_terms_changes(changes, body))
-            report = yield from self._preflight(terms, strict=strict, exclude_seq=current.seq)
-            warnings += tuple(str(f) for f in report.problems)
-        try:
-            resp = yield from self.client.request_flow(
-                "POST", PATH_RVSECNCL, body, action="modify", intent="modify"
-            )
-        except KISBusinessError as exc:
-            raise as_window_error(exc) or exc from None
-        result = self._p.interpret_change("modify", current, body, resp)
-        return replace(result, warnings=warnings) if warnings else result
-
-    modify_reservation = Operation(_modify)
-
-    def describe_cancel(self, seq: str | int) -> dict[str, Any]:
-        """The cancel request for ``seq`` (masked); sends nothing."""
-        self._p.guard("change")
-        body = {**self._p.account(), "RSVN_ORD_SEQ": _seq(seq)}
-        return self.client.describe("POST", PATH_RVSECNCL, body, action="cancel")
-
-    def describe_modify(self, seq: str | int, **changes: Any) -> dict[str, Any]:
-        """The modify request for ``seq`` (masked); sends nothing.
-
-        The current terms are not fetched (that would be a request): they show as
-        ``<current>``; the real call fetches and merges them.
-        """
-        self._p.guard("change")
-        body: dict[str, Any] = {**self._p.account(), "RSVN_ORD_SEQ": _seq(seq)}
-        checked = self._p.check_changes(changes)  # what the real call would refuse
-        for key in ("PDNO", "ORD_QTY", "ORD_UNPR", "SLL_BUY_DVSN_CD", "ORD_DVSN_CD"):
-            body[key] = "<current>"
-        body["ORD_OBJT_CBLC_DVSN_CD"] = "<current>"
-        if checked.qty is not None:
-            body["ORD_QTY"] = str(checked.qty)
-        if checked.price is not None:
-            body["ORD_UNPR"] = format(checked.price.quantize(Decimal(1)), "f")
-        if checked.order_type is not None:
-            body["ORD_DVSN_CD"] = checked.order_type.value
-        if checked.end_date is not None:
-            body["RSVN_ORD_END_DT"] = _wire("end_date", checked.end_date)
-        return self.client.describe("POST", PATH_RVSECNCL, body, action="modify")
-
-    # bulk --------------------------------------------------------------------------------------
-    def _cancel_many(
-        self,
-        *,
-        symbol: str | None = None,
-        side: Side | str | None = None,
-        seqs: Iterable[str | int] | None = None,
-        start: date | None = None,
-        end: date | None = None,
-        progress: Progress | None = None,
-    ) -> Flow[BulkCancelResult]:
-        """Cancel every reservation that matches and can still act (waiting or active), at the
-        full rate limit, ``concurrency`` at a time (threads; tasks when async).
-
-        With ``seqs`` the listed reservations are cancelled without listing first (one request
-        each); otherwise the pending reservations matching the filters are listed, then
-        cancelled. One failure never stops the rest; see the per-item results.
-        """
-        self._p.guard("change")
-        if seqs is not None:
-            targets = _seq_targets(seqs)
-        else:
-            listing = self._list(start, end, symbol=symbol, side=side, status="pending")
-            targets = yield from collect(listing)
-        try:
-            items = yield Gather(
-                [self._cancel_item(t) for t in targets], self.concurrency, progress
-            )
-        except GatherInterrupted as stop:
-            raise BulkInterrupted(
-                BulkCancelResult(tuple(map(self._p.interrupted_item, targets, stop.values)))
-            ) from None
-        return BulkCancelResult(tuple(items))
-
-    cancel_reservations = Operation(_cancel_many)
-
-    def _cancel_item(self, target: Reservation) -> Flow[BulkCancelItem]:
-        try:
-            result = yield from self._cancel_known(target)
-        except Exception as exc:  # per-item isolation: one failure must not stop the rest
-            return self._p.bulk_item(target.seq, exc)
-        return self._p.bulk_item(target.seq, None, result)
-
-    # reconcile ---------------------------------------------------------------------------------
-    def _reconcile(self, entry_id: int, *, force: bool = False) -> Flow[ReconcileResult]:
-        """Find out from the reservation list whether journal entry ``entry_id`` took effect.
-
-        Three answers (see the module docstring): ``applied`` True, False, or None with
-        ``retry_at`` saying when to ask again. Marks the entry reconciled in the journal only
-        when the answer is final. An entry whose process is still running is in flight, not
-        lost: it is not listed unless ``force``, and never judged "not applied".
-        """
-        journal = _journal(self.client)
-        entry = journal.get(entry_id)
-        early, settled, deadline = self._p.before_listing(
-            journal, entry, force=force, settle_s=self.settle_s
-        )
-        if early:
-            return early
-        skew_s = self._p.skew_hint(entry)
-        for listing in range(2):  # again once, if the measured skew moves the window
-            start, end = _reconcile_window(entry, skew_s)
-            mark = self.client.skew.mark()
-            rows = yield from collect(self._list(start, end, include_cancelled=True))
-            measured = self.client.skew.since(mark)
-            if listing or not self._p.rewindow(entry, skew_s, measured):
-                break
-            skew_s = measured.high if measured else None
-        result = self._p.judge(
-            entry,
-            rows,
-            credited=journal.credited("place", exclude=entry.id),
-            settled=settled,
-            retry_at=deadline,
-            skew=measured,
-        )
-        _record(journal, entry, result)
-        return result
-
-    reconcile = Operation(_reconcile)
-
-    def _reconcile_pending(self) -> Flow[list[ReconcileResult]]:
-        """Reconcile every journal entry left pending or unknown (in-flight ones reported)."""
-        journal = _journal(self.client)
-        out: list[ReconcileResult] = []
-        for e in journal.needs_reconcile():
-            out.append((yield from self._reconcile(e.id)))
-        return out
-
-    reconcile_pending = Operation(_reconcile_pending)
-
-
-class Reservations(_ReservationOps[KISRestClient], Blocking):
-    """Reservation orders (예약주문) through a :class:`KISRestClient`.
-
-    ``window_policy`` says what happens outside the entry window (KIS: 15:40 until 07:30 of
-    the next business day; weekends and holidays inside; decided by the KRX calendar):
-    ``"warn"`` (default: the receipt carries a warning), ``"refuse"`` (raise
-    :class:`OutsideReservationWindowError` before sending) or ``"ignore"``. The 23:40-00:10
-    blackout is refused before sending under ``"warn"`` too (KIS refuses everything then).
-    ``calendar`` is a :class:`stock_manager.calendar.KRXCalendar` (default: KIS 국내휴장일조회
-    cached per host in real mode); ``end_date_policy`` is ``"snap"`` or ``"refuse"``.
-    """
-
-
-class AsyncReservations(_ReservationOps[AsyncKISRestClient], Awaiting):
-    """:class:`Reservations` for :class:`AsyncKISRestClient`: the same methods, each a
-    coroutine (``list_reservations`` an async iterator); bulk cancel runs tasks."""
-
-
-# --- helpers ----------------------------------------------------------------------------------
 def _terms_changes(changes: Mapping[str, Any], body: Mapping[str, str]) -> dict[str, Any]:
     """The modify changes with the end date as it will be sent (after snapping)."""
     out = dict(changes)
@@ -1271,20 +755,3 @@ def _from_journal(entry: Any) -> ReconcileResult:
 
 def _fmt_time(moment: datetime | None) -> str:
     return moment.astimezone(KST).strftime("%Y-%m-%d %H:%M:%S KST") if moment else "-"
-
-
-def _journal(client: KISRestClient | AsyncKISRestClient) -> Any:
-    journal = client.journal
-    if journal is None:
-        raise KISValidationError("the order journal is switched off (KIS_JOURNAL=false)")
-    return journal
-
-
-def _record(journal: Any, entry: Any, result: ReconcileResult) -> None:
-    if result.applied is None or not entry.needs_reconcile:
-        return
-    ref = result.reservation.seq if result.reservation and entry.intent == "place" else None
-    try:
-        journal.mark_reconciled(entry.id, applied=result.applied, note=result.detail, reference=ref)
-    except ValueError:  # completed meanwhile by its own sender: its answer stands
-        log.info("journal entry %d was completed while being reconciled", entry.id)
