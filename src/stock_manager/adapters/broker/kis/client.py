@@ -38,6 +38,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from stock_manager.masking import SECRET_FILTER, mask_headers, mask_request
+
 from . import constants as C
 from ._flow import (
     Call,
@@ -73,7 +75,6 @@ from .errors import (
     TRIDResolutionError,
     canonical_code,
 )
-from .masking import SECRET_FILTER, mask_body, mask_headers
 from .rate_limit import RateLimiter, shared_limiter
 from .response import CIDict, KISResponse, loads_ci
 from .shared_state import open_shared_state
@@ -136,7 +137,7 @@ class PreparedCall:
         # params carry CANO and extra headers may carry credentials: show them masked.
         return (
             f"PreparedCall(method={self.method!r}, path={self.path!r}, tr_id={self.tr_id!r},"
-            f" params={mask_body(self.params)!r}, is_order={self.is_order!r},"
+            f" params={mask_request(self.params)!r}, is_order={self.is_order!r},"
             f" intent={self.intent!r}, tr_cont={self.tr_cont!r},"
             f" extra_headers={mask_headers(self.extra_headers.items())!r})"
         )
@@ -414,7 +415,7 @@ class _Core:
             "tr_id": call.tr_id,
             "api": call.api_name,
             "headers": mask_headers(request.headers.items()),
-            "query" if call.method == "GET" else "body": mask_body(call.params),
+            "query" if call.method == "GET" else "body": mask_request(call.params),
         }
 
     def _wants_hashkey(self, call: PreparedCall) -> bool:
@@ -514,7 +515,7 @@ class _Core:
                 tr_id=call.tr_id,
                 method=call.method,
                 path=call.path,
-                request=mask_body(call.params),
+                request=mask_request(call.params),
                 account=self.config.masked_account,
                 reference=call.params.get("RSVN_ORD_SEQ", ""),
                 label=call.label,

@@ -18,9 +18,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from stock_manager.masking import mask_account, mask_hts_id, mask_key
+
 from . import constants as C
 from .errors import KISConfigError
-from .masking import mask_account, mask_hts_id, mask_key
 
 __all__ = ["KISConfig", "default_state_dir", "default_token_cache_dir"]
 

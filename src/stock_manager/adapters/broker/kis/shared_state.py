@@ -70,10 +70,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from stock_manager.masking import SECRET_FILTER, mask_key
+
 from . import constants as C
 from .auth import FileTokenStore, Token, TokenStore, key_digest
 from .errors import KISConfigError
-from .masking import SECRET_FILTER, mask_key
 from .rate_limit import Budget, MemoryBudget
 
 if TYPE_CHECKING:

@@ -35,6 +35,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Generic, Literal, TypeVar
 
+from stock_manager.masking import mask_request
+
 from .. import constants as C
 from .._flow import NOT_STARTED, Flow, Gather, GatherInterrupted, collect, relay
 from .._surface import Awaiting, Blocking, Listing, Operation
@@ -47,7 +49,6 @@ from ..errors import (
     OutsideReservationWindowError,
     PaperTradingNotSupportedError,
 )
-from ..masking import mask_body
 from ..response import KISResponse
 from ..skew import SkewSample
 from ..tr_ids import CATALOG
@@ -511,7 +512,7 @@ class _Plans:
             msg1=response.msg1,
             journal_id=response.journal_id,
             before=current,
-            sent={k: str(v) for k, v in mask_body(body).items()},
+            sent={k: str(v) for k, v in mask_request(body).items()},
         )
 
     def find(self, rows: Iterable[Reservation], seq: str) -> Reservation:
