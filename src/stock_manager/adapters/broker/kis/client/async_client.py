@@ -61,9 +61,7 @@ class AsyncKISRestClient(ClientBase):
 
         self._sleep = sleep or asyncio.sleep
         self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(
-            transport=transport, timeout=self._timeout(), verify=self._verify()
-        )
+        self._http = http_client or httpx.AsyncClient(transport=transport, timeout=self._timeout())
 
     async def make_request(
         self,

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import random
-import ssl
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -69,18 +68,6 @@ class ClientBase:
             write=c.write_timeout,
             pool=c.pool_timeout,
         )
-
-    def _verify(self) -> ssl.SSLContext | bool:
-        """httpx's ``verify``: the default (certifi's CAs) for an ``https`` base URL.
-
-        For a plain ``http`` base URL (an emulator) no TLS is ever negotiated, and loading the
-        CA bundle would cost ~20 ms of every command's start-up (issue #14). That case gets a
-        context that verifies certificates but trusts no authority, so any TLS connection made
-        by mistake fails closed instead of open.
-        """
-        if self.config.effective_base_url.lower().startswith("http://"):
-            return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        return True
 
     @property
     def base_url(self) -> str:

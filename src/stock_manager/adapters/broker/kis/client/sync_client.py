@@ -60,9 +60,7 @@ class KISRestClient(ClientBase):
         )
         self._sleep = sleep
         self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(
-            transport=transport, timeout=self._timeout(), verify=self._verify()
-        )
+        self._http = http_client or httpx.Client(transport=transport, timeout=self._timeout())
 
     def make_request(
         self,
