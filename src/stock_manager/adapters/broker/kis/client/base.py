@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from .. import constants as C
-from .._flow import Emit, Flow
+from .._flow import Flow
 from ..auth import TokenManager
 from ..config import KISConfig
 from ..rate_limit import RateLimiter
@@ -150,10 +150,8 @@ class ClientBase:
         pager = Pager.for_call(
             self._core.catalog, self._core._path_of(url), tr_id, params, ctx_keys, max_pages
         )
-        while True:
-            response = yield from self.request_flow(
-                method, url, pager.params, tr_id=tr_id, action=action, tr_cont=pager.tr_cont
+        yield from pager.flow(
+            lambda page_params, tr_cont: self.request_flow(
+                method, url, page_params, tr_id=tr_id, action=action, tr_cont=tr_cont
             )
-            yield Emit(response)
-            if not pager.advance(response):
-                return
+        )

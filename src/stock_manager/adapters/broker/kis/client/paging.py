@@ -1,4 +1,4 @@
-"""Paged inquiries: the continuation state that :meth:`KISRestClient.iter_pages` follows.
+"""Paged inquiries: the continuation rules and the page loop behind ``iter_pages``.
 
 KIS pages long inquiries with a ``tr_cont`` header and continuation keys (``CTX_AREA_FK*``/
 ``CTX_AREA_NK*``) that differ by API; the catalog says which rule each API uses.
@@ -6,10 +6,11 @@ KIS pages long inquiries with a ``tr_cont`` header and continuation keys (``CTX_
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from .._flow import Emit, Flow
 from ..errors import KISServerError
 from ..response import KISResponse
 from ..tr_ids import TRCatalog
@@ -96,3 +97,14 @@ class Pager:
         self.params.update(new)
         self.tr_cont = "N" if self.use_tr_cont else ""
         return True
+
+    def flow(self, request: Callable[[dict[str, Any], str], Flow[KISResponse]]) -> Flow[None]:
+        """Ask for page after page with ``request(params, tr_cont)``, emitting each (:class:`Emit`).
+
+        The next page is asked for only when the emitted one has been taken.
+        """
+        while True:
+            response = yield from request(self.params, self.tr_cont)
+            yield Emit(response)
+            if not self.advance(response):
+                return
