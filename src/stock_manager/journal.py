@@ -31,7 +31,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
-from ._masking import mask_account, mask_request, scrub_text
+from .masking import mask_account, mask_request, scrub_text
 
 if TYPE_CHECKING:
     import sqlite3

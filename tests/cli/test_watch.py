@@ -18,8 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
-from stock_manager.adapters.broker.kis.masking import mask_account
 from stock_manager.emulator import EmulatorConfig, ServedEmulator, run_emulator
+from stock_manager.masking import mask_account
 from tests.cli.conftest import kis_env, place_directly, run_cli
 
 Doc = dict[str, Any]

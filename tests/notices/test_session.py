@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from stock_manager.adapters.broker.kis.masking import mask_hts_id
 from stock_manager.emulator import ServedEmulator
+from stock_manager.masking import mask_hts_id
 from stock_manager.notices import (
     Connected,
     Disconnected,

@@ -289,7 +289,7 @@ def show_sharing_warnings() -> None:
 
     def scrub(record: logging.LogRecord) -> bool:
         # Imported on the first warning only: start-up stays as fast as it was.
-        from stock_manager.adapters.broker.kis.masking import SECRET_FILTER
+        from stock_manager.masking import SECRET_FILTER
 
         return SECRET_FILTER.filter(record)
 

@@ -106,7 +106,7 @@ def mcp(
 
     import anyio
 
-    from stock_manager.adapters.broker.kis.masking import SECRET_FILTER
+    from stock_manager.masking import SECRET_FILTER
     from stock_manager.mcp.limits import Limits
     from stock_manager.mcp.runtime import ServerOptions
     from stock_manager.mcp.server import LiveRefusedError, runtime_for, serve_stdio, startup_line

@@ -118,7 +118,7 @@ class Runtime:
 
 def _secret_strings(config: KISConfig) -> list[tuple[str, str]]:
     """Exact strings that must never appear in a result, longest first, with their masks."""
-    from stock_manager._masking import mask_account
+    from stock_manager.masking import mask_account
 
     out: list[tuple[str, str]] = []
     secret = config.kis_app_secret.get_secret_value()
@@ -141,7 +141,7 @@ def jsonable(obj: Any) -> Any:
 
 
 def _result(rt: Runtime | None, data: Mapping[str, Any], *, error: bool) -> CallToolResult:
-    from stock_manager._masking import mask_request
+    from stock_manager.masking import mask_request
 
     clean = mask_request(jsonable(dict(data)))
     text = json.dumps(clean, ensure_ascii=False, separators=(",", ":"), default=str)

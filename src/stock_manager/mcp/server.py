@@ -83,7 +83,7 @@ def runtime_for(config: KISConfig, options: ServerOptions) -> Runtime:
 async def serve_stdio(rt: Runtime) -> None:
     """Serve over stdin/stdout until the client closes the connection."""
     server, _ = build_server(rt)
-    from stock_manager.adapters.broker.kis.masking import SECRET_FILTER
+    from stock_manager.masking import SECRET_FILTER
 
     # The SDK installs its own stderr handler on the root logger: scrub what it prints too.
     for handler in logging.getLogger().handlers:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from stock_manager.adapters.broker.kis.masking import mask_account, mask_hts_id
+from stock_manager.masking import mask_account, mask_hts_id
 
 __all__ = [
     "Connected",

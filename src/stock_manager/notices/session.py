@@ -44,8 +44,8 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 
 from stock_manager.adapters.broker.kis.config import KISConfig
-from stock_manager.adapters.broker.kis.masking import mask_hts_id
 from stock_manager.adapters.broker.kis.tr_ids import CATALOG
+from stock_manager.masking import mask_hts_id
 from stock_manager.notices.approval import ApprovalError, ApprovalKeys
 from stock_manager.notices.crypto import DecryptError, FrameKey, decrypt
 from stock_manager.notices.events import (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from stock_manager.adapters.broker.kis.masking import SecretFilter
+from stock_manager.masking import SecretFilter
 
 
 def test_secrets_added_after_a_scrub_are_scrubbed_too() -> None:

@@ -1,15 +1,12 @@
-"""Start-up shortcuts of issue #14: a cached token without the issue lock, no CA bundle for http."""
+"""Start-up shortcuts of issue #14: a cached token without the issue lock, lazy imports."""
 
 from __future__ import annotations
 
-import ssl
 from pathlib import Path
 
 import httpx
-import pytest
 from pydantic import SecretStr
 
-from stock_manager.adapters.broker.kis import KISConfig, KISRestClient
 from stock_manager.adapters.broker.kis._flow import drive_sync
 from stock_manager.adapters.broker.kis.auth import FileTokenStore, Token, TokenManager
 
@@ -60,32 +57,6 @@ def test_an_expired_or_rejected_cached_token_still_goes_through_the_lock(tmp_pat
     assert token == "new-token"
     assert isinstance(fresh.store, FileTokenStore)
     assert fresh.store._lock is not None
-
-
-def _client(base_url: str, tmp_path: Path) -> KISRestClient:
-    config = KISConfig(
-        kis_app_key=APP_KEY,
-        kis_app_secret=APP_SECRET,
-        base_url=base_url,
-        token_cache_dir=tmp_path,
-        journal=False,
-    )
-    return KISRestClient(config)
-
-
-def test_a_plain_http_base_url_gets_a_context_that_trusts_nobody(tmp_path: Path) -> None:
-    with _client("http://127.0.0.1:9", tmp_path) as client:
-        ctx = client._verify()
-    assert isinstance(ctx, ssl.SSLContext)
-    assert ctx.verify_mode == ssl.CERT_REQUIRED
-    assert ctx.check_hostname
-    assert ctx.get_ca_certs() == []  # any TLS handshake fails closed
-
-
-@pytest.mark.parametrize("base_url", ["https://127.0.0.1:9", None])
-def test_https_keeps_httpx_default_verification(tmp_path: Path, base_url: str | None) -> None:
-    with _client(base_url or "", tmp_path) as client:
-        assert client._verify() is True
 
 
 def test_the_blocking_library_imports_no_asyncio_journal_or_pydantic_settings(

@@ -42,6 +42,8 @@ from typing import Any, Protocol
 import httpx
 from pydantic import SecretStr
 
+from stock_manager.masking import SECRET_FILTER, mask_key
+
 from . import constants as C
 from ._flow import Acquire, Call, Flow, Send, SendResult, Sleep, blocking_io
 from .errors import (
@@ -51,7 +53,6 @@ from .errors import (
     KISTransportError,
     TokenIssueRateLimitedError,
 )
-from .masking import SECRET_FILTER, mask_key
 from .skew import report_once
 
 __all__ = ["FileTokenStore", "Token", "TokenManager", "TokenStore", "key_digest"]

@@ -5,7 +5,7 @@ Environment variables: ``KIS_APP_KEY``, ``KIS_APP_SECRET``, ``KIS_ACCOUNT_NO``, 
 ``KIS_RATE_LIMIT`` (requests/second), ``KIS_CONNECT_TIMEOUT``, ``KIS_READ_TIMEOUT``,
 ``KIS_JOURNAL_PATH``, ``KIS_JOURNAL`` (``false`` to switch the order journal off),
 ``KIS_USE_HASHKEY``, ``KIS_SHARED_STATE`` (``file``, the default, or ``redis://...`` /
-``rediss://...``: where the rate budget and the token are shared, see ``shared_state.py``),
+``rediss://...``: where the rate budget and the token are shared, see the ``shared_state`` package),
 ``KIS_HTS_ID`` (the HTS user ID real-time execution notices are keyed by; shown masked).
 """
 
@@ -18,9 +18,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from stock_manager.masking import mask_account, mask_hts_id, mask_key
+
 from . import constants as C
 from .errors import KISConfigError
-from .masking import mask_account, mask_hts_id, mask_key
 
 __all__ = ["KISConfig", "default_state_dir", "default_token_cache_dir"]
 

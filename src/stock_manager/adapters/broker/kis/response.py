@@ -61,7 +61,7 @@ class CIDict(Mapping[str, Any]):
 
     def __repr__(self) -> str:
         # Masked: bodies carry CANO and continuation keys that begin with the account number.
-        from stock_manager._masking import mask_request
+        from stock_manager.masking import mask_request
 
         return f"CIDict({mask_request(self.to_dict())!r})"
 

@@ -17,6 +17,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
+from stock_manager.masking import mask_request
+
 from .. import constants as C
 from .._flow import NOT_STARTED
 from ..client import AsyncKISRestClient, KISRestClient
@@ -28,7 +30,6 @@ from ..errors import (
     OutsideReservationWindowError,
     PaperTradingNotSupportedError,
 )
-from ..masking import mask_body
 from ..response import KISResponse
 from ..skew import SkewSample
 from ..tr_ids import CATALOG
@@ -362,7 +363,7 @@ class _Rules:
             msg1=response.msg1,
             journal_id=response.journal_id,
             before=current,
-            sent={k: str(v) for k, v in mask_body(body).items()},
+            sent={k: str(v) for k, v in mask_request(body).items()},
         )
 
     def find(self, rows: Iterable[Reservation], seq: str) -> Reservation:

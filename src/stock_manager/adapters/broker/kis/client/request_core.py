@@ -1,9 +1,11 @@
-"""``KISRestClient`` and ``AsyncKISRestClient``: one request core, two I/O drivers.
+"""The request core of both KIS clients: every decision about a request, and no I/O.
 
-Everything that decides anything — TR_ID resolution, the paper-mode refusal, headers, the rate
-limiter, tokens, classification of what came back, whether to retry, the order journal — lives
-in :class:`_Core` and is written once as flows (see :mod:`._flow`). The two public clients only
-own an httpx client and drive the flows with blocking calls or with ``await``.
+:class:`RequestCore` resolves the TR_ID, refuses what the paper mode cannot do, builds headers,
+paces requests through the rate limiter, gets tokens, classifies what came back, decides whether
+to retry and journals order requests, all written once as flows (see
+:mod:`stock_manager.adapters.broker.kis._flow`). :class:`PreparedCall` is a request resolved and
+checked locally. The clients (:mod:`.sync_client`, :mod:`.async_client`) own the httpx client and
+drive these flows.
 
 The retry rule of the house (``shared/design.md``):
 
@@ -23,37 +25,31 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import random
-import ssl
 import threading
-import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import Enum
 from functools import partial
-from typing import TYPE_CHECKING, Any, NamedTuple, Self, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
 
 import httpx
 
-from . import constants as C
-from ._flow import (
+from stock_manager.masking import SECRET_FILTER, mask_headers, mask_request
+
+from .. import constants as C
+from .._flow import (
     Call,
-    Emit,
     Flow,
     Send,
     SendResult,
     Sleep,
-    drive_async,
-    drive_sync,
-    iterate_async,
-    iterate_sync,
 )
-from .auth import TokenManager
-from .config import KISConfig
-from .errors import (
+from ..auth import TokenManager
+from ..config import KISConfig
+from ..errors import (
     NOT_EMULATED,
     RATE_LIMIT_CODES,
     TOKEN_CODES,
@@ -73,19 +69,18 @@ from .errors import (
     TRIDResolutionError,
     canonical_code,
 )
-from .masking import SECRET_FILTER, mask_body, mask_headers
-from .rate_limit import RateLimiter, shared_limiter
-from .response import CIDict, KISResponse, loads_ci
-from .shared_state import open_shared_state
-from .skew import ClockSkew
-from .tr_ids import CATALOG, ApiSpec, TRCatalog
+from ..rate_limit import RateLimiter, shared_limiter
+from ..response import CIDict, KISResponse, loads_ci
+from ..shared_state import open_shared_state
+from ..skew import ClockSkew
+from ..tr_ids import ApiSpec, TRCatalog
 
 if TYPE_CHECKING:
     # Imported where a journal is opened or written: listing with the journal off never
     # loads it (issue #14).
     from stock_manager.journal import OrderJournal
 
-__all__ = ["AsyncKISRestClient", "KISRestClient", "PreparedCall"]
+__all__ = ["PreparedCall", "RequestCore"]
 
 log = logging.getLogger("stock_manager.kis")
 
@@ -136,7 +131,7 @@ class PreparedCall:
         # params carry CANO and extra headers may carry credentials: show them masked.
         return (
             f"PreparedCall(method={self.method!r}, path={self.path!r}, tr_id={self.tr_id!r},"
-            f" params={mask_body(self.params)!r}, is_order={self.is_order!r},"
+            f" params={mask_request(self.params)!r}, is_order={self.is_order!r},"
             f" intent={self.intent!r}, tr_cont={self.tr_cont!r},"
             f" extra_headers={mask_headers(self.extra_headers.items())!r})"
         )
@@ -180,8 +175,12 @@ def _check_callable(spec: ApiSpec, verb: str) -> None:
         raise KISValidationError(f"{spec.name} ({spec.path}) is a {spec.method} API, not {verb}")
 
 
-class _Core:
-    """The shared request logic; holds no httpx client and performs no I/O."""
+class RequestCore:
+    """The request logic both clients share: prepare, build, send under the retry rule, journal.
+
+    Holds no httpx client and performs no I/O: sends, sleeps and blocking calls are yielded as
+    flow actions for the client to carry out.
+    """
 
     def __init__(
         self,
@@ -414,7 +413,7 @@ class _Core:
             "tr_id": call.tr_id,
             "api": call.api_name,
             "headers": mask_headers(request.headers.items()),
-            "query" if call.method == "GET" else "body": mask_body(call.params),
+            "query" if call.method == "GET" else "body": mask_request(call.params),
         }
 
     def _wants_hashkey(self, call: PreparedCall) -> bool:
@@ -514,7 +513,7 @@ class _Core:
                 tr_id=call.tr_id,
                 method=call.method,
                 path=call.path,
-                request=mask_body(call.params),
+                request=mask_request(call.params),
                 account=self.config.masked_account,
                 reference=call.params.get("RSVN_ORD_SEQ", ""),
                 label=call.label,
@@ -741,469 +740,3 @@ def _complete(journal: OrderJournal, entry_id: int, **fields: Any) -> None:
         log.warning(
             "journal entry %d not completed (%s): outcome %s", entry_id, exc, fields.get("outcome")
         )
-
-
-class _Pager:
-    """Continuation state of a paged inquiry, following the catalog's rule for the API.
-
-    * ``tr_cont`` usable (most paged APIs): a response header ``F``/``M`` means more; the
-      next request sends ``tr_cont: N`` and echoes the continuation keys, if the API has any.
-    * ``tr_cont`` unusable ("tr_cont를 이용한 다음조회 불가", e.g. 해외주식 미체결내역): only the
-      keys carry the position; another page is asked for while the response returns a
-      non-empty next key (``CTX_AREA_NK*``) that differs from the one sent.
-
-    Nothing is truncated silently: a page that does not advance raises, and so does reaching
-    ``max_pages`` (``None`` = no cap), naming the setting.
-    """
-
-    def __init__(
-        self,
-        params: Mapping[str, Any],
-        ctx_keys: tuple[str, ...],
-        max_pages: int | None,
-        use_tr_cont: bool = True,
-    ):
-        self.params = {str(k).upper(): v for k, v in params.items()}
-        for key in ctx_keys:
-            self.params.setdefault(key, "")
-        self.ctx_keys = ctx_keys
-        self.max_pages = max_pages
-        self.use_tr_cont = use_tr_cont
-        self.tr_cont = ""
-        self.pages = 0
-
-    @classmethod
-    def for_call(
-        cls,
-        catalog: TRCatalog,
-        path: str,
-        tr_id: str | None,
-        params: Mapping[str, Any],
-        ctx_keys: tuple[str, ...] | None,
-        max_pages: int | None,
-    ) -> _Pager:
-        """A pager for ``path`` with the catalog's keys and rule unless ``ctx_keys`` is given."""
-        spec = catalog.by_path(urlsplit(path).path or path) or (
-            catalog.by_tr_id(tr_id) if tr_id else None
-        )
-        paging = spec.paging if spec is not None else None
-        if ctx_keys is None:
-            ctx_keys = paging.ctx_keys if paging else ("CTX_AREA_FK200", "CTX_AREA_NK200")
-        use_tr_cont = paging.tr_cont if paging else True
-        return cls(params, tuple(k.upper() for k in ctx_keys), max_pages, use_tr_cont)
-
-    def advance(self, response: KISResponse) -> bool:
-        """Record a page; return whether to ask for another."""
-        self.pages += 1
-        # Echo the keys exactly as received (padding included): the spec says "echo", and a
-        # server that compares them byte for byte must not see them altered.
-        new = {k: str(response.body.get(k) or "") for k in self.ctx_keys}
-        nk = next((k for k in self.ctx_keys if "_NK" in k), None)
-        if self.use_tr_cont:
-            if not response.has_next:
-                return False
-            if (
-                self.tr_cont == "N"
-                and self.ctx_keys
-                and all(new[k] == self.params.get(k) for k in self.ctx_keys)
-            ):
-                raise KISServerError(
-                    f"paging does not advance: page {self.pages} repeated the continuation keys"
-                )
-        elif nk is None or not new[nk].strip() or new[nk] == self.params.get(nk):
-            # No key, or the same key again: KIS has nothing after this page.
-            return False
-        if self.max_pages is not None and self.pages >= self.max_pages:
-            raise KISServerError(
-                f"paging did not end after {self.max_pages} pages (max_pages="
-                f"{self.max_pages}; default constants.MAX_PAGES); narrow the query or pass"
-                " max_pages=None"
-            )
-        self.params.update(new)
-        self.tr_cont = "N" if self.use_tr_cont else ""
-        return True
-
-
-_Clock = Callable[[], float]
-T = TypeVar("T")
-
-
-class _ClientBase:
-    def __init__(
-        self,
-        config: KISConfig | None,
-        *,
-        catalog: TRCatalog | None,
-        clock: _Clock | None,
-        rng: _Clock | None,
-        limiter: RateLimiter | None,
-        tokens: TokenManager | None,
-        journal: OrderJournal | None,
-    ) -> None:
-        self.config = config or KISConfig()
-        self._core = _Core(
-            self.config,
-            catalog=catalog or CATALOG,
-            clock=clock or time.time,
-            rng=rng or random.random,
-            limiter=limiter,
-            tokens=tokens,
-            journal=journal,
-        )
-
-    def _timeout(self) -> httpx.Timeout:
-        c = self.config
-        return httpx.Timeout(
-            connect=c.connect_timeout,
-            read=c.read_timeout,
-            write=c.write_timeout,
-            pool=c.pool_timeout,
-        )
-
-    def _verify(self) -> ssl.SSLContext | bool:
-        """httpx's ``verify``: the default (certifi's CAs) for an ``https`` base URL.
-
-        For a plain ``http`` base URL (an emulator) no TLS is ever negotiated, and loading the
-        CA bundle would cost ~20 ms of every command's start-up (issue #14). That case gets a
-        context that verifies certificates but trusts no authority, so any TLS connection made
-        by mistake fails closed instead of open.
-        """
-        if self.config.effective_base_url.lower().startswith("http://"):
-            return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        return True
-
-    @property
-    def base_url(self) -> str:
-        """The host requests go to."""
-        return self._core.base_url
-
-    @property
-    def tokens(self) -> TokenManager:
-        """The token manager (cache file, issue count)."""
-        return self._core.tokens
-
-    @property
-    def limiter(self) -> RateLimiter:
-        """The rate limiter this client shares with every client of its app key."""
-        return self._core.limiter
-
-    @property
-    def journal(self) -> OrderJournal | None:
-        """The order journal, or ``None`` when switched off."""
-        return self._core.journal
-
-    @property
-    def skew(self) -> ClockSkew:
-        """This machine's clock against KIS's, measured from each answer's ``Date``."""
-        return self._core.skew
-
-    @property
-    def send_count(self) -> int:
-        """How many API requests (tokens excluded) this client has put on the wire."""
-        return self._core.send_count
-
-    @property
-    def is_paper_trading(self) -> bool:
-        """Whether this client talks to paper trading."""
-        return self.config.is_paper
-
-    def get_tr_id(
-        self, api_id: str, is_paper_trading: bool | None = None, *, action: str | None = None
-    ) -> str:
-        """TR_ID of ``api_id`` for real or paper trading (default: the client's mode).
-
-        Multi-TR APIs need ``action`` (``"cancel"``/``"modify"``); a real-only API asked for
-        in paper mode raises :class:`PaperTradingNotSupportedError`.
-        """
-        return self._core.get_tr_id(api_id, is_paper_trading=is_paper_trading, action=action)
-
-    def prepare(
-        self, method: str, url: str, params: Mapping[str, Any] | None = None, **kw: Any
-    ) -> PreparedCall:
-        """Resolve and validate a request without sending it."""
-        return self._core.prepare(method, url, params, **kw)
-
-    def describe(
-        self, method: str, url: str, params: Mapping[str, Any] | None = None, **kw: Any
-    ) -> dict[str, Any]:
-        """The exact request that would be sent, secrets masked; sends nothing."""
-        return self._core.describe(self._core.prepare(method, url, params, dry_run=True, **kw))
-
-    # --- flows, for operations written once over both clients (see :mod:`._flow`) ------------
-    def request_flow(
-        self, method: str, url: str, params: Mapping[str, Any] | None = None, **kw: Any
-    ) -> Flow[KISResponse]:
-        """:meth:`KISRestClient.make_request` as a flow (same keywords), to ``yield from``
-        inside a larger flow that :meth:`run` drives. The request is prepared (validated) now."""
-        return self._core.call_flow(self._core.prepare(method, url, params, **kw))
-
-    def pages_flow(
-        self,
-        method: str,
-        url: str,
-        params: Mapping[str, Any],
-        *,
-        ctx_keys: tuple[str, ...] | None = None,
-        max_pages: int | None = C.MAX_PAGES,
-        tr_id: str | None = None,
-        action: str | None = None,
-    ) -> Flow[None]:
-        """:meth:`KISRestClient.iter_pages` as a flow: it emits each page (:class:`Emit`), and
-        asks for the next one only when the page has been taken."""
-        pager = _Pager.for_call(
-            self._core.catalog, self._core._path_of(url), tr_id, params, ctx_keys, max_pages
-        )
-        while True:
-            response = yield from self.request_flow(
-                method, url, pager.params, tr_id=tr_id, action=action, tr_cont=pager.tr_cont
-            )
-            yield Emit(response)
-            if not pager.advance(response):
-                return
-
-
-class KISRestClient(_ClientBase):
-    """Blocking KIS REST client. Thread-safe; share one per app key.
-
-    >>> client = KISRestClient(KISConfig(kis_app_key="...", kis_app_secret="..."))
-    >>> tr_id = client.get_tr_id(api_id="v1_국내주식-018,019", action="cancel")
-    >>> client.make_request(method="post", url="/uapi/domestic-stock/v1/trading/"
-    ...     "order-resv-rvsecncl", params={...}, action="cancel")
-    """
-
-    def __init__(
-        self,
-        config: KISConfig | None = None,
-        *,
-        transport: httpx.BaseTransport | None = None,
-        http_client: httpx.Client | None = None,
-        catalog: TRCatalog | None = None,
-        clock: _Clock | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        rng: _Clock | None = None,
-        limiter: RateLimiter | None = None,
-        tokens: TokenManager | None = None,
-        journal: OrderJournal | None = None,
-    ) -> None:
-        super().__init__(
-            config,
-            catalog=catalog,
-            clock=clock,
-            rng=rng,
-            limiter=limiter,
-            tokens=tokens,
-            journal=journal,
-        )
-        self._sleep = sleep
-        self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(
-            transport=transport, timeout=self._timeout(), verify=self._verify()
-        )
-
-    def make_request(
-        self,
-        method: str,
-        url: str,
-        params: Mapping[str, Any] | None = None,
-        *,
-        tr_id: str | None = None,
-        action: str | None = None,
-        tr_cont: str = "",
-        headers: Mapping[str, str] | None = None,
-        intent: str | None = None,
-        label: str = "",
-    ) -> KISResponse:
-        """Send one request and return the parsed reply; raise a :class:`KISError` otherwise.
-
-        ``params`` go to the query for GET and the JSON body for POST, keys upper-cased.
-        Without ``tr_id`` the TR_ID comes from the catalog by path (``action`` for multi-TR
-        APIs). Order POSTs are journaled (with ``label``) and never resent after they may
-        have arrived.
-        """
-        call = self._core.prepare(
-            method,
-            url,
-            params,
-            tr_id=tr_id,
-            action=action,
-            tr_cont=tr_cont,
-            headers=headers,
-            intent=intent,
-            label=label,
-        )
-        return self.send(call)
-
-    def send(self, call: PreparedCall) -> KISResponse:
-        """Send a :class:`PreparedCall`."""
-        return drive_sync(self._core.call_flow(call), self._http, self._sleep)
-
-    def iter_pages(
-        self,
-        method: str,
-        url: str,
-        params: Mapping[str, Any],
-        *,
-        ctx_keys: tuple[str, ...] | None = None,
-        max_pages: int | None = C.MAX_PAGES,
-        tr_id: str | None = None,
-        action: str | None = None,
-    ) -> Iterator[KISResponse]:
-        """Every page of a continued inquiry.
-
-        The continuation keys (``CTX_AREA_FK100``/``NK100``, ``FK200``/``NK200`` ...) and the
-        ``tr_cont`` rule come from the catalog (``ctx_keys`` overrides the keys); see
-        :class:`_Pager`. ``max_pages`` guards against a server that never ends (raises, never
-        truncates); ``None`` removes the cap.
-        """
-        flow = self.pages_flow(
-            method, url, params, ctx_keys=ctx_keys, max_pages=max_pages, tr_id=tr_id, action=action
-        )
-        yield from self.iterate(flow)
-
-    def run(self, flow: Flow[T], sleep: Callable[[float], None] | None = None) -> T:
-        """Drive ``flow`` (see :meth:`request_flow`) with blocking calls; its value.
-
-        ``sleep`` waits for the flow's :class:`Sleep` actions that name no sleep of their own
-        (default: this client's)."""
-        return drive_sync(flow, self._http, sleep or self._sleep)
-
-    def iterate(
-        self, flow: Flow[Any], sleep: Callable[[float], None] | None = None
-    ) -> Iterator[Any]:
-        """Drive ``flow`` with blocking calls, yielding what it emits (see :meth:`pages_flow`)."""
-        return iterate_sync(flow, self._http, sleep or self._sleep)
-
-    def issue_token(self) -> str:
-        """The current access token, issuing one if needed."""
-        return drive_sync(self._core.tokens.token_flow(), self._http, self._sleep)
-
-    def revoke_token(self) -> bool:
-        """Revoke the cached token at KIS (``/oauth2/revokeP``); ``False`` if none was cached."""
-        return drive_sync(self._core.tokens.revoke_flow(), self._http, self._sleep)
-
-    def close(self) -> None:
-        """Close the HTTP connections (when this client created them)."""
-        if self._owns_http:
-            self._http.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-class AsyncKISRestClient(_ClientBase):
-    """``asyncio`` KIS REST client with the same behaviour as :class:`KISRestClient`.
-
-    It shares the rate limiter and the token cache with every other client of the app key.
-    """
-
-    def __init__(
-        self,
-        config: KISConfig | None = None,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-        http_client: httpx.AsyncClient | None = None,
-        catalog: TRCatalog | None = None,
-        clock: _Clock | None = None,
-        sleep: Callable[[float], Any] | None = None,
-        rng: _Clock | None = None,
-        limiter: RateLimiter | None = None,
-        tokens: TokenManager | None = None,
-        journal: OrderJournal | None = None,
-    ) -> None:
-        super().__init__(
-            config,
-            catalog=catalog,
-            clock=clock,
-            rng=rng,
-            limiter=limiter,
-            tokens=tokens,
-            journal=journal,
-        )
-        import asyncio
-
-        self._sleep = sleep or asyncio.sleep
-        self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(
-            transport=transport, timeout=self._timeout(), verify=self._verify()
-        )
-
-    async def make_request(
-        self,
-        method: str,
-        url: str,
-        params: Mapping[str, Any] | None = None,
-        *,
-        tr_id: str | None = None,
-        action: str | None = None,
-        tr_cont: str = "",
-        headers: Mapping[str, str] | None = None,
-        intent: str | None = None,
-        label: str = "",
-    ) -> KISResponse:
-        """Async :meth:`KISRestClient.make_request`."""
-        call = self._core.prepare(
-            method,
-            url,
-            params,
-            tr_id=tr_id,
-            action=action,
-            tr_cont=tr_cont,
-            headers=headers,
-            intent=intent,
-            label=label,
-        )
-        return await self.send(call)
-
-    async def send(self, call: PreparedCall) -> KISResponse:
-        """Send a :class:`PreparedCall`."""
-        return await drive_async(self._core.call_flow(call), self._http, self._sleep)
-
-    async def iter_pages(
-        self,
-        method: str,
-        url: str,
-        params: Mapping[str, Any],
-        *,
-        ctx_keys: tuple[str, ...] | None = None,
-        max_pages: int | None = C.MAX_PAGES,
-        tr_id: str | None = None,
-        action: str | None = None,
-    ) -> AsyncIterator[KISResponse]:
-        """Async :meth:`KISRestClient.iter_pages`."""
-        flow = self.pages_flow(
-            method, url, params, ctx_keys=ctx_keys, max_pages=max_pages, tr_id=tr_id, action=action
-        )
-        async for page in self.iterate(flow):
-            yield page
-
-    async def run(self, flow: Flow[T], sleep: Callable[[float], Any] | None = None) -> T:
-        """Async :meth:`KISRestClient.run`."""
-        return await drive_async(flow, self._http, sleep or self._sleep)
-
-    def iterate(
-        self, flow: Flow[Any], sleep: Callable[[float], Any] | None = None
-    ) -> AsyncIterator[Any]:
-        """Async :meth:`KISRestClient.iterate`."""
-        return iterate_async(flow, self._http, sleep or self._sleep)
-
-    async def issue_token(self) -> str:
-        """The current access token, issuing one if needed."""
-        return await drive_async(self._core.tokens.token_flow(), self._http, self._sleep)
-
-    async def revoke_token(self) -> bool:
-        """Revoke the cached token at KIS; ``False`` if none was cached."""
-        return await drive_async(self._core.tokens.revoke_flow(), self._http, self._sleep)
-
-    async def aclose(self) -> None:
-        """Close the HTTP connections (when this client created them)."""
-        if self._owns_http:
-            await self._http.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()

@@ -1,19 +1,8 @@
-"""One rate budget and one access token per app key, across processes and hosts.
+"""The Redis backend of the shared state: one budget and one token per app key across hosts.
 
-KIS counts requests per app key wherever they come from, so every process that uses a key must
-draw from one budget. ``KIS_SHARED_STATE`` chooses where that budget (and the token) lives:
-
-``file`` (the default, nothing to run)
-    The budget is one private file (0600) beside the token cache, holding the GCRA "theoretical
-    arrival time" as 8 bytes. A reservation takes ``fcntl.flock`` on it, reads, writes and lets
-    go: a few microseconds, and the kernel drops the lock of a process that dies holding it.
-    Hand-written because :mod:`filelock` (used for the rare token issuance) polls for a busy
-    lock every few tens of milliseconds, which would add that much jitter to a 50 ms pacing.
-
-``redis://[:password@]host:port/db`` or ``rediss://...`` (several hosts)
-    The budget, the token and the issuance lock live in Redis under
-    ``stock-manager:kis:<sha256(base URL, app key)[:24]>:*`` — never the key itself, and never
-    the app secret. The Redis must be private: it holds live access tokens.
+The budget, the token and the issuance lock live in Redis under
+``stock-manager:kis:<sha256(base URL, app key)[:24]>:*`` — never the key itself, and never
+the app secret. The Redis must be private: it holds live access tokens.
 
 Why a hand-written GCRA Lua script and not a library (evaluated: ``limits`` and
 ``pyrate-limiter``, both well kept, both with Redis backends):
@@ -48,161 +37,32 @@ The Redis client (``redis``, the ``stock-manager[redis]`` extra) is imported onl
 URL is configured. It is the blocking client for the async client too: one ``EVALSHA`` per
 request (~0.2 ms on a LAN) runs in the event loop, as the microsecond file lock does; a Redis that
 stops answering costs at most ``REDIS_SOCKET_TIMEOUT_S`` once, then the probe interval applies.
-On platforms without ``flock``/``pread`` (Windows) the file budget is per process (one warning).
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
-import math
-import os
 import secrets
-import socket
-import struct
 import threading
 import time
-from collections.abc import Callable, Hashable
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
-from . import constants as C
-from .auth import FileTokenStore, Token, TokenStore, key_digest
-from .errors import KISConfigError
-from .masking import SECRET_FILTER, mask_key
-from .rate_limit import Budget, MemoryBudget
+from stock_manager.masking import SECRET_FILTER, mask_key
 
-if TYPE_CHECKING:
-    from .config import KISConfig
+from .. import constants as C
+from ..auth import FileTokenStore, Token
+from ..errors import KISConfigError
+from .file_backend import FileBudget
 
-try:  # POSIX only; elsewhere the file budget is this process's memory (said once)
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
+__all__ = ["RedisBudget", "RedisConnection", "RedisTokenStore", "redis_display"]
 
-__all__ = ["FileBudget", "RedisBudget", "RedisTokenStore", "SharedState", "open_shared_state"]
-
+# One logger for the shared state, whichever backend writes.
 log = logging.getLogger("stock_manager.kis.shared_state")
 
 
-# --- file backend -----------------------------------------------------------------------------
-class FileBudget:
-    """GCRA state in a private file, shared by every process of the host that uses it."""
-
-    def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
-        self.path = Path(path)
-        self._clock = clock  # wall time: every process of the host reads the same clock
-        self._lock = threading.Lock()
-        self._fd: int | None = None
-        self._pid = 0
-        self._broken: OSError | None = None
-        self._memory_tat = 0.0
-        self._memory = MemoryBudget(clock)
-
-    @property
-    def clock(self) -> Callable[[], float]:
-        """The wall clock the budget's slots are on."""
-        return self._clock
-
-    def _open(self) -> int:
-        if self._fd is None or self._pid != os.getpid():  # a forked child needs its own fd
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            if fcntl is None or not hasattr(os, "pread"):  # pragma: no cover - Windows
-                raise OSError("no flock/pread on this platform: use KIS_SHARED_STATE=redis://")
-            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-            self._pid = os.getpid()
-        return self._fd
-
-    def _update(self, step: Any, *args: Any) -> Any:
-        with self._lock:
-            if self._broken is not None:
-                return self._in_memory(step, *args)
-            try:
-                fd = self._open()
-            except OSError as exc:
-                # A path that cannot hold the file (a file where the folder goes, ...): this
-                # process keeps its own budget rather than failing every request.
-                self._broken = exc
-                log.warning(
-                    "rate budget file %s cannot be used (%s: %s): this process paces itself"
-                    " alone; fix the token cache folder to share the budget",
-                    self.path,
-                    type(exc).__name__,
-                    exc,
-                )
-                return self._in_memory(step, *args)
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            try:
-                if step is None:  # the send-log check (admit)
-                    return self._admit_locked(fd, *args)
-                raw = os.pread(fd, 8, 0)
-                tat = struct.unpack("<d", raw)[0] if len(raw) == 8 else 0.0
-                now = self._clock()
-                if not math.isfinite(tat) or tat > now + C.SHARED_BUDGET_MAX_AHEAD_S:
-                    tat = 0.0  # garbage, or the wall clock stepped back a long way
-                new_tat, result = step(tat, now)
-                os.pwrite(fd, struct.pack("<d", new_tat), 0)
-                return result
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-
-    def _in_memory(self, step: Any, *args: Any) -> Any:
-        if step is None:
-            return self._memory.admit(*args)
-        now = self._clock()
-        self._memory_tat, result = step(self._memory_tat, now)
-        return result
-
-    # Layout after the 8-byte TAT: the index of the next log entry (8 bytes), then a ring of
-    # RATE_WINDOW_MAX_COUNT send times (8 bytes each).
-    def _admit_locked(self, fd: int, count: int, window: float) -> float:
-        size = C.RATE_WINDOW_MAX_COUNT
-        raw = os.pread(fd, 8 + 8 * size, 8)
-        if len(raw) < 8 + 8 * size:
-            raw = raw.ljust(8 + 8 * size, b"\0")
-        index = struct.unpack_from("<q", raw, 0)[0] % size
-        now = self._clock()
-        oldest = struct.unpack_from("<d", raw, 8 + 8 * ((index - count) % size))[0]
-        if math.isfinite(oldest) and now - window < oldest <= now + window:
-            return float(oldest + window - now)
-        os.pwrite(fd, struct.pack("<q", index + 1), 8)
-        os.pwrite(fd, struct.pack("<d", now), 16 + 8 * index)
-        return 0.0
-
-    def admit(self, count: int, window: float) -> float:
-        """``0.0`` and log the send, or the wait until fewer than ``count`` sent in ``window``."""
-        return float(self._update(None, min(count, C.RATE_WINDOW_MAX_COUNT), window))
-
-    def reserve(self, interval: float, tolerance: float, not_before: float = 0.0) -> float:
-        """Book a slot no earlier than wall time ``not_before``; return the wait for it."""
-
-        def step(tat: float, now: float) -> tuple[float, float]:
-            tat = max(tat, now, not_before)
-            return tat + interval, max(0.0, tat - tolerance - now)
-
-        return float(self._update(step))
-
-    def penalise(self, seconds: float) -> None:
-        """Push every later slot back by ``seconds``."""
-        self._update(lambda tat, now: (max(tat, now) + seconds, None))
-
-    def ahead(self) -> float:
-        """How far ahead of now slots are booked (0 when none)."""
-        return float(self._update(lambda tat, now: (tat, max(0.0, tat - now))))
-
-    def close(self) -> None:
-        """Close the file (the state stays on disk)."""
-        with self._lock:
-            if self._fd is not None and self._pid == os.getpid():
-                os.close(self._fd)
-            self._fd = None
-
-
-# --- Redis backend ----------------------------------------------------------------------------
 # KEYS[1] the TAT, KEYS[2] the hosts seen; ARGV: interval, tolerance, not_before (seconds from
 # now), host id, host TTL. Returns {wait, booked ahead, hosts, the slot in server time} (numbers
 # as strings: Lua numbers would be truncated to integers on the way out).
@@ -638,74 +498,3 @@ def _token_from_json(raw: Any) -> Token | None:
         )
     except (ValueError, KeyError, TypeError):
         return None
-
-
-# --- opening ----------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class SharedState:
-    """The budget and the token store of one app key, plus a description for ``config check``."""
-
-    kind: str  # "file" or "redis"
-    description: str
-    budget: Budget
-    budget_id: Hashable
-    tokens: TokenStore
-    connection: RedisConnection | None = None
-
-
-_states: dict[tuple[str, str, str, str], SharedState] = {}
-_connections: dict[str, RedisConnection] = {}
-_open_lock = threading.Lock()
-
-
-def host_id(cache_dir: Path) -> str:
-    """This host in the Redis host set: host name + token cache folder, hashed.
-
-    The folder is part of it because processes that share a token cache folder share the file
-    budget used while Redis is lost.
-    """
-    seed = f"{socket.gethostname()}\0{Path(cache_dir).expanduser().resolve()}"
-    return hashlib.sha256(seed.encode()).hexdigest()[:16]
-
-
-def open_shared_state(config: KISConfig) -> SharedState:
-    """The shared state of ``config``'s app key (one object per key and backend per process).
-
-    Raises :class:`KISConfigError` when a Redis URL is configured and Redis does not answer.
-    """
-    base_url = config.effective_base_url
-    url = config.shared_state_url
-    cache_dir = Path(config.token_cache_dir).expanduser()
-    key = (url or "file", str(cache_dir), base_url, config.kis_app_key)
-    with _open_lock:
-        state = _states.get(key)
-        if state is not None:
-            return state
-        digest = key_digest(base_url, config.kis_app_key)
-        file_budget = FileBudget(cache_dir / f"budget-{digest}.bin")
-        file_tokens = FileTokenStore(cache_dir, base_url, config.kis_app_key)
-        if url is None:
-            state = SharedState(
-                kind="file",
-                description=f"file (budget {file_budget.path})",
-                budget=file_budget,
-                budget_id=("file", str(file_budget.path)),
-                tokens=file_tokens,
-            )
-        else:
-            conn = _connections.get(url)
-            if conn is None:
-                conn = RedisConnection(url)
-                conn.check()
-                _connections[url] = conn
-            namespace = f"{C.REDIS_KEY_PREFIX}:{digest}"
-            state = SharedState(
-                kind="redis",
-                description=f"redis {conn.display} (keys {namespace}:*)",
-                budget=RedisBudget(conn, namespace, host_id(cache_dir), file_budget),
-                budget_id=("redis", url, str(cache_dir)),
-                tokens=RedisTokenStore(conn, namespace, file_tokens),
-                connection=conn,
-            )
-        _states[key] = state
-        return state
