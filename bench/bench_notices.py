@@ -27,8 +27,6 @@ import contextlib
 import json
 import os
 import secrets
-import shutil
-import socket
 import statistics
 import string
 import subprocess
@@ -37,6 +35,10 @@ import time
 from datetime import date
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _redisproc import RedisServer, find_redis_server, free_port
 
 HERE = Path(__file__).resolve()
 KEY_ALPHABET = string.ascii_letters + string.digits
@@ -271,29 +273,13 @@ def _follower_child(url: str, n: int) -> None:
     print(json.dumps(asyncio.run(run())), flush=True)
 
 
-def _redis_server() -> tuple[subprocess.Popen[bytes], str] | None:
-    exe = shutil.which("redis-server")
+def _redis_server() -> RedisServer | None:
+    exe = find_redis_server()
     if exe is None:
         return None
-    sys.path.insert(0, str(HERE.parent))
-    from bench_shared_budget import real_clock_env
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=real_clock_env(),
-    )
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port)):
-            return proc, f"redis://127.0.0.1:{port}/0"
-        time.sleep(0.02)
-    proc.kill()
-    raise RuntimeError("redis-server did not start")
+    server = RedisServer(exe, free_port())
+    server.start(timeout=10)
+    return server
 
 
 def bench_follower(n: int, rate: float) -> dict[str, Any]:
@@ -304,7 +290,7 @@ def bench_follower(n: int, rate: float) -> dict[str, Any]:
     server = _redis_server()
     if server is None:
         return {"skipped": "redis-server not found"}
-    proc, url = server
+    url = server.url
     try:
         child = subprocess.Popen(
             [sys.executable, str(HERE), "--follower-child", url, str(n)],
@@ -331,8 +317,7 @@ def bench_follower(n: int, rate: float) -> dict[str, Any]:
         child.wait(15)
         holder.close()
     finally:
-        proc.kill()
-        proc.wait()
+        server.kill()
     return {
         "sent": n,
         "received": len(lat),

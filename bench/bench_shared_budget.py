@@ -25,9 +25,6 @@ import argparse
 import contextlib
 import json
 import os
-import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -39,6 +36,10 @@ from typing import Any
 
 from stock_manager.emulator import EmulatorConfig, run_emulator
 from stock_manager.emulator.server import ServedEmulator
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _redisproc import RedisServer, find_redis_server, free_port
 
 RATE = 20
 LIST_PATH = "/uapi/domestic-stock/v1/trading/order-resv-ccnl"
@@ -109,64 +110,6 @@ def _worker(args: argparse.Namespace) -> None:
             ),
             flush=True,
         )
-
-
-# --- Redis server -----------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def real_clock_env() -> dict[str, str]:
-    """The environment without libfaketime, for starting ``redis-server``.
-
-    redis-server aborts under libfaketime (its allocator calls clock_gettime before libfaketime
-    is initialised: "Unexpected recursive calls to clock_gettime()"), so the suite's run with a
-    shifted clock (``faketime -f +400d``, issue #18) starts it on the real clock. That is what a
-    Redis on another host looks like anyway: the shared state never relies on its clock and
-    ours agreeing.
-    """
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FAKETIME")}
-    preload = [p for p in env.get("LD_PRELOAD", "").split() if "faketime" not in p]
-    if preload:
-        env["LD_PRELOAD"] = " ".join(preload)
-    else:
-        env.pop("LD_PRELOAD", None)
-    return env
-
-
-class RedisServer:
-    """A throw-away ``redis-server`` on 127.0.0.1 (no persistence: a restart loses the state)."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.url = f"redis://127.0.0.1:{port}/0"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        exe = shutil.which("redis-server")
-        if exe is None:
-            sys.exit("redis-server not found: apt-get install redis-server")
-        self.proc = subprocess.Popen(
-            [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--loglevel", "warning"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env=real_clock_env(),
-        )  # fmt: skip
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port)):
-                return
-            time.sleep(0.02)
-        raise RuntimeError("redis-server did not start")
-
-    def kill(self) -> None:
-        if self.proc is not None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait()
-            self.proc = None
 
 
 # --- scenarios --------------------------------------------------------------------------------
@@ -299,7 +242,10 @@ def _bulk_cancel(emu: ServedEmulator, cache_dir: Path, shared: str, n: int) -> d
 
 @contextlib.contextmanager
 def _redis(port: int) -> Iterator[RedisServer]:
-    server = RedisServer(port)
+    exe = find_redis_server()
+    if exe is None:
+        sys.exit("redis-server not found: apt-get install redis-server")
+    server = RedisServer(exe, port)
     server.start()
     try:
         yield server
@@ -346,7 +292,7 @@ def main() -> None:
             EmulatorConfig.demo(seed=1, token_issue_interval_s=0)
         ) as emu,
         tempfile.TemporaryDirectory() as tmp,
-        _redis(_free_port()) as redis_server,
+        _redis(free_port()) as redis_server,
     ):
         root = Path(tmp)
         print(

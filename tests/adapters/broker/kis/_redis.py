@@ -9,17 +9,20 @@ Without ``redis-server`` on PATH the tests that use it skip, saying how to insta
 
 from __future__ import annotations
 
-import contextlib
 import os
-import shutil
-import signal
-import socket
-import subprocess
-import time
+import sys
 from collections.abc import Iterator
-from typing import Any
+from pathlib import Path
 
 import pytest
+
+# The one definition of the throw-away server lives beside the benches, which start the same
+# server (a bench does not import tests; bench/ is no package, so it goes on the path).
+sys.path.insert(0, str(Path(__file__).resolve().parents[4] / "bench"))
+from _redisproc import RedisServer, find_redis_server, real_clock_env
+from _redisproc import free_port as _free_port
+
+__all__ = ["RedisServer", "real_clock_env"]
 
 INSTALL_HINT = (
     "redis-server is not installed: apt-get install redis-server (Debian/Ubuntu),"
@@ -27,73 +30,8 @@ INSTALL_HINT = (
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def real_clock_env() -> dict[str, str]:
-    """The environment without libfaketime, for starting ``redis-server``.
-
-    redis-server aborts under libfaketime (its allocator calls clock_gettime before libfaketime
-    is initialised: "Unexpected recursive calls to clock_gettime()"), so the suite's run with a
-    shifted clock (``faketime -f +400d``, issue #18) starts it on the real clock. That is what a
-    Redis on another host looks like anyway: the shared state never relies on its clock and
-    ours agreeing.
-    """
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FAKETIME")}
-    preload = [p for p in env.get("LD_PRELOAD", "").split() if "faketime" not in p]
-    if preload:
-        env["LD_PRELOAD"] = " ".join(preload)
-    else:
-        env.pop("LD_PRELOAD", None)
-    return env
-
-
-class RedisServer:
-    """One ``redis-server`` process without persistence (a restart loses every key)."""
-
-    def __init__(self, exe: str, port: int) -> None:
-        self.exe = exe
-        self.port = port
-        self.url = f"redis://127.0.0.1:{port}/0"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        """Start and wait until it accepts connections."""
-        self.proc = subprocess.Popen(
-            [self.exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--loglevel", "warning"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env=real_clock_env(),
-        )  # fmt: skip
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port)):
-                return
-            time.sleep(0.02)
-        raise RuntimeError(f"redis-server did not start on port {self.port}")
-
-    def kill(self) -> None:
-        """SIGKILL: the state is gone, connections drop."""
-        if self.proc is not None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait()
-            self.proc = None
-
-    def client(self) -> Any:
-        """A redis-py client (decoded strings)."""
-        import redis
-
-        return redis.Redis.from_url(self.url, decode_responses=True)
-
-
 def _exe() -> str:
-    exe = shutil.which("redis-server") or (
-        "/usr/bin/redis-server" if os.path.exists("/usr/bin/redis-server") else None
-    )
+    exe = find_redis_server()
     if exe is None:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail("CI=true but " + INSTALL_HINT)
