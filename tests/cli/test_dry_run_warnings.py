@@ -67,8 +67,8 @@ def test_a_dry_run_asks_kis_calendar_as_a_real_run_does(
 
     # The premise: the bundled table calls the day open, so only KIS's answer can move it.
     assert bundled_calendar().is_open(datetime.fromisoformat(KIS_ONLY_CLOSED).date()) is True
-    args = ("resv", "place", "005930", "--qty", "1", "--price", "70000", "--side", "buy")
-    args += ("--end-date", KIS_ONLY_CLOSED)
+    args: tuple[str, ...] = ("resv", "place", "005930", "--qty", "1", "--price", "70000")
+    args += ("--side", "buy", "--end-date", KIS_ONLY_CLOSED)
     dry_home, real_home = tmp_path / "dry", tmp_path / "real"  # no calendar cache shared
     dry_home.mkdir()
     real_home.mkdir()

@@ -137,9 +137,10 @@ class KISConfig(BaseModel):
     # secret like the app secret, but personal: repr and config check show it masked.
     hts_id: str | None = Field(default=None, repr=False)
 
-    def __init__(
-        self, *, env_file: str | os.PathLike[str] | None = _ENV_FILE, **values: Any
-    ) -> None:
+    def __init__(self, **values: Any) -> None:
+        # ``env_file=`` (str, path or None) is taken out of the fields here rather than typed
+        # in the signature, so ``KISConfig(**settings)`` of any mapping still type-checks.
+        env_file: str | os.PathLike[str] | None = values.pop("env_file", _ENV_FILE)
         # A leading underscore is another library's option (pydantic-settings' _env_file=,
         # _env_prefix=): ignoring it silently would read other settings than the caller meant.
         private = sorted(key for key in values if key.startswith("_"))
