@@ -39,3 +39,50 @@ def test_a_dry_run_says_the_end_date_was_moved(demu: ServedEmulator, home: Path)
     real = run_cli(*args, "--end-date", "2026-12-25", env=env)
     assert real.code == 0, real
     assert "moved back to 2026-12-24" in real.err  # the same words as the dry run's
+
+
+# A closure only KIS knows: Wednesday 2026-12-23 is an ordinary open day in the bundled table,
+# declared closed on the emulator only, so only its chk-holiday answer tells the client.
+KIS_ONLY_CLOSED = "2026-12-23"
+
+
+@pytest.fixture
+def kis_only_emu() -> Iterator[ServedEmulator]:
+    config = EmulatorConfig.demo(
+        seed=6,
+        rate_limit_per_s=None,
+        token_issue_interval_s=0,  # two homes, two tokens
+        closed_days=(datetime.fromisoformat(KIS_ONLY_CLOSED).date(),),
+    )
+    with run_emulator(config) as emu:
+        emu.clock.freeze(MONDAY)
+        yield emu
+
+
+def test_a_dry_run_asks_kis_calendar_as_a_real_run_does(
+    kis_only_emu: ServedEmulator, tmp_path: Path
+) -> None:
+    """A closure only chk-holiday knows is snapped by the dry run too (not only the real run)."""
+    from stock_manager.calendar import bundled_calendar
+
+    # The premise: the bundled table calls the day open, so only KIS's answer can move it.
+    assert bundled_calendar().is_open(datetime.fromisoformat(KIS_ONLY_CLOSED).date()) is True
+    args: tuple[str, ...] = ("resv", "place", "005930", "--qty", "1", "--price", "70000")
+    args += ("--side", "buy", "--end-date", KIS_ONLY_CLOSED)
+    dry_home, real_home = tmp_path / "dry", tmp_path / "real"  # no calendar cache shared
+    dry_home.mkdir()
+    real_home.mkdir()
+    dry = run_cli(*args, "--dry-run", env=kis_env(kis_only_emu, dry_home))
+    assert dry.code == 0, dry
+    real = run_cli(*args, "--yes", env=kis_env(kis_only_emu, real_home))
+    assert real.code == 0, real
+    snapped = f"{KIS_ONLY_CLOSED} is not an open day"
+    assert snapped in real.err and "moved back to 2026-12-22" in real.err
+    # The same warning, the same end date sent and the same schedule line.
+    assert snapped in dry.err and "moved back to 2026-12-22" in dry.err, dry
+    assert '"RSVN_ORD_END_DT": "20261222"' in dry.out, dry
+    line = next(ln for ln in real.out.splitlines() if "(calendar:" in ln)
+    assert line.split("(calendar:")[0] in dry.out, (real, dry)  # the schedule in words
+    # The dry run asked chk-holiday (read-only) and ordered nothing: one place, the real run's.
+    assert kis_only_emu.requests.count(name="chk-holiday") >= 2
+    assert kis_only_emu.requests.count(name="order-resv") == 1

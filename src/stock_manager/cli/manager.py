@@ -430,21 +430,22 @@ def apply(
     spec = _load_spec(st, file)
     done: list[ApplyItem] = []  # what Ctrl-C leaves behind is said from these
     opened: list[datetime] = []
+    planned: list[Plan] = []
     with _manager(st) as m:
         if not dry_run:
             st.confirm(m.client.base_url, f"apply {file} to the live reservations")
         # Issue #22 item 12: say what --wait waits for and until when (one line on a pipe,
         # an updating status on a terminal), and on Ctrl-C what was done and what was not.
-        with st.status() as show:
+        try:
+            with st.status() as show:
 
-            def on_wait(opens: datetime) -> None:
-                opened.append(opens)
-                show(
-                    f"waiting until {_kst(opens)} for the reservation entry window to open"
-                    f" (nothing is sent before; Ctrl-C stops)"
-                )
+                def on_wait(opens: datetime) -> None:
+                    opened.append(opens)
+                    show(
+                        f"waiting until {_kst(opens)} for the reservation entry window to open"
+                        f" (nothing is sent before; Ctrl-C stops)"
+                    )
 
-            try:
                 result = m.apply(
                     spec,
                     prune=prune or (),
@@ -452,9 +453,11 @@ def apply(
                     dry_run=dry_run,
                     progress=done.append,
                     on_wait=on_wait,
+                    on_plan=planned.append,
                 )
-            except KeyboardInterrupt:
-                _interrupted_apply(st, done, opened)
+        except KeyboardInterrupt:
+            # Outside the status: on a terminal its redraw would erase the summary.
+            _interrupted_apply(st, done, opened, planned[-1] if planned else None)
     if st.json:
         emit_json(_apply_json(result))
     else:
@@ -475,11 +478,17 @@ def _kst(moment: datetime) -> str:
     return f"{moment.astimezone(KST):%Y-%m-%d %H:%M} KST"
 
 
-def _interrupted_apply(st: State, done: list[ApplyItem], opened: list[datetime]) -> NoReturn:
-    """Ctrl-C during ``apply``: print what was done and what was not, then exit 130."""
+def _interrupted_apply(
+    st: State, done: list[ApplyItem], opened: list[datetime], plan: Plan | None
+) -> NoReturn:
+    """Ctrl-C during ``apply``: print what was done and what was not (each change by name),
+    then exit 130."""
     from rich.markup import escape
 
-    if not done:
+    def name(item: Any) -> str:
+        return f"{item.action} {item.id or item.seq}"
+
+    if plan is None:  # before the plan was made: only reads (and waiting) happened
         before = f" before the window opened ({_kst(opened[-1])})" if opened else ""
         st.out.print(
             f"interrupted{before}: nothing was sent; no change of the file was applied",
@@ -487,16 +496,19 @@ def _interrupted_apply(st: State, done: list[ApplyItem], opened: list[datetime])
         )
     for i in done:
         mark = "done" if i.ok else ("unknown" if i.ok is None else "failed")
+        st.out.print(f"{mark}: {name(i.item)}: {escape(i.detail)}", soft_wrap=True)
+    # Items run one after another: the first one not finished is the one Ctrl-C stopped.
+    rest = plan.changes[len(done) :] if plan is not None else ()
+    if rest:
         st.out.print(
-            f"{mark}: {i.item.action} {i.item.id or i.item.seq}: {escape(i.detail)}",
+            f"interrupted: {name(rest[0])}: outcome unknown if its request had left (the"
+            " journal has it; apply again settles it from the book)",
             soft_wrap=True,
         )
-    if done:
-        st.out.print(
-            f"not done: the other changes of the plan ({len(done)} finished before Ctrl-C);"
-            " a request that was on its way is in the journal",
-            soft_wrap=True,
-        )
+    for item in rest[1:]:
+        st.out.print(f"not started: {name(item)}: nothing was sent", soft_wrap=True)
+    if plan is not None and not plan.changes:
+        st.out.print("interrupted: the plan had no change to make; nothing was sent")
     raise CLIError(
         f"interrupted: {sum(1 for i in done if i.ok)} change(s) made, the rest not applied",
         exit_code=EXIT_INTERRUPTED,

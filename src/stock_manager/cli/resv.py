@@ -225,12 +225,13 @@ def _dry_run(st: State, described: Any) -> None:
         st.out.print(request_panel(item))
 
 
-def _dry_run_window(st: State, r: Reservations, args: dict[str, Any]) -> None:
-    """What the entry window would do with the dry-run's place now (a warning, never an error)."""
+def _dry_run_window(st: State, r: Reservations, args: dict[str, Any], *, offline: bool) -> None:
+    """What the entry window would do with the dry-run's place now (a warning, never an error),
+    and the end date's snap warning (``offline``: the local calendar, else KIS's as a place)."""
     from stock_manager.adapters.broker.kis.errors import OutsideReservationWindowError
 
     try:
-        warnings = r.plan_place(**args, offline=True).warnings
+        warnings = r.plan_place(**args, offline=offline).warnings
     except OutsideReservationWindowError as exc:
         warnings = (f"{exc}; a place now would be refused before sending",)
     for warning in warnings:
@@ -297,11 +298,17 @@ def place(
     with _reservations(st, window, end_date_policy) as r:
         described = r.describe_place(**args)  # validates locally; sends nothing
         if dry_run:
+            # An end date (or --days) is decided by the calendar a real place consults: KIS's
+            # chk-holiday (one read-only GET, at most daily, cached), so a closure only KIS
+            # knows moves it here too (issue #22, item 6). Without one nothing is sent at all.
+            online = args["end_date"] is not None or n_days is not None
+            if online:
+                described = r.describe_place(**args, offline=False)
             _dry_run(st, [described])
             if not st.json:
-                sched = r.schedule(args["end_date"], days=n_days, offline=True)
+                sched = r.schedule(args["end_date"], days=n_days, offline=not online)
                 _print(st, _schedule_line(sched))
-            _dry_run_window(st, r, args)
+            _dry_run_window(st, r, args, offline=not online)
             return
         what = f"place a reservation to {side.value} {qty} x {symbol} ({order_type.value})"
         _refuse_early(st, r.client.base_url, what)

@@ -660,13 +660,15 @@ class _ManagerOps(Generic[C_, R_]):
         dry_run: bool = False,
         progress: Callable[[ApplyItem], None] | None = None,
         on_wait: Callable[[datetime], None] | None = None,
+        on_plan: Callable[[Plan], None] | None = None,
     ) -> Flow[ApplyResult]:
         """Converge the book to ``spec`` through the journal (see the module docstring);
         items run one after another.
 
         ``progress`` is called with each item's result as it is done; ``on_wait`` with the
         opening of the entry window before each sleep of ``wait`` (so a caller can say what
-        it waits for, and until when).
+        it waits for, and until when); ``on_plan`` with the plan before its first change is
+        made (so an interrupted caller can name the changes not made).
         """
         if not dry_run:
             for _ in range(MAX_WAIT_ROUNDS):
@@ -689,6 +691,8 @@ class _ManagerOps(Generic[C_, R_]):
                     _describe(self.reservations, self._local, i) for i in plan.changes
                 )
                 return ApplyResult(plan, (), details, True, described)
+            if on_plan:
+                on_plan(plan)
             rows = {r.seq: r for r in book}
             results: list[ApplyItem] = []
             for item in plan.changes:

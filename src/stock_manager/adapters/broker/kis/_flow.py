@@ -133,8 +133,11 @@ class Gather(NamedTuple):
     """Run ``flows`` side by side, at most ``limit`` at a time, and receive their values in
     order: worker threads in the blocking driver, tasks in the async one. ``progress(done,
     total, value)`` is called as each flow finishes (both drivers). A flow's exception is
-    raised in the gathering flow, so a flow that must not stop its siblings catches its own;
-    Ctrl-C in the blocking driver is :class:`GatherInterrupted`."""
+    raised in the gathering flow, so a flow that must not stop its siblings catches its own.
+    An interruption — Ctrl-C in the blocking driver, the task's cancellation in the async one —
+    lets the running flows finish, starts no other, and is :class:`GatherInterrupted` in the
+    gathering flow (async: then the task ends with ``CancelledError``, caused by what the flow
+    raised)."""
 
     flows: Sequence[Generator[Any, Any, Any]]
     limit: int = 1
@@ -219,10 +222,12 @@ def _steps_sync(
 
 
 class GatherInterrupted(KeyboardInterrupt):
-    """Ctrl-C during a blocking :class:`Gather`: the flows not started were not started, the
-    ones running were let finish (a request in flight keeps its true outcome). ``values`` has
-    one entry per flow: its value, its exception, or :data:`NOT_STARTED`. The driver throws it
-    into the gathering flow, which can tell the caller what was done (then re-raise)."""
+    """Ctrl-C during a blocking :class:`Gather` (or the cancellation of the task running an
+    async one): the flows not started were not started, the ones running were let finish (a
+    request in flight keeps its true outcome; a second interruption leaves it unknown).
+    ``values`` has one entry per flow: its value, its exception, or :data:`NOT_STARTED`. The
+    driver throws it into the gathering flow, which can tell the caller what was done (then
+    re-raise)."""
 
     def __init__(self, values: list[Any]) -> None:
         super().__init__("interrupted")
@@ -348,11 +353,38 @@ async def _steps_async(
                     reply = await _gather_async(action, client, sleep)
                 except Exception as exc:
                     error = exc
+                except GatherInterrupted as stop:
+                    # This task was cancelled midway: the gathering flow is told what was done
+                    # (as after Ctrl-C in the blocking driver), then the task ends cancelled.
+                    raise _cancelled(flow, stop)  # noqa: B904 - its __cause__ is set there
             else:
                 await _acquire_in_thread(action.lock)
     except BaseException:
         flow.close()  # a cancelled task, an abandoned iteration: release locks, journal it
         raise
+
+
+def _cancelled(flow: Generator[Any, Any, Any], stop: GatherInterrupted) -> BaseException:
+    """The :class:`asyncio.CancelledError` ending a task cancelled during a :class:`Gather`.
+
+    ``stop`` is thrown into the gathering flow first, so it can say what was done, as it does
+    after Ctrl-C in the blocking driver (a bulk cancel raises ``BulkInterrupted`` with the
+    per-item result). Whatever the flow raises becomes the ``__cause__`` of a plain
+    ``CancelledError`` (plain: ``asyncio.timeout`` turns only that exact type into its
+    ``TimeoutError``), so the task still ends cancelled and the result can be found on the
+    chain (``BulkInterrupted.of(exc)``).
+    """
+    import asyncio
+
+    try:
+        _resume(flow, None, stop)
+    except BaseException as exc:  # whatever it is, it is the cause the caller is shown
+        cause: BaseException = exc
+    else:  # the flow went on regardless: the task is cancelled all the same
+        cause = stop
+    error = asyncio.CancelledError("cancelled during a bulk operation")
+    error.__cause__ = cause
+    return error
 
 
 async def _gather_async(
@@ -364,18 +396,64 @@ async def _gather_async(
 
     gate = asyncio.Semaphore(max(1, action.limit))
     total, done = len(action.flows), 0
-    values: list[Any] = [None] * total
+    values: list[Any] = [NOT_STARTED] * total
 
     async def one(index: int, flow: Generator[Any, Any, Any]) -> None:
         nonlocal done
         async with gate:
+            values[index] = _RUNNING  # from here on its requests may leave
             values[index] = await drive_async(flow, client, sleep)
         done += 1
         if action.progress:
             action.progress(done, total, values[index])
 
-    await asyncio.gather(*(one(i, f) for i, f in enumerate(action.flows)))
+    if not total:
+        return []
+    tasks = [asyncio.ensure_future(one(i, f)) for i, f in enumerate(action.flows)]
+    try:
+        # asyncio.wait, not gather: a cancellation of this task must not cancel the flows on
+        # their way (gather would), and siblings finish before an error is raised (as with
+        # the threads of the blocking driver).
+        await asyncio.wait(tasks)
+    except asyncio.CancelledError:
+        # The same rule as Ctrl-C in the blocking driver (see _gather_sync): the flows not
+        # started never start, the running ones finish (their outcome is then known); a
+        # second cancellation leaves those unknown (their flows journal the interruption).
+        running = [t for i, t in enumerate(tasks) if values[i] is _RUNNING]
+        for i, task in enumerate(tasks):
+            if values[i] is NOT_STARTED:
+                task.cancel()
+        try:
+            if running:
+                await asyncio.wait(running)
+        except asyncio.CancelledError:
+            for task in running:
+                task.cancel()
+            # Let them close their flows (journal "interrupted") before saying what is known.
+            await asyncio.wait(running)
+        raise GatherInterrupted(
+            [_task_settled(t, v) for t, v in zip(tasks, values, strict=True)]
+        ) from None
+    errors = [t.exception() for t in tasks]  # every one retrieved (no "never retrieved")
+    first = next((e for e in errors if e is not None), None)
+    if first is not None:
+        raise first
     return values
+
+
+#: A value of an async :class:`Gather` flow that has started and not ended yet.
+_RUNNING: Any = object()
+
+
+def _task_settled(task: Any, value: Any) -> Any:
+    """What one flow of an interrupted async :class:`Gather` left (as :func:`_settled`)."""
+    if value is NOT_STARTED:
+        return NOT_STARTED
+    if task.done() and not task.cancelled() and task.exception() is not None:
+        return task.exception()
+    if value is _RUNNING:
+        return TimeoutError("still running when interrupted")
+    return value
 
 
 #: What :func:`relay`'s ``on_emit`` returns: the values to emit and whether to stop, or a flow

@@ -7,6 +7,22 @@ Environment variables: ``KIS_APP_KEY``, ``KIS_APP_SECRET``, ``KIS_ACCOUNT_NO``, 
 ``KIS_USE_HASHKEY``, ``KIS_SHARED_STATE`` (``file``, the default, or ``redis://...`` /
 ``rediss://...``: where the rate budget and the token are shared, see the ``shared_state`` package),
 ``KIS_HTS_ID`` (the HTS user ID real-time execution notices are keyed by; shown masked).
+
+Where a setting comes from — the project's own rule, first match wins:
+
+1. an argument: ``KISConfig(kis_app_key=..., read_timeout=5)`` (names in any case). The CLI
+   passes its ``--profile`` section (and ``--emulator``) this way, so a profile beats the
+   environment;
+2. the environment: ``KIS_`` + the field name, in any case (``KIS_READ_TIMEOUT``); the three
+   fields already named ``kis_*`` are read once, without a second prefix
+   (``KIS_APP_KEY``; ``KIS_KIS_APP_KEY`` means nothing);
+3. the ``.env`` file: ``./.env`` of the working directory, or the file given as
+   ``env_file=`` (``env_file=None``: no file), same names as the environment;
+4. the field's default.
+
+A keyword with a leading underscore (``_env_file=``, ``_env_prefix=``: options of
+pydantic-settings, which this loader does not use) is an error naming ``env_file=``, never
+silently ignored.
 """
 
 from __future__ import annotations
@@ -43,52 +59,37 @@ def default_state_dir() -> Path:
     return Path(base) / "stock-manager"
 
 
-# Where the settings come from, exactly as pydantic-settings resolved them when KISConfig was a
-# ``BaseSettings`` (env_prefix "KIS_", case-insensitive, env_file ".env" read with python-dotenv,
-# explicit arguments > environment > .env; tests/adapters/broker/kis/test_config_parity.py pins
-# it against pydantic-settings). Done by hand, not with that well-kept library, for its import
-# cost alone (issue #14): ``import pydantic_settings`` on top of everything else the KIS
-# library loads took ~24 ms, 2.2x a bare ``python -c pass`` (~11 ms), on every CLI call
-# (median of 15 runs; ``resv list --json`` went from 243.7 to 219.8 ms side by side). Only
-# python-dotenv is kept, imported when a .env file exists (~3 ms then).
+# Written by hand, not with pydantic-settings, for its import cost alone (issue #14):
+# ``import pydantic_settings`` on top of everything else the KIS library loads took ~24 ms,
+# 2.2x a bare ``python -c pass`` (~11 ms), on every CLI call (median of 15 runs; ``resv list
+# --json`` went from 243.7 to 219.8 ms side by side). Only python-dotenv is kept, imported when
+# a .env file exists (~3 ms then). The precedence is the module docstring's.
 _ENV_FILE = ".env"
 
 
-def _env_names(name: str, alias: object) -> tuple[str, ...]:
-    """The lower-cased variables feeding a field, first match first (pydantic-settings' order).
-
-    An aliased field is read under its alias first (``kis_app_key``), then under prefix + name
-    (``kis_kis_app_key``), because the model populates by name too.
-    """
-    prefixed = f"kis_{name}"
-    return (alias.lower(), prefixed) if isinstance(alias, str) else (prefixed,)
+def _env_name(name: str) -> str:
+    """The lower-cased variable of a field: ``kis_`` + its name, unless it has it already."""
+    return name if name.startswith("kis_") else f"kis_{name}"
 
 
-def _first(names: tuple[str, ...], source: dict[str, str | None]) -> str | None:
-    for key in names:
-        if source.get(key) is not None:
-            return source[key]
-    return None
-
-
-def _gather(init: dict[str, Any]) -> dict[str, Any]:
-    """Explicit arguments over ``KIS_*`` variables over ``.env``, one value per field."""
+def _gather(init: dict[str, Any], env_file: str | os.PathLike[str] | None) -> dict[str, Any]:
+    """Explicit arguments over ``KIS_*`` variables over the ``.env`` file, one value a field."""
     dotenv_vars: dict[str, str | None] = {}
-    path = Path(_ENV_FILE)
-    if path.is_file() or path.is_fifo():
+    path = Path(env_file) if env_file is not None else None
+    if path is not None and (path.is_file() or path.is_fifo()):
         from dotenv import dotenv_values
 
         dotenv_vars = {k.lower(): v for k, v in dotenv_values(path, encoding="utf-8").items()}
     environ: dict[str, str | None] = {k.lower(): v for k, v in os.environ.items()}
     values: dict[str, Any] = {}
-    for name, field in KISConfig.model_fields.items():
-        names = _env_names(name, field.validation_alias)
-        value = _first(names, environ)
+    for name in KISConfig.model_fields:
+        key = _env_name(name)
+        value = environ.get(key)
         if value is None:
-            value = _first(names, dotenv_vars)
+            value = dotenv_vars.get(key)
         if value is not None:
             values[name] = value
-    # explicit arguments match field names case-insensitively, as pydantic-settings did
+    # arguments name fields in any case, as the variables do
     lowered = {name.lower(): name for name in KISConfig.model_fields}
     for key, arg in init.items():
         values[lowered.get(key.lower(), key)] = arg
@@ -99,7 +100,8 @@ class KISConfig(BaseModel):
     """Settings of one KIS app key (and optionally one account).
 
     ``KISConfig(kis_app_key=..., kis_app_secret=...)`` works as written on the KIS API page;
-    anything not given is read from ``KIS_*`` environment variables and then ``.env``.
+    anything not given is read from ``KIS_*`` environment variables and then ``./.env`` (or the
+    file named by ``env_file=``; ``None`` reads none): see the module docstring.
     Invalid values raise :class:`KISConfigError` naming the field; the secret never appears in
     ``repr``, ``str`` or error messages.
     """
@@ -137,16 +139,19 @@ class KISConfig(BaseModel):
     hts_id: str | None = Field(default=None, repr=False)
 
     def __init__(self, **values: Any) -> None:
-        # BaseSettings took ``_env_file=``, ``_env_prefix=`` ... at init; silently ignoring
-        # them now would read other settings than the caller meant.
+        # ``env_file=`` (str, path or None) is taken out of the fields here rather than typed
+        # in the signature, so ``KISConfig(**settings)`` of any mapping still type-checks.
+        env_file: str | os.PathLike[str] | None = values.pop("env_file", _ENV_FILE)
+        # A leading underscore is another library's option (pydantic-settings' _env_file=,
+        # _env_prefix=): ignoring it silently would read other settings than the caller meant.
         private = sorted(key for key in values if key.startswith("_"))
         if private:
             raise KISConfigError(
                 f"KISConfig takes no {', '.join(private)}: it reads arguments, then KIS_*"
-                " environment variables, then ./.env"
+                " environment variables, then a .env file (env_file=, default ./.env)"
             )
         try:
-            super().__init__(**_gather(values))
+            super().__init__(**_gather(values, env_file))
         except ValidationError as exc:
             raise KISConfigError(_describe(exc)) from None
 

@@ -208,18 +208,21 @@ class _ReservationOps(Generic[C_]):
 
     preflight = Operation(_preflight)
 
-    def describe_place(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        """The exact request :meth:`place_reservation` would send (masked); sends nothing.
+    def describe_place(self, *args: Any, offline: bool = True, **kwargs: Any) -> dict[str, Any]:
+        """The exact request :meth:`place_reservation` would send (masked); places nothing.
 
         Validated like a place; the entry window is not judged (it decides whether, not what
-        is sent): :meth:`plan_place` says whether a place now would be refused.
+        is sent): :meth:`plan_place` says whether a place now would be refused. The end date
+        is decided by the local calendar (cache/bundled, no request at all); with
+        ``offline=False`` by the calendar a place uses (at most the daily chk-holiday GET), so
+        a closure only KIS knows moves it exactly as a real place would.
         """
         kwargs.pop("check", None)
         kwargs.pop("strict", None)
         sig = _place_args(*args, **kwargs)
-        # Offline and without judging the window: the window decides *whether* a reservation
-        # is sent, not *what* is sent, so a dry run shows the request at any hour.
-        body, _, _, _ = self._rules.plan_place_full(**sig, offline=True, judge_window=False)
+        # Without judging the window: the window decides *whether* a reservation is sent, not
+        # *what* is sent, so a dry run shows the request at any hour.
+        body, _, _, _ = self._rules.plan_place_full(**sig, offline=offline, judge_window=False)
         return self.client.describe("POST", PATH_PLACE, body)
 
     # list --------------------------------------------------------------------------------------

@@ -34,11 +34,28 @@ Verdict = Literal["applied", "not_applied", "unknown"]
 
 class BulkInterrupted(KeyboardInterrupt):
     """Ctrl-C during :meth:`Reservations.cancel_reservations`: ``result`` has every target's
-    true outcome — cancelled, failed, unknown (reconcile it) or not started (nothing sent)."""
+    true outcome — cancelled, failed, unknown (reconcile it) or not started (nothing sent).
+
+    The async API's task, cancelled midway (``task.cancel()``, ``asyncio.timeout``), ends
+    with ``CancelledError`` (or the timeout's ``TimeoutError``) as asyncio requires; this
+    exception, with the same result, is on its cause chain: :meth:`of` finds it.
+    """
 
     def __init__(self, result: BulkCancelResult) -> None:
         super().__init__("bulk cancel interrupted")
         self.result = result
+
+    @classmethod
+    def of(cls, exc: BaseException) -> BulkInterrupted | None:
+        """``exc`` itself or the one on its ``__cause__``/``__context__`` chain (None: none)."""
+        seen: set[int] = set()
+        found: BaseException | None = exc
+        while found is not None and id(found) not in seen:
+            if isinstance(found, cls):
+                return found
+            seen.add(id(found))
+            found = found.__cause__ or found.__context__
+        return None
 
 
 class ReservationNotFoundError(KISValidationError):
