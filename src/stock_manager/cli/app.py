@@ -5,7 +5,7 @@
     stock-manager [--emulator URL] [--profile NAME] [--json] [--debug] [--yes] COMMAND
       demo
       resv place|list|show|modify|cancel|cancel-all|reconcile
-      resv report|cancel-order|modify-order|reconcile-orders|plan|apply   (cli/manager.py)
+      resv report|cancel-order|modify-order|reconcile-orders|plan|apply   (cli/resv_manager.py)
       watch [--symbol CODE] [--json] [--notify URL]
       calendar [--from DATE] [--days N]
       journal

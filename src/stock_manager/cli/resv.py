@@ -752,7 +752,7 @@ def _wait_until(show: Callable[[str], None], due: Any, unknown: int) -> None:
 
 
 # --- reservation manager (report, the order a reservation became, plan/apply) ------------------
-# The commands live in cli/manager.py; they are registered here so that they sit under 'resv'.
-from . import manager as _manager  # noqa: E402
+# The commands live in cli/resv_manager.py; they are registered here so that they sit under 'resv'.
+from . import resv_manager as _manager  # noqa: E402
 
 _manager.register(app)
