@@ -36,6 +36,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = _debug_requested(args)
+    # httpx imports its own command line (click, pygments, rich.syntax ...) whenever click is
+    # installed, and it is (uvicorn, the emulator's server, requires it); this process never
+    # runs that command line. A None entry makes httpx take its documented "CLI not installed"
+    # fallback. bench/bench_cli_startup.py prints what it saves every command that talks HTTP
+    # (`import httpx` with and without it).
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
     try:
         from typer.main import get_command
 
