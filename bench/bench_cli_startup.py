@@ -1,12 +1,12 @@
-"""Start-up time of ``stock-manager`` commands against a bare ``python -c pass``.
+"""Start-up of ``stock-manager`` (typer, one parser) against ``python -c pass`` and KIS's sample.
 
-Run: ``.venv/bin/python bench/bench_cli_startup.py [--rounds N]``
+Run: ``.venv/bin/python bench/bench_cli_startup.py [--rounds N] [--official PATH]``
 
 The commands are run interleaved (one of each per round, in rotating order) so that machine
-load drifts hit all of them alike; the report gives medians and the ratio to ``python -c pass``.
-Targets (issue #14): every ``--help`` <= 10x; ``resv list`` end to end <= 20x and <= 0.5x the
-same listing done by KIS's official sample in a fresh process. This script prints; it asserts
-nothing.
+load drifts hit all of them alike. One table, side by side: each command's median wall time,
+its ratio to ``python -c pass`` and to KIS's official sample listing the same reservations,
+and the same for CPU time (user + system, less disturbed by other load). No target ratio is
+asserted or printed: this script measures.
 
 Children run with bytecode caching on (``PYTHONDONTWRITEBYTECODE`` dropped), as an installed
 package does; the warm-up run of each command writes the caches.
@@ -14,33 +14,25 @@ package does; the warm-up run of each command writes the caches.
 Measured:
 
 * ``python -c pass``                    the floor: interpreter start-up (with site-packages)
-* ``stock-manager --help``              the top-level help (typer-free fast path)
-* ``stock-manager COMMAND --help``      every command's help (pre-rendered, see ``cli/_fast.py``)
-* ``stock-manager tr-id v1_국내주식-017``  TR_ID look-up: loads only the API catalog
-* ``stock-manager api show v1_국내주식-018,019``  an API's spec: loads only the API catalog
+* ``stock-manager --help``              the top-level help: typer's rich help, the command
+  list read from the table in ``cli/_meta.py`` (no command module imported)
+* ``stock-manager resv --help``         a command's help (the ``resv`` module loaded)
+* ``stock-manager resv place --help``   a leaf command's help
+* ``stock-manager tr-id v1_국내주식-017``  TR_ID look-up: the ``tr_id`` module and the catalog
+* ``import httpx``, with and without httpx's own command line (``cli/main.py`` keeps it out:
+  httpx imports it whenever click is installed, and uvicorn brings click): the difference is
+  what that saves every command that talks HTTP
 * ``stock-manager resv list``           end to end against the emulator (a child process, rate
-  limit off, 20 reservations): config, token from the cache, one page, the table
-* ``stock-manager resv list --json``    the same rows without the table (a fitting 20-row table
-  is drawn without rich, by ``cli/_table.py``: the two should now cost the same)
-* ``import pydantic``, ``import pydantic_settings``, ``import`` of rich as ``cli/_render.py``
-  does, and ``import`` of the KIS reservations library (httpx's CLI left
-  out, as ``stock-manager`` does): the floor under ``resv list``
-* ``stock-manager resv list (typer path)``  the same with ``STOCK_MANAGER_NO_FAST=1``: through
-  typer, as before the fast path
-* python-kis ``resv list`` equivalent   a fresh process that imports python-kis, builds its
-  client (token handed over) and prints the same page — when the ``bench`` extra is installed
+  limit off, 20 reservations): config, token from the cache, one page, rich's table
 * official sample ``chk_order_resv_ccnl.py``  KIS's own example for the same listing (see
   ``_official_sample.py``: copied at run time from ``--official PATH`` or a git mirror, never
-  kept here), pointed at the emulator, its token handed over in its own cache file
-
-``tr-id`` and ``api show`` are served without typer, pydantic or httpx; their target is
-≤ 5x ``python -c pass``.
+  kept here), pointed at the emulator, its token handed over in its own cache file; needs the
+  ``bench`` extra (``pip install -e '.[bench]'``)
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import statistics
 import subprocess
@@ -51,68 +43,31 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from rich.cells import cell_len
+
 from _emuproc import ACCOUNT, APP_KEY, APP_SECRET, EmulatorProcess, child_env, evening, seed
 from _official_sample import prepare as prepare_official
 from stock_manager.adapters.broker.kis import KISRestClient
 from stock_manager.adapters.broker.kis.rate_limit import RateLimiter
-from stock_manager.cli._helptext import HELP
 
 CLI = [sys.executable, "-m", "stock_manager.cli"]
+PASS = "python -c pass"
 COMMANDS: dict[str, list[str]] = {
-    "python -c pass": [sys.executable, "-c", "pass"],
+    PASS: [sys.executable, "-c", "pass"],
     "stock-manager --help": [*CLI, "--help"],
     "stock-manager resv --help": [*CLI, "resv", "--help"],
+    "stock-manager resv place --help": [*CLI, "resv", "place", "--help"],
     "stock-manager tr-id v1_국내주식-017": [*CLI, "tr-id", "v1_국내주식-017"],
-    "stock-manager api show v1_국내주식-018,019": [*CLI, "api", "show", "v1_국내주식-018,019"],
-}
-# The other commands' help, measured too (every --help has the 10x target).
-HELP_COMMANDS = {
-    f"stock-manager {path} --help": [*CLI, *path.split(), "--help"]
-    for path in sorted(HELP)
-    if path != "resv"
-}
-# What `resv list` cannot do without: the floor under its ratio.
-IMPORT_FLOORS = {
-    "python -c 'import pydantic'": [sys.executable, "-c", "from pydantic import BaseModel"],
-    "python -c 'import pydantic_settings'": [sys.executable, "-c", "import pydantic_settings"],
-    "python -c 'import <rich, as _render does>'": [
+    # What cli/main.py's sys.modules["httpx._main"] entry saves every command that talks HTTP.
+    "python -c 'import httpx'": [sys.executable, "-c", "import httpx"],
+    "python -c 'import httpx' (no httpx CLI)": [
         sys.executable,
         "-c",
-        "import rich.cells, rich.console, rich.markup, rich.panel, rich.table, rich.text",
-    ],
-    "python -c 'import <KIS reservations library>'": [
-        sys.executable,
-        "-c",
-        "import sys; sys.modules['httpx._main'] = None;"
-        " import stock_manager.adapters.broker.kis.reservations",
+        "import sys; sys.modules['httpx._main'] = None; import httpx",
     ],
 }
 RESV_LIST = "stock-manager resv list"
-RESV_LIST_TYPER = "stock-manager resv list (typer path)"
-RESV_LIST_JSON = "stock-manager resv list --json"
-PYKIS_LIST = "python-kis resv list equivalent"
 OFFICIAL_LIST = "official sample chk_order_resv_ccnl.py"
-
-# One CTSC0004R page with python-kis, printed as rows: what `resv list` does, in its idiom.
-_PYKIS_SCRIPT = """
-import json, logging, sys
-cfg = json.loads(sys.argv[1])
-import pykis.kis
-from pykis import PyKis
-from pykis.utils.rate_limit import RateLimiter
-logging.getLogger("pykis").setLevel(logging.WARNING)
-pykis.kis.REAL_DOMAIN = cfg["base_url"]
-kis = PyKis(id="bench", account=cfg["account"], appkey=cfg["app_key"],
-            secretkey=cfg["app_secret"], token=cfg["token_file"], use_websocket=False,
-            keep_token=False)
-kis._rate_limiters["real"] = RateLimiter(10**9, 1)
-page = kis.fetch("/uapi/domestic-stock/v1/trading/order-resv-ccnl", params=cfg["params"],
-                 api="CTSC0004R")
-for row in page.output:
-    print(row.rsvn_ord_seq, row.pdno, row.ord_rsvn_qty, row.ord_rsvn_unpr, row.prcs_rslt)
-"""
-#: Commands that must stay within 5x ``python -c pass`` (they load only the catalog).
-CATALOG_ONLY = ("stock-manager tr-id v1_국내주식-017", "stock-manager api show v1_국내주식-018,019")
 
 
 def _once(argv: list[str], env: dict[str, str], cwd: Path | None = None) -> tuple[float, float]:
@@ -137,36 +92,6 @@ def _cpu_of_last_child() -> float:
     total = usage.ru_utime + usage.ru_stime
     cpu, _CPU_SEEN[0] = total - _CPU_SEEN[0], total
     return cpu
-
-
-def _pykis_argv(emu: EmulatorProcess, client: KISRestClient, tmp: Path) -> list[str] | None:
-    try:
-        import pykis  # noqa: F401
-    except ImportError:
-        return None
-    from stock_manager.adapters.broker.kis.reservations import Reservations
-
-    token_file = tmp / "python-kis-token.json"
-    token_file.write_text(
-        json.dumps(
-            {
-                "access_token": client.issue_token(),
-                "token_type": "Bearer",
-                "access_token_token_expired": "2099-12-31 00:00:00",
-                "expires_in": 86400,
-            }
-        )
-    )
-    params = Reservations(client)._rules.list_params(None, None, None, None, None, "all", False)
-    cfg = {
-        "base_url": emu.base_url,
-        "account": ACCOUNT,
-        "app_key": APP_KEY,
-        "app_secret": APP_SECRET,
-        "token_file": str(token_file),
-        "params": params,
-    }
-    return [sys.executable, "-c", _PYKIS_SCRIPT, json.dumps(cfg)]
 
 
 def _add_official(
@@ -233,20 +158,11 @@ def main() -> None:
         token_dir = Path(tmp) / "tokens"
         plain_env = child_env(NO_COLOR="1")
         envs: dict[str, dict[str, str]] = {}
-        commands = {**COMMANDS, **HELP_COMMANDS, **IMPORT_FLOORS}
+        commands = dict(COMMANDS)
         with KISRestClient(emu.config(token_dir), limiter=RateLimiter(1e9, margin=0)) as client:
             seed(client, 20)
             commands[RESV_LIST] = [*CLI, "resv", "list"]
             envs[RESV_LIST] = emu.env(token_dir)
-            # The same rows without the table: what drawing the table costs.
-            commands[RESV_LIST_JSON] = [*CLI, "resv", "list", "--json"]
-            envs[RESV_LIST_JSON] = emu.env(token_dir)
-            # The same through typer, as every command ran before the fast paths.
-            commands[RESV_LIST_TYPER] = [*CLI, "resv", "list"]
-            envs[RESV_LIST_TYPER] = {**emu.env(token_dir), "STOCK_MANAGER_NO_FAST": "1"}
-            pykis_argv = _pykis_argv(emu, client, Path(tmp))
-            if pykis_argv is not None:
-                commands[PYKIS_LIST] = pykis_argv
             official_note = _add_official(
                 args.official, emu, client, Path(tmp), commands, envs, cwds
             )
@@ -262,50 +178,36 @@ def main() -> None:
                 wall, used = _once(commands[name], envs.get(name, plain_env), cwds.get(name))
                 times[name].append(wall)
                 cpu[name].append(used)
-    base = statistics.median(times[names[0]])
-    cpu_base = statistics.median(cpu[names[0]])
+    wall_med = {n: statistics.median(times[n]) for n in names}
+    cpu_med = {n: statistics.median(cpu[n]) for n in names}
+    official = OFFICIAL_LIST in names
     print(
-        f"{args.rounds} interleaved rounds, medians ({sys.executable}); CPU = user + system"
-        " time of the process, less disturbed by other load than wall time"
+        f"{args.rounds} interleaved rounds, medians ({sys.executable});"
+        f" x pass = ratio to {PASS}"
+        + (f", x official = ratio to the {OFFICIAL_LIST} listing" if official else "")
     )
-    for name in names:
-        med, used = statistics.median(times[name]), statistics.median(cpu[name])
-        print(
-            f"  {name:<44} {med * 1000:7.1f} ms  {med / base:5.1f}x"
-            f"   CPU {used * 1000:6.1f} ms  {used / cpu_base:5.1f}x"
-        )
-
-    def ratio(name: str) -> float:
-        return statistics.median(times[name]) / base
-
-    helps = [n for n in names if n.endswith("--help")]
-    worst = max(helps, key=ratio)
-    print(
-        f"every --help <= {ratio(worst):.1f}x python -c pass (worst: {worst}; target 10x);"
-        f" {RESV_LIST} = {ratio(RESV_LIST):.1f}x (target 20x)"
-    )
-
-    def cpu_ratio(a: str, b: str) -> float:
-        return statistics.median(cpu[a]) / statistics.median(cpu[b])
-
-    if OFFICIAL_LIST in times:
-        print(
-            f"{RESV_LIST} / {OFFICIAL_LIST} = {ratio(RESV_LIST) / ratio(OFFICIAL_LIST):.2f}x"
-            f" (CPU {cpu_ratio(RESV_LIST, OFFICIAL_LIST):.2f}x; target 0.5x)"
-            f" [official sample from {official_note}]"
-        )
-    else:
+    if not official:
         print(f"official sample not measured: {official_note}")
-    if PYKIS_LIST in times:
-        print(
-            f"{RESV_LIST} / {PYKIS_LIST} = {ratio(RESV_LIST) / ratio(PYKIS_LIST):.2f}x"
-            f" (CPU {cpu_ratio(RESV_LIST, PYKIS_LIST):.2f}x)"
+
+    def padded(text: str, width: int) -> str:  # Hangul takes two terminal cells
+        return text + " " * max(0, width - cell_len(text))
+
+    header = f"  {'command':<40} {'wall':>9} {'x pass':>7}"
+    header += f" {'x official':>10}" if official else ""
+    header += f"   {'CPU':>9} {'x pass':>7}" + (f" {'x official':>10}" if official else "")
+    print(header)
+    for name in names:
+        line = (
+            f"  {name:<40} {wall_med[name] * 1000:6.1f} ms {wall_med[name] / wall_med[PASS]:6.1f}x"
         )
-    else:
-        print("python-kis not installed (pip install -e '.[bench]'): no comparison")
-    for name in CATALOG_ONLY:
-        verdict = "within" if ratio(name) <= 5 else "ABOVE"
-        print(f"{name} / python -c pass = {ratio(name):.2f}x ({verdict} the 5x target)")
+        if official:
+            line += f" {wall_med[name] / wall_med[OFFICIAL_LIST]:9.2f}x"
+        line += f"   {cpu_med[name] * 1000:6.1f} ms {cpu_med[name] / cpu_med[PASS]:6.1f}x"
+        if official:
+            line += f" {cpu_med[name] / cpu_med[OFFICIAL_LIST]:9.2f}x"
+        print(line)
+    if official:
+        print(f"[official sample from {official_note}]")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""``stock-manager api list|show|call`` and the typer-free start-up of ``tr-id``/``api show``."""
+"""``stock-manager api list|show|call``, and what ``tr-id``/``api show`` import to start."""
 
 from __future__ import annotations
 
@@ -12,14 +12,20 @@ from stock_manager.emulator import ServedEmulator
 from .conftest import kis_env, run_many
 from .test_static import SECRET, creds
 
-HEAVY = ("typer", "rich", "httpx", "pydantic", "pydantic_settings", "click")
+# (typer itself imports pydantic for its parameter adapters, so pydantic is not on this list.)
+HEAVY = ("httpx", "pydantic_settings", "stock_manager.adapters.broker.kis.client")
+# The modules of the other commands: the top level imports only the one that runs.
+OTHER_COMMANDS = tuple(
+    f"stock_manager.cli.{m}" for m in ("resv", "resv_manager", "demo", "watch", "mcp_server")
+)
 
 
 def _modules_after(argv: list[str]) -> list[str]:
     code = (
         "import sys; from stock_manager.cli.main import main; sys.argv[1:] = "
         f"{argv!r}; rc = main(); "
-        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules), file=sys.stderr)"
+        f"print(sorted(m for m in {(*HEAVY, *OTHER_COMMANDS)!r} if m in sys.modules),"
+        " file=sys.stderr)"
     )
     err = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
@@ -28,13 +34,14 @@ def _modules_after(argv: list[str]) -> list[str]:
     return found
 
 
-def test_tr_id_and_api_show_load_only_the_catalog() -> None:
+def test_tr_id_and_api_show_load_only_the_catalog_and_their_own_module() -> None:
     for argv in (
         ["tr-id", "v1_국내주식-018,019", "--action", "cancel"],
         ["--json", "tr-id", "v1_국내주식-017"],
         ["api", "show", "v1_국내주식-018,019"],
         ["api", "show", "v1_국내주식-018,019", "--json"],
         ["api", "list", "--search", "예약"],
+        ["--help"],
     ):
         assert _modules_after(argv) == [], argv
 
@@ -119,8 +126,8 @@ def test_call_against_the_emulator(emu: ServedEmulator, tmp_path: Path) -> None:
     assert not_served.code in (0, 1), not_served
 
 
-def test_fast_path_and_typer_print_the_same(env: dict[str, str]) -> None:
-    typer_path = ["--emulator", "http://127.0.0.1:1"]  # any global option: typer answers
+def test_a_global_option_before_the_command_changes_nothing_here(env: dict[str, str]) -> None:
+    typer_path = ["--emulator", "http://127.0.0.1:1"]  # read by the global options' callback
     runs = [
         ["api", "show", "v1_국내주식-001", "--json"],
         ["api", "list", "--category", "해외선물", "--json"],

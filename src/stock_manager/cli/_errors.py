@@ -33,6 +33,7 @@ __all__ = [
     "EXIT_UNKNOWN",
     "EXIT_USAGE",
     "CLIError",
+    "ReaderLeft",
     "classify",
     "report",
 ]
@@ -44,6 +45,10 @@ EXIT_UNKNOWN = 3
 EXIT_INTERRUPTED = 130
 
 _KIS_ERRORS = "stock_manager.adapters.broker.kis.errors"
+
+
+class ReaderLeft(Exception):
+    """stdout was closed by its reader (``stock-manager resv list | head``): exit 0, quietly."""
 
 
 class CLIError(Exception):

@@ -1,8 +1,9 @@
 """Help texts and the command table, kept free of imports.
 
-:mod:`stock_manager.cli.main` prints the top-level ``--help`` from this table without importing
-typer (see ``main.fast_help``), and :mod:`stock_manager.cli.app` builds the real typer commands
-from the same strings, so the two cannot drift apart (``tests/cli`` checks that as well).
+:class:`stock_manager.cli.app.LazyGroup` reads the table: which module holds a command
+(imported only when that command runs) and its one-line help (listed by the top-level
+``--help`` without importing any command module). Each command module takes its help from
+here too, so the two cannot drift apart (``tests/cli/test_static.py`` checks that as well).
 """
 
 from __future__ import annotations
@@ -65,6 +66,21 @@ COMMANDS: tuple[tuple[str, str], ...] = (
 )
 
 COMMAND_HELP = dict(COMMANDS)
+
+#: command -> its module under ``stock_manager.cli`` (which defines ``app``, a typer app).
+MODULES: dict[str, str] = {
+    "demo": "demo",
+    "resv": "resv",
+    "watch": "watch",
+    "calendar": "calendar",
+    "journal": "journal",
+    "token": "token",
+    "tr-id": "tr_id",
+    "api": "api",
+    "config": "config",
+    "emulator": "emulator",
+    "mcp": "mcp_server",
+}
 
 
 def version_line() -> str:

@@ -1,5 +1,8 @@
 """Rich renderings of what the library returns: reservations, requests, journal, results.
 
+The reservation listing (``resv list``) is a rich table up to :data:`RICH_TABLE_MAX_ROWS`
+rows, and a light layout streamed as the rows arrive past that (:func:`print_reservations`).
+
 Only presentation lives here. Objects are read through attributes of the reservation API's
 models (``Reservation``, ``ChangeResult``, ``BulkCancelResult``, ``ReconcileResult``) and the
 journal's ``JournalEntry``; ``getattr`` with defaults keeps the tables readable should a field
@@ -11,6 +14,8 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any
 
 from rich.cells import cell_len, set_cell_size
@@ -20,20 +25,106 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from ._listing import COLUMNS as _COLUMNS
-from ._listing import EMPTY_CAPTION, RICH_TABLE_MAX_ROWS, STATUS_STYLE, fmt, reservation_cells
-from ._listing import order_type_label as _order_type
-
 __all__ = [
+    "COLUMNS",
+    "EMPTY_CAPTION",
+    "RICH_TABLE_MAX_ROWS",
+    "STATUS_STYLE",
     "bulk_table",
     "change_table",
+    "fmt",
     "journal_table",
     "print_reservations",
     "reconcile_table",
     "request_panel",
+    "reservation_cells",
     "reservation_detail",
     "reservations_table",
 ]
+
+#: Listings up to this many rows get the table; longer ones the light, streamed layout.
+#: rich lays a table out cell by cell (~0.6 ms a row) and only once every row is in memory.
+RICH_TABLE_MAX_ROWS = 200
+
+# (header, justify) of the reservation listing, shared by every layout.
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("seq", "right"),
+    ("order date", "left"),
+    ("symbol", "left"),
+    ("name", "left"),
+    ("side", "left"),
+    ("type", "left"),
+    ("qty", "right"),
+    ("price", "right"),
+    ("filled", "right"),
+    ("end date", "left"),
+    ("status", "left"),
+)
+#: Shown under an empty listing.
+EMPTY_CAPTION = "no reservations match"
+#: Style of the status cell (rich style names).
+STATUS_STYLE = {
+    "waiting": "yellow",
+    "active": "yellow",
+    "sent": "green",
+    "filled": "green",
+    "rejected": "red",
+    "cancelled": "dim",
+}
+
+
+#: The one time zone of human output (KIS's, the reservation window's); headers say "KST".
+KST = timezone(timedelta(hours=9), "KST")
+
+
+def fmt(value: Any) -> str:
+    """Human text of one field: thousands separators, ISO dates, enum names, '-' for empty.
+
+    A moment is shown in KST (the zone of everything else on screen), not the machine's zone.
+    """
+    if value is None or value == "":
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, Decimal | int):
+        return f"{value:,}"
+    if isinstance(value, datetime):
+        return value.astimezone(KST).strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, date):
+        return value.isoformat()
+    name = getattr(value, "name", None)
+    if name is not None and hasattr(value, "value"):  # Side.BUY -> "buy"
+        return str(name).lower()
+    return str(value)
+
+
+def order_type_label(resv: Any) -> str:
+    """``limit (00)``: the English label of the code (KIS's 주문구분명 names the cash side)."""
+    from stock_manager.adapters.broker.kis.reservations import OrderType
+
+    code = str(getattr(resv, "order_type", "") or "")
+    try:
+        return f"{OrderType(code).label} ({code})"
+    except ValueError:
+        return code or "-"
+
+
+def reservation_cells(r: Any) -> list[str]:
+    """The texts of one listing row, in :data:`COLUMNS` order (plain text, no markup)."""
+    return [
+        fmt(getattr(r, "seq", None)),
+        fmt(getattr(r, "order_date", None)),
+        fmt(getattr(r, "symbol", None)),
+        fmt(getattr(r, "name", None)),
+        fmt(getattr(r, "side", None)),
+        order_type_label(r),
+        fmt(getattr(r, "qty", None)),
+        fmt(getattr(r, "price", None)),
+        fmt(getattr(r, "filled_qty", None)),
+        fmt(getattr(r, "end_date", None)),
+        str(getattr(r, "status", "") or "-"),
+    ]
+
 
 _OUTCOME_STYLE = {
     "ok": "green",
@@ -59,7 +150,7 @@ _TERMS: tuple[tuple[str, str], ...] = (
 
 def _field(resv: Any, attr: str) -> str:
     if attr == "order_type":
-        return _order_type(resv)
+        return order_type_label(resv)
     return fmt(getattr(resv, attr, None))
 
 
@@ -71,7 +162,7 @@ def _status(resv: Any) -> Text:
 def reservations_table(reservations: Sequence[Any], title: str = "Reservations") -> Table:
     """One row per reservation."""
     table = Table(title=title, title_justify="left")
-    for header, justify in _COLUMNS:
+    for header, justify in COLUMNS:
         table.add_column(header, justify=justify)  # type: ignore[arg-type]
     for r in reservations:
         *cells, status = reservation_cells(r)
@@ -112,12 +203,12 @@ def print_reservations(
         return len(head)
     cells = [_light_cells(r) for r in head]
     widths = [
-        max(cell_len(h), *(cell_len(c[i]) for c in cells)) for i, (h, _) in enumerate(_COLUMNS)
+        max(cell_len(h), *(cell_len(c[i]) for c in cells)) for i, (h, _) in enumerate(COLUMNS)
     ]
     colour = console.color_system is not None and not console.no_color
     write = console.file.write
     write(f"{title} (long listing: plain layout, printed as it arrives)\n")
-    write(_light_line([h for h, _ in _COLUMNS], widths, colour=False) + "\n")
+    write(_light_line([h for h, _ in COLUMNS], widths, colour=False) + "\n")
     write("  ".join("-" * w for w in widths) + "\n")
     count = 0
     for row_cells in itertools.chain(cells, map(_light_cells, rows)):
@@ -137,7 +228,7 @@ def _light_cells(r: Any) -> list[str]:
 
 def _light_line(cells: Sequence[str], widths: Sequence[int], *, colour: bool) -> str:
     out = []
-    for text, width, (_, justify) in zip(cells, widths, _COLUMNS, strict=True):
+    for text, width, (_, justify) in zip(cells, widths, COLUMNS, strict=True):
         pad = " " * max(0, width - cell_len(text))
         out.append(pad + text if justify == "right" else text + pad)
     if colour:

@@ -53,6 +53,7 @@ __all__ = [
     "load_profile",
     "parse_date",
     "profile_table",
+    "show_dry_run",
     "show_sharing_warnings",
     "state_of",
     "to_jsonable",
@@ -237,6 +238,17 @@ def emit_json(obj: Any) -> None:
     sys.stdout.flush()
 
 
+def show_dry_run(st: State, described: Iterable[Any]) -> None:
+    """Show the requests a ``--dry-run`` would have sent (already masked); nothing was sent."""
+    if st.json:
+        emit_json({"dry_run": True, "requests": described})
+        return
+    from ._render import request_panel
+
+    for item in described:
+        st.out.print(request_panel(item))
+
+
 def emit_json_stream(items: Iterable[Any]) -> int:
     """Write ``items`` as one JSON array to stdout, an item at a time; return how many.
 
@@ -259,8 +271,8 @@ def configure_logging(debug: bool) -> None:
     """Debug logs on stderr with ``--debug``; otherwise keep the library's warnings quiet.
 
     The library logs warnings (e.g. "outside the reservation window") that the commands
-    already show in their own words. The same as the typer callback ``app._global`` does, for
-    the typer-free fast path of :mod:`._fast`.
+    already show in their own words; :func:`show_sharing_warnings` shows those no command does.
+    Called by the global options' callback (``app._global``).
     """
     import logging
 
@@ -310,10 +322,13 @@ def show_sharing_warnings() -> None:
             logger.addHandler(handler)
 
 
+#: Width of the console when the stream is not a terminal and COLUMNS is unset (off a terminal
+#: rich assumes 80 columns; tables read better a little wider in CI logs).
+PIPE_WIDTH = 120
+
+
 def _make_console(*, stderr: bool) -> Console:
     from rich.console import Console
-
-    from ._table import PIPE_WIDTH  # one width for rich's console and the rich-free table
 
     stream = sys.stderr if stderr else sys.stdout
     tty = stream.isatty()

@@ -1,36 +1,95 @@
 """``stock-manager api list|show|call``: every KIS REST API through the generic client.
 
-``list`` and ``show`` read only the catalog (and usually run without typer: see
-:mod:`._catalog`). ``call`` sends one request with ``make_request``: the client validates the
-fields against the catalog first, order TR_IDs (…U) are journaled, and against a KIS host an
-order asks for confirmation like every other money-moving command (``--yes`` skips it,
-``--dry-run`` prints the exact request and sends nothing).
+``list`` and ``show`` read only the catalog (no settings, no network). ``call`` sends one
+request with ``make_request``: the client validates the fields against the catalog first,
+order TR_IDs (…U) are journaled, and against a KIS host an order asks for confirmation like
+every other money-moving command (``--yes`` skips it, ``--dry-run`` prints the exact request
+and sends nothing).
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from stock_manager.adapters.broker.kis.tr_ids import list_json, spec_json
 
-from ._catalog import api_list, api_show
+from . import _meta
 from ._errors import CLIError
-from ._runtime import State, emit_json, state_of
-from .resv import DryRunOpt, JsonOpt, YesOpt, _dry_run
+from ._runtime import State, emit_json, show_dry_run, state_of
+from ._typer import ApiIdArg, DryRunOpt, JsonOpt, Typer, YesOpt
 
-__all__ = ["app"]
+if TYPE_CHECKING:
+    from stock_manager.adapters.broker.kis.tr_ids import ApiSpec
 
-app = typer.Typer(
-    no_args_is_help=False,  # a missing sub-command is a usage error (_errors.report)
-    add_completion=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+__all__ = ["api_list", "api_show", "app"]
 
-ApiIdArg = Annotated[
-    str, typer.Argument(metavar="API_ID", help="KIS API ID, e.g. v1_국내주식-018,019.")
-]
+app = Typer(name="api", help=_meta.COMMAND_HELP["api"])
+
+
+def _tr_table(table: Any) -> str:
+    if table is None:
+        return "not supported (모의투자 미지원)"
+    if not table:
+        return "-"
+    return ", ".join(
+        f"{t} ({a})" if a else f"{t} (default)" if len(table) > 1 else t for a, t in table.items()
+    )
+
+
+def api_show(spec: ApiSpec) -> str:
+    """``api show`` as text: method, path, TR_IDs, fields with required/length/allowed."""
+    lines = [
+        f"{spec.api_id}  {spec.name}  [{spec.category}]",
+        f"  {spec.method} {spec.path}   ({spec.transport}, {spec.kind})",
+        f"  TR_ID real : {_tr_table(spec.real)}",
+        f"  TR_ID paper: {_tr_table(spec.paper)}",
+    ]
+    if spec.paging:
+        keys = "/".join(spec.paging.ctx_keys) or "no keys"
+        rule = "tr_cont F/M → N" if spec.paging.tr_cont else "keys only (no tr_cont)"
+        lines.append(f"  paging     : {keys}; {rule}")
+    if spec.tr_note:
+        lines.append(f"  note       : {spec.tr_note}")
+    lines.append("  request fields (* required):")
+    width = max((len(f.name) for f in spec.fields), default=4)
+    for f in spec.fields:
+        length = "" if f.length is None else str(f.length)
+        if f.sheet_length is not None:
+            length += f" (sheet {f.sheet_length})"
+        scope = f" [{'/'.join(f.actions)}]" if f.actions is not None else ""
+        lines.append(
+            f"    {'*' if f.required else ' '} {f.name.ljust(width)}  {length:<4} "
+            f" {f.korean}{scope}"
+        )
+        if f.allowed:
+            codes = ", ".join(f"{k}={v}" for k, v in f.allowed.items())
+            lines.append(f"        {' ' * width}allowed: {codes}")
+    blocks = [b for b in spec.response if b.fields]
+    if blocks:
+        lines.append("  response:")
+        for b in blocks:
+            name = b.name or "(top level)"
+            names = ", ".join(n for n, _ in b.fields)
+            lines.append(f"    {name} ({b.kind}): {names}")
+    return "\n".join(lines) + "\n"
+
+
+def api_list(specs: Sequence[ApiSpec]) -> str:
+    """``api list`` as text: one API per line."""
+    if not specs:
+        return "no API matches\n"
+    width = max(len(s.api_id) for s in specs)
+    lines = []
+    for s in specs:
+        trs = ",".join(dict.fromkeys(s.real.values())) or "-"
+        paper = "" if s.paper_supported else "  (real only)"
+        verb = s.method if s.transport == "REST" else "WS"
+        lines.append(f"{s.api_id.ljust(width)}  {verb:<4} {trs:<22} {s.name}{paper}")
+    lines.append(f"{len(specs)} APIs")
+    return "\n".join(lines) + "\n"
 
 
 @app.command("list")
@@ -133,7 +192,7 @@ def call(
         if note:  # after the local validation: an invalid request gets its one error line
             st.err.print(note, soft_wrap=True, markup=False)
         if dry_run:
-            _dry_run(st, [client.describe(spec.method, spec.path, params, action=action)])
+            show_dry_run(st, [client.describe(spec.method, spec.path, params, action=action)])
             return
         if prepared.is_order:
             st.confirm(client.base_url, f"send {spec.name} ({prepared.tr_id})")

@@ -16,16 +16,21 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from . import _meta
 from ._runtime import emit_json, parse_date, state_of
+from ._typer import Typer
 
 if TYPE_CHECKING:
     from stock_manager.calendar import CalendarDay, KRXCalendar
 
-__all__ = ["calendar"]
+__all__ = ["app", "calendar"]
+
+app = Typer()
 
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
+@app.command("calendar", help=_meta.COMMAND_HELP["calendar"])
 def calendar(
     ctx: typer.Context,
     from_: Annotated[

@@ -17,9 +17,13 @@ from typing import Annotated, Any
 
 import typer
 
+from . import _meta
 from ._runtime import State, emit_json, state_of
+from ._typer import Typer
 
-__all__ = ["demo"]
+__all__ = ["app", "demo"]
+
+app = Typer()
 
 # (symbol, side, qty, price, order type, end date in days from today or None)
 _ORDERS: tuple[tuple[str, str, int, Decimal | None, str, int | None], ...] = (
@@ -32,6 +36,7 @@ _NEW_PRICE = Decimal(69500)
 _LIVE_TIMEOUT_S = 10.0
 
 
+@app.command("demo", help=_meta.COMMAND_HELP["demo"])
 def demo(
     ctx: typer.Context,
     json_: Annotated[bool, typer.Option("--json", help="JSON summary on stdout.")] = False,

@@ -12,10 +12,14 @@ from typing import Annotated
 
 import typer
 
+from . import _meta
 from ._errors import CLIError
 from ._runtime import state_of
+from ._typer import Typer
 
-__all__ = ["mcp"]
+__all__ = ["app", "mcp"]
+
+app = Typer()
 
 
 class ConfirmChoice(StrEnum):
@@ -32,6 +36,7 @@ class TransportChoice(StrEnum):
     http = "http"
 
 
+@app.command("mcp", help=_meta.COMMAND_HELP["mcp"])
 def mcp(
     ctx: typer.Context,
     emulator: Annotated[
@@ -81,8 +86,8 @@ def mcp(
         typer.Option(
             "--transport",
             case_sensitive=False,
-            help="stdio, or http: Streamable HTTP on 127.0.0.1 only, with a bearer token"
-            " ($STOCK_MANAGER_MCP_TOKEN, else generated into a 0600 file whose path is shown).",
+            help="stdio, or http: Streamable HTTP on 127.0.0.1 only, with a bearer token taken"
+            " from STOCK_MANAGER_MCP_TOKEN or generated into a 0600 file whose path is shown.",
         ),
     ] = TransportChoice.stdio,
     port: Annotated[

@@ -22,19 +22,18 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from . import _meta
 from ._errors import EXIT_API, EXIT_INTERRUPTED, EXIT_UNKNOWN, CLIError
-from ._runtime import State, emit_json, parse_date, state_of
+from ._runtime import State, emit_json, emit_json_stream, parse_date, state_of
+from ._runtime import show_dry_run as _dry_run
+from ._typer import DryRunOpt, JsonOpt, SeqArg, Typer, YesOpt
 
 if TYPE_CHECKING:
     from stock_manager.adapters.broker.kis.reservations import Reservations
 
 __all__ = ["app"]
 
-app = typer.Typer(
-    no_args_is_help=False,  # a missing sub-command is a usage error (_errors.report)
-    context_settings={"help_option_names": ["-h", "--help"]},
-    help="Place, list, show, modify and cancel reservation orders; reconcile.",
-)
+app = Typer(name="resv", help=_meta.COMMAND_HELP["resv"])
 
 
 class SideChoice(StrEnum):
@@ -84,13 +83,6 @@ class WindowChoice(StrEnum):
 
 
 # --- shared option types ------------------------------------------------------------------------
-JsonOpt = Annotated[bool, typer.Option("--json", help="JSON on stdout.")]
-YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
-DryRunOpt = Annotated[
-    bool,
-    typer.Option("--dry-run", help="Print the exact request (secrets masked) and send nothing."),
-]
-SeqArg = Annotated[str, typer.Argument(metavar="SEQ", help="Reservation sequence number.")]
 # Quantities and prices reach the library as typed: it accepts ASCII digits only, so "1_0",
 # "1,0" or full-width digits are refused instead of being read as 10 (click's int() would).
 QtyOpt = Annotated[str | None, typer.Option("--qty", "-q", help="Shares.", show_default=False)]
@@ -99,7 +91,7 @@ PriceOpt = Annotated[
     typer.Option(
         "--price",
         "-p",
-        help="Price in won (limit/conditional only).",
+        help="Price in won (limit and conditional orders only).",
         show_default=False,
     ),
 ]
@@ -212,17 +204,6 @@ def _show_findings(st: State, findings: Any) -> None:
     for f in findings:
         if f.severity != "info":
             st.warn(f"pre-flight {f}")
-
-
-def _dry_run(st: State, described: Any) -> None:
-    """Show what would have been sent; nothing was."""
-    if st.json:
-        emit_json({"dry_run": True, "requests": described})
-        return
-    from ._render import request_panel
-
-    for item in described:
-        st.out.print(request_panel(item))
 
 
 def _dry_run_window(st: State, r: Reservations, args: dict[str, Any], *, offline: bool) -> None:
@@ -367,18 +348,40 @@ def list_(
     sent again on later open days until its end date), sent (became an order for the last
     time), filled, rejected, cancelled.
     """
-    from ._fast import resv_list
+    from stock_manager.adapters.broker.kis.reservations import Reservations
 
-    # The body is shared with the typer-free fast path of `resv list` (see ._fast).
-    resv_list(
-        state_of(ctx, json=json_),
-        start=from_,
-        end=to,
-        symbol=symbol,
-        side=side.value if side else None,
-        status=status.value,
-        include_cancelled=include_cancelled,
-    )
+    st = state_of(ctx, json=json_)
+    first, last = parse_date(from_, "--from"), parse_date(to, "--to")
+    if symbol is not None:
+        symbol = _checked_symbol(symbol)
+    with st.client(need_account=True) as client:
+        # Rows are printed page by page as they arrive; the default range is counted from
+        # today on the invocation's one clock.
+        rows = Reservations(client, clock=st.clock).list_reservations(
+            first,
+            last,
+            symbol=symbol,
+            side=side.value if side else None,
+            status=status.value,
+            include_cancelled=include_cancelled,
+        )
+        if st.json:
+            emit_json_stream(rows)
+            return
+        from ._render import print_reservations
+
+        print_reservations(rows, st.out)
+
+
+def _checked_symbol(text: str) -> str:
+    """``--symbol`` through the library's one symbol check (as ``resv place`` refuses it)."""
+    from stock_manager.adapters.broker.kis.errors import KISValidationError
+    from stock_manager.adapters.broker.kis.reservations.models import parse_symbol
+
+    try:
+        return parse_symbol(text)
+    except ValueError as exc:
+        raise KISValidationError(f"invalid reservation filter: symbol: {exc}") from None
 
 
 @app.command("show")
@@ -759,7 +762,7 @@ def _wait_until(show: Callable[[str], None], due: Any, unknown: int) -> None:
 
 
 # --- reservation manager (report, the order a reservation became, plan/apply) ------------------
-# The commands live in cli/manager.py; they are registered here so that they sit under 'resv'.
-from . import manager as _manager  # noqa: E402
+# The commands live in cli/resv_manager.py; they are registered here so that they sit under 'resv'.
+from . import resv_manager as _manager  # noqa: E402
 
 _manager.register(app)

@@ -21,8 +21,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from . import _meta
 from ._errors import CLIError
 from ._runtime import State, state_of
+from ._typer import Typer
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -31,12 +33,15 @@ if TYPE_CHECKING:
     from stock_manager.notices.events import Event
     from stock_manager.notices.watch import WatchBook
 
-__all__ = ["watch"]
+__all__ = ["app", "watch"]
+
+app = Typer()
 
 #: Seconds to let the webhook finish and the session close after Ctrl-C.
 _STOP_GRACE_S = 5.0
 
 
+@app.command("watch", help=_meta.COMMAND_HELP["watch"])
 def watch(
     ctx: typer.Context,
     symbol: Annotated[

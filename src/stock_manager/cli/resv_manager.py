@@ -19,6 +19,7 @@ import typer
 
 from ._errors import EXIT_API, EXIT_INTERRUPTED, EXIT_UNKNOWN, CLIError
 from ._runtime import NOW_ENV, State, emit_json, parse_date, state_of
+from ._typer import JsonOpt, SeqArg, YesOpt
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -37,9 +38,6 @@ __all__ = ["EXIT_ATTENTION", "NOW_ENV", "register"]  # NOW_ENV: defined in ._run
 #: ``resv report``: something was rejected or not processed.
 EXIT_ATTENTION = 4
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="JSON on stdout.")]
-YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
-SeqArg = Annotated[str, typer.Argument(metavar="SEQ", help="Reservation sequence number.")]
 FileArg = Annotated[str, typer.Argument(metavar="FILE", help="TOML file of [[reservation]]s.")]
 PruneOpt = Annotated[
     list[str] | None,
