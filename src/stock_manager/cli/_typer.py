@@ -116,7 +116,11 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="JSON on stdout.")]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 DryRunOpt = Annotated[
     bool,
-    typer.Option("--dry-run", help="Print the exact request (secrets masked) and send nothing."),
+    typer.Option(
+        "--dry-run",
+        help="Print the exact request (secrets masked); no order is sent. A place with an end"
+        " date reads KIS's holiday calendar first, as a real place does.",
+    ),
 ]
 SeqArg = Annotated[str, typer.Argument(metavar="SEQ", help="Reservation sequence number.")]
 ApiIdArg = Annotated[
