@@ -19,6 +19,8 @@ Measured:
 * ``stock-manager resv --help``         a command's help (the ``resv`` module loaded)
 * ``stock-manager resv place --help``   a leaf command's help
 * ``stock-manager tr-id v1_국내주식-017``  TR_ID look-up: the ``tr_id`` module and the catalog
+* ``import argparse`` / ``click`` / ``typer`` / ``rich.console``: the parser libraries on their
+  own, the figures the choice of typer rests on (see docs/benchmarks.md)
 * ``import httpx``, with and without httpx's own command line (``cli/main.py`` keeps it out:
   httpx imports it whenever click is installed, and uvicorn brings click): the difference is
   what that saves every command that talks HTTP
@@ -58,6 +60,12 @@ COMMANDS: dict[str, list[str]] = {
     "stock-manager resv --help": [*CLI, "resv", "--help"],
     "stock-manager resv place --help": [*CLI, "resv", "place", "--help"],
     "stock-manager tr-id v1_국내주식-017": [*CLI, "tr-id", "v1_국내주식-017"],
+    # The parser libraries on their own: what choosing each would cost any command (issue #19
+    # asks the choice to rest on figures; rich draws typer's help and the tables either way).
+    "python -c 'import argparse'": [sys.executable, "-c", "import argparse"],
+    "python -c 'import click'": [sys.executable, "-c", "import click"],
+    "python -c 'import typer'": [sys.executable, "-c", "import typer"],
+    "python -c 'import rich.console'": [sys.executable, "-c", "import rich.console"],
     # What cli/main.py's sys.modules["httpx._main"] entry saves every command that talks HTTP.
     "python -c 'import httpx'": [sys.executable, "-c", "import httpx"],
     "python -c 'import httpx' (no httpx CLI)": [
