@@ -204,6 +204,8 @@ def test_the_walkthrough_runs_as_written(tmp_path: Path) -> None:
                 assert "before issuing a token" not in output, (cmd, output)
                 _shown_in_order(shown, output, cmd)
                 ran += 1
+        # The page says so: the whole week ran on the one token a fresh HOME issued.
+        assert httpx.get(f"{url}/_emulator/state", timeout=30).json()["tokens"] == 1
     assert ran >= 12
     # The fresh HOME got the journal and the token where a new user's would be.
     assert (home / ".local" / "state" / "stock-manager" / "journal.sqlite3").exists()
