@@ -86,3 +86,37 @@ def test_a_dry_run_asks_kis_calendar_as_a_real_run_does(
     # The dry run asked chk-holiday (read-only) and ordered nothing: one place, the real run's.
     assert kis_only_emu.requests.count(name="chk-holiday") >= 2
     assert kis_only_emu.requests.count(name="order-resv") == 1
+
+
+def test_a_modify_dry_run_asks_kis_calendar_as_a_real_modify_does(
+    kis_only_emu: ServedEmulator, tmp_path: Path
+) -> None:
+    """``resv modify SEQ --end-date D --dry-run``: the same snap, warning and schedule as the
+    real modify, also for a closure only chk-holiday knows (the gap item 6 closed for place)."""
+    import re
+
+    placer, dry_home, real_home = (tmp_path / n for n in ("placer", "dry", "real"))
+    for home in (placer, dry_home, real_home):
+        home.mkdir()  # no calendar cache shared: each asks chk-holiday itself
+    placed = run_cli(
+        *("resv", "place", "005930", "--qty", "1", "--price", "70000", "--side", "buy"),
+        *("--end-date", "2026-12-30", "--yes"),
+        env=kis_env(kis_only_emu, placer),
+    )
+    assert placed.code == 0, placed
+    seq = re.search(r"reservation (\d+) placed", placed.out)
+    assert seq, placed
+    args = ("resv", "modify", seq.group(1), "--end-date", KIS_ONLY_CLOSED)
+    dry = run_cli(*args, "--dry-run", env=kis_env(kis_only_emu, dry_home))
+    assert dry.code == 0, dry
+    assert kis_only_emu.requests.count(name="order-resv-rvsecncl") == 0  # nothing was sent
+    real = run_cli(*args, "--yes", env=kis_env(kis_only_emu, real_home))
+    assert real.code == 0, real
+    snapped = f"{KIS_ONLY_CLOSED} is not an open day"
+    assert snapped in real.err and "moved back to 2026-12-22" in real.err, real
+    # The same warning, the same end date sent and the same schedule line.
+    assert snapped in dry.err and "moved back to 2026-12-22" in dry.err, dry
+    assert '"RSVN_ORD_END_DT": "20261222"' in dry.out, dry
+    line = next(ln for ln in real.out.splitlines() if "(calendar:" in ln)
+    assert line.split("(calendar:")[0] in dry.out, (real, dry)
+    assert kis_only_emu.requests.count(name="order-resv-rvsecncl") == 1  # the real modify only

@@ -7,9 +7,13 @@ emulator's admin API, ``$ stock-manager`` lines run with the exit code the page 
 (``# exit N``; none: 0) and the shown lines must appear in their output, in order. No output
 may contain a traceback.
 
-The emulator is started here, in this process, with the settings of the page's ``emulator
-serve`` line (key, secret, account, clock) on a free port; its tokens live long, so moving its
-clock a day does not make every command wait out KIS's one-token-a-minute rule.
+The emulator is the page's own ``stock-manager emulator serve`` line, run as written in a
+subprocess (only ``--port`` becomes 0, a free port: other test runs share the machine). Its
+banner says where it listens and what to export; the page's profile must agree with it. The
+served emulator keeps KIS's one issuance a minute per app key; the page's ``--token-lifetime``
+lets its one token outlive the week's clock moves, so no command waits out that minute. At
+the end the emulator is stopped as the user would stop it, with Ctrl-C (SIGINT): it exits 0,
+says it stopped and prints no traceback.
 """
 
 from __future__ import annotations
@@ -17,14 +21,16 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import signal
 import subprocess
 import sys
-from datetime import datetime
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-
-from stock_manager.emulator import EmulatorConfig, run_emulator
 
 from .conftest import base_env
 
@@ -70,50 +76,109 @@ def _shown_in_order(shown: list[str], output: str, what: str) -> None:
         at += 1
 
 
+@contextmanager
+def _served(
+    argv: list[str], env: dict[str, str]
+) -> Iterator[tuple[str, dict[str, str], list[str]]]:
+    """Run ``stock-manager emulator serve ...`` (argv) until Ctrl-C; yield (URL, exports, output).
+
+    The output is read by a thread (so the pipe never fills) into a list; waits are polled
+    with short sleeps, never a timed wait on a lock or event (libfaketime, see conftest).
+    """
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "stock_manager.cli", *argv[1:]],
+        env=dict(env, PYTHONUNBUFFERED="1"),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        encoding="utf-8",
+    )
+    lines: list[str] = []
+    assert proc.stdout is not None
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout or ()), daemon=True)
+    reader.start()
+    try:
+        exports: dict[str, str] = {}
+        for _ in range(600):  # the banner, then the socket answering (~30 s at most)
+            banner = list(lines)
+            exports = dict(
+                shlex.split(x.strip().removeprefix("export "))[0].split("=", 1)
+                for x in banner
+                if x.strip().startswith("export KIS_")
+            )
+            if "KIS_BASE_URL" in exports and exports.get("KIS_HTS_ID"):
+                try:
+                    httpx.get(f"{exports['KIS_BASE_URL']}/_emulator/clock", timeout=5)
+                except httpx.TransportError:
+                    pass
+                else:
+                    break
+            assert proc.poll() is None, f"the emulator exited {proc.returncode}:\n{''.join(lines)}"
+            time.sleep(0.05)
+        else:
+            raise AssertionError(f"the emulator did not answer:\n{''.join(lines)}")
+        url = exports["KIS_BASE_URL"]
+        assert f"listening on {url}" in banner[0], banner
+        yield url, exports, lines
+        proc.send_signal(signal.SIGINT)  # Ctrl-C, as the page says
+        for _ in range(600):
+            if proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        reader.join()  # the pipe is closed once the process has exited: no timeout needed
+        output = "".join(lines)
+        assert proc.returncode == 0, f"Ctrl-C: exit {proc.returncode}\n{output}"
+        assert "Traceback" not in output, output
+        assert output.rstrip().endswith("emulator stopped"), output
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def test_the_walkthrough_runs_as_written(tmp_path: Path) -> None:
     serve, *console = [_steps(b) for b in _blocks("console")]
-    [(serve_cmd, _)] = serve
+    [(serve_cmd, shown_banner)] = serve
     argv = shlex.split(serve_cmd)
     assert argv[:3] == ["stock-manager", "emulator", "serve"], argv
     opts = dict(zip(argv[3::2], argv[4::2], strict=True))
     assert opts["--port"] == DOC_URL.rsplit(":", 1)[1]
-    start = datetime.fromisoformat(opts["--clock"])
-    config = EmulatorConfig(
-        app_key=opts["--app-key"],
-        app_secret=opts["--app-secret"],
-        account=opts["--account"],
-        rate_limit_per_s=None,
-        token_issue_interval_s=0,
-        token_lifetime_s=60 * 86400,
-        clock=lambda: start,
-    )
+    argv[argv.index("--port") + 1] = "0"
     home = tmp_path / "home"
     home.mkdir()
-    with run_emulator(config) as emu:
-        emu.clock.freeze(start)
-        # A fresh HOME with the page's profile, private as the page says.
+    env = {
+        k: v
+        for k, v in base_env(home).items()
+        if not k.startswith("XDG_")  # the defaults under HOME, as for a new user
+    }
+    with _served(argv, env) as (url, exports, banner):
+        _shown_in_order([x.replace(DOC_URL, url) for x in shown_banner], "".join(banner), serve_cmd)
+        # A fresh HOME with the page's profile, private as the page says; it is the banner's.
         [profile] = _blocks("toml")
+        assert f'base_url = "{DOC_URL}"' in profile
+        for key, name in (
+            ("app_key", "KIS_APP_KEY"),
+            ("app_secret", "KIS_APP_SECRET"),
+            ("account_no", "KIS_ACCOUNT_NO"),
+        ):
+            assert f'{key} = "{exports[name]}"' in profile, (key, exports)
         cfg = home / ".config" / "stock-manager" / "config.toml"
         cfg.parent.mkdir(parents=True)
-        cfg.write_text(profile.replace(DOC_URL, emu.base_url), encoding="utf-8")
+        cfg.write_text(profile.replace(DOC_URL, url), encoding="utf-8")
         cfg.chmod(0o600)
-        env = {
-            k: v
-            for k, v in base_env(home).items()
-            if not k.startswith("XDG_")  # the defaults under HOME, as for a new user
-        }
         ran = 0
         for block in console:
             for cmd, shown in block:
-                argv = shlex.split(cmd.replace(DOC_URL, emu.base_url), comments=True)
+                argv = shlex.split(cmd.replace(DOC_URL, url), comments=True)
                 if argv[0] == "export":
                     name, value = argv[1].split("=", 1)
                     env[name] = value
                     continue
                 if argv[0] == "curl":
-                    url = next(a for a in argv if a.startswith("http"))
+                    target = next(a for a in argv if a.startswith("http"))
                     body = argv[argv.index("-d") + 1]
-                    answer = httpx.post(url, json=json.loads(body), timeout=30)
+                    answer = httpx.post(target, json=json.loads(body), timeout=30)
                     assert answer.status_code == 200, (cmd, answer.text)
                     continue
                 assert argv[0] == "stock-manager", cmd
@@ -126,7 +191,7 @@ def test_the_walkthrough_runs_as_written(tmp_path: Path) -> None:
                     capture_output=True,
                     text=True,
                     encoding="utf-8",
-                    timeout=60,
+                    timeout=150,
                     check=False,
                 )
                 output = proc.stdout + proc.stderr
@@ -135,8 +200,12 @@ def test_the_walkthrough_runs_as_written(tmp_path: Path) -> None:
                     output,
                 )
                 assert "Traceback" not in output, (cmd, output)
+                # One token for the week (--token-lifetime): no command waits out KIS's minute.
+                assert "before issuing a token" not in output, (cmd, output)
                 _shown_in_order(shown, output, cmd)
                 ran += 1
+        # The page says so: the whole week ran on the one token a fresh HOME issued.
+        assert httpx.get(f"{url}/_emulator/state", timeout=30).json()["tokens"] == 1
     assert ran >= 12
     # The fresh HOME got the journal and the token where a new user's would be.
     assert (home / ".local" / "state" / "stock-manager" / "journal.sqlite3").exists()

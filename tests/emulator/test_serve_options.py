@@ -19,6 +19,7 @@ from stock_manager.emulator.server import ServedEmulator, banner
     [
         (["-m", "stock_manager.emulator", "--clock", "tomorrow"], "not an ISO date-time"),
         (["-m", "stock_manager.emulator", "--closed-days", "2026-02-30"], "not a date"),
+        (["-m", "stock_manager.emulator", "--token-lifetime", "0"], "--token-lifetime"),
         (["-m", "stock_manager.cli", "emulator", "serve", "--late-days", "x"], "not a date"),
         (["-m", "stock_manager.cli", "emulator", "serve", "--clock", "x"], "ISO date-time"),
     ],
@@ -58,10 +59,13 @@ def test_options_reach_the_config(monkeypatch: pytest.MonkeyPatch) -> None:
             "--late-days",
             "2026-12-04",
             "--any-symbol",
+            "--token-lifetime",
+            "1209600",
         ],
     )
     assert result.exit_code == 0, result.output
     assert seen["any_symbol"] is True
+    assert seen["token_lifetime_s"] == 1209600
     assert seen["start_at"] == datetime(2026, 12, 1, 16, 0, tzinfo=KST)
     assert seen["enforce_window"] is False
     assert seen["closed_days"] == (date(2026, 12, 2), date(2026, 12, 3))
@@ -76,6 +80,7 @@ def test_banner_shows_clock_and_window() -> None:
     assert "clock: 2026-12-01T16:00" in out.getvalue()
     assert "reservation window: off (--no-window)" in out.getvalue()
     assert "market: listed codes only; cash 100,000,000 won an account" in out.getvalue()
+    assert "tokens live 86400 s" in out.getvalue()
     emu.close()
 
 
@@ -158,6 +163,8 @@ def test_served_extra_key_has_its_own_mode_over_a_real_socket() -> None:
         (["--hts-id", "x" * 13], "--hts-id"),
         (["--mode", "live"], "--mode"),
         (["--closed-days", "2026-02-30"], "--closed-days"),
+        (["--token-lifetime", "59"], "--token-lifetime"),
+        (["--token-lifetime", "a-day"], "--token-lifetime"),
         (["--no-such-option"], "--no-such-option"),
     ],
 )
@@ -196,3 +203,56 @@ def test_a_bad_account_in_the_environment_is_named(monkeypatch: pytest.MonkeyPat
     )
     assert proc.returncode == 2 and "KIS_ACCOUNT_NO" in proc.stderr, proc
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [["-m", "stock_manager.emulator"], ["-m", "stock_manager.cli", "emulator", "serve"]],
+    ids=["python-m", "stock-manager"],
+)
+def test_ctrl_c_stops_the_served_emulator_cleanly(entry: list[str]) -> None:
+    """Ctrl-C is how a foreground emulator is stopped (the walkthrough says so): exit 0, no
+    traceback, and it says it stopped."""
+    import signal
+    import threading
+    import time
+
+    import httpx
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KIS_")}
+    proc = subprocess.Popen(
+        [sys.executable, *entry, "--port", "0"],
+        env=dict(env, PYTHONUNBUFFERED="1"),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout or ()), daemon=True)
+    reader.start()
+    try:
+        # Polled with short sleeps, not a timed wait (libfaketime, see conftest).
+        for _ in range(600):  # serving: its admin API answers
+            assert proc.poll() is None, "".join(lines)
+            url = lines[0].split("listening on ")[-1].strip() if lines else ""
+            try:
+                if url and httpx.get(f"{url}/_emulator/clock", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        for _ in range(600):
+            if proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        reader.join()
+        output = "".join(lines)
+        assert proc.returncode == 0, output
+        assert "Traceback" not in output and "KeyboardInterrupt" not in output, output
+        assert output.rstrip().endswith("emulator stopped"), output
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

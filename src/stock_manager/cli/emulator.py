@@ -102,6 +102,15 @@ def emulator_serve(
             " (KIS refuses an unknown code).",
         ),
     ] = False,
+    token_lifetime: Annotated[
+        int,
+        typer.Option(
+            "--token-lifetime",
+            metavar="SECONDS",
+            help="How long the access tokens it issues live, in seconds (KIS: 86400, a day)."
+            " Longer lets a rehearsal move the clock days ahead without a new token each day.",
+        ),
+    ] = 86400,
     hts_id: Annotated[
         str | None,
         typer.Option(
@@ -131,6 +140,7 @@ def emulator_serve(
             app_secret=app_secret,
             account=account,
             state_file=state,
+            token_lifetime=token_lifetime,
         )
         option = "--key"
         extra: dict[str, Any] = {"keys": tuple(parse_key(k) for k in key or ())}
@@ -141,6 +151,7 @@ def emulator_serve(
         option = "--late-days"
         extra["late_days"] = parse_days(late_days or "")
         extra["enforce_window"] = not no_window
+        extra["token_lifetime_s"] = token_lifetime
         if any_symbol:
             extra["any_symbol"] = True
         if hts_id is not None:

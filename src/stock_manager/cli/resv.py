@@ -434,7 +434,17 @@ def modify(
         raise CLIError("nothing to modify", hint="give --qty, --price, --type or --end-date")
     with _reservations(st, end_policy=end_date_policy) as r:
         if dry_run:
-            _dry_run(st, [r.describe_modify(seq, **changes)])
+            # A new end date is decided by the calendar a real modify consults (KIS's
+            # chk-holiday, one read-only GET at most daily), with the same schedule line and
+            # snap warning (issue #22, item 6, as for place). Otherwise nothing is sent at all.
+            online = changes["end_date"] is not None
+            _dry_run(st, [r.describe_modify(seq, **changes, offline=not online)])
+            if online:
+                sched = r.schedule(changes["end_date"])
+                if not st.json:
+                    _print(st, _schedule_line(sched))
+                for warning in sched.warnings:
+                    st.warn(warning)
             return
         summary = ", ".join(f"{k.replace('_', ' ')} → {v}" for k, v in given.items())
         _refuse_early(st, r.client.base_url, f"modify reservation {seq} ({summary})")

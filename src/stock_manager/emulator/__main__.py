@@ -44,6 +44,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         action="store_true",
         help="accept orders for any well-formed code, not only listed ones (KIS does not)",
     )
+    p.add_argument(
+        "--token-lifetime",
+        type=int,
+        default=86400,
+        metavar="SECONDS",
+        help="how long issued access tokens live (KIS: 86400; at least 60)",
+    )
     p.add_argument("--hts-id", help="HTS ID of the app key (tr_key of execution notices)")
     p.add_argument("--log-level", default="warning")
     args = p.parse_args(argv)
@@ -59,6 +66,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             account=args.account,
             state_file=args.state_file,
             rate_limit=args.rate_limit,
+            token_lifetime=args.token_lifetime,
         )
     except ServeOptionError as exc:
         p.error(f"{exc.option}: {exc}")
@@ -80,6 +88,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         enforce_window=not args.no_window,
         keys=keys,
         any_symbol=args.any_symbol,
+        token_lifetime_s=args.token_lifetime,
         **({"hts_id": args.hts_id} if args.hts_id else {}),
     )
 

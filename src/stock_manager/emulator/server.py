@@ -175,7 +175,8 @@ def banner(emu: ServedEmulator, out: TextIO) -> None:
         f"  HTS ID  : {cfg.hts_id} (the tr_key of execution notices; export KIS_HTS_ID)",
         "  app secret (shown once; this is a local demo server, not a real credential):",
         f"    {cfg.app_secret}",
-        f"  rate limit: {limit}; state: {cfg.state_file or 'in memory'}",
+        f"  rate limit: {limit}; tokens live {cfg.token_lifetime_s} s; state: "
+        + f"{cfg.state_file or 'in memory'}",
         f"  clock: {emu.clock.now().isoformat(timespec='seconds')}; reservation window: "
         + ("enforced" if cfg.enforce_window else "off (--no-window)"),
         "  market: "
@@ -215,6 +216,7 @@ def check_serve_options(
     account: str | None = None,
     state_file: str | os.PathLike[str] | None = None,
     rate_limit: int | None = None,
+    token_lifetime: int = 86400,
 ) -> None:
     """Refuse bad serve options before anything is bound or created (one place for both CLIs).
 
@@ -225,6 +227,8 @@ def check_serve_options(
         raise ServeOptionError("--port", f"must be 0-65535, not {port}")
     if rate_limit is not None and rate_limit < 0:
         raise ServeOptionError("--rate-limit", f"must be 0 (off) or more, not {rate_limit}")
+    if token_lifetime < 60:  # below KIS's minute between issuances every token would lapse first
+        raise ServeOptionError("--token-lifetime", f"must be 60 s or more, not {token_lifetime}")
     for option, value in (("--app-key", app_key), ("--app-secret", app_secret)):
         if value is not None and not value.strip():
             raise ServeOptionError(option, "must not be blank")
@@ -286,6 +290,12 @@ def serve(
     banner(emu, out or sys.stdout)
     try:
         uvicorn.Server(_uvicorn_config(emu, log_level)).run(sockets=[sock])
+    except KeyboardInterrupt:
+        # Ctrl-C is how a foreground emulator is stopped, not an error: uvicorn shuts down
+        # gracefully and then re-raises the signal it caught (or it came before uvicorn's
+        # handlers were installed). Either way, a normal end: return, so the process exits 0.
+        pass
     finally:
         sock.close()
         emu.close()
+    print("emulator stopped", file=out or sys.stdout, flush=True)

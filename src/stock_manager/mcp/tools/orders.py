@@ -174,7 +174,7 @@ def _preview(
         return Preview(request, {"current": snap}, None)
     new_end = _date(end_date, "end_date")
     changes = {"qty": qty, "price": price, "order_type": order_type, "end_date": new_end}
-    given = {k: v for k, v in changes.items() if v is not None}
+    given: dict[str, Any] = {k: v for k, v in changes.items() if v is not None}
     if not given:
         raise KISValidationError("modify needs at least one of qty, price, order_type, end_date")
     r.describe_modify(current.seq, **given)  # the library's checks of the changes; no send

@@ -337,15 +337,24 @@ class _ReservationOps(Generic[C_]):
         body = {**self._rules.account(), "RSVN_ORD_SEQ": _seq(seq)}
         return self.client.describe("POST", PATH_RVSECNCL, body, action="cancel")
 
-    def describe_modify(self, seq: str | int, **changes: Any) -> dict[str, Any]:
+    def describe_modify(
+        self, seq: str | int, *, offline: bool = True, **changes: Any
+    ) -> dict[str, Any]:
         """The modify request for ``seq`` (masked); sends nothing.
 
         The current terms are not fetched (that would be a request): they show as
-        ``<current>``; the real call fetches and merges them.
+        ``<current>``; the real call fetches and merges them. A new end date is decided by the
+        local calendar (cache/bundled, no request at all); with ``offline=False`` by the
+        calendar a modify uses (at most the daily chk-holiday GET), so a closure only KIS knows
+        moves it exactly as a real modify would.
         """
         self._rules.guard("change")
         body: dict[str, Any] = {**self._rules.account(), "RSVN_ORD_SEQ": _seq(seq)}
         checked = self._rules.check_changes(changes)  # what the real call would refuse
+        end_date = checked.end_date
+        if end_date is not None and not offline:
+            # As plan_modify does: the date asked for, scheduled by the calendar that decides.
+            end_date = self._rules.schedule(strict_date(changes["end_date"])).end_date  # type: ignore[arg-type]
         for key in ("PDNO", "ORD_QTY", "ORD_UNPR", "SLL_BUY_DVSN_CD", "ORD_DVSN_CD"):
             body[key] = "<current>"
         body["ORD_OBJT_CBLC_DVSN_CD"] = "<current>"
@@ -355,8 +364,8 @@ class _ReservationOps(Generic[C_]):
             body["ORD_UNPR"] = format(checked.price.quantize(Decimal(1)), "f")
         if checked.order_type is not None:
             body["ORD_DVSN_CD"] = checked.order_type.value
-        if checked.end_date is not None:
-            body["RSVN_ORD_END_DT"] = _wire("end_date", checked.end_date)
+        if end_date is not None:
+            body["RSVN_ORD_END_DT"] = _wire("end_date", end_date)
         return self.client.describe("POST", PATH_RVSECNCL, body, action="modify")
 
     # bulk --------------------------------------------------------------------------------------
