@@ -414,16 +414,25 @@ class State:
 
         console = self.err
         live: Any = None
+        spinner: Any = None
         last: list[str | None] = [None]
 
         def show(text: str) -> None:
-            nonlocal live
+            nonlocal live, spinner
             if console.is_terminal:
+                # rich's Live + Spinner (what console.status() wraps), drawn at once on start
+                # and on every change: console.status() leaves every frame to its refresh
+                # thread, so a new text showed only at the thread's next tick.
                 if live is None:
-                    live = console.status(escape(text))
-                    live.start()
-                else:
-                    live.update(escape(text))
+                    from rich.live import Live
+                    from rich.spinner import Spinner
+
+                    spinner = Spinner("dots", text=escape(text), style="status.spinner")
+                    live = Live(spinner, console=console, transient=True, refresh_per_second=12.5)
+                    live.start(refresh=True)
+                elif text != last[0]:
+                    spinner.update(text=escape(text))
+                    live.refresh()
             elif text != last[0]:
                 head = f"[yellow]{prefix}:[/] " if prefix else ""
                 console.print(f"{head}{escape(text)}", soft_wrap=True)

@@ -122,9 +122,11 @@ async def test_place_loads_the_calendar_cache_off_the_event_loop(
     spy.watch(KRXCalendar, "_read_cache")
     async with AsyncKISRestClient(make_config(emu, tmp_path)) as client:
         resv = AsyncReservations(client, clock=evening)
-        end = evening().date() + timedelta(days=7)
+        # Open days (a weekend or holiday end date is refused): right on any date.
+        end = emu.calendar.open_on_or_after(evening().date() + timedelta(days=7))
+        later = emu.calendar.open_on_or_after(end + timedelta(days=1))
         receipt = await resv.place_reservation("005930", 1, 70000, end_date=end)
-        await resv.modify_reservation(receipt.seq, end_date=end - timedelta(days=1))
+        await resv.modify_reservation(receipt.seq, end_date=later)
     assert receipt.seq
     assert spy.names() == {"KRXCalendar._read_cache"}
     assert spy.on_loop() == []
@@ -137,7 +139,7 @@ async def test_listing_loads_the_calendar_off_the_event_loop(
     # (is it still active?), so listing it loads the calendar.
     with KISRestClient(make_config(emu, tmp_path)) as client:
         resv = Reservations(client, clock=evening, window_policy="ignore")
-        end = evening().date() + timedelta(days=10)
+        end = emu.calendar.open_on_or_after(evening().date() + timedelta(days=10))
         seq = resv.place_reservation("005930", 2, 70000, end_date=end).seq
     emu.process_day({seq: "unfilled"})
     spy.watch(KRXCalendar, "_read_cache")
