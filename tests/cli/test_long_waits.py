@@ -11,6 +11,8 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
@@ -21,20 +23,49 @@ from .conftest import kis_env, run_cli
 from .test_manager import at, order_requests
 
 
-def test_reconcile_wait_shows_one_status_not_a_line_per_round(
-    emu: ServedEmulator, home: Path
-) -> None:
-    """Item 13: on a pipe, "checking again at ..." is printed once while it stays the same."""
+def place_with_unknown_outcome(emu: ServedEmulator, home: Path) -> tuple[dict[str, str], int]:
+    """A place answered with a 5xx (nothing committed): its outcome is unknown (exit 3).
+
+    Returns the CLI environment and the emulator's count of listings so far. Reconciling with
+    ``--settle 14`` then waits two rounds: the settle window ends ~14.5 s after the send,
+    beyond one poll (10 s), and both rounds wait for the same moment.
+    """
     env = {**kis_env(emu, home), "KIS_READ_TIMEOUT": "0.5"}
-    emu.faults.add("order-resv", "http_error")  # a 5xx, nothing committed: outcome unknown
+    emu.faults.add("order-resv", "http_error")
     placed = run_cli(
         "resv", "place", "051910", "--qty", "2", "--side", "buy", "--price", "300000",
         "--window", "ignore", env=env,
     )  # fmt: skip
     assert placed.code == 3, placed
-    listings = emu.requests.count(name="order-resv-ccnl")
-    # The settle window ends ~14.5 s after the send, beyond one poll (10 s): two rounds wait
-    # for the same moment.
+    return env, emu.requests.count(name="order-resv-ccnl")
+
+
+@contextmanager
+def before_the_window(home: Path) -> Iterator[tuple[ServedEmulator, dict[str, str], Path]]:
+    """Monday 10:00 KST, an open day before the 15:40 opening of the entry window: an
+    emulator frozen there (window enforced), the CLI environment and the standing file."""
+    monday_10 = at(7, 10)
+    config = EmulatorConfig.demo(
+        seed=1212,
+        rate_limit_per_s=None,
+        token_issue_interval_s=0,
+        enforce_window=True,
+        clock=lambda: monday_10,
+    )
+    with run_emulator(config) as wemu:
+        wemu.clock.freeze(monday_10)
+        env = kis_env(wemu, home)
+        assert env["STOCK_MANAGER_NOW"] == monday_10.isoformat()
+        spec = home / "standing.toml"
+        spec.write_text(SPEC, encoding="utf-8")
+        yield wemu, env, spec
+
+
+def test_reconcile_wait_shows_one_status_not_a_line_per_round(
+    emu: ServedEmulator, home: Path
+) -> None:
+    """Item 13: on a pipe, "checking again at ..." is printed once while it stays the same."""
+    env, listings = place_with_unknown_outcome(emu, home)
     waited = run_cli("resv", "reconcile", "--pending", "--wait", "--settle", "14", env=env)
     assert waited.code == 0, waited
     assert emu.requests.count(name="order-resv-ccnl") - listings >= 3  # first + 2 rounds
@@ -49,20 +80,7 @@ def test_reconcile_wait_shows_one_status_not_a_line_per_round(
 def test_apply_wait_says_until_when_and_ctrl_c_says_what_was_done(home: Path) -> None:
     """Item 12: outside the window, ``apply --wait`` prints what it waits for and until when;
     Ctrl-C then says that nothing was sent and exits 130."""
-    monday_10 = at(7, 10)  # an open day, before the 15:40 opening of the entry window
-    config = EmulatorConfig.demo(
-        seed=1212,
-        rate_limit_per_s=None,
-        token_issue_interval_s=0,
-        enforce_window=True,
-        clock=lambda: monday_10,
-    )
-    with run_emulator(config) as wemu:
-        wemu.clock.freeze(monday_10)
-        env = kis_env(wemu, home)
-        assert env["STOCK_MANAGER_NOW"] == monday_10.isoformat()
-        spec = home / "standing.toml"
-        spec.write_text(SPEC, encoding="utf-8")
+    with before_the_window(home) as (wemu, env, spec):
         sent = order_requests(wemu)
         proc = subprocess.Popen(
             [sys.executable, "-m", "stock_manager.cli", "resv", "apply", str(spec), "--wait"],

@@ -23,18 +23,16 @@ import sys
 import termios
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
-from stock_manager.emulator import EmulatorConfig, ServedEmulator, run_emulator
-from stock_manager.emulator.market import market_of
+from stock_manager.emulator import ServedEmulator
 from tests.manager.week import SPEC
 
 from .conftest import kis_env, run_cli
 from .test_daily_edges import rendered
-from .test_manager import MONDAY_EVENING, at, order_requests
+from .test_long_waits import before_the_window, place_with_unknown_outcome
+from .test_manager import order_requests, wemu  # noqa: F401  (fixture)
 
 COLS, ROWS = 100, 40
 
@@ -122,15 +120,7 @@ def test_reconcile_wait_redraws_one_status_line_on_a_terminal(
     emu: ServedEmulator, home: Path
 ) -> None:
     """The "checking again at …" status is one line rewritten in place, not a line per poll."""
-    env = {**kis_env(emu, home), "KIS_READ_TIMEOUT": "0.5"}
-    emu.faults.add("order-resv", "http_error")  # a 5xx, nothing committed: outcome unknown
-    placed = run_cli(
-        "resv", "place", "051910", "--qty", "2", "--side", "buy", "--price", "300000",
-        "--window", "ignore", env=env,
-    )  # fmt: skip
-    assert placed.code == 3, placed
-    listings = emu.requests.count(name="order-resv-ccnl")
-    # The settle window ends ~14.5 s after the send, beyond one poll (10 s): two rounds.
+    env, listings = place_with_unknown_outcome(emu, home)  # --settle 14: two rounds
     term = Terminal(("resv", "reconcile", "--pending", "--wait", "--settle", "14"), env, home)
     status = "outcome(s) not known yet; checking again at"
     try:
@@ -158,20 +148,8 @@ def test_reconcile_wait_redraws_one_status_line_on_a_terminal(
 def test_apply_wait_shows_until_when_and_ctrl_c_says_nothing_was_sent(home: Path) -> None:
     """Outside the window: the status names the opening (15:40 KST); Ctrl-C exits 130 with
     "nothing was sent"."""
-    monday_10 = at(7, 10)  # an open day, before the 15:40 opening of the entry window
-    config = EmulatorConfig.demo(
-        seed=1212,
-        rate_limit_per_s=None,
-        token_issue_interval_s=0,
-        enforce_window=True,
-        clock=lambda: monday_10,
-    )
-    with run_emulator(config) as wemu:
-        wemu.clock.freeze(monday_10)
-        env = kis_env(wemu, home)
-        spec = home / "standing.toml"
-        spec.write_text(SPEC, encoding="utf-8")
-        sent = order_requests(wemu)
+    with before_the_window(home) as (early, env, spec):
+        sent = order_requests(early)
         term = Terminal(("resv", "apply", str(spec), "--wait", "--yes"), env, home)
         try:
             waiting = "waiting until 2026-12-07 15:40 KST for the reservation entry window"
@@ -188,34 +166,20 @@ def test_apply_wait_shows_until_when_and_ctrl_c_says_nothing_was_sent(home: Path
         ), screen
         assert "error: interrupted: 0 change(s) made, the rest not applied" in text, screen
         assert not [ln for ln in screen if "waiting until" in ln], screen  # the status is gone
-        assert order_requests(wemu) == sent
-
-
-@pytest.fixture
-def week_emu() -> Iterator[ServedEmulator]:
-    config = EmulatorConfig.demo(
-        seed=1313,
-        rate_limit_per_s=None,
-        token_issue_interval_s=0,
-        enforce_window=True,
-        clock=lambda: MONDAY_EVENING,
-    )
-    with run_emulator(config) as served:
-        served.clock.freeze(MONDAY_EVENING)
-        market_of(served.state).set_holding(served.config.account, "035420", 100, 180000)
-        yield served
+        assert order_requests(early) == sent
 
 
 def test_apply_ctrl_c_after_some_were_sent_names_done_and_not_done(
-    week_emu: ServedEmulator, home: Path
+    wemu: ServedEmulator,  # noqa: F811  (the week's emulator, Monday 16:00)
+    home: Path,
 ) -> None:
     """Ctrl-C while the second of three places is on its way: the summary names the one done,
     the one whose outcome is unknown (journaled) and the one never sent; exit 130."""
-    env = kis_env(week_emu, home)
+    env = kis_env(wemu, home)
     spec = home / "standing.toml"
     spec.write_text(SPEC, encoding="utf-8")
     # The second place waits 30 s in the emulator (it commits afterwards, as KIS would).
-    slow = week_emu.faults.add("order-resv", "delay", attempts=2, seconds=30)
+    slow = wemu.faults.add("order-resv", "delay", attempts=2, seconds=30)
     term = Terminal(("resv", "apply", str(spec), "--yes"), env, home)
     try:
         assert until(lambda: slow.fired == 1, 60), term.raw  # the second place is in flight
@@ -226,7 +190,7 @@ def test_apply_ctrl_c_after_some_were_sent_names_done_and_not_done(
     text = "\n".join(screen)
     assert code == 130, raw
     assert "Traceback" not in raw
-    assert week_emu.requests.count(name="order-resv") == 1  # only the first was answered
+    assert wemu.requests.count(name="order-resv") == 1  # only the first was answered
     assert "done: place samsung-dip" in text, screen
     assert "interrupted: place hynix-add: outcome unknown" in text, screen
     assert "not started: place naver-trim" in text, screen
