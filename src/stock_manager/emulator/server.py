@@ -152,9 +152,10 @@ def _await_exit(thread: threading.Thread, server: uvicorn.Server) -> None:
     """Wait for the server thread: up to ~3 s gracefully, then forced, then at most ~3 s more.
 
     Polled with short sleeps, not ``thread.join(timeout=...)``: a timed wait on a lock is an
-    absolute deadline on the monotonic clock, which libfaketime (the suite's shifted-clock run,
-    ``faketime -f +400d``) moves while the kernel's wait does not, so such a join never timed
-    out there. The thread is a daemon: a server that still lingers does not hold the process.
+    absolute deadline on the monotonic clock, which clock-faking tools such as libfaketime move
+    while the kernel's wait does not, so such a join never timed out under them (the suite's
+    shifted-clock run once used it). The thread is a daemon: a server that still lingers does
+    not hold the process.
     """
     for step in range(120):
         if not thread.is_alive():
