@@ -88,6 +88,7 @@ def run_cli(
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
+        threads = _where_threads_wait(proc.pid)  # before the signal changes it
         proc.send_signal(signal.SIGABRT)  # faulthandler prints the child's stacks to stderr
         try:
             out, err = proc.communicate(timeout=10)
@@ -102,10 +103,33 @@ def run_cli(
         pytest.fail(
             f"stock-manager {' '.join(args)} hung for {timeout} s\n"
             f"--- its stdout ---\n{out}\n--- its stderr (stacks) ---\n{err}\n"
+            f"--- its threads in the kernel (comm, wchan, syscall) ---\n{threads}\n"
             f"--- this test process's threads ---\n{here.getvalue()}",
             pytrace=False,
         )
     return Result(tuple(args), proc.returncode, out, err)
+
+
+def _where_threads_wait(pid: int) -> str:
+    """Each thread's name, kernel wait channel and current syscall (Linux ``/proc``).
+
+    Shown when a command hangs: a process stuck in C (a lock, a futex, a socket) or after
+    Python's fault handler was switched off at exit prints no Python stack, but this still
+    says where each thread waits.
+    """
+    tasks = Path(f"/proc/{pid}/task")
+    if not tasks.is_dir():
+        return "(no /proc here)"
+    lines = []
+    for task in sorted(tasks.iterdir(), key=lambda p: int(p.name)):
+        fields = []
+        for name in ("comm", "wchan", "syscall"):
+            try:
+                fields.append((task / name).read_text(errors="replace").strip())
+            except OSError as exc:
+                fields.append(f"({type(exc).__name__})")
+        lines.append(f"{task.name}: " + " | ".join(fields))
+    return "\n".join(lines)
 
 
 def run_many(runs: Sequence[Sequence[str]], env: dict[str, str]) -> list[Result]:
