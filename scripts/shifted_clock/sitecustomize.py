@@ -1,4 +1,4 @@
-"""Moves this Python process's wall clock ``STOCK_MANAGER_SHIFT_DAYS`` days ahead.
+"""Moves this Python process's wall clock ``SHIFT_CLOCK_DAYS`` days ahead.
 
 CI's any-date run (``.ci/run``, issue #18) puts this folder on ``PYTHONPATH``. Python imports
 ``sitecustomize`` at start-up, so the test run and every Python process it starts (the CLI, the
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 
-_days = os.environ.get("STOCK_MANAGER_SHIFT_DAYS", "").strip()
+_days = os.environ.get("SHIFT_CLOCK_DAYS", "").strip()
 if _days:
     try:
         import time_machine
